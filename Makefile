@@ -1,0 +1,55 @@
+# Two commands: `make run` sets everything up and starts the product; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+VENDOR := static/vendor
+DEMO_DAYS ?= 35
+CAMET_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
+PYTEST_ARGS ?=
+
+.PHONY: run test setup deps assets db lint bench clean
+
+run: setup db
+	$(PY) manage.py serve
+
+test: setup
+	CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" $(PY) -m pytest $(PYTEST_ARGS)
+
+setup: deps assets
+
+deps: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-fast.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt -c constraints.txt
+	# Fast MySQL readers: each only where the platform has a wheel; PyMySQL is the fallback.
+	-$(PIP) install --quiet --only-binary :all: -r requirements-fast.txt -c constraints.txt \
+	  || $(PIP) install --quiet --only-binary :all: connectorx==0.4.6 \
+	  || echo "no fast reader wheel for this platform: using PyMySQL"
+	touch $(STAMP)
+
+assets: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/@alpinejs/csp/dist/cdn.min.js $(VENDOR)/alpine-csp.min.js
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
+	touch $(VENDOR)/.installed
+
+db: deps
+	$(PY) manage.py init-db
+	$(PY) manage.py seed-demo --if-missing --days $(DEMO_DAYS)
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) var

@@ -1,0 +1,49 @@
+"""FastAPI application factory. Routes live under /api/v1 in every deployment mode."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app_fastapi.routes import health
+from app_fastapi.version import VERSION
+from core.errors import CametError
+from core.runtime import Runtime, set_runtime
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    """Build the engine; with `runtime` given (tests) it replaces the lazy process runtime."""
+    if runtime is not None:
+        set_runtime(runtime)
+    app = FastAPI(
+        title="Camet Analytics engine",
+        version=VERSION,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.include_router(health.router, prefix=API_PREFIX)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CametError)
+    async def camet_error(_request: Request, exc: CametError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        body = {"error": "validation", "message": "invalid request", "details": details}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": "internal", "message": "internal error"}, status_code=500)

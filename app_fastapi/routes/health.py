@@ -1,0 +1,26 @@
+"""Health check: is the engine up and can it reach its central database."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from app_fastapi.version import VERSION
+from core.runtime import get_runtime
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+
+
+@router.get("/health", response_model=Health)
+async def health() -> Health:
+    """200 with `database: ok|unreachable`; the engine answers even when the DB does not."""
+    rt = get_runtime()
+    ok = await run_in_threadpool(rt.db.ping, rt.db.central_engine)
+    return Health(status="ok", version=VERSION, database="ok" if ok else "unreachable")

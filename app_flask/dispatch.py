@@ -1,0 +1,42 @@
+"""The single WSGI app of a Passenger deployment: `/api/...` to the engine, the rest to Flask."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Callable, Iterable
+
+from flask import Flask
+
+
+class PathDispatcher:
+    """Routes by path prefix; the Flask app is built lazily, once per process."""
+
+    def __init__(self, engine_wsgi: Callable, flask_factory: Callable[[], Flask]) -> None:
+        self.engine_wsgi = engine_wsgi
+        self._flask_factory = flask_factory
+        self._flask: Flask | None = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def _flask_app(self) -> Flask:
+        if self._flask is None or self._pid != os.getpid():
+            with self._lock:
+                if self._flask is None or self._pid != os.getpid():
+                    self._flask = self._flask_factory()
+                    self._pid = os.getpid()
+        return self._flask
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/api" or path.startswith("/api/"):
+            return self.engine_wsgi(environ, start_response)
+        return self._flask_app()(environ, start_response)
+
+
+def build_application() -> PathDispatcher:
+    """Flask at `/`, the engine under `/api`, the engine client in-process by default."""
+    from app_fastapi.wsgi import engine_wsgi
+    from app_flask.factory import create_app
+
+    return PathDispatcher(engine_wsgi, create_app)

@@ -1,0 +1,92 @@
+"""The one way Flask views reach the engine: the same HTTP contract in-process or remote.
+
+With `CAMET_ENGINE_URL` unset the client talks to the engine's WSGI app in this process
+(Passenger: no hop through Apache, so a one-worker pool cannot deadlock); with it set, over
+HTTP to a separately running engine (dual-server mode).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import httpx
+
+from core.errors import CametError, DatabaseUnavailable
+
+IN_PROCESS_BASE = "http://engine.internal"
+
+
+class EngineUnavailable(DatabaseUnavailable):
+    code = "engine_unavailable"
+
+
+class EngineError(CametError):
+    """A non-2xx answer of the engine, with its status and JSON body kept for the view."""
+
+    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+        super().__init__(str(body.get("message") or f"engine answered {status_code}"), details=body)
+        self.status_code = status_code
+        self.body = body
+
+
+class EngineClient:
+    """Thin synchronous client; views call `get`/`post` with a path under /api/v1."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        wsgi_app: Callable | None = None,
+        timeout_s: float = 60.0,
+    ) -> None:
+        if base_url:
+            self.mode = "http"
+            self._client = httpx.Client(base_url=base_url, timeout=timeout_s)
+        elif wsgi_app is not None:
+            self.mode = "in-process"
+            transport = httpx.WSGITransport(app=wsgi_app)
+            self._client = httpx.Client(transport=transport, base_url=IN_PROCESS_BASE, timeout=timeout_s)
+        else:
+            raise ValueError("EngineClient needs base_url or wsgi_app")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request; raises EngineUnavailable when the engine cannot be reached."""
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        try:
+            return self._client.request(method, path, json=json, params=params, headers=all_headers)
+        except httpx.TransportError as exc:
+            raise EngineUnavailable(f"engine unreachable: {exc.__class__.__name__}") from None
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request and return its JSON; non-2xx answers raise EngineError."""
+        response = self.request(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": "bad_response", "message": "engine answered without JSON"}
+        if response.is_success:
+            return body
+        raise EngineError(response.status_code, body if isinstance(body, dict) else {"detail": body})
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def default_client(engine_url: str) -> EngineClient:
+    """HTTP when an engine URL is configured, else the in-process engine."""
+    if engine_url:
+        return EngineClient(base_url=engine_url)
+    from app_fastapi.wsgi import engine_wsgi
+
+    return EngineClient(wsgi_app=engine_wsgi)

@@ -1,0 +1,1 @@
+"""Shared services: settings, databases, schema, metadata cache, query building."""

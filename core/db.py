@@ -1,0 +1,182 @@
+"""DatabaseManager: one central database and one database per tenant, without pooling.
+
+Shared hosting allows few connections, so every engine uses `NullPool`: a connection is opened
+for one unit of work and closed right after. Engines are cached (per URL); connections never.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from core.errors import DatabaseConfigError, DatabaseUnavailable, NotFound
+from core.settings import Settings
+
+SUPPORTED_DRIVERS = {"sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql"}
+
+
+def parse_db_url(raw: str) -> URL:
+    """Validate a database URL; only SQLite files and MySQL/MariaDB through PyMySQL."""
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise DatabaseConfigError(
+            f"invalid database URL {redact(raw)!r}: expected sqlite:///path.db "
+            "or mysql+pymysql://user:pass@host:3306/db"
+        ) from None
+    if url.drivername in {"mysql", "mariadb"}:
+        url = url.set(drivername="mysql+pymysql")
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise DatabaseConfigError(
+            f"unsupported database driver {url.drivername!r}: use sqlite:/// or mysql+pymysql://"
+        )
+    if is_mysql(url) and not url.database:
+        raise DatabaseConfigError(f"database URL {redact(raw)!r} names no database")
+    if url.drivername.startswith("sqlite") and url.database in (None, "", ":memory:"):
+        raise DatabaseConfigError("SQLite URLs must name a file: sqlite:///var/x.db")
+    return url
+
+
+def is_mysql(url: URL | str) -> bool:
+    """True for MySQL/MariaDB URLs (partitions, LOAD DATA, server-side cursors)."""
+    name = (make_url(url) if isinstance(url, str) else url).get_backend_name()
+    return name in {"mysql", "mariadb"}
+
+
+def redact(raw: str) -> str:
+    """A URL safe to print: the password replaced."""
+    try:
+        return make_url(raw).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<unparseable URL>"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI hook signature
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def build_engine(url: URL | str) -> Engine:
+    """An engine without a pool; MySQL gets utf8mb4 and LOCAL INFILE for bulk loads."""
+    url = parse_db_url(url) if isinstance(url, str) else url
+    if url.drivername.startswith("sqlite"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args = {"charset": "utf8mb4", "local_infile": True, "connect_timeout": 5}
+    return create_engine(url, poolclass=NullPool, connect_args=connect_args)
+
+
+class DatabaseManager:
+    """Engines for the central DB and each tenant DB; thread-safe, cached per URL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.central_url = parse_db_url(settings.resolved_central_db_url())
+        self._engines: dict[str, Engine] = {}
+        self._tenant_urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def engine_for(self, url: URL | str) -> Engine:
+        """The cached engine of one URL."""
+        key = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is None:
+                engine = self._engines[key] = build_engine(url)
+            return engine
+
+    @property
+    def central_engine(self) -> Engine:
+        return self.engine_for(self.central_url)
+
+    def tenant_url(self, slug: str) -> str:
+        """The tenant's DB URL from the central `tenants` table (cached per process)."""
+        cached = self._tenant_urls.get(slug)
+        if cached is not None:
+            return cached
+        from core.schema_central import tenants
+
+        with self.central() as conn:
+            row = conn.execute(
+                select(tenants.c.db_url).where(tenants.c.slug == slug, tenants.c.active.is_(True))
+            ).first()
+        if row is None:
+            raise NotFound(f"unknown tenant {slug!r}")
+        self._tenant_urls[slug] = row.db_url
+        return row.db_url
+
+    def tenant_engine(self, slug: str) -> Engine:
+        return self.engine_for(self.tenant_url(slug))
+
+    def forget_tenant(self, slug: str) -> None:
+        """Drop a cached tenant URL (after a tenant is changed or removed)."""
+        self._tenant_urls.pop(slug, None)
+
+    @contextmanager
+    def central(self) -> Iterator[Connection]:
+        """One transaction on the central DB; the connection closes on exit."""
+        with _connect(self.central_engine) as conn:
+            yield conn
+
+    @contextmanager
+    def tenant(self, slug: str) -> Iterator[Connection]:
+        """One transaction on a tenant DB; the connection closes on exit."""
+        with _connect(self.tenant_engine(slug)) as conn:
+            yield conn
+
+    def ping(self, engine: Engine) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def dispose(self) -> None:
+        """Forget every engine (tests, after fork)."""
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+            self._tenant_urls.clear()
+
+
+@contextmanager
+def _connect(engine: Engine) -> Iterator[Connection]:
+    try:
+        conn_cm = engine.begin()
+        conn = conn_cm.__enter__()
+    except OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"database {engine.url.render_as_string(hide_password=True)} is unreachable: "
+            f"{_short(exc)}"
+        ) from None
+    try:
+        yield conn
+    except BaseException as exc:
+        conn_cm.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    else:
+        conn_cm.__exit__(None, None, None)
+
+
+def _short(exc: OperationalError) -> str:
+    orig = getattr(exc, "orig", None)
+    args = getattr(orig, "args", ())
+    if len(args) >= 2:
+        return str(args[1])
+    return str(orig or exc).splitlines()[0]

@@ -1,0 +1,25 @@
+"""What a filter contributes to the dashboard query; the query builder combines these.
+
+A filter never writes SQL text: it names the lines it restricts to, the time window it keeps
+(used for partition routing too), and/or a predicate built with SQLAlchemy Core against one
+line's detections table, with bound parameters only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import ColumnElement, Table
+
+Predicate = Callable[[Table], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class SqlFragment:
+    """One filter's contribution; every field is optional and they combine with AND."""
+
+    predicate: Predicate | None = None
+    line_ids: frozenset[int] | None = None
+    time_range: tuple[datetime, datetime] | None = None  # [start, end) in plant local time

@@ -1,0 +1,53 @@
+"""Process-wide services built lazily on first use, once per process.
+
+Under a2wsgi the FastAPI lifespan never runs and Passenger forks workers, so nothing heavy is
+built at import time: `get_runtime()` builds settings, the DatabaseManager and the metadata
+cache the first time a request needs them, and again in a forked child (new pid).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+from core.db import DatabaseManager
+from core.metadata_cache import MetadataCache
+from core.settings import Settings, get_settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: DatabaseManager
+    meta: MetadataCache
+    pid: int
+
+
+_lock = threading.Lock()
+_current: Runtime | None = None
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Fresh services for the given settings (tests pass their own)."""
+    db = DatabaseManager(settings)
+    return Runtime(settings=settings, db=db, meta=MetadataCache(db), pid=os.getpid())
+
+
+def get_runtime() -> Runtime:
+    """The services of this process, built on first use."""
+    global _current
+    rt = _current
+    if rt is not None and rt.pid == os.getpid():
+        return rt
+    with _lock:
+        if _current is None or _current.pid != os.getpid():
+            _current = build_runtime(get_settings())
+        return _current
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    """Install (or clear) the process runtime; used by tests and app factories."""
+    global _current
+    with _lock:
+        _current = runtime

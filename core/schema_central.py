@@ -1,0 +1,99 @@
+"""Central database tables: tenants, users, sessions, audit log, job runs and locks."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("db_url", String(500), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False, default="viewer"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime, nullable=True),
+    Column("password_changed_at", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", String(255), nullable=False, unique=True),
+    Column("data", LargeBinary, nullable=True),
+    Column("expiry", DateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("ts", DateTime, nullable=False, index=True),
+    Column("tenant_id", Integer, nullable=True, index=True),
+    Column("user_id", Integer, nullable=True),
+    Column("username", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("detail", JSON, nullable=True),
+    Column("ip", String(64), nullable=True),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("job_id", String(64), nullable=False, index=True),
+    Column("tenant_slug", String(32), nullable=True),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("detail", Text, nullable=True),
+)
+
+job_locks = Table(
+    "job_locks",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)

@@ -1,0 +1,192 @@
+"""Per-tenant tables: plant metadata, one detections table per line, dashboards, stops.
+
+Detection tables are named `detections_<line id>`; the name is derived from a validated
+integer, never from user input. Their primary key `(ts, seq)` clusters rows by time (fast range
+scans on InnoDB) and makes re-imports idempotent: `seq` numbers the rows that share one
+timestamp in their source.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+
+metadata = MetaData()
+
+# MySQL DATETIME(3) keeps milliseconds; SQLite stores ISO text either way.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=3), "mysql", "mariadb")
+
+STATUS_OK = 0
+STATUS_REJECT = 1
+STATUS_CODES = {"ok": STATUS_OK, "reject": STATUS_REJECT}
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+meta_state = Table(
+    "meta_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Integer, nullable=False, default=0),
+)
+
+areas = Table(
+    "areas",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+)
+
+lines = Table(
+    "lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("area_id", Integer, ForeignKey("areas.id"), nullable=False),
+    Column("ideal_rate_per_min", Float, nullable=False),
+    Column("micro_stop_s", Integer, nullable=False, default=20),
+    Column("stop_threshold_s", Integer, nullable=False, default=120),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("nominal_weight_g", Float, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+line_products = Table(
+    "line_products",
+    metadata,
+    Column("line_id", Integer, ForeignKey("lines.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+)
+
+shifts = Table(
+    "shifts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("start_time", String(5), nullable=False),
+    Column("end_time", String(5), nullable=False),
+)
+
+shift_breaks = Table(
+    "shift_breaks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shift_id", Integer, ForeignKey("shifts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("start_time", String(5), nullable=False),
+    Column("end_time", String(5), nullable=False),
+)
+
+filters_table = Table(
+    "Filters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("class_name", String(64), nullable=False),
+    Column("param_name", String(64), nullable=False, unique=True),
+    Column("label", String(200), nullable=False),
+    Column("config", JSON, nullable=True),
+    Column("sort_order", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+widget_catalog = Table(
+    "Widget_catalog",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("class_name", String(64), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("config", JSON, nullable=True),
+    Column("sort_order", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+dashboard_layouts = Table(
+    "dashboard_layouts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("items", JSON, nullable=False),
+)
+
+stops = Table(
+    "stops",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", Integer, ForeignKey("lines.id", ondelete="CASCADE"), nullable=False),
+    Column("start_ts", Timestamp, nullable=False),
+    Column("end_ts", Timestamp, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("kind", String(16), nullable=False),
+    UniqueConstraint("line_id", "start_ts", name="uq_stops_line_start"),
+    Index("ix_stops_line_start", "line_id", "start_ts"),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", Integer, ForeignKey("lines.id", ondelete="CASCADE"), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("rows_inserted", Integer, nullable=False),
+    Column("rows_skipped", Integer, nullable=False),
+    Column("imported_at", DateTime, nullable=False),
+)
+
+
+def detections_table_name(line_id: int) -> str:
+    """The detections table of one line; `line_id` must be an int from metadata."""
+    if not isinstance(line_id, int) or isinstance(line_id, bool) or line_id <= 0:
+        raise ValueError(f"invalid line id {line_id!r}")
+    return f"detections_{line_id}"
+
+
+def detections_table(line_id: int, md: MetaData | None = None) -> Table:
+    """The Table object of one line's detections (registered in `md`, default a fresh one)."""
+    md = md if md is not None else MetaData()
+    name = detections_table_name(line_id)
+    if name in md.tables:
+        return md.tables[name]
+    return Table(
+        name,
+        md,
+        Column("ts", Timestamp, primary_key=True, nullable=False),
+        Column("seq", SmallInteger, primary_key=True, nullable=False, default=0),
+        Column("product_id", Integer, nullable=False),
+        Column("weight_g", Float, nullable=True),
+        Column("status", SmallInteger, nullable=False, default=STATUS_OK),
+    )
+
+
+DETECTION_COLUMNS = ("ts", "seq", "product_id", "weight_g", "status")

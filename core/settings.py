@@ -1,0 +1,117 @@
+"""One typed settings object, read from CAMET_* environment variables and an optional `.env`.
+
+Secrets are never hard-coded: when unset they are generated once and kept under the var
+directory, so every process of one installation shares them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the product; the README's settings table documents each field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CAMET_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    var_dir: Path = PROJECT_ROOT / "var"
+    central_db_url: str = Field(default="", description="empty: SQLite file under var/")
+    secret_key: str = Field(default="", description="Flask session/CSRF key; empty: generated")
+    jwt_secret: str = Field(default="", description="HS256 key for engine tokens; empty: generated")
+    jwt_kid: str = "k1"
+    jwt_previous_keys: str = Field(default="", description="old keys as kid:secret,kid:secret")
+    jwt_ttl_s: int = Field(default=300, ge=30, le=3600)
+    engine_url: str = Field(default="", description="empty: in-process engine")
+    default_timezone: str = "America/Argentina/Buenos_Aires"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    ratelimit_storage_uri: str = "memory://"
+    session_backend: Literal["filesystem", "redis"] = "filesystem"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    host: str = "127.0.0.1"
+    flask_port: int = Field(default=8000, ge=1, le=65535)
+    api_port: int = Field(default=8001, ge=1, le=65535)
+    max_rows: int = Field(default=5_000_000, ge=1)
+    query_timeout_s: float = Field(default=30.0, gt=0)
+    external_apis_file: Path = PROJECT_ROOT / "config" / "external_apis.yml"
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("central_db_url", "engine_url")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("engine_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    def resolved_central_db_url(self) -> str:
+        """The central DB URL, defaulting to a SQLite file under var/."""
+        return self.central_db_url or f"sqlite:///{self.var_dir / 'central.db'}"
+
+    def secret(self, name: Literal["secret_key", "jwt_secret"]) -> str:
+        """A configured secret, or one generated once and kept in var/ (mode 0600)."""
+        value = getattr(self, name)
+        if value:
+            if len(value.encode()) < 32:
+                raise SettingsError(f"CAMET_{name.upper()}: must be at least 32 bytes")
+            return value
+        path = self.var_dir / f"{name}.txt"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = "CAMET_" + str(first["loc"][0]).upper() if first["loc"] else "CAMET_*"
+    return f"{name}: {first['msg']}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning a validation error into one line that names the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; invalid settings stop the process with one clear line."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        sys.stderr.write(f"Invalid setting: {exc}\n")
+        raise SystemExit(2) from None
