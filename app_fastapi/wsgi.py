@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from a2wsgi import ASGIMiddleware
 from fastapi import FastAPI

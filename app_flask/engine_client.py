@@ -7,7 +7,8 @@ HTTP to a separately running engine (dual-server mode).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 

@@ -7,9 +7,9 @@ for one unit of work and closed right after. Engines are cached (per URL); conne
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url

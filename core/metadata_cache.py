@@ -140,7 +140,9 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
         made_on.setdefault(r.product_id, set()).add(r.line_id)
     products = {
         r.id: Product(r.id, r.code, r.name, float(r.nominal_weight_g), frozenset(made_on.get(r.id, ())))
-        for r in conn.execute(select(t.products).where(t.products.c.active.is_(True)).order_by(t.products.c.id))
+        for r in conn.execute(
+            select(t.products).where(t.products.c.active.is_(True)).order_by(t.products.c.id)
+        )
     }
     breaks: dict[int, list[ShiftBreak]] = {}
     for r in conn.execute(select(t.shift_breaks).order_by(t.shift_breaks.c.start_time)):

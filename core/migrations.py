@@ -8,8 +8,8 @@ Detection tables are created per line by `core.plant`, not here: their number fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import MetaData, Table, func, insert, select
 from sqlalchemy.engine import Connection, Engine

@@ -8,8 +8,8 @@ On SQLite none of this applies; callers check `is_mysql` first.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection

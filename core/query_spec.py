@@ -7,9 +7,9 @@ line's detections table, with bound parameters only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import ColumnElement, Table
 

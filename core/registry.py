@@ -8,8 +8,9 @@ through an entry point group, loaded explicitly by trusted code.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from core.errors import RegistryError
 

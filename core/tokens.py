@@ -1,0 +1,80 @@
+"""Short-lived engine tokens (JWT, HS256): Flask mints them, the engine verifies them.
+
+Verification pins the algorithm and requires exp/iat/iss/aud/sub plus our tenant and role
+claims. The header's `kid` picks the key, so keys rotate without logging anybody out: the
+current key signs, previous keys (CAMET_JWT_PREVIOUS_KEYS) still verify until removed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from core.errors import AuthError
+from core.settings import Settings
+
+ALGORITHM = "HS256"
+ISSUER = "camet-flask"
+AUDIENCE = "camet-engine"
+REQUIRED = ["exp", "iat", "iss", "aud", "sub", "tenant", "role", "uid"]
+ROLES = ("viewer", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling the engine, taken only from a verified token."""
+
+    user_id: int
+    username: str
+    tenant: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _keys(settings: Settings) -> dict[str, str]:
+    keys = {settings.jwt_kid: settings.secret("jwt_secret")}
+    for item in filter(None, (p.strip() for p in settings.jwt_previous_keys.split(","))):
+        kid, _, secret = item.partition(":")
+        if kid and len(secret.encode()) >= 32:
+            keys.setdefault(kid, secret)
+    return keys
+
+
+def issue_token(settings: Settings, principal: Principal, ttl_s: int | None = None) -> str:
+    """A signed token for `principal`, valid for `ttl_s` seconds (default from settings)."""
+    now = int(time.time())
+    claims = {
+        "sub": principal.username,
+        "uid": principal.user_id,
+        "tenant": principal.tenant,
+        "role": principal.role,
+        "iat": now,
+        "exp": now + (ttl_s or settings.jwt_ttl_s),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+    }
+    return jwt.encode(claims, settings.secret("jwt_secret"), algorithm=ALGORITHM,
+                      headers={"kid": settings.jwt_kid})
+
+
+def verify_token(settings: Settings, token: str) -> Principal:
+    """The principal of a valid token; any defect is one AuthError (401)."""
+    try:
+        header = jwt.get_unverified_header(token)
+        key = _keys(settings).get(str(header.get("kid", "")))
+        if key is None:
+            raise AuthError("invalid token")
+        claims = jwt.decode(
+            token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+            options={"require": REQUIRED},
+        )
+    except jwt.PyJWTError:
+        raise AuthError("invalid or expired token") from None
+    if claims["role"] not in ROLES or not isinstance(claims["uid"], int):
+        raise AuthError("invalid token")
+    return Principal(claims["uid"], str(claims["sub"]), str(claims["tenant"]), claims["role"])

@@ -1,0 +1,117 @@
+"""Layered fixtures: backend → settings → runtime → tenant with plant → seeded demo data.
+
+Every database test runs on SQLite and on MariaDB (`backend` is parametrised). The MariaDB
+half needs CAMET_TEST_MYSQL_URL (the Makefile sets it); without it those tests skip, and with
+`--require-mysql` (used by .ci/run) a missing server fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core import migrations
+from core.db import build_engine, parse_db_url
+from core.runtime import Runtime, build_runtime, set_runtime
+from core.settings import PROJECT_ROOT, Settings, load_settings
+
+MYSQL_URL = os.environ.get("CAMET_TEST_MYSQL_URL", "").strip()
+DEMO_PLANT = PROJECT_ROOT / "config" / "demo_plant.yml"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--require-mysql", action="store_true", help="fail instead of skipping MariaDB tests")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mysql: runs against MariaDB/MySQL")
+    config.addinivalue_line("markers", "browser: drives headless Chromium")
+
+
+def _mysql_or_skip(request: pytest.FixtureRequest) -> str:
+    if not MYSQL_URL:
+        if request.config.getoption("--require-mysql"):
+            pytest.fail("CAMET_TEST_MYSQL_URL is not set but --require-mysql was given")
+        pytest.skip("CAMET_TEST_MYSQL_URL not set")
+    return MYSQL_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """'sqlite' or 'mysql'; every test using a database runs once per backend."""
+    if request.param == "mysql":
+        _mysql_or_skip(request)
+    return request.param
+
+
+@pytest.fixture
+def mysql_url(request: pytest.FixtureRequest) -> str:
+    """The MariaDB URL for tests that only make sense on MySQL."""
+    return _mysql_or_skip(request)
+
+
+def drop_mysql_databases(prefix: str) -> None:
+    server = build_engine(parse_db_url(MYSQL_URL).set(database="mysql"))
+    try:
+        with server.begin() as conn:
+            names = conn.execute(text("SHOW DATABASES")).scalars().all()
+            for name in names:
+                if name == prefix or name.startswith(prefix + "_"):
+                    conn.execute(text(f"DROP DATABASE `{name}`"))
+    finally:
+        server.dispose()
+
+
+def make_settings(backend: str, var_dir: Path, **overrides: object) -> tuple[Settings, str | None]:
+    """Settings for one isolated installation; returns the MySQL DB prefix to drop, if any."""
+    prefix = None
+    central = ""
+    if backend == "mysql":
+        prefix = f"ct_{uuid.uuid4().hex[:10]}"
+        central = parse_db_url(MYSQL_URL).set(database=prefix).render_as_string(hide_password=False)
+        from core.tenants import ensure_database
+
+        ensure_database(central)
+    values: dict[str, object] = {
+        "env": "test",
+        "var_dir": var_dir,
+        "central_db_url": central,
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "jwt_secret": "test-jwt-secret-" + "y" * 32,
+    }
+    values.update(overrides)
+    return load_settings(**values), prefix
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path) -> Settings:
+    s, prefix = make_settings(backend, tmp_path / "var")
+    yield s
+    if prefix:
+        drop_mysql_databases(prefix)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Runtime:
+    """Services of one installation with the central schema created."""
+    rt = build_runtime(settings)
+    migrations.upgrade_central(rt.db.central_engine)
+    set_runtime(rt)
+    yield rt
+    set_runtime(None)
+    rt.db.dispose()
+
+
+@pytest.fixture
+def plant_tenant(runtime: Runtime) -> str:
+    """Tenant 'acme' with the demo plant's metadata and empty detection tables."""
+    from core.plant import load_plant_file
+    from core.tenants import create_tenant
+
+    create_tenant(runtime.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
+    load_plant_file(runtime.db, "acme", DEMO_PLANT)
+    return "acme"
