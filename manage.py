@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Operator commands: init-db, create-tenant, load-metadata, import-detections, seed-demo, serve...
+
+Every command validates its input and ends with one clear line and a non-zero exit on failure,
+never a traceback. `python manage.py --help` lists them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from cli import COMMAND_MODULES
+from cli.base import fail, report
+from core.errors import CametError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="manage.py", description="Camet Analytics operator commands")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except CametError as exc:
+        report(exc)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
