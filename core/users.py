@@ -1,0 +1,281 @@
+"""Users of a tenant: creation, passwords, authentication with lockout, admin edits.
+
+Every function takes the tenant slug and scopes its SQL to that tenant's id, so a caller can
+never reach another tenant's user by id. Authentication failures of any kind (unknown tenant,
+unknown user, wrong password, inactive, locked) raise the same AuthError message after the
+same amount of Argon2 work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from core import lockout
+from core.audit import record, utcnow
+from core.db import DatabaseManager
+from core.errors import AuthError, NotFound, ValidationFailed
+from core.passwords import burn_verify, hash_password, needs_rehash, verify_password
+from core.schema_central import tenants, users
+from core.settings import Settings
+
+ROLES = ("viewer", "admin")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+LOGIN_FAILED = "Usuario o contraseña incorrectos, o cuenta bloqueada temporalmente."
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    tenant_id: int
+    tenant: str
+    username: str
+    role: str
+    active: bool
+    failed_attempts: int
+    locked_until: datetime | None
+    password_changed_at: datetime | None
+    created_at: datetime
+
+    def is_locked(self, now: datetime | None = None) -> bool:
+        return lockout.is_locked(self.locked_until, now or utcnow())
+
+    def to_dict(self) -> dict[str, object]:
+        """Public fields for the admin API (never the hash)."""
+        return {
+            "id": self.id, "username": self.username, "role": self.role, "active": self.active,
+            "locked": self.is_locked(),
+            "locked_until": self.locked_until.isoformat() + "Z" if self.is_locked() else None,
+            "created_at": self.created_at.isoformat() + "Z",
+        }
+
+
+_COLUMNS = (users.c.id, users.c.tenant_id, tenants.c.slug, users.c.username, users.c.role,
+            users.c.active, users.c.failed_attempts, users.c.locked_until,
+            users.c.password_changed_at, users.c.created_at)
+
+
+def _user(row: Row) -> User:
+    return User(row.id, row.tenant_id, row.slug, row.username, row.role, bool(row.active),
+                row.failed_attempts, row.locked_until, row.password_changed_at, row.created_at)
+
+
+def _select():  # noqa: ANN202 - a Select builder
+    return select(*_COLUMNS, users.c.password_hash).join(tenants, tenants.c.id == users.c.tenant_id)
+
+
+def validate_username(username: str) -> str:
+    if not isinstance(username, str) or not USERNAME_RE.match(username):
+        raise ValidationFailed(
+            "nombre de usuario inválido: 1-64 letras, dígitos o . _ @ -",
+            details=[{"field": "username", "message": "1-64 letras, dígitos o . _ @ -"}],
+        )
+    return username
+
+
+def validate_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValidationFailed(f"rol inválido {role!r}: viewer o admin",
+                               details=[{"field": "role", "message": "viewer o admin"}])
+    return role
+
+
+def tenant_id(conn: Connection, slug: str) -> int:
+    """The id of an active tenant, NotFound otherwise."""
+    tid = conn.execute(select(tenants.c.id).where(tenants.c.slug == slug,
+                                                  tenants.c.active.is_(True))).scalar()
+    if tid is None:
+        raise NotFound(f"unknown tenant {slug!r}")
+    return int(tid)
+
+
+def create_user(db: DatabaseManager, *, tenant: str, username: str, password: str, role: str,
+                actor: str | None = None, ip: str | None = None) -> int:
+    """Create a user of `tenant`; a duplicate username is a 422, not an integrity crash."""
+    validate_username(username)
+    validate_role(role)
+    password_hash = hash_password(password)
+    now = utcnow()
+    with db.central() as conn:
+        tid = tenant_id(conn, tenant)
+        exists = conn.execute(select(users.c.id).where(users.c.tenant_id == tid,
+                                                       users.c.username == username)).first()
+        if exists is not None:
+            raise ValidationFailed(f"el usuario {username!r} ya existe",
+                                   details=[{"field": "username", "message": "ya existe"}])
+        try:
+            user_id = conn.execute(insert(users).values(
+                tenant_id=tid, username=username, password_hash=password_hash, role=role,
+                active=True, failed_attempts=0, password_changed_at=now, created_at=now,
+            )).inserted_primary_key[0]
+        except IntegrityError:
+            raise ValidationFailed(f"el usuario {username!r} ya existe") from None
+        record(conn, action="user_created", tenant_id=tid, user_id=user_id, username=actor or username,
+               ip=ip, detail={"username": username, "role": role})
+    return int(user_id)
+
+
+def get_user(db: DatabaseManager, *, tenant: str, user_id: int) -> User | None:
+    """One user of `tenant` by id (None when absent or of another tenant)."""
+    with db.central() as conn:
+        row = conn.execute(_select().where(users.c.id == user_id, tenants.c.slug == tenant)).first()
+    return _user(row) if row else None
+
+
+def find_user(db: DatabaseManager, *, tenant: str, username: str) -> User | None:
+    with db.central() as conn:
+        row = conn.execute(_select().where(users.c.username == username, tenants.c.slug == tenant)).first()
+    return _user(row) if row else None
+
+
+def list_users(db: DatabaseManager, *, tenant: str) -> list[User]:
+    with db.central() as conn:
+        rows = conn.execute(_select().where(tenants.c.slug == tenant).order_by(users.c.username)).all()
+    return [_user(r) for r in rows]
+
+
+def active_user(db: DatabaseManager, *, user_id: int, tenant: str) -> User | None:
+    """The user if it still exists in an active tenant, is active and not locked; else None."""
+    with db.central() as conn:
+        row = conn.execute(
+            select(*_COLUMNS).join(tenants, tenants.c.id == users.c.tenant_id)
+            .where(users.c.id == user_id, tenants.c.slug == tenant, tenants.c.active.is_(True))
+        ).first()
+    if row is None:
+        return None
+    user = _user(row)
+    return user if user.active and not user.is_locked() else None
+
+
+def _require(conn: Connection, tenant: str, username: str) -> Row:
+    row = conn.execute(_select().where(users.c.username == username, tenants.c.slug == tenant)).first()
+    if row is None:
+        raise NotFound(f"unknown user {username!r} in tenant {tenant!r}")
+    return row
+
+
+def set_password(db: DatabaseManager, *, tenant: str, username: str, password: str,
+                 actor: str | None = None, ip: str | None = None) -> None:
+    """Replace a user's password (operator or admin path; no old password needed)."""
+    new_hash = hash_password(password)
+    with db.central() as conn:
+        row = _require(conn, tenant, username)
+        conn.execute(update(users).where(users.c.id == row.id)
+                     .values(password_hash=new_hash, password_changed_at=utcnow()))
+        record(conn, action="password_changed", tenant_id=row.tenant_id, user_id=row.id,
+               username=actor or username, ip=ip, detail={"username": username, "by": actor or "operator"})
+
+
+def change_password(db: DatabaseManager, *, tenant: str, user_id: int, current: str, new: str,
+                    ip: str | None = None) -> None:
+    """The user's own change: the current password must match (else 422, nothing changed)."""
+    user = get_user(db, tenant=tenant, user_id=user_id)
+    if user is None:
+        raise NotFound("unknown user")
+    with db.central() as conn:
+        stored = conn.execute(select(users.c.password_hash).where(users.c.id == user_id)).scalar()
+    if not verify_password(stored or "", current or ""):
+        raise ValidationFailed("la contraseña actual no es correcta",
+                               details=[{"field": "current", "message": "no es correcta"}])
+    if new == current:
+        raise ValidationFailed("la nueva contraseña debe ser distinta de la actual",
+                               details=[{"field": "new", "message": "igual a la actual"}])
+    set_password(db, tenant=tenant, username=user.username, password=new, actor=user.username, ip=ip)
+
+
+def authenticate(db: DatabaseManager, settings: Settings, *, tenant: str, username: str,
+                 password: str, ip: str | None = None) -> User:
+    """The user when the credentials are right and the account usable; one AuthError otherwise."""
+    tenant = (tenant or "").strip().lower()[:32]
+    username = (username or "").strip()[:64]
+    password = password or ""
+    with db.central() as conn:
+        row = conn.execute(_select().where(users.c.username == username, tenants.c.slug == tenant,
+                                           tenants.c.active.is_(True))).first()
+        tid = row.tenant_id if row else conn.execute(
+            select(tenants.c.id).where(tenants.c.slug == tenant)).scalar()
+    if row is None:
+        burn_verify(password)
+        _audit(db, "login_failed", tid, None, username, ip, {"reason": "unknown_user"})
+        raise AuthError(LOGIN_FAILED)
+    matches = len(password) <= 1024 and verify_password(row.password_hash, password)
+    now = utcnow()
+    with db.central() as conn:
+        fresh = conn.execute(select(users.c.locked_until, users.c.active)
+                             .where(users.c.id == row.id)).first()
+        if fresh is None or not fresh.active:
+            record(conn, action="login_failed", tenant_id=tid, user_id=row.id, username=username,
+                   ip=ip, detail={"reason": "inactive"})
+        elif lockout.is_locked(fresh.locked_until, now):
+            record(conn, action="login_locked", tenant_id=tid, user_id=row.id, username=username,
+                   ip=ip, detail={"locked_until": fresh.locked_until.isoformat() + "Z"})
+        elif not matches:
+            locked_now = lockout.register_failure(conn, row.id, threshold=settings.lockout_threshold,
+                                                  minutes=settings.lockout_minutes, now=now)
+            record(conn, action="login_failed", tenant_id=tid, user_id=row.id, username=username,
+                   ip=ip, detail={"reason": "bad_password"})
+            if locked_now:
+                record(conn, action="lockout", tenant_id=tid, user_id=row.id, username=username,
+                       ip=ip, detail={"minutes": settings.lockout_minutes})
+        else:
+            lockout.reset(conn, row.id)
+            if needs_rehash(row.password_hash):
+                conn.execute(update(users).where(users.c.id == row.id)
+                             .values(password_hash=hash_password(password)))
+            record(conn, action="login_ok", tenant_id=tid, user_id=row.id, username=username, ip=ip)
+            return _user(row)
+    raise AuthError(LOGIN_FAILED)
+
+
+def _audit(db: DatabaseManager, action: str, tid: int | None, user_id: int | None,
+           username: str, ip: str | None, detail: dict) -> None:
+    with db.central() as conn:
+        record(conn, action=action, tenant_id=tid, user_id=user_id, username=username, ip=ip, detail=detail)
+
+
+def unlock_user(db: DatabaseManager, *, tenant: str, username: str, actor: str | None = None,
+                ip: str | None = None) -> None:
+    """Lift a lockout now (admin or operator) instead of waiting for its expiry."""
+    with db.central() as conn:
+        row = _require(conn, tenant, username)
+        lockout.reset(conn, row.id)
+        record(conn, action="user_unlocked", tenant_id=row.tenant_id, user_id=row.id,
+               username=actor or username, ip=ip, detail={"username": username})
+
+
+def update_user(db: DatabaseManager, *, tenant: str, user_id: int, role: str | None = None,
+                active: bool | None = None, actor: str | None = None, ip: str | None = None) -> User:
+    """Change role and/or active flag of one user of `tenant` (404 for other tenants' ids)."""
+    values: dict[str, object] = {}
+    if role is not None:
+        values["role"] = validate_role(role)
+    if active is not None:
+        values["active"] = bool(active)
+    user = get_user(db, tenant=tenant, user_id=user_id)
+    if user is None:
+        raise NotFound("unknown user")
+    if values:
+        with db.central() as conn:
+            conn.execute(update(users).where(users.c.id == user.id).values(**values))
+            record(conn, action="user_updated", tenant_id=user.tenant_id, user_id=user.id,
+                   username=actor, ip=ip, detail={"username": user.username, **values})
+    updated = get_user(db, tenant=tenant, user_id=user_id)
+    assert updated is not None
+    return updated
+
+
+def delete_user(db: DatabaseManager, *, tenant: str, user_id: int, actor: str | None = None,
+                ip: str | None = None) -> None:
+    """Remove one user of `tenant`; its tokens and sessions stop working at their next use."""
+    user = get_user(db, tenant=tenant, user_id=user_id)
+    if user is None:
+        raise NotFound("unknown user")
+    with db.central() as conn:
+        conn.execute(delete(users).where(users.c.id == user.id))
+        record(conn, action="user_deleted", tenant_id=user.tenant_id, user_id=user.id,
+               username=actor, ip=ip, detail={"username": user.username})
