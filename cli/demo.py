@@ -1,0 +1,163 @@
+"""`seed-demo`: the demo tenant with a realistic plant, dashboard configuration and user."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, insert, select, text
+
+from cli.base import fail, runtime
+from core import migrations
+from core import schema_central as c
+from core import schema_tenant as t
+from core.bulk import insert_detections
+from core.db import parse_db_url
+from core.demo_data import DemoPlan, estimate_rows_per_day, generate
+from core.detection_tables import ensure_line_table
+from core.partitions import months_between
+from core.plant import load_plant_file
+from core.progress import Progress
+from core.runtime import Runtime
+from core.settings import PROJECT_ROOT
+from core.tenants import create_tenant, get_tenant
+
+DEMO_SLUG = "demo"
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo-camet"  # noqa: S105 - documented in README; a demo, never a production account
+DEMO_PLANT = PROJECT_ROOT / "config" / "demo_plant.yml"
+DEMO_TZ = "America/Argentina/Buenos_Aires"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("seed-demo", help="create/replace the demo tenant with a realistic plant")
+    p.add_argument("--days", type=int, default=14, help="days of history ending now (default 14)")
+    p.add_argument("--rows", type=int, default=None, help="keep only the most recent N detections")
+    p.add_argument("--db", default=None, help="tenant DB URL (default: next to the central DB)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (same seed, same rows)")
+    p.add_argument("--if-missing", action="store_true", help="do nothing if the demo has data")
+    p.set_defaults(handler=seed_demo)
+
+
+def _has_data(rt: Runtime) -> bool:
+    if get_tenant(rt.db, DEMO_SLUG) is None:
+        return False
+    with rt.db.tenant(DEMO_SLUG) as conn:
+        line_ids = conn.execute(select(t.lines.c.id)).scalars().all()
+        for line_id in line_ids:
+            name = t.detections_table_name(line_id)
+            if conn.dialect.has_table(conn, name):
+                if conn.execute(select(func.count()).select_from(t.detections_table(line_id))).scalar():
+                    return True
+    return False
+
+
+def _reset_detections(rt: Runtime) -> None:
+    with rt.db.tenant(DEMO_SLUG) as conn:
+        for line_id in conn.execute(select(t.lines.c.id)).scalars().all():
+            conn.execute(text(f"DROP TABLE IF EXISTS {t.detections_table_name(line_id)}"))
+        conn.execute(delete(t.stops))
+        conn.execute(delete(t.import_batches))
+
+
+def seed_dashboard(rt: Runtime, slug: str) -> None:
+    """Replace the tenant's Filters, Widget_catalog and default layout with the demo ones."""
+    from filters.defaults import DEFAULT_FILTER_ROWS
+
+    from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS
+
+    with rt.db.tenant(slug) as conn:
+        conn.execute(delete(t.filters_table))
+        conn.execute(insert(t.filters_table), [dict(r, active=True) for r in DEFAULT_FILTER_ROWS])
+        conn.execute(delete(t.dashboard_layouts))
+        conn.execute(delete(t.widget_catalog))
+        conn.execute(insert(t.widget_catalog), [dict(r, active=True) for r in DEFAULT_WIDGET_ROWS])
+        conn.execute(insert(t.dashboard_layouts).values(
+            name="Producción", is_default=True, items=DEFAULT_LAYOUT))
+
+
+def seed_user(rt: Runtime, slug: str) -> None:
+    """Create (or reset) the documented demo login."""
+    from core.users import create_user, set_password
+
+    with rt.db.central() as conn:
+        exists = conn.execute(
+            select(c.users.c.id)
+            .join(c.tenants, c.tenants.c.id == c.users.c.tenant_id)
+            .where(c.tenants.c.slug == slug, c.users.c.username == DEMO_USER)
+        ).first()
+    if exists:
+        set_password(rt.db, tenant=slug, username=DEMO_USER, password=DEMO_PASSWORD)
+    else:
+        create_user(rt.db, tenant=slug, username=DEMO_USER, password=DEMO_PASSWORD, role="admin")
+
+
+@dataclass
+class SeedResult:
+    rows: int
+    start: datetime
+    end: datetime
+    generate_s: float
+    load_s: float
+
+
+def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url: str | None = None,
+                     seed: int = 42, quiet: bool = False) -> SeedResult:
+    """Build (or rebuild) the demo tenant; shared by the CLI and the test fixtures."""
+    migrations.upgrade_central(rt.db.central_engine)
+    create_tenant(rt.db, DEMO_SLUG, name="Alimentos del Sur (demo)", db_url=db_url, timezone=DEMO_TZ)
+    _reset_detections(rt)
+    load_plant_file(rt.db, DEMO_SLUG, DEMO_PLANT)
+    rt.meta.invalidate(DEMO_SLUG)
+    meta = rt.meta.get(DEMO_SLUG)
+    seed_dashboard(rt, DEMO_SLUG)
+    seed_user(rt, DEMO_SLUG)
+    end = datetime.now(ZoneInfo(DEMO_TZ)).replace(tzinfo=None, second=0, microsecond=0)
+    if rows is not None:
+        days = min(days, max(1, math.ceil(rows / estimate_rows_per_day(meta) * 1.1)))
+    plan = DemoPlan(start=end - timedelta(days=days), end=end, seed=seed)
+    started = time.perf_counter()
+    frames = generate(meta, plan, rows=rows)
+    gen_s = time.perf_counter() - started
+    total = sum(len(f) for f in frames.values())
+    months = months_between(plan.start.date(), plan.end.date())
+    with rt.db.tenant(DEMO_SLUG) as conn:
+        for line_id in frames:
+            ensure_line_table(conn, line_id, months)
+    progress = Progress("seeding detections", total, stream=io.StringIO() if quiet else None)
+    for line_id, frame in frames.items():
+        for i in range(0, len(frame), 200_000):
+            chunk = frame.iloc[i:i + 200_000]
+            with rt.db.tenant(DEMO_SLUG) as conn:
+                insert_detections(conn, line_id, chunk)
+            progress.advance(len(chunk))
+    load_s = progress.finish()
+    return SeedResult(total, plan.start, plan.end, gen_s, load_s)
+
+
+def seed_demo(args: argparse.Namespace) -> int:
+    """Create tenant 'demo', its plant, dashboard, user and detections; prints timings."""
+    if args.days < 1 or args.days > 3660:
+        fail("--days must be between 1 and 3660")
+    if args.rows is not None and args.rows < 1:
+        fail("--rows must be a positive number")
+    if args.db:
+        parse_db_url(args.db)
+    rt = runtime()
+    migrations.upgrade_central(rt.db.central_engine)
+    if args.if_missing and _has_data(rt):
+        print("demo tenant already has data: nothing to do (run `manage.py seed-demo` to rebuild)")
+        return 0
+    res = seed_demo_tenant(rt, days=args.days, rows=args.rows, db_url=args.db, seed=args.seed)
+    meta = rt.meta.get(DEMO_SLUG)
+    print(f"demo tenant: {len(meta.lines)} lines, {len(meta.products)} products, {res.rows:,} detections "
+          f"from {res.start:%Y-%m-%d %H:%M} to {res.end:%Y-%m-%d %H:%M} ({DEMO_TZ})")
+    print(f"generated in {res.generate_s:.1f}s, loaded in {res.load_s:.1f}s "
+          f"({res.rows / max(res.load_s, 1e-9):,.0f} rows/s)")
+    print(f"login: tenant '{DEMO_SLUG}', user '{DEMO_USER}', password '{DEMO_PASSWORD}'")
+    return 0

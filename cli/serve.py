@@ -1,0 +1,85 @@
+"""`serve`: the engine (uvicorn) and the pages (waitress) as two processes; Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from cli.base import fail, runtime
+from core.settings import PROJECT_ROOT
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the engine and the web pages as two processes")
+    p.add_argument("--host", default=None, help="bind address (default CAMET_HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="pages port (default CAMET_FLASK_PORT, 8000)")
+    p.add_argument("--api-port", type=int, default=None, help="engine port (default CAMET_API_PORT, 8001)")
+    p.set_defaults(handler=serve)
+
+
+def _wait_ready(url: str, procs: list[subprocess.Popen], timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start both servers, print where to go, and stop both on Ctrl-C or when one dies."""
+    settings = runtime().settings
+    host = args.host or settings.host
+    port = args.port or settings.flask_port
+    api_port = args.api_port or settings.api_port
+    if port == api_port:
+        fail("the pages port and the engine port must differ")
+    engine_url = f"http://{host}:{api_port}"
+    env = dict(os.environ, CAMET_ENGINE_URL=engine_url, PYTHONUNBUFFERED="1")
+    engine = subprocess.Popen(  # noqa: S603 - fixed argv, no user input
+        [sys.executable, "-m", "uvicorn", "--factory", "app_fastapi.main:create_app",
+         "--host", host, "--port", str(api_port), "--no-server-header", "--log-level", "warning"],
+        cwd=PROJECT_ROOT, env=env,
+    )
+    pages = subprocess.Popen(  # noqa: S603 - fixed argv, no user input
+        [sys.executable, "-m", "waitress", "--host", host, "--port", str(port), "--threads", "8",
+         "--call", "app_flask:create_app"],
+        cwd=PROJECT_ROOT, env=env,
+    )
+    procs = [engine, pages]
+    try:
+        ok = _wait_ready(f"{engine_url}/api/v1/health", procs) and _wait_ready(
+            f"http://{host}:{port}/health", procs)
+        if not ok:
+            fail("a server did not start; see the messages above")
+        print(f"\nCamet Analytics is running:\n  dashboard  http://{host}:{port}/\n"
+              f"  engine     {engine_url}/api/v1/health   (API docs: {engine_url}/api/docs)\n"
+              "  demo login tenant 'demo', user 'demo', password 'demo-camet'\n"
+              "Press Ctrl-C to stop both.\n", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        fail("a server stopped unexpectedly")
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
