@@ -1,0 +1,67 @@
+"""DataBroker: gives every widget exactly its data, wherever it comes from (roadmap stage 4).
+
+Internal widgets get a column-scoped view of the master DataFrame; external widgets get the
+payload of their API, fetched concurrently through ExternalAPIService. The broker knows widgets
+only through the small `BrokeredWidget` protocol, so it does not import the widgets package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import pandas as pd
+
+from broker.external import ApiRequest, ExternalAPIError, ExternalAPIService
+
+
+class BrokeredWidget(Protocol):
+    widget_id: int
+    source_type: str
+
+    @property
+    def required_api_id(self) -> str | None: ...
+
+    def columns(self) -> frozenset[str]: ...
+
+    def api_params(self) -> dict[str, str]: ...
+
+
+class DataBroker:
+    """Routes each widget to its source; one instance per dashboard run."""
+
+    def __init__(self, external: ExternalAPIService) -> None:
+        self.external = external
+
+    @staticmethod
+    def required_columns(widgets: Iterable[BrokeredWidget]) -> set[str]:
+        """The union of the internal widgets' columns: what the SELECT must read."""
+        out: set[str] = set()
+        for widget in widgets:
+            if widget.source_type == "internal":
+                out |= widget.columns()
+        return out
+
+    async def fetch_external(self, widgets: Iterable[BrokeredWidget]) -> dict[int, Any]:
+        """Payload (or ExternalAPIError) per external widget id; equal calls are made once."""
+        wanted: dict[int, ApiRequest] = {}
+        out: dict[int, Any] = {}
+        for widget in widgets:
+            if widget.source_type != "external":
+                continue
+            api_id = widget.required_api_id
+            if api_id:
+                wanted[widget.widget_id] = ApiRequest.of(api_id, widget.api_params())
+            else:
+                out[widget.widget_id] = ExternalAPIError("?", "el widget no declara required_api_id")
+        results = await self.external.fetch_many(wanted.values())
+        out.update({wid: results[req] for wid, req in wanted.items()})
+        return out
+
+    @staticmethod
+    def scope(widget: BrokeredWidget, frame: pd.DataFrame | None) -> pd.DataFrame:
+        """The widget's columns of the master frame (pandas copy-on-write: no data copied)."""
+        columns = sorted(widget.columns())
+        if frame is None:
+            return pd.DataFrame(columns=columns)
+        return frame[columns]

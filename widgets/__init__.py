@@ -1,0 +1,28 @@
+"""Dashboard widgets: one module per widget class, registered by name in `widget_registry`.
+
+`Widget_catalog.class_name` is resolved only against this registry (plus entry points in the
+"camet.widgets" group), never imported from a dotted path.
+"""
+
+from core.registry import Registry
+
+widget_registry = Registry("widget", entry_point_group="camet.widgets")
+
+from widgets import (  # noqa: E402  (modules register themselves on import)
+    exchange_rate,
+    kpi,
+    line_summary,
+    product_mix,
+    production_by_line,
+    production_over_time,
+)
+
+__all__ = [
+    "widget_registry",
+    "exchange_rate",
+    "kpi",
+    "line_summary",
+    "product_mix",
+    "production_by_line",
+    "production_over_time",
+]

@@ -1,0 +1,36 @@
+"""Small pure helpers that shape pandas results into Chart.js JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def chart_json(
+    kind: str, labels: list[str], datasets: list[dict[str, Any]], **options: Any
+) -> dict[str, Any]:
+    """A Chart.js config body: `type` and `data`; styling is applied by the front end."""
+    body: dict[str, Any] = {"type": kind, "data": {"labels": labels, "datasets": datasets}}
+    if options:
+        body["options"] = options
+    return body
+
+
+def dataset(label: str, values: pd.Series | list[float]) -> dict[str, Any]:
+    """One Chart.js dataset with plain Python numbers (JSON-safe, no numpy scalars)."""
+    data = values.tolist() if isinstance(values, pd.Series) else list(values)
+    return {"label": str(label), "data": [_plain(v) for v in data]}
+
+
+def counts_by(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Row counts per value of `column`, unobserved categories left out."""
+    return frame.groupby(column, observed=True, sort=False).size()
+
+
+def _plain(value: Any) -> float | int | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    return value

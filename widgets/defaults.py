@@ -1,0 +1,43 @@
+"""The demo dashboard's widgets and layout; `manage.py seed-demo` inserts them.
+
+Layout scheme: `dashboard_layouts.items` is a JSON list of `{"widget": S, "w": W, "h": H}`
+where S is the `sort_order` of a `Widget_catalog` row (unique within a tenant), W the width in
+columns of a 12-column grid (phones stack every card full width) and H the height in rows (1 =
+KPI-card height, 2 = chart height). Items render in list order. See widgets/layout.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_WIDGET_ROWS: list[dict[str, Any]] = [
+    {"class_name": "KpiWidget", "title": "Unidades producidas", "config": {"metric": "units"},
+     "sort_order": 10},
+    {"class_name": "KpiWidget", "title": "Kilogramos", "config": {"metric": "kg"}, "sort_order": 20},
+    {"class_name": "KpiWidget", "title": "Tasa de rechazo", "config": {"metric": "reject_rate"},
+     "sort_order": 30},
+    {"class_name": "ProductionOverTimeWidget", "title": "Producción por línea en el tiempo",
+     "config": {"bucket": "auto"}, "sort_order": 40},
+    {"class_name": "ProductionByLineWidget", "title": "Producción por línea", "config": {},
+     "sort_order": 50},
+    {"class_name": "ProductMixWidget", "title": "Mix de productos", "config": {"top_n": 6},
+     "sort_order": 60},
+    {"class_name": "LineSummaryWidget", "title": "Resumen por línea", "config": {}, "sort_order": 70},
+    {"class_name": "ExchangeRateWidget", "title": "Cotización del dólar",
+     "config": {"api": "fx_rates", "base": "USD", "quote": "ARS"}, "sort_order": 80},
+]
+
+DEFAULT_LAYOUT: dict[str, Any] = {
+    "name": "Tablero principal",
+    "is_default": True,
+    "items": [
+        {"widget": 10, "w": 4, "h": 1},
+        {"widget": 20, "w": 4, "h": 1},
+        {"widget": 30, "w": 4, "h": 1},
+        {"widget": 40, "w": 12, "h": 2},
+        {"widget": 50, "w": 6, "h": 2},
+        {"widget": 60, "w": 6, "h": 2},
+        {"widget": 70, "w": 6, "h": 2},
+        {"widget": 80, "w": 6, "h": 2},
+    ],
+}

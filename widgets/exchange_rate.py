@@ -1,0 +1,73 @@
+"""External widget: daily exchange rate over the selected dates, from the FX provider."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from widgets import widget_registry
+from widgets._chart import chart_json, dataset
+from widgets.base import BaseWidget, WidgetDataError
+
+CURRENCY = r"^[A-Z]{3}$"
+
+
+class ExchangeRateConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    api: str = Field(default="fx_rates", pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    base: str = Field(default="USD", pattern=CURRENCY)
+    quote: str = Field(default="ARS", pattern=CURRENCY)
+
+
+class _Rate(BaseModel):
+    date: date
+    rate: float = Field(gt=0)
+
+
+class _Payload(BaseModel):
+    base: str
+    quote: str
+    rates: list[_Rate]
+
+
+@widget_registry.register
+class ExchangeRateWidget(BaseWidget):
+    """A line of one currency pair's daily rate; the provider gives no rate for future days."""
+
+    source_type = "external"
+    shape = "chart"
+    config_model = ExchangeRateConfig
+    default_size = (6, 2)
+
+    @property
+    def required_api_id(self) -> str:  # type: ignore[override]
+        return self.config.api
+
+    def api_params(self) -> dict[str, str]:
+        """Currency pair and the applied date window (inclusive dates)."""
+        params = {"base": self.config.base, "quote": self.config.quote}
+        if self.context.time_range is not None:
+            start, end = self.context.time_range
+            last = end - timedelta(microseconds=1)
+            params["start"] = start.date().isoformat()
+            params["end"] = max(start, last).date().isoformat()
+        return params
+
+    def process_data(self, data: Any) -> dict[str, Any]:
+        """Validate the payload's shape, then one dataset of rates by date."""
+        try:
+            payload = _Payload.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "payload"
+            raise WidgetDataError(f"respuesta inválida del proveedor ({where}: {err['msg']})") from None
+        if not payload.rates:
+            return self.empty_result()
+        rates = sorted(payload.rates, key=lambda r: r.date)
+        labels = [r.date.isoformat() for r in rates]
+        label = f"{payload.quote} por {payload.base}"
+        return chart_json("line", labels, [dataset(label, [r.rate for r in rates])],
+                          last=rates[-1].rate)

@@ -1,0 +1,48 @@
+"""Doughnut chart: share of units per product, the top N and the rest as "Otros"."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from widgets import widget_registry
+from widgets._chart import chart_json, counts_by, dataset
+from widgets.base import BaseWidget
+
+OTHERS_LABEL = "Otros"
+
+
+class ProductMixConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    top_n: int = Field(default=6, ge=1, le=20)
+    chart: Literal["doughnut", "bar"] = "doughnut"
+
+
+@widget_registry.register
+class ProductMixWidget(BaseWidget):
+    """Units per product, largest first; products beyond `top_n` are summed into "Otros"."""
+
+    source_type = "internal"
+    required_columns = frozenset({"product_name"})
+    shape = "chart"
+    config_model = ProductMixConfig
+    default_size = (6, 2)
+
+    def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
+        """Count per product, keep the largest `top_n`, fold the tail."""
+        if len(data) == 0:
+            return self.empty_result()
+        counts = counts_by(data, "product_name")
+        counts = counts.sort_values(ascending=False, kind="stable")
+        counts.index = counts.index.astype(str)
+        top = counts.iloc[: self.config.top_n]
+        rest = int(counts.iloc[self.config.top_n:].sum())
+        labels = list(top.index)
+        values = [int(v) for v in top.tolist()]
+        if rest:
+            labels.append(OTHERS_LABEL)
+            values.append(rest)
+        return chart_json(self.config.chart, labels, [dataset("Unidades", values)])
