@@ -1,9 +1,10 @@
 """The demo dashboard's widgets and layout; `manage.py seed-demo` inserts them.
 
-Layout scheme: `dashboard_layouts.items` is a JSON list of `{"widget": S, "w": W, "h": H}`
-where S is the `sort_order` of a `Widget_catalog` row (unique within a tenant), W the width in
-columns of a 12-column grid (phones stack every card full width) and H the height in rows (1 =
-KPI-card height, 2 = chart height). Items render in list order. See widgets/layout.py.
+Layout scheme: DEFAULT_LAYOUT is the JSON list stored in `dashboard_layouts.items`; each item
+is `{"widget": S, "w": W, "h": H}` where S is the `sort_order` of a `Widget_catalog` row (unique
+within a tenant), W the width in columns of a 12-column grid (phones stack every card full
+width) and H the height in rows (1 = KPI-card height, 2 = chart height). Items render in list
+order; w and h are optional (the widget class's default size). See widgets/layout.py.
 """
 
 from __future__ import annotations
@@ -27,17 +28,13 @@ DEFAULT_WIDGET_ROWS: list[dict[str, Any]] = [
      "config": {"api": "fx_rates", "base": "USD", "quote": "ARS"}, "sort_order": 80},
 ]
 
-DEFAULT_LAYOUT: dict[str, Any] = {
-    "name": "Tablero principal",
-    "is_default": True,
-    "items": [
-        {"widget": 10, "w": 4, "h": 1},
-        {"widget": 20, "w": 4, "h": 1},
-        {"widget": 30, "w": 4, "h": 1},
-        {"widget": 40, "w": 12, "h": 2},
-        {"widget": 50, "w": 6, "h": 2},
-        {"widget": 60, "w": 6, "h": 2},
-        {"widget": 70, "w": 6, "h": 2},
-        {"widget": 80, "w": 6, "h": 2},
-    ],
-}
+DEFAULT_LAYOUT: list[dict[str, int]] = [
+    {"widget": 10, "w": 4, "h": 1},
+    {"widget": 20, "w": 4, "h": 1},
+    {"widget": 30, "w": 4, "h": 1},
+    {"widget": 40, "w": 12, "h": 2},
+    {"widget": 50, "w": 6, "h": 2},
+    {"widget": 60, "w": 6, "h": 2},
+    {"widget": 70, "w": 6, "h": 2},
+    {"widget": 80, "w": 6, "h": 2},
+]
