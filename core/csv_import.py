@@ -45,7 +45,8 @@ class ImportResult:
     seconds: float = 0.0
 
 
-def _read(raw: bytes) -> pd.DataFrame:
+def _read(raw: bytes) -> tuple[pd.DataFrame, list[str]]:
+    """Rows as strings with their file line numbers, plus messages for rows of the wrong width."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -54,20 +55,30 @@ def _read(raw: bytes) -> pd.DataFrame:
         raise ImportRejected("the file is empty")
     first = text.split("\n", 1)[0]
     sep = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            skipinitialspace=True, on_bad_lines="error", engine="c")
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise ImportRejected(f"malformed CSV: {str(exc).strip().splitlines()[0]}") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise ImportRejected(
-            f"missing column(s) {', '.join(missing)}: the header must include {', '.join(REQUIRED)}"
-        )
+        header = [h.strip().lower() for h in next(reader)]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise ImportRejected(
+                f"missing column(s) {', '.join(missing)}: the header must include {', '.join(REQUIRED)}"
+            )
+        width, rows, numbers, wrong = len(header), [], [], []
+        for record in reader:
+            if not record:
+                continue
+            if len(record) != width:
+                wrong.append(f"line {reader.line_num}: expected {width} fields, found {len(record)}")
+                continue
+            rows.append(record)
+            numbers.append(reader.line_num)
+    except csv.Error as exc:
+        raise ImportRejected(f"malformed CSV at line {reader.line_num}: {exc}") from None
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    frame["__line"] = numbers
     if sep == ";":
         frame["weight_g"] = frame["weight_g"].str.replace(",", ".", regex=False)
-    return frame
+    return frame, wrong
 
 
 def _parse_ts(values: pd.Series, tz: str) -> pd.Series:
@@ -87,6 +98,7 @@ def _parse_ts(values: pd.Series, tz: str) -> pd.Series:
 
 def validate_rows(frame: pd.DataFrame, meta: TenantMeta) -> tuple[pd.DataFrame, list[str], np.ndarray]:
     """Typed rows, messages for bad rows ('line N: reason'), and the mask of good rows."""
+    lines = frame["__line"].to_numpy()
     ts = _parse_ts(frame["ts"], meta.timezone)
     codes = meta.product_ids_by_code()
     product_id = frame["product_code"].str.strip().map(codes)
@@ -106,7 +118,7 @@ def validate_rows(frame: pd.DataFrame, meta: TenantMeta) -> tuple[pd.DataFrame, 
     messages: list[str] = []
     for i in np.flatnonzero(bad)[:MAX_REPORTED]:
         reasons = [name for name, mask in problems.items() if mask[i]]
-        messages.append(f"line {i + 2}: {'; '.join(reasons)}")
+        messages.append(f"line {lines[i]}: {'; '.join(reasons)}")
     if bad.sum() > MAX_REPORTED:
         messages.append(f"... {int(bad.sum()) - MAX_REPORTED} more bad rows")
     good = ~bad
@@ -130,14 +142,17 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
     except OSError as exc:
         raise ImportRejected(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}") from None
     started = datetime.now()
-    frame = _read(raw)
+    frame, wrong = _read(raw)
     typed, messages, _good = validate_rows(frame, meta)
+    messages = wrong + messages
+    n_bad = len(wrong) + len(frame) - len(typed)
     if messages and not skip_bad:
         raise ImportRejected(
-            f"{len(frame) - len(typed)} bad row(s); nothing was imported (use --skip-bad to import "
+            f"{n_bad} bad row(s); nothing was imported (use --skip-bad to import "
             "the good rows)", details=messages,
         )
-    result = ImportResult(rows_read=len(frame), rows_inserted=0, rows_duplicate=0, bad_rows=messages)
+    result = ImportResult(rows_read=len(frame) + len(wrong), rows_inserted=0, rows_duplicate=0,
+                          bad_rows=messages)
     if typed.empty:
         return result
     months = months_between(typed["ts"].min().date(), typed["ts"].max().date())
@@ -152,11 +167,12 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
                 bar.advance(len(chunk))
         conn.execute(insert(t.import_batches).values(
             line_id=line.id, file_sha256=hashlib.sha256(raw).hexdigest(), filename=Path(path).name[:255],
-            rows_inserted=result.rows_inserted, rows_skipped=len(frame) - len(typed),
+            rows_inserted=result.rows_inserted, rows_skipped=n_bad,
             imported_at=datetime.now(),
         ))
     if bar:
         bar.finish()
     result.rows_duplicate = len(typed) - result.rows_inserted
+    result.bad_rows = messages
     result.seconds = (datetime.now() - started).total_seconds()
     return result

@@ -115,3 +115,18 @@ def plant_tenant(runtime: Runtime) -> str:
     create_tenant(runtime.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
     load_plant_file(runtime.db, "acme", DEMO_PLANT)
     return "acme"
+
+
+DEMO_TEST_ROWS = 60_000
+
+
+@pytest.fixture
+def demo_tenant(runtime: Runtime) -> str:
+    """Tenant 'demo' as `manage.py seed-demo` builds it, with the latest 60k detections.
+
+    Includes the default Filters, Widget_catalog and layout, and user demo / demo-camet (admin).
+    """
+    from cli.demo import seed_demo_tenant
+
+    seed_demo_tenant(runtime, days=3, rows=DEMO_TEST_ROWS, quiet=True)
+    return "demo"
