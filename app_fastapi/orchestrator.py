@@ -1,0 +1,249 @@
+"""The dashboard run ("gran vía", roadmap stage 6): filters → master frame → broker → widgets.
+
+The route stays thin; this module alone knows filters/, broker/ and widgets/. Stages:
+1. load the tenant's filter set, widget catalog and layout (one connection) and validate the
+   raw filter values (ValidationFailed → 422 with per-field messages, nothing else runs);
+2. build the widgets of the layout; a bad row becomes that widget's error entry;
+3. read the master frame with only the union of the internal widgets' columns, while the
+   external calls run concurrently with it;
+4. hand each widget its scoped data and run `process_data`; a failure is that widget's error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+
+from broker import DataBroker, ExternalAPIError, ExternalAPIService, load_manifest
+from core import schema_tenant as t
+from core.columns import check_columns
+from core.errors import NotFound, RegistryError
+from core.query_spec import SqlFragment
+from core.runtime import Runtime
+from core.tokens import Principal
+from filters.engine import FilterSet, load_filter_set
+from widgets import widget_registry
+from widgets.base import BaseWidget, WidgetContext, WidgetDataError
+from widgets.layout import Placement, resolve_layout
+
+log = logging.getLogger(__name__)
+STAGES = ("filters", "query", "fetch", "joins", "broker", "widgets", "total")
+
+
+@dataclass
+class DashboardConfig:
+    """What one tenant's dashboard is made of, read in one connection."""
+
+    filter_set: FilterSet
+    placements: list[Placement]
+    errors: list[str]
+    layout_id: int | None
+    timezone: str
+
+
+@dataclass
+class Slot:
+    """One widget of the run: built (or not), then given data (or an error)."""
+
+    placement: Placement
+    widget: BaseWidget | None = None
+    error: str | None = None
+    data: dict[str, Any] | None = None
+    time_ms: float = 0.0
+
+
+@dataclass
+class RunResult:
+    widgets: list[dict[str, Any]]
+    meta: dict[str, Any]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def server_timing(self) -> str:
+        """The Server-Timing header value (shows in the browser's dev tools)."""
+        return ", ".join(f"{k};dur={v:.1f}" for k, v in self.timings_ms.items())
+
+
+def load_config(rt: Runtime, slug: str, layout_id: int | None) -> DashboardConfig:
+    """Filter set, widget rows and the chosen (or default) layout of one tenant."""
+    meta = rt.meta.get(slug)
+    with rt.db.tenant(slug) as conn:
+        filter_set = load_filter_set(conn, meta)
+        rows = [dict(r._mapping) for r in conn.execute(select(t.widget_catalog))]
+        query = select(t.dashboard_layouts)
+        if layout_id is not None:
+            layout = conn.execute(query.where(t.dashboard_layouts.c.id == layout_id)).first()
+            if layout is None:
+                raise NotFound(f"unknown layout {layout_id}")
+        else:
+            layout = conn.execute(
+                query.order_by(t.dashboard_layouts.c.is_default.desc(), t.dashboard_layouts.c.id)
+            ).first()
+    items = layout.items if layout is not None else None
+    placements, errors = resolve_layout(items, rows)
+    errors = [f"{e.class_name} '{e.param}': {e.message}" for e in filter_set.errors] + errors
+    return DashboardConfig(filter_set, placements, errors, layout.id if layout else None, meta.timezone)
+
+
+def time_window(fragments: list[SqlFragment]) -> tuple[datetime, datetime] | None:
+    """The intersection of the fragments' time ranges (None when no filter sets one)."""
+    ranges = [f.time_range for f in fragments if f.time_range is not None]
+    if not ranges:
+        return None
+    return max(r[0] for r in ranges), min(r[1] for r in ranges)
+
+
+def build_slots(config: DashboardConfig, context: WidgetContext) -> list[Slot]:
+    """Instantiate each placed widget; unknown classes and bad configs become error slots."""
+    slots = []
+    for placement in config.placements:
+        slot = Slot(placement)
+        row = placement.row
+        try:
+            cls = widget_registry.get(row["class_name"])
+            slot.widget = cls(widget_id=row["id"], title=row["title"], config=row["config"], context=context)
+            check_columns(slot.widget.columns())
+        except (RegistryError, ValueError) as exc:
+            slot.widget = None
+            slot.error = f"Widget no disponible: {getattr(exc, 'message', exc)}"
+        slots.append(slot)
+    return slots
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 2)
+
+
+async def run_dashboard(
+    rt: Runtime,
+    principal: Principal,
+    raw_filters: dict[str, Any],
+    layout_id: int | None = None,
+    external: ExternalAPIService | None = None,
+) -> RunResult:
+    """One dashboard run for the caller's tenant; raises ValidationFailed before any query."""
+    from core.extract import build_master_frame
+    from core.memory import release_memory
+
+    started = time.perf_counter()
+    slug = principal.tenant
+    config = await run_in_threadpool(load_config, rt, slug, layout_id)
+    values = config.filter_set.validate(raw_filters)
+    fragments = config.filter_set.fragments(values)
+    applied = config.filter_set.applied(values)
+    context = WidgetContext(time_range=time_window(fragments), timezone=config.timezone)
+    slots = build_slots(config, context)
+    filters_s = time.perf_counter() - started
+
+    manifest = load_manifest(rt.settings.external_apis_file)
+    broker = DataBroker(external or ExternalAPIService(manifest))
+    live = [s.widget for s in slots if s.widget is not None]
+    columns = broker.required_columns(live)
+
+    async def fetch_external() -> tuple[dict[int, Any], float]:
+        t0 = time.perf_counter()
+        payloads = await broker.fetch_external(live)
+        return payloads, time.perf_counter() - t0
+
+    external_task = asyncio.create_task(fetch_external())
+    master = None
+    try:
+        if columns:
+            master = await run_in_threadpool(build_master_frame, rt, slug, fragments, set(columns))
+        payloads, external_s = await external_task
+    finally:
+        if not external_task.done():
+            external_task.cancel()
+
+    try:
+        slots, broker_s, widgets_s = await run_in_threadpool(
+            _feed_widgets, broker, slots, master.frame if master is not None else None, payloads
+        )
+    finally:
+        frame_rows = master.rows if master is not None else 0
+        frame_timings = dict(master.timings) if master is not None else {}
+        reader = master.reader if master is not None else None
+        del master
+        release_memory()
+
+    timings = {
+        "filters": _ms(filters_s),
+        "query": _ms(frame_timings.get("query", 0.0)),
+        "fetch": _ms(frame_timings.get("fetch", 0.0) + frame_timings.get("dataframe", 0.0)),
+        "joins": _ms(frame_timings.get("joins", 0.0)),
+        "broker": _ms(external_s + broker_s),
+        "widgets": _ms(widgets_s),
+        "total": _ms(time.perf_counter() - started),
+    }
+    errors = config.errors + manifest.messages() if principal.is_admin else []
+    meta = {
+        "rows": int(frame_rows),
+        "columns": sorted(columns),
+        "reader": reader,
+        "layout_id": config.layout_id,
+        "timings": timings,
+        "filters": applied,
+        "errors": errors,
+    }
+    return RunResult(widgets=[_entry(s) for s in slots], meta=meta, timings_ms=timings)
+
+
+def _feed_widgets(
+    broker: DataBroker, slots: list[Slot], frame: Any, payloads: dict[int, Any]
+) -> tuple[list[Slot], float, float]:
+    """Scope each widget's data and run it; returns (slots, scoping seconds, widget seconds)."""
+    scoping = widgets = 0.0
+    for slot in slots:
+        widget = slot.widget
+        if widget is None:
+            continue
+        t0 = time.perf_counter()
+        if widget.source_type == "external":
+            data = payloads.get(widget.widget_id)
+        else:
+            data = broker.scope(widget, frame)
+        t1 = time.perf_counter()
+        scoping += t1 - t0
+        if isinstance(data, ExternalAPIError):
+            slot.error = f"Fuente externa no disponible: {data.message}"
+        else:
+            slot.data, slot.error = _process(widget, data)
+        slot.time_ms = _ms(time.perf_counter() - t1)
+        widgets += time.perf_counter() - t1
+    return slots, scoping, widgets
+
+
+def _process(widget: BaseWidget, data: Any) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        return widget.process_data(data), None
+    except WidgetDataError as exc:
+        return None, str(exc)
+    except Exception:  # one broken widget must not fail the dashboard
+        log.exception("widget %s (%s) failed", widget.widget_id, widget.class_name)
+        return None, "Error interno del widget"
+
+
+def _entry(slot: Slot) -> dict[str, Any]:
+    row = slot.placement.row
+    widget = slot.widget
+    entry: dict[str, Any] = {
+        "id": int(row["id"]),
+        "class": row["class_name"],
+        "title": row["title"],
+        "shape": widget.shape if widget is not None else None,
+        "source": widget.source_type if widget is not None else None,
+        "w": slot.placement.w,
+        "h": slot.placement.h,
+        "time_ms": slot.time_ms,
+    }
+    if slot.error is not None:
+        entry["error"] = slot.error
+    else:
+        entry["data"] = slot.data
+    return entry
