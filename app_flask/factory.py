@@ -1,12 +1,76 @@
-"""Flask application factory: extensions and blueprints are registered here."""
+"""Flask application factory: sessions, security layer and blueprints are registered here."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+import importlib
+import importlib.util
+from datetime import timedelta
 
+from cachelib.file import FileSystemCache
+from flask import Flask, jsonify, render_template, request
+from flask_session.cachelib import CacheLibSessionInterface
+from flask_session.redis import RedisSessionInterface
+from redis import Redis
+
+from app_flask import security
+from app_flask.auth import current_identity, login_required
 from app_flask.engine_client import EngineClient, default_client
+from core.ratelimit import key_prefix
 from core.runtime import Runtime, get_runtime, set_runtime
-from core.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, Settings
+
+SESSION_COOKIE = "camet_session"
+# Trusted configuration: each module exposes `bp`; modules not written yet are skipped.
+VIEW_MODULES = ("app_flask.views.auth", "app_flask.views.dashboard", "app_flask.views.admin")
+
+
+class _HttpsAware:
+    """Marks the session cookie Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+class FileSessions(_HttpsAware, CacheLibSessionInterface):
+    pass
+
+
+class RedisSessions(_HttpsAware, RedisSessionInterface):
+    pass
+
+
+def _session_interface(app: Flask, settings: Settings) -> CacheLibSessionInterface | RedisSessionInterface:
+    prefix = key_prefix(settings) + "-session:"
+    if settings.session_backend == "redis":
+        return RedisSessions(app, client=Redis.from_url(settings.redis_url), key_prefix=prefix)
+    cache = FileSystemCache(str(settings.var_dir / "sessions"), threshold=20_000, mode=0o600)
+    return FileSessions(app, client=cache, key_prefix=prefix)
+
+
+def _configure_sessions(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SESSION_COOKIE_NAME=SESSION_COOKIE,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,
+        SESSION_REFRESH_EACH_REQUEST=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
+    )
+    app.session_interface = _session_interface(app, settings)
+
+
+def _register_views(app: Flask) -> None:
+    for name in VIEW_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        app.register_blueprint(importlib.import_module(name).bp)
+    if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
+        app.add_url_rule("/", "index", login_required(_placeholder_index))
+
+
+def _placeholder_index() -> str:
+    """Until the dashboard blueprint exists: a page that shows who is logged in."""
+    return render_template("account_home.html", identity=current_identity())
 
 
 def create_app(runtime: Runtime | None = None, engine: EngineClient | None = None) -> Flask:
@@ -20,11 +84,17 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config["SECRET_KEY"] = rt.settings.secret("secret_key")
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    app.extensions["camet_runtime"] = rt
     app.extensions["camet_engine"] = engine or default_client(rt.settings.engine_url)
+    _configure_sessions(app, rt.settings)
+    security.init_app(app, rt.settings)
+    app.jinja_env.globals["current_identity"] = current_identity
 
     @app.get("/health")
     def health():  # noqa: ANN202 - Flask view
         """Liveness of the page server (the engine has its own /api/v1/health)."""
         return jsonify(status="ok")
 
+    _register_views(app)
     return app

@@ -1,0 +1,133 @@
+"""The Flask security layer: CSRF, rate limits, secure headers with CSP nonces, error pages.
+
+`limiter` is module-level so views can decorate at import time; `init_app` binds it (and the
+CSRF protection) to one app with the storage from settings. Error answers are a page, or a
+partial for HTMX requests, and never show a traceback, SQL or versions.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+
+from flask import Flask, Response, g, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from core.errors import CametError
+from core.headers import page_csp, secure_headers
+from core.ratelimit import DASHBOARD_RUN_PER_USER, key_prefix
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True)
+csrf = CSRFProtect()
+
+MESSAGES = {
+    400: "La solicitud no es válida.",
+    401: "Tenés que iniciar sesión.",
+    403: "No tenés permiso para ver esto.",
+    404: "La página no existe.",
+    405: "Método no permitido.",
+    413: "La solicitud es demasiado grande.",
+    422: "Los datos enviados no son válidos.",
+    429: "Demasiados intentos. Esperá un momento y volvé a intentar.",
+    500: "Ocurrió un error interno. Ya quedó registrado.",
+    503: "El servicio no está disponible en este momento.",
+}
+CSRF_MESSAGE = "La sesión expiró o el formulario no es válido. Recargá la página e intentá de nuevo."
+
+
+def is_htmx() -> bool:
+    """True for requests htmx sends (its HX-Request header)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def _user_key() -> str:
+    from app_flask.auth import current_identity
+
+    ident = current_identity()
+    return f"user:{ident.tenant}:{ident.user_id}" if ident else f"ip:{get_remote_address()}"
+
+
+def dashboard_run_limit() -> Callable:
+    """Decorator for the dashboard apply route: DASHBOARD_RUN_PER_USER per logged-in user."""
+    return limiter.limit(DASHBOARD_RUN_PER_USER, key_func=_user_key, methods=["POST"])
+
+
+def csp_nonce() -> str:
+    """This response's CSP nonce (templates: `nonce="{{ csp_nonce() }}"`)."""
+    nonce = g.get("csp_nonce")
+    if nonce is None:
+        nonce = g.csp_nonce = secrets.token_urlsafe(18)
+    return nonce
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Bind CSRF, limiter, headers and error handlers to `app`."""
+    app.config.update(
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_KEY_PREFIX=key_prefix(settings) + "-flask",
+        RATELIMIT_HEADER_RETRY_AFTER_VALUE="delta-seconds",
+        WTF_CSRF_TIME_LIMIT=settings.session_absolute_hours * 3600,
+        WTF_CSRF_SSL_STRICT=True,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.after_request(_add_headers)
+    _install_error_handlers(app)
+
+
+def _add_headers(response: Response) -> Response:
+    for name, value in secure_headers(csp=page_csp(csp_nonce()), https=request.is_secure).items():
+        response.headers[name] = value
+    response.headers.pop("Server", None)
+    if not request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def error_response(status: int, message: str | None = None, *, headers: dict | None = None) -> Response:
+    """A page (or an HTMX partial) for an error status, in Spanish, without internals."""
+    text = message or MESSAGES.get(status, MESSAGES[500])
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    try:
+        body = render_template(template, status=status, message=text)
+    except Exception:  # noqa: BLE001 - the error page must never fail itself
+        log.exception("error template failed")
+        body = f"<!doctype html><title>Error {status}</title><p>{MESSAGES.get(status, MESSAGES[500])}</p>"
+    response = Response(body, status=status, mimetype="text/html")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_exc: CSRFError) -> Response:
+        headers = {"HX-Refresh": "true"} if is_htmx() else None
+        return error_response(400, CSRF_MESSAGE, headers=headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        headers = {k: v for k, v in exc.get_headers() if k.lower() in {"allow", "retry-after"}}
+        return error_response(status, headers=headers)
+
+    @app.errorhandler(CametError)
+    def domain_error(exc: CametError) -> Response:
+        status = int(getattr(exc, "status_code", 500) or 500)
+        if status >= 500:
+            log.error("domain error %s: %s", type(exc).__name__, exc.message)
+            return error_response(status)
+        return error_response(status, exc.message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+        return error_response(500)

@@ -1,0 +1,98 @@
+"""Blueprint "auth": login, logout, own password change and the tenant's audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from app_flask.auth import (
+    admin_required,
+    current_identity,
+    end_session,
+    engine_token,
+    login_required,
+    runtime,
+    safe_next,
+    start_session,
+)
+from app_flask.security import limiter
+from core.audit import record
+from core.errors import AuthError, ValidationFailed
+from core.ratelimit import LOGIN_PER_IP, LOGIN_PER_USER
+from core.users import authenticate, change_password, tenant_id
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_user_key() -> str:
+    tenant = (request.form.get("tenant") or "").strip().lower()[:32]
+    username = (request.form.get("username") or "").strip().lower()[:64]
+    return f"login:{tenant}:{username}"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_PER_IP, methods=["POST"])
+@limiter.limit(LOGIN_PER_USER, methods=["POST"], key_func=_login_user_key)
+def login() -> Response | str:
+    """The login form; on success a new session and a redirect to the dashboard."""
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_identity() is not None:
+            return redirect(next_url)
+        notice = "Tu contraseña cambió: ingresá de nuevo." if request.args.get("changed") else None
+        return render_template("login.html", next=next_url, notice=notice)
+    form = request.form
+    try:
+        user = authenticate(runtime().db, runtime().settings, tenant=form.get("tenant", ""),
+                            username=form.get("username", ""), password=form.get("password", ""),
+                            ip=request.remote_addr)
+    except AuthError as exc:
+        return Response(render_template("login.html", next=next_url, error=exc.message,
+                                        tenant=form.get("tenant", ""), username=form.get("username", "")),
+                        status=401)
+    start_session(user)
+    return redirect(next_url)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session server-side and expire the cookie."""
+    ident = current_identity()
+    if ident is not None:
+        with runtime().db.central() as conn:
+            record(conn, action="logout", tenant_id=tenant_id(conn, ident.tenant), user_id=ident.user_id,
+                   username=ident.username, ip=request.remote_addr)
+    end_session()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password() -> Response | str:
+    """Change the own password; success ends every session of the user."""
+    if request.method == "GET":
+        return render_template("account_password.html")
+    ident = current_identity()
+    assert ident is not None
+    form = request.form
+    if form.get("new", "") != form.get("confirm", ""):
+        return Response(render_template("account_password.html",
+                                        error="La nueva contraseña y su confirmación no coinciden."),
+                        status=422)
+    try:
+        change_password(runtime().db, tenant=ident.tenant, user_id=ident.user_id,
+                        current=form.get("current", ""), new=form.get("new", ""), ip=request.remote_addr)
+    except ValidationFailed as exc:
+        return Response(render_template("account_password.html", error=exc.message), status=422)
+    end_session()
+    return redirect(url_for("auth.login", changed=1))
+
+
+@bp.get("/account/audit")
+@admin_required
+def audit() -> str:
+    """The tenant's audit log, read through the engine like every other tenant data."""
+    engine = current_app.extensions["camet_engine"]
+    before = request.args.get("before", type=int)
+    params = {"limit": 100, **({"before": before} if before else {})}
+    data = engine.json("GET", "/api/v1/audit", token=engine_token(), params=params)
+    return render_template("account_audit.html", events=data.get("events", []))
