@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from app_fastapi.routes import filters as filters_routes
 from app_fastapi.routes import health
 from app_fastapi.version import VERSION
 from core.errors import CametError
@@ -26,6 +27,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(filters_routes.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     return app
 

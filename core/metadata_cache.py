@@ -4,14 +4,21 @@ Filters take their options from here and the enrichment step joins names from he
 touches the database per request. Writers bump `meta_state.metadata_version` in the tenant DB;
 every process checks that one integer at most every `check_interval_s` and reloads only when it
 moved, so an admin's change shows everywhere within seconds without a restart.
+
+A `TenantMeta` is an immutable snapshot with every index built at load time (by id, by code,
+products by line, lines by area), so each lookup is one dict access. Values derived from a
+snapshot (e.g. a filter's option list) are memoised on it with `memo()`; a reload builds a new
+snapshot, so memoised values can never go stale.
 """
 
 from __future__ import annotations
 
 import threading
 import time as _time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import time
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -20,6 +27,8 @@ from core import schema_central as c
 from core import schema_tenant as t
 from core.db import DatabaseManager
 from core.errors import NotFound
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,11 @@ class Line:
     micro_stop_s: int
     stop_threshold_s: int
     active: bool = True
+
+    @property
+    def ideal_cycle_s(self) -> float:
+        """Seconds per unit at the nominal rate (the OEE performance reference)."""
+        return 60.0 / self.ideal_rate_per_min
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +93,16 @@ class Shift:
     def end_minute(self) -> int:
         return self.end.hour * 60 + self.end.minute
 
+    def contains_minute(self, minute_of_day: int) -> bool:
+        """True when a time of day (minutes after midnight) falls inside this shift."""
+        if self.crosses_midnight:
+            return minute_of_day >= self.start_minute or minute_of_day < self.end_minute
+        return self.start_minute <= minute_of_day < self.end_minute
+
+
+def _index(items: Iterable[Any], attr: str) -> dict[Any, Any]:
+    return {getattr(item, attr): item for item in items}
+
 
 @dataclass(frozen=True)
 class TenantMeta:
@@ -91,15 +115,48 @@ class TenantMeta:
     lines: dict[int, Line] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
     shifts: dict[int, Shift] = field(default_factory=dict)
+    lines_by_code: dict[str, Line] = field(init=False, repr=False, compare=False)
+    products_by_code: dict[str, Product] = field(init=False, repr=False, compare=False)
+    shifts_by_code: dict[str, Shift] = field(init=False, repr=False, compare=False)
+    products_by_line: dict[int, frozenset[int]] = field(init=False, repr=False, compare=False)
+    lines_by_area: dict[int, frozenset[int]] = field(init=False, repr=False, compare=False)
+    _memo: dict[Any, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_line: dict[int, set[int]] = {line_id: set() for line_id in self.lines}
+        for product in self.products.values():
+            for line_id in product.line_ids:
+                by_line.setdefault(line_id, set()).add(product.id)
+        by_area: dict[int, set[int]] = {area_id: set() for area_id in self.areas}
+        for line in self.lines.values():
+            by_area.setdefault(line.area_id, set()).add(line.id)
+        derived = {
+            "lines_by_code": _index(self.lines.values(), "code"),
+            "products_by_code": _index(self.products.values(), "code"),
+            "shifts_by_code": _index(self.shifts.values(), "code"),
+            "products_by_line": {k: frozenset(v) for k, v in by_line.items()},
+            "lines_by_area": {k: frozenset(v) for k, v in by_area.items()},
+            "_memo": {},
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     def line_by_code(self, code: str) -> Line:
-        for line in self.lines.values():
-            if line.code == code:
-                return line
-        raise NotFound(f"unknown line {code!r}")
+        """The line with this code, or NotFound."""
+        line = self.lines_by_code.get(code)
+        if line is None:
+            raise NotFound(f"unknown line {code!r}")
+        return line
 
     def product_ids_by_code(self) -> dict[str, int]:
-        return {p.code: p.id for p in self.products.values()}
+        return {code: p.id for code, p in self.products_by_code.items()}
+
+    def memo(self, key: object, factory: Callable[[], V]) -> V:
+        """A value derived from this snapshot, computed once; callers must not mutate it."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            return self._memo.setdefault(key, factory())
 
 
 def parse_hhmm(value: str) -> time:
@@ -118,6 +175,7 @@ def bump_metadata_version(conn: Connection) -> None:
 
 
 def read_version(conn: Connection) -> int:
+    """The tenant's metadata version: one primary-key lookup, cheap enough to poll."""
     value = conn.execute(
         select(t.meta_state.c.value).where(t.meta_state.c.key == "metadata_version")
     ).scalar()
@@ -125,9 +183,9 @@ def read_version(conn: Connection) -> int:
 
 
 def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
-    """Read all metadata of one tenant in a handful of queries."""
+    """Read all metadata of one tenant in a handful of queries (version first, data after)."""
     version = read_version(conn)
-    areas = {r.id: Area(r.id, r.code, r.name) for r in conn.execute(select(t.areas))}
+    areas = {r.id: Area(r.id, r.code, r.name) for r in conn.execute(select(t.areas).order_by(t.areas.c.id))}
     lines = {
         r.id: Line(
             r.id, r.code, r.name, r.area_id, float(r.ideal_rate_per_min),
@@ -136,7 +194,7 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
         for r in conn.execute(select(t.lines).order_by(t.lines.c.id))
     }
     made_on: dict[int, set[int]] = {}
-    for r in conn.execute(select(t.line_products)):
+    for r in conn.execute(select(t.line_products.c.product_id, t.line_products.c.line_id)):
         made_on.setdefault(r.product_id, set()).add(r.line_id)
     products = {
         r.id: Product(r.id, r.code, r.name, float(r.nominal_weight_g), frozenset(made_on.get(r.id, ())))
@@ -159,42 +217,88 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
     return TenantMeta(slug, timezone, version, areas, lines, products, shifts)
 
 
-class MetadataCache:
-    """Process-wide, thread-safe cache of TenantMeta, refreshed when the version moves."""
+@dataclass
+class CacheStats:
+    """Counters for tests and benchmarks: full loads vs cheap version checks."""
 
-    def __init__(self, db: DatabaseManager, check_interval_s: float = 2.0) -> None:
+    loads: int = 0
+    version_checks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    meta: TenantMeta
+    checked_at: float
+
+
+class MetadataCache:
+    """Process-wide, thread-safe cache of TenantMeta, refreshed when the version moves.
+
+    Reads take no lock while the entry is fresh; a stale or missing entry is refreshed under a
+    per-tenant lock, so a slow reload of one tenant never blocks requests of another, and
+    concurrent first requests of one tenant load it once.
+    """
+
+    def __init__(
+        self,
+        db: DatabaseManager,
+        check_interval_s: float = 2.0,
+        clock: Callable[[], float] = _time.monotonic,
+    ) -> None:
         self.db = db
         self.check_interval_s = check_interval_s
-        self._entries: dict[str, TenantMeta] = {}
-        self._checked_at: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self.clock = clock
+        self.stats = CacheStats()
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
-    def get(self, slug: str) -> TenantMeta:
-        """The tenant's metadata; loads on first use, re-checks the version now and then."""
-        meta = self._entries.get(slug)
-        now = _time.monotonic()
-        if meta is not None and now - self._checked_at.get(slug, 0.0) < self.check_interval_s:
+    def get(self, slug: str, conn: Connection | None = None) -> TenantMeta:
+        """The tenant's metadata; loads on first use, re-checks the version now and then.
+
+        Pass `conn` (an open connection to this tenant's DB) to run the check on it instead of
+        opening a new connection.
+        """
+        entry = self._entries.get(slug)
+        if entry is not None and self.clock() - entry.checked_at < self.check_interval_s:
+            return entry.meta
+        with self._lock_for(slug):
+            entry = self._entries.get(slug)
+            if entry is not None and self.clock() - entry.checked_at < self.check_interval_s:
+                return entry.meta
+            if conn is not None:
+                meta = self._refresh(conn, slug, entry)
+            else:
+                with self.db.tenant(slug) as own:
+                    meta = self._refresh(own, slug, entry)
+            self._entries[slug] = _Entry(meta, self.clock())
             return meta
-        with self._lock:
-            meta = self._entries.get(slug)
-            if meta is not None and now - self._checked_at.get(slug, 0.0) < self.check_interval_s:
-                return meta
-            with self.db.tenant(slug) as conn:
-                if meta is None or read_version(conn) != meta.version:
-                    meta = load_tenant_meta(conn, slug, self._timezone(slug))
-            self._entries[slug] = meta
-            self._checked_at[slug] = _time.monotonic()
-            return meta
+
+    def preload(self, slugs: Iterable[str]) -> dict[str, TenantMeta]:
+        """Load several tenants now (process start-up), instead of on their first request."""
+        return {slug: self.get(slug) for slug in slugs}
 
     def invalidate(self, slug: str | None = None) -> None:
         """Forget one tenant (or all); the next `get` reloads."""
-        with self._lock:
-            if slug is None:
-                self._entries.clear()
-                self._checked_at.clear()
-            else:
-                self._entries.pop(slug, None)
-                self._checked_at.pop(slug, None)
+        if slug is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(slug, None)
+
+    def _refresh(self, conn: Connection, slug: str, entry: _Entry | None) -> TenantMeta:
+        if entry is not None:
+            self.stats.version_checks += 1
+            if read_version(conn) == entry.meta.version:
+                return entry.meta
+        self.stats.loads += 1
+        return load_tenant_meta(conn, slug, self._timezone(slug))
+
+    def _lock_for(self, slug: str) -> threading.Lock:
+        lock = self._locks.get(slug)
+        if lock is None:
+            with self._locks_guard:
+                lock = self._locks.setdefault(slug, threading.Lock())
+        return lock
 
     def _timezone(self, slug: str) -> str:
         with self.db.central() as conn:

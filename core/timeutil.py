@@ -1,0 +1,38 @@
+"""Plant-local time: detections store naive local datetimes, so "now" and day boundaries are
+computed in the tenant's IANA timezone and then made naive, never in the server's zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    """The ZoneInfo of a tenant timezone (validated when the tenant was created)."""
+    return ZoneInfo(name)
+
+
+def tenant_now(timezone: str) -> datetime:
+    """The current wall-clock time in the plant, naive, like the stored detections."""
+    return datetime.now(zone(timezone)).replace(tzinfo=None)
+
+
+def day_start(day: date) -> datetime:
+    """Local midnight opening `day`."""
+    return datetime(day.year, day.month, day.day)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month_start(day: date) -> date:
+    """The first day of the month after `day`'s month."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def previous_month_start(day: date) -> date:
+    """The first day of the month before `day`'s month."""
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)

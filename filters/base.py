@@ -1,0 +1,113 @@
+"""The contract every dashboard filter follows, and the registry that finds them by name.
+
+A `Filters` row names a class; `filter_registry` resolves that name only against classes that
+registered themselves with `@filter_registry.register` (or through the "camet.filters" entry
+point group). A filter is built per tenant snapshot: its config is validated when the row is
+loaded, its options come from the MetadataCache (never a query), `validate()` turns raw form or
+JSON input into a typed value or a Spanish, user-facing ValidationFailed naming the field, and
+`to_sql()` turns that value into a SqlFragment with bound parameters only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from core.errors import RegistryError, ValidationFailed
+from core.metadata_cache import TenantMeta
+from core.query_spec import SqlFragment
+from core.registry import Registry
+
+filter_registry: Registry[type[BaseFilter]] = Registry("filter", entry_point_group="camet.filters")
+
+
+class FilterConfig(BaseModel):
+    """Base of every filter's config schema: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What earlier filters of the same request decided (used by dependent filters).
+
+    `line_scopes` maps a filter's param to the line ids its value restricts to (None: all).
+    """
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    line_scopes: Mapping[str, frozenset[int] | None] = field(default_factory=dict)
+
+
+class BaseFilter:
+    """One configured filter of one tenant; subclasses set `kind` and `config_model`."""
+
+    kind: ClassVar[str] = "base"
+    scopes_lines: ClassVar[bool] = False  # its fragments restrict line_ids (others may depend on it)
+    config_model: ClassVar[type[FilterConfig]] = FilterConfig
+
+    def __init__(self, *, param: str, label: str, config: dict | None, meta: TenantMeta) -> None:
+        self.param = param
+        self.label = label
+        self.meta = meta
+        try:
+            self.config = self.config_model.model_validate(config or {})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors()
+            )
+            raise RegistryError(f"configuración no válida: {problems}") from None
+        self.check_config()
+
+    def check_config(self) -> None:
+        """Cross-field or metadata checks of the config; raise RegistryError on a problem."""
+
+    def depends_on(self) -> tuple[str, ...]:
+        """Params of line-scoping filters whose values this filter's validation reads."""
+        return ()
+
+    def options(self) -> list[dict]:
+        """The choices offered, from the metadata snapshot only (read-only, may be shared)."""
+        return []
+
+    def default(self) -> Any:
+        """The value used when the request does not mention this filter."""
+        return None
+
+    def validate(self, raw: Any, context: ValidationContext | None = None) -> Any:
+        """Raw form/JSON input → typed value, or ValidationFailed naming this field."""
+        raise NotImplementedError
+
+    def to_sql(self, value: Any) -> SqlFragment:
+        """The typed value as a query fragment; an empty fragment means "no restriction"."""
+        return SqlFragment()
+
+    def to_json(self, value: Any) -> Any:
+        """The applied value as JSON; `validate(to_json(v)) == v`."""
+        return value
+
+    def describe_extra(self) -> dict[str, Any]:
+        """Kind-specific keys the front end needs to render this filter."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON definition the front end renders."""
+        return {
+            "param": self.param,
+            "label": self.label,
+            "kind": self.kind,
+            "class_name": type(self).__name__,
+            "options": self.options(),
+            "default": self.to_json(self.default()),
+            **self.describe_extra(),
+        }
+
+    def fail(self, message: str) -> ValidationFailed:
+        """A user-facing error for this field (the caller raises it)."""
+        text = f"{self.label}: {message}"
+        return ValidationFailed(text, details=[{"field": self.param, "message": text}])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(param={self.param!r})"
