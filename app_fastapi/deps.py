@@ -1,21 +1,29 @@
 """Typed FastAPI dependencies: the verified caller, and the admin-only variant.
 
 Every engine route that touches tenant data takes `CurrentPrincipal` (or `AdminPrincipal`);
-the tenant comes from the verified token, never from the body or the URL.
+the tenant comes from the verified token, never from the body or the URL. The token must
+belong to a user that still exists, is active and is not locked (one primary-key lookup).
+Each authenticated call also counts against the caller's per-user rate limits: a general
+one, plus the route's own from ROUTE_LIMITS.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.errors import AuthError, Forbidden
+from core.ratelimit import ENGINE_DASHBOARD_RUN_PER_USER, limiter_for
 from core.runtime import Runtime, get_runtime
-from core.tokens import Principal, verify_token
+from core.tokens import Principal, verify_active_token
 
 _bearer = HTTPBearer(auto_error=False)
+
+API_PER_USER = "600 per minute"
+# Route path (as declared, with prefix) → its extra per-user limit.
+ROUTE_LIMITS = {"/api/v1/dashboard/run": ENGINE_DASHBOARD_RUN_PER_USER}
 
 
 def runtime_dep() -> Runtime:
@@ -25,14 +33,28 @@ def runtime_dep() -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime_dep)]
 
 
+def client_ip(request: Request) -> str:
+    """The peer address (the web server in front sets it; proxies are not trusted here)."""
+    return request.client.host if request.client else "-"
+
+
 def get_principal(
+    request: Request,
     rt: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """401 unless the request carries a valid engine token."""
+    """401 unless the request carries a valid token of a usable user; 429 over its limits."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthError("missing bearer token")
-    return verify_token(rt.settings, credentials.credentials)
+    principal = verify_active_token(rt.settings, credentials.credentials, rt.db)
+    limiter = limiter_for(rt.settings)
+    who = (principal.tenant, str(principal.user_id))
+    limiter.hit(API_PER_USER, "api-user", *who)
+    route = request.scope.get("route")
+    route_limit = ROUTE_LIMITS.get(getattr(route, "path", ""))
+    if route_limit:
+        limiter.hit(route_limit, "route:" + route.path, *who)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

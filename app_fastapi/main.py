@@ -6,8 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from app_fastapi import security
+from app_fastapi.routes import audit, auth, health, users
 from app_fastapi.routes import filters as filters_routes
-from app_fastapi.routes import health
 from app_fastapi.version import VERSION
 from core.errors import CametError
 from core.runtime import Runtime, set_runtime
@@ -27,8 +28,12 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(auth.router, prefix=API_PREFIX)
+    app.include_router(audit.router, prefix=API_PREFIX)
+    app.include_router(users.router, prefix=API_PREFIX)
     app.include_router(filters_routes.router, prefix=API_PREFIX)
     _install_error_handlers(app)
+    security.install(app)
     return app
 
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import jwt
 
+from core.db import DatabaseManager
 from core.errors import AuthError
 from core.settings import Settings
+from core.users import active_user
 
 ALGORITHM = "HS256"
 ISSUER = "camet-flask"
@@ -78,3 +80,13 @@ def verify_token(settings: Settings, token: str) -> Principal:
     if claims["role"] not in ROLES or not isinstance(claims["uid"], int):
         raise AuthError("invalid token")
     return Principal(claims["uid"], str(claims["sub"]), str(claims["tenant"]), claims["role"])
+
+
+def verify_active_token(settings: Settings, token: str, db: DatabaseManager) -> Principal:
+    """`verify_token`, then one primary-key lookup: a deleted, inactive or locked user, or a
+    user moved out of the token's tenant, gets 401; the role is the one stored now."""
+    principal = verify_token(settings, token)
+    user = active_user(db, user_id=principal.user_id, tenant=principal.tenant)
+    if user is None or user.username != principal.username:
+        raise AuthError("invalid token: user no longer active")
+    return Principal(user.id, user.username, user.tenant, user.role)

@@ -1,0 +1,39 @@
+"""GET /audit: the caller's tenant's audit log, for its admins only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from app_fastapi.deps import AdminPrincipal, RuntimeDep
+from core.audit import list_events
+from core.users import tenant_id
+
+router = APIRouter(tags=["audit"])
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    ts: datetime
+    user_id: int | None
+    username: str | None
+    action: str
+    detail: Any = None
+    ip: str | None
+
+
+class AuditPage(BaseModel):
+    events: list[AuditEventOut]
+
+
+@router.get("/audit", response_model=AuditPage)
+def audit(principal: AdminPrincipal, rt: RuntimeDep,
+          limit: int = Query(100, ge=1, le=500), before: int | None = Query(None, ge=1)) -> AuditPage:
+    """Newest first; pass `before` (an event id) to page backwards."""
+    with rt.db.central() as conn:
+        tid = tenant_id(conn, principal.tenant)
+    events = list_events(rt.db, tenant_id=tid, limit=limit, before_id=before)
+    return AuditPage(events=[AuditEventOut(**vars(e)) for e in events])

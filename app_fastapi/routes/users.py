@@ -1,0 +1,109 @@
+"""User administration of the caller's own tenant (admins only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
+from core.errors import NotFound, ValidationFailed
+from core.users import (
+    User,
+    create_user,
+    delete_user,
+    get_user,
+    list_users,
+    set_password,
+    unlock_user,
+    update_user,
+)
+
+router = APIRouter(tags=["users"])
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    active: bool
+    locked: bool
+    locked_until: datetime | None
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    role: Literal["viewer", "admin"] = "viewer"
+
+
+class UserPatch(BaseModel):
+    role: Literal["viewer", "admin"] | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+def _out(user: User | None) -> UserOut:
+    if user is None:
+        raise NotFound("unknown user")
+    return UserOut(**user.to_dict())
+
+
+@router.get("/users", response_model=list[UserOut])
+def users(principal: AdminPrincipal, rt: RuntimeDep) -> list[UserOut]:
+    """Every user of the caller's tenant."""
+    return [_out(u) for u in list_users(rt.db, tenant=principal.tenant)]
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create(body: UserCreate, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> UserOut:
+    """Add a user to the caller's tenant."""
+    uid = create_user(rt.db, tenant=principal.tenant, username=body.username, password=body.password,
+                      role=body.role, actor=principal.username, ip=client_ip(request))
+    return _out(get_user(rt.db, tenant=principal.tenant, user_id=uid))
+
+
+def _own_user(rt: RuntimeDep, principal: AdminPrincipal, user_id: int) -> User:
+    user = get_user(rt.db, tenant=principal.tenant, user_id=user_id)
+    if user is None:
+        raise NotFound("unknown user")
+    return user
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def patch(user_id: int, body: UserPatch, principal: AdminPrincipal, rt: RuntimeDep,
+          request: Request) -> UserOut:
+    """Change role, active flag and/or password of one user of the caller's tenant."""
+    user = _own_user(rt, principal, user_id)
+    if user.id == principal.user_id and (body.active is False or body.role == "viewer"):
+        raise ValidationFailed("un administrador no puede desactivarse ni quitarse el rol a sí mismo")
+    ip = client_ip(request)
+    if body.password is not None:
+        set_password(rt.db, tenant=principal.tenant, username=user.username, password=body.password,
+                     actor=principal.username, ip=ip)
+    updated = update_user(rt.db, tenant=principal.tenant, user_id=user.id, role=body.role,
+                          active=body.active, actor=principal.username, ip=ip)
+    return _out(updated)
+
+
+@router.post("/users/{user_id}/unlock", response_model=UserOut)
+def unlock(user_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> UserOut:
+    """Lift a lockout now instead of waiting for its expiry."""
+    user = _own_user(rt, principal, user_id)
+    unlock_user(rt.db, tenant=principal.tenant, username=user.username, actor=principal.username,
+                ip=client_ip(request))
+    return _out(_own_user(rt, principal, user_id))
+
+
+@router.delete("/users/{user_id}", status_code=204)
+def remove(user_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
+    """Delete one user of the caller's tenant (not oneself)."""
+    user = _own_user(rt, principal, user_id)
+    if user.id == principal.user_id:
+        raise ValidationFailed("un administrador no puede borrarse a sí mismo")
+    delete_user(rt.db, tenant=principal.tenant, user_id=user.id, actor=principal.username,
+                ip=client_ip(request))
+    return Response(status_code=204)
