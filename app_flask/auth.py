@@ -43,7 +43,8 @@ def runtime() -> Runtime:
 
 
 def _stamp(user: User) -> str:
-    return user.password_changed_at.isoformat() if user.password_changed_at else ""
+    """Changes whenever the password hash changes, ending the user's other sessions."""
+    return user.password_tag
 
 
 def start_session(user: User) -> None:

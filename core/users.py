@@ -8,6 +8,7 @@ same amount of Argon2 work.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,7 @@ class User:
     locked_until: datetime | None
     password_changed_at: datetime | None
     created_at: datetime
+    password_tag: str = ""
 
     def is_locked(self, now: datetime | None = None) -> bool:
         return lockout.is_locked(self.locked_until, now or utcnow())
@@ -57,16 +59,17 @@ class User:
 
 _COLUMNS = (users.c.id, users.c.tenant_id, tenants.c.slug, users.c.username, users.c.role,
             users.c.active, users.c.failed_attempts, users.c.locked_until,
-            users.c.password_changed_at, users.c.created_at)
+            users.c.password_changed_at, users.c.created_at, users.c.password_hash)
 
 
 def _user(row: Row) -> User:
+    tag = hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
     return User(row.id, row.tenant_id, row.slug, row.username, row.role, bool(row.active),
-                row.failed_attempts, row.locked_until, row.password_changed_at, row.created_at)
+                row.failed_attempts, row.locked_until, row.password_changed_at, row.created_at, tag)
 
 
 def _select():  # noqa: ANN202 - a Select builder
-    return select(*_COLUMNS, users.c.password_hash).join(tenants, tenants.c.id == users.c.tenant_id)
+    return select(*_COLUMNS).join(tenants, tenants.c.id == users.c.tenant_id)
 
 
 def validate_username(username: str) -> str:
@@ -227,6 +230,7 @@ def authenticate(db: DatabaseManager, settings: Settings, *, tenant: str, userna
             if needs_rehash(row.password_hash):
                 conn.execute(update(users).where(users.c.id == row.id)
                              .values(password_hash=hash_password(password)))
+                row = conn.execute(_select().where(users.c.id == row.id)).first()
             record(conn, action="login_ok", tenant_id=tid, user_id=row.id, username=username, ip=ip)
             return _user(row)
     raise AuthError(LOGIN_FAILED)
