@@ -12,6 +12,8 @@ import importlib
 import logging
 import sys
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from cli import COMMAND_MODULES
 from cli.base import fail, report
 from core.errors import CametError
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except CametError as exc:
         report(exc)
+    except SQLAlchemyError as exc:
+        fail(f"database error: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
     except KeyboardInterrupt:
         fail("interrupted", 130)
 

@@ -128,13 +128,13 @@ class DatabaseManager:
     @contextmanager
     def central(self) -> Iterator[Connection]:
         """One transaction on the central DB; the connection closes on exit."""
-        with _connect(self.central_engine) as conn:
+        with transaction(self.central_engine) as conn:
             yield conn
 
     @contextmanager
     def tenant(self, slug: str) -> Iterator[Connection]:
         """One transaction on a tenant DB; the connection closes on exit."""
-        with _connect(self.tenant_engine(slug)) as conn:
+        with transaction(self.tenant_engine(slug)) as conn:
             yield conn
 
     def ping(self, engine: Engine) -> bool:
@@ -156,7 +156,8 @@ class DatabaseManager:
 
 
 @contextmanager
-def _connect(engine: Engine) -> Iterator[Connection]:
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """engine.begin() that turns 'cannot connect' into DatabaseUnavailable with one clear line."""
     try:
         conn_cm = engine.begin()
         conn = conn_cm.__enter__()

@@ -15,6 +15,7 @@ from sqlalchemy import MetaData, Table, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from core import schema_central, schema_tenant
+from core.db import transaction
 
 Migration = Callable[[Connection], None]
 
@@ -47,7 +48,7 @@ def current_version(conn: Connection, version_table: Table) -> int:
 
 def _upgrade(engine: Engine, steps: list[Migration], version_table: Table) -> list[int]:
     applied: list[int] = []
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         version_table.create(conn, checkfirst=True)
         start = current_version(conn, version_table)
         for number, step in enumerate(steps[start:], start=start + 1):

@@ -1,0 +1,79 @@
+"""DatabaseManager: URL validation, NullPool behaviour, connections returned to the server."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.pool import NullPool
+
+from app_fastapi.main import create_app
+from core.db import build_engine, parse_db_url
+from core.errors import DatabaseConfigError, DatabaseUnavailable
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("postgresql://u@h/db", "unsupported database driver"),
+    ("not a url", "invalid database URL"),
+    ("mysql+pymysql://root@127.0.0.1:3306", "names no database"),
+    ("sqlite://", "SQLite URLs must name a file"),
+])
+def test_bad_urls_are_rejected_clearly(raw, message):
+    with pytest.raises(DatabaseConfigError, match=message):
+        parse_db_url(raw)
+
+
+def test_plain_mysql_url_uses_pymysql():
+    assert parse_db_url("mysql://u:p@h/db").drivername == "mysql+pymysql"
+
+
+def test_engines_have_no_pool_and_are_cached_per_tenant(runtime, plant_tenant):
+    engine = runtime.db.tenant_engine(plant_tenant)
+    assert isinstance(engine.pool, NullPool)
+    assert runtime.db.tenant_engine(plant_tenant) is engine
+    assert isinstance(runtime.db.central_engine.pool, NullPool)
+
+
+def test_unreachable_server_is_a_clear_error(runtime):
+    engine = build_engine("mysql+pymysql://root@127.0.0.1:1/none")
+    with pytest.raises(DatabaseUnavailable, match="unreachable"):
+        from core.db import transaction
+
+        with transaction(engine):
+            pass
+
+
+def threads_connected(url: str) -> int:
+    engine = build_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SHOW STATUS LIKE 'Threads_connected'")).one()[1])
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.mysql
+def test_connections_return_to_baseline_after_200_requests(mysql_url, tmp_path):
+    """Each request opens and closes its own connection: the server count does not grow."""
+    from core import migrations
+    from core.runtime import build_runtime, set_runtime
+    from tests.conftest import drop_mysql_databases, make_settings
+
+    settings, prefix = make_settings("mysql", tmp_path / "var")
+    rt = build_runtime(settings)
+    try:
+        migrations.upgrade_central(rt.db.central_engine)
+        client = TestClient(create_app(rt))
+        before = threads_connected(mysql_url)
+        peak = before
+        for i in range(200):
+            response = client.get("/api/v1/health")
+            assert response.json()["database"] == "ok"
+            if i % 50 == 0:
+                peak = max(peak, threads_connected(mysql_url))
+        after = threads_connected(mysql_url)
+        assert after == before, (before, peak, after)
+    finally:
+        set_runtime(None)
+        rt.db.dispose()
+        drop_mysql_databases(prefix)
