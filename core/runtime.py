@@ -7,6 +7,7 @@ cache the first time a request needs them, and again in a forked child (new pid)
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ _current: Runtime | None = None
 
 def build_runtime(settings: Settings) -> Runtime:
     """Fresh services for the given settings (tests pass their own)."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = DatabaseManager(settings)
     return Runtime(settings=settings, db=db, meta=MetadataCache(db), pid=os.getpid())
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.errors import SettingsError
+from core.errors import CametError, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("central_db_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if value:
+            from core.db import parse_db_url
+
+            try:
+                parse_db_url(value)
+            except CametError as exc:
+                raise ValueError(exc.message) from None
+        return value
 
     @field_validator("engine_url")
     @classmethod
