@@ -1,0 +1,154 @@
+"""Build the master DataFrame of one dashboard run: plan, guard, read, enrich.
+
+    fragments ─▶ lines + window ─▶ partition routing (MySQL) ─▶ row budget check
+              ─▶ fastest installed reader ─▶ compact base frame ─▶ enrich (TenantMeta)
+
+Raises TooManyRows (413) when the selection exceeds `settings.max_rows` (checked from the
+planner's estimate, then an exact COUNT only when the estimate comes near the limit, and again
+while reading) and QueryTimeout (504) when the database works longer than
+`settings.query_timeout_s`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
+
+from core.columns import check_columns, ordered_sources, source_columns_for
+from core.db import is_mysql
+from core.enrich import enrich
+from core.query_builder import (
+    DetectionQuery,
+    build_query,
+    is_empty_window,
+    resolve_line_ids,
+    route_partitions,
+    time_window,
+)
+from core.query_spec import SqlFragment
+from core.readers import ReadContext, select_reader
+from core.readers._mysql_session import timeout_statements
+from core.readers.base import empty_frame, is_timeout_error, query_timeout, too_many_rows
+from core.runtime import Runtime
+
+ESTIMATE_SHARE = 0.5
+"""Run an exact COUNT when the planner's row estimate passes this share of max_rows."""
+
+
+@dataclass
+class MasterFrame:
+    """The enriched frame plus what it cost; `timings` has query, fetch, dataframe, joins."""
+
+    frame: pd.DataFrame
+    rows: int
+    timings: dict[str, float]
+    reader: str
+    line_ids: tuple[int, ...] = ()
+    partitions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+class Explain(Executable, ClauseElement):
+    """`EXPLAIN <select>` with the select's bound parameters."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: ClauseElement) -> None:
+        self.stmt = stmt
+
+
+@compiles(Explain)
+def _compile_explain(element: Explain, compiler, **kw) -> str:  # noqa: ANN001, ANN003 - SQLAlchemy hook
+    return "EXPLAIN " + compiler.process(element.stmt, **kw)
+
+
+def explain_rows(conn: Connection, query: DetectionQuery) -> list[dict]:
+    """The MySQL EXPLAIN rows of the query's statement (with its `partitions` column)."""
+    result = conn.execute(Explain(query.statement()))
+    return [dict(row._mapping) for row in result]
+
+
+def _check_budget(conn: Connection, query: DetectionQuery, max_rows: int, timeout_s: float) -> None:
+    """TooManyRows before reading, from EXPLAIN's estimate and, near the limit, a COUNT."""
+    estimate = sum(int(r.get("rows") or 0) for r in explain_rows(conn, query))
+    if estimate <= max_rows * ESTIMATE_SHARE:
+        return
+    set_sql, reset_sql = timeout_statements(conn, timeout_s)
+    conn.execute(text(set_sql))
+    try:
+        count = int(conn.execute(query.count_statement()).scalar() or 0)
+    except DBAPIError as exc:
+        if is_timeout_error(exc):
+            raise query_timeout(timeout_s) from None
+        raise
+    finally:
+        conn.execute(text(reset_sql))
+    if count > max_rows:
+        raise too_many_rows(max_rows, count)
+
+
+def _empty(meta_columns: frozenset[str], sources: set[str], meta, reader: str) -> MasterFrame:  # noqa: ANN001
+    base = empty_frame(ordered_sources(sources) or ("line_id",))
+    frame = enrich(base, meta, meta_columns)
+    zero = {"query": 0.0, "fetch": 0.0, "dataframe": 0.0, "joins": 0.0}
+    return MasterFrame(frame, 0, zero, reader)
+
+
+def build_master_frame(
+    rt: Runtime,
+    slug: str,
+    fragments: Sequence[SqlFragment],
+    columns: set[str] | frozenset[str],
+    *,
+    reader: str | None = None,
+) -> MasterFrame:
+    """The master DataFrame with exactly `columns` for the rows the fragments select."""
+    wanted = check_columns(columns)
+    sources = source_columns_for(wanted)
+    meta = rt.meta.get(slug)
+    url = make_url(rt.db.tenant_url(slug))
+    backend = "mysql" if is_mysql(url) else "sqlite"
+    chosen = select_reader(backend, reader)
+    line_ids = resolve_line_ids(meta, fragments)
+    window = time_window(fragments)
+    if not line_ids or is_empty_window(window):
+        return _empty(wanted, sources, meta, chosen.name)
+    settings = rt.settings
+    t0 = time.perf_counter()
+    routed: dict[str, tuple[str, ...]] = {}
+    with rt.db.tenant(slug) as conn:
+        if backend == "mysql":
+            routed = route_partitions(conn, line_ids, window)
+        query = build_query(
+            line_ids, sources, list(fragments), partitions=routed, limit=settings.max_rows + 1
+        )
+        if backend == "mysql":
+            _check_budget(conn, query, settings.max_rows, settings.query_timeout_s)
+    planned = time.perf_counter() - t0
+    ctx = ReadContext(
+        query=query,
+        url=url,
+        connect=lambda: rt.db.tenant(slug),
+        timeout_s=settings.query_timeout_s,
+        max_rows=settings.max_rows,
+    )
+    result = chosen.read(ctx)
+    t1 = time.perf_counter()
+    frame = enrich(result.frame, meta, wanted)
+    joins = time.perf_counter() - t1
+    del result.frame
+    timings = {
+        "query": planned + result.timings.get("query", 0.0),
+        "fetch": result.timings.get("fetch", 0.0),
+        "dataframe": result.timings.get("dataframe", 0.0),
+        "joins": joins,
+    }
+    return MasterFrame(frame, result.rows, timings, chosen.name, query.line_ids, routed)

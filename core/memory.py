@@ -1,0 +1,66 @@
+"""Memory policy: give the heap back after each dashboard run and measure the process RSS.
+
+CPython and glibc keep freed arenas mapped, so a worker that built a 500 MB frame once would
+stay at 500 MB; `release_memory()` runs the collector and asks glibc to return free pages.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import platform
+import resource
+from functools import lru_cache
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+@lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL | None:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+def release_memory() -> bool:
+    """gc.collect() then malloc_trim(0) on glibc; True when the heap was trimmed."""
+    gc.collect()
+    libc = _libc()
+    if libc is None:
+        return False
+    return bool(libc.malloc_trim(0))
+
+
+def rss_bytes() -> int:
+    """The process's resident set size now."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except OSError:
+        return peak_rss_bytes()
+
+
+def peak_rss_bytes() -> int:
+    """The highest RSS since start (or since `reset_peak_rss()` where Linux allows it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak_rss() -> bool:
+    """Restart peak tracking at the current RSS (Linux ≥ 4.0); False when unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False

@@ -1,0 +1,254 @@
+"""Turn the active filters' fragments into one SELECT over the selected lines' detection tables.
+
+The fragments are combined with AND: their line sets and time windows intersect, their
+predicates are applied to every line table. Several lines become one `UNION ALL` statement, each
+branch with a literal `line_id`. Only the source columns the caller needs are selected. On MySQL
+each branch names the monthly partitions the window touches (`PARTITION (p202610, p202611)`),
+computed from the table's real partition list, so a month without its own partition still
+routes to the partition that holds it; SQLite gets the same statement without the hint.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (
+    CompoundSelect,
+    MetaData,
+    Select,
+    SmallInteger,
+    Table,
+    and_,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.mysql.pymysql import MySQLDialect_pymysql
+from sqlalchemy.engine import Connection
+
+from core import partitions as parts
+from core.columns import ordered_sources
+from core.metadata_cache import TenantMeta
+from core.query_spec import SqlFragment
+from core.schema_tenant import detections_table
+
+PARTITION_CACHE_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class DetectionQuery:
+    """The planned read: one SELECT per line (combined with UNION ALL) and what it returns."""
+
+    branches: tuple[Select, ...]
+    columns: tuple[str, ...]
+    line_ids: tuple[int, ...]
+    window: tuple[datetime, datetime] | None
+    limit: int | None = None
+    partitions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def statement(self) -> Select | CompoundSelect:
+        """The single statement for drivers that bind parameters (top-level UNION ALL)."""
+        stmt: Select | CompoundSelect = (
+            self.branches[0] if len(self.branches) == 1 else union_all(*self.branches)
+        )
+        return stmt.limit(self.limit) if self.limit is not None else stmt
+
+    def wrapped_statement(self) -> Select:
+        """`SELECT * FROM (<union>) AS u LIMIT n`: for readers that only parse plain SELECTs."""
+        if len(self.branches) == 1:
+            inner = self.branches[0]
+            return inner.limit(self.limit) if self.limit is not None else inner
+        sub = union_all(*self.branches).subquery("u")
+        stmt = select(*sub.c)
+        return stmt.limit(self.limit) if self.limit is not None else stmt
+
+    def count_statement(self) -> Select:
+        """SELECT COUNT(*) over the same rows (without the limit)."""
+        stmt: Select | CompoundSelect = (
+            self.branches[0] if len(self.branches) == 1 else union_all(*self.branches)
+        )
+        return select(func.count()).select_from(stmt.subquery("c"))
+
+
+def resolve_line_ids(meta: TenantMeta, fragments: Iterable[SqlFragment]) -> tuple[int, ...]:
+    """Lines to read: the intersection of the fragments' line sets, or every active line."""
+    chosen: set[int] | None = None
+    for frag in fragments:
+        if frag.line_ids is not None:
+            ids = {int(i) for i in frag.line_ids}
+            chosen = ids if chosen is None else chosen & ids
+    if chosen is None:
+        return tuple(sorted(i for i, line in meta.lines.items() if line.active))
+    return tuple(sorted(i for i in chosen if i in meta.lines))
+
+
+def time_window(fragments: Iterable[SqlFragment]) -> tuple[datetime, datetime] | None:
+    """The intersection of the fragments' [start, end) windows; None when none restricts time."""
+    start: datetime | None = None
+    end: datetime | None = None
+    for frag in fragments:
+        if frag.time_range is None:
+            continue
+        lo, hi = frag.time_range
+        start = lo if start is None else max(start, lo)
+        end = hi if end is None else min(end, hi)
+    if start is None or end is None:
+        return None
+    return start, end
+
+
+def is_empty_window(window: tuple[datetime, datetime] | None) -> bool:
+    return window is not None and window[0] >= window[1]
+
+
+def _days(window: tuple[datetime, datetime]) -> tuple[date, date]:
+    """First and last calendar day holding instants of the half-open window."""
+    return window[0].date(), (window[1] - timedelta(microseconds=1)).date()
+
+
+def touched_partitions(
+    existing: Sequence[str], window: tuple[datetime, datetime] | None
+) -> tuple[str, ...] | None:
+    """Partitions of `existing` (in order) whose range meets the window; None = no hint."""
+    if not existing or window is None or is_empty_window(window):
+        return None
+    first_day, last_day = _days(window)
+    out: list[str] = []
+    lower: date | None = None
+    for name in existing:
+        if name == parts.FIRST:
+            continue
+        if name == parts.CATCH_ALL:
+            upper = None
+        else:
+            month = _month_of(name)
+            if month is None:
+                return None
+            upper = parts.add_months(month, 1)
+        if (upper is None or first_day < upper) and (lower is None or last_day >= lower):
+            out.append(name)
+        lower = upper
+    return tuple(out) or None
+
+
+def _month_of(name: str) -> date | None:
+    """`p202611` → 2026-11-01; None for any other name."""
+    if len(name) == 7 and name[0] == "p" and name[1:].isdigit() and 1 <= int(name[5:]) <= 12:
+        return date(int(name[1:5]), int(name[5:]), 1)
+    return None
+
+
+def _own_partitions(existing: Sequence[str], window: tuple[datetime, datetime]) -> bool:
+    """True when every month of the window has its own partition (safe to route from cache)."""
+    first_day, last_day = _days(window)
+    have = set(existing)
+    return all(parts.partition_name(m) in have for m in parts.months_between(first_day, last_day))
+
+
+class PartitionCache:
+    """Partition names per (database, table), kept briefly; re-read when routing depends on it."""
+
+    def __init__(self, ttl_s: float = PARTITION_CACHE_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[tuple[str, str], tuple[float, tuple[str, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, conn: Connection, table_name: str, window: tuple[datetime, datetime] | None = None
+    ) -> tuple[str, ...]:
+        """The table's partitions; a cached list is used only when it cannot misroute."""
+        key = (str(conn.engine.url), table_name)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            if window is None or _own_partitions(hit[1], window):
+                return hit[1]
+        names = tuple(parts.existing_partitions(conn, table_name))
+        with self._lock:
+            self._entries[key] = (time.monotonic(), names)
+        return names
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+partition_cache = PartitionCache()
+
+
+def route_partitions(
+    conn: Connection, line_ids: Sequence[int], window: tuple[datetime, datetime] | None
+) -> dict[str, tuple[str, ...]]:
+    """For each line table, the partitions to name (tables without a useful hint are absent)."""
+    routed: dict[str, tuple[str, ...]] = {}
+    if window is None:
+        return routed
+    for line_id in line_ids:
+        name = detections_table(line_id).name
+        chosen = touched_partitions(partition_cache.get(conn, name, window), window)
+        if chosen is not None:
+            routed[name] = chosen
+    return routed
+
+
+def _branch(
+    table: Table,
+    line_id: int,
+    columns: Sequence[str],
+    window: tuple[datetime, datetime] | None,
+    fragments: Sequence[SqlFragment],
+    partition_names: Sequence[str] | None,
+) -> Select:
+    cols = [
+        literal(line_id, SmallInteger).label("line_id") if c == "line_id" else table.c[c]
+        for c in columns
+    ]
+    conds = []
+    if window is not None:
+        conds += [table.c.ts >= window[0], table.c.ts < window[1]]
+    conds += [f.predicate(table) for f in fragments if f.predicate is not None]
+    stmt = select(*cols)
+    if conds:
+        stmt = stmt.where(and_(*conds))
+    if partition_names:
+        # Table and partition names come from code; the alias keeps the table name so every
+        # column reference stays valid and SQL parsers that need an alias accept it.
+        hint = f"PARTITION ({', '.join(partition_names)}) AS {table.name}"
+        stmt = stmt.with_hint(table, hint, "mysql").with_hint(table, hint, "mariadb")
+    return stmt
+
+
+def build_query(
+    line_ids: Sequence[int],
+    sources: Iterable[str],
+    fragments: Sequence[SqlFragment],
+    *,
+    partitions: Mapping[str, Sequence[str]] | None = None,
+    limit: int | None = None,
+) -> DetectionQuery:
+    """The read for `line_ids` selecting `sources` (canonical order), filtered by `fragments`."""
+    if not line_ids:
+        raise ValueError("build_query needs at least one line")
+    columns = ordered_sources(set(sources)) or ("line_id",)
+    window = time_window(fragments)
+    md = MetaData()
+    routed = {k: tuple(v) for k, v in (partitions or {}).items()}
+    branches = []
+    for line_id in line_ids:
+        table = detections_table(line_id, md)
+        branches.append(_branch(table, line_id, columns, window, fragments, routed.get(table.name)))
+    return DetectionQuery(tuple(branches), columns, tuple(line_ids), window, limit, routed)
+
+
+_LITERAL_DIALECT = MySQLDialect_pymysql(paramstyle="named")
+
+
+def render_literal_mysql(stmt: Select | CompoundSelect) -> str:
+    """MySQL SQL with values inlined by SQLAlchemy's literal renderers (typed values only)."""
+    return str(stmt.compile(dialect=_LITERAL_DIALECT, compile_kwargs={"literal_binds": True}))

@@ -1,0 +1,65 @@
+"""Shared MySQL/MariaDB plumbing for readers that stream through a SQLAlchemy connection."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from core.errors import CametError
+from core.readers.base import ReadContext, ReadResult, is_timeout_error, query_timeout, stream_cursor
+
+
+def timeout_statements(conn: Connection, timeout_s: float) -> tuple[str, str]:
+    """(set, reset) SQL for a per-session statement time limit on MariaDB or MySQL."""
+    if getattr(conn.dialect, "is_mariadb", False):
+        return (f"SET SESSION max_statement_time = {float(timeout_s):.3f}",
+                "SET SESSION max_statement_time = DEFAULT")
+    return (f"SET SESSION max_execution_time = {int(timeout_s * 1000)}",
+            "SET SESSION max_execution_time = DEFAULT")
+
+
+def stream_mysql(
+    conn: Connection,
+    ctx: ReadContext,
+    before: Callable[[Any], Any] | None = None,
+    after: Callable[[Any, Any], None] | None = None,
+) -> ReadResult:
+    """Execute the query with a server-side cursor and a server time limit, stream it in chunks.
+
+    `before(dbapi_connection)` may adjust the driver (e.g. turn off datetime conversion) and
+    returns a token that `after(dbapi_connection, token)` uses to restore it.
+    """
+    set_sql, reset_sql = timeout_statements(conn, ctx.timeout_s)
+    timings: dict[str, float] = {}
+    driver = conn.connection.dbapi_connection
+    token = before(driver) if before else None
+    conn.execute(text(set_sql))
+    try:
+        t0 = time.perf_counter()
+        result = conn.execution_options(stream_results=True).execute(ctx.query.statement())
+        timings["query"] = time.perf_counter() - t0
+        try:
+            return stream_cursor(result.cursor, ctx, timings)
+        finally:
+            _close_quietly(result)
+    except CametError:
+        raise
+    except Exception as exc:
+        if is_timeout_error(exc):
+            raise query_timeout(ctx.timeout_s) from None
+        raise
+    finally:
+        if after:
+            after(driver, token)
+        with contextlib.suppress(Exception):  # the connection is closed right after anyway
+            conn.execute(text(reset_sql))
+
+
+def _close_quietly(result: Any) -> None:
+    with contextlib.suppress(Exception):  # a cancelled stream may leave the cursor unusable
+        result.close()

@@ -1,0 +1,60 @@
+"""mysqlclient (C extension): about 2-3× faster than PyMySQL where a wheel exists."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.pool import NullPool
+
+from core.readers._mysql_session import stream_mysql
+from core.readers.base import BaseReader, ReadContext, ReadResult
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def _conversions() -> dict[Any, Any]:
+    """mysqlclient's converters with DATETIME left as text (parsed later in one numpy call)."""
+    from MySQLdb import converters
+    from MySQLdb.constants import FIELD_TYPE
+
+    conv = dict(converters.conversions)
+    conv[FIELD_TYPE.DATETIME] = bytes.decode
+    return conv
+
+
+def _engine(url: URL) -> Engine:
+    """A NullPool engine on the same database through the mysqlclient driver."""
+    target = url.set(drivername="mysql+mysqldb")
+    key = target.render_as_string(hide_password=False)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = create_engine(
+                target,
+                poolclass=NullPool,
+                connect_args={"conv": _conversions(), "charset": "utf8mb4", "connect_timeout": 5},
+            )
+        return engine
+
+
+class MySQLClientReader(BaseReader):
+    name = "mysqlclient"
+    rank = 50
+    backends = frozenset({"mysql"})
+
+    @classmethod
+    def installed(cls) -> bool:
+        try:
+            import MySQLdb  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def read(self, ctx: ReadContext) -> ReadResult:
+        """Stream through a mysqlclient connection opened for this read."""
+        with _engine(ctx.url).connect() as conn:
+            return stream_mysql(conn, ctx)
