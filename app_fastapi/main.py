@@ -7,7 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app_fastapi import security
-from app_fastapi.routes import audit, auth, health, users
+from app_fastapi.routes import audit, auth, demo_external, health, users
+from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
 from core.errors import CametError
@@ -32,6 +33,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(audit.router, prefix=API_PREFIX)
     app.include_router(users.router, prefix=API_PREFIX)
     app.include_router(filters_routes.router, prefix=API_PREFIX)
+    app.include_router(dashboard_routes.router, prefix=API_PREFIX)
+    app.include_router(demo_external.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     security.install(app)
     return app

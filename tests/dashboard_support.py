@@ -1,0 +1,65 @@
+"""Shared helpers for the dashboard tests: tokens, plain-SQL truths, manifests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+from core.runtime import Runtime
+from core.tokens import Principal, issue_token
+from core.users import find_user
+
+
+def demo_principal(rt: Runtime, slug: str = "demo", username: str = "demo") -> Principal:
+    user = find_user(rt.db, tenant=slug, username=username)
+    return Principal(user.id, user.username, slug, user.role)
+
+
+def bearer(rt: Runtime, principal: Principal) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(rt.settings, principal)}"}
+
+
+def data_days(rt: Runtime, slug: str) -> tuple[date, date]:
+    """First and last day with detections, by plain SQL over every line table."""
+    lows, highs = [], []
+    with rt.db.tenant(slug) as conn:
+        for line_id in line_ids(rt, slug):
+            row = conn.execute(text(f"SELECT MIN(ts), MAX(ts) FROM detections_{line_id}")).one()
+            if row[0] is not None:
+                lows.append(_dt(row[0]))
+                highs.append(_dt(row[1]))
+    return min(lows).date(), max(highs).date()
+
+
+def line_ids(rt: Runtime, slug: str) -> list[int]:
+    with rt.db.tenant(slug) as conn:
+        return [int(i) for i in conn.execute(text("SELECT id FROM lines ORDER BY id")).scalars()]
+
+
+def truth(rt: Runtime, slug: str, start: date, end: date, lines: list[int]) -> dict:
+    """Independent plain SQL: per line count, weight sum, rejects over [start, end] days."""
+    lo = datetime.combine(start, datetime.min.time())
+    hi = datetime.combine(end + timedelta(days=1), datetime.min.time())
+    out = {}
+    with rt.db.tenant(slug) as conn:
+        for line_id in lines:
+            units, weight, rejects = conn.execute(
+                text(f"SELECT COUNT(*), SUM(weight_g), SUM(CASE WHEN status = 1 THEN 1 ELSE 0 END) "
+                     f"FROM detections_{line_id} WHERE ts >= :lo AND ts < :hi"),
+                {"lo": lo, "hi": hi},
+            ).one()
+            name = conn.execute(text("SELECT name FROM lines WHERE id = :i"), {"i": line_id}).scalar()
+            out[line_id] = {"name": name, "units": int(units), "kg": float(weight or 0) / 1000,
+                            "rejects": int(rejects or 0)}
+    return out
+
+
+def write_manifest(path: Path, fx_url: str, timeout_s: float = 2.0) -> Path:
+    path.write_text(f"apis:\n  fx_rates:\n    url: {fx_url}\n    timeout_s: {timeout_s}\n")
+    return path
+
+
+def _dt(value: object) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
