@@ -22,7 +22,7 @@ from core.tokens import Principal, verify_active_token
 _bearer = HTTPBearer(auto_error=False)
 
 API_PER_USER = "600 per minute"
-# Route path (as declared, with prefix) → its extra per-user limit.
+# Request path (as served, below any mount prefix) → its extra per-user limit.
 ROUTE_LIMITS = {"/api/v1/dashboard/run": ENGINE_DASHBOARD_RUN_PER_USER}
 
 
@@ -50,10 +50,10 @@ def get_principal(
     limiter = limiter_for(rt.settings)
     who = (principal.tenant, str(principal.user_id))
     limiter.hit(API_PER_USER, "api-user", *who)
-    route = request.scope.get("route")
-    route_limit = ROUTE_LIMITS.get(getattr(route, "path", ""))
-    if route_limit:
-        limiter.hit(route_limit, "route:" + route.path, *who)
+    path = request.scope.get("path", "")
+    for limited, route_limit in ROUTE_LIMITS.items():
+        if path == limited or path.endswith(limited):
+            limiter.hit(route_limit, "route:" + limited, *who)
     return principal
 
 

@@ -130,3 +130,68 @@ def demo_tenant(runtime: Runtime) -> str:
 
     seed_demo_tenant(runtime, days=3, rows=DEMO_TEST_ROWS, quiet=True)
     return "demo"
+
+
+# --- auth (helper S): two tenants with users, tokens and app factories ---------------------
+
+AUTH_PASSWORD = "clave-de-prueba-123"
+
+
+class AuthWorld:
+    """Tenants 'acme' (users ana=admin, vic=viewer) and 'zeta' (zed=admin), one password."""
+
+    password = AUTH_PASSWORD
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.ids: dict[str, int] = {}
+        self.tenant_of = {"ana": "acme", "vic": "acme", "zed": "zeta"}
+        self.role_of = {"ana": "admin", "vic": "viewer", "zed": "admin"}
+
+    def token(self, username: str, **kwargs: object) -> str:
+        from core.tokens import Principal, issue_token
+
+        principal = Principal(self.ids[username], username, self.tenant_of[username], self.role_of[username])
+        return issue_token(self.runtime.settings, principal, **kwargs)
+
+    def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(username)}"}
+
+
+@pytest.fixture
+def auth_world(runtime: Runtime) -> AuthWorld:
+    """Two tenants with the demo plant and three users (real Argon2 hashes)."""
+    from core.plant import load_plant_file
+    from core.tenants import create_tenant
+    from core.users import create_user
+
+    world = AuthWorld(runtime)
+    for slug, name in (("acme", "ACME Foods"), ("zeta", "Zeta Corp")):
+        create_tenant(runtime.db, slug, name=name)
+        load_plant_file(runtime.db, slug, DEMO_PLANT)
+    for username, tenant in world.tenant_of.items():
+        world.ids[username] = create_user(runtime.db, tenant=tenant, username=username,
+                                          password=AUTH_PASSWORD, role=world.role_of[username])
+    return world
+
+
+@pytest.fixture
+def engine_app(runtime: Runtime):
+    """The FastAPI engine bound to the test runtime."""
+    from app_fastapi.main import create_app
+
+    return create_app(runtime)
+
+
+@pytest.fixture
+def flask_app(runtime: Runtime, engine_app):
+    """The Flask page server with an in-process engine client on the test's engine."""
+    from a2wsgi import ASGIMiddleware
+
+    from app_flask.engine_client import EngineClient
+    from app_flask.factory import create_app
+
+    client = EngineClient(wsgi_app=ASGIMiddleware(engine_app))
+    app = create_app(runtime, engine=client)
+    yield app
+    client.close()

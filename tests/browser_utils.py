@@ -1,0 +1,100 @@
+"""Helpers to log in and to serve the whole product for tests (HTTP and headless Chromium).
+
+- `csrf_from(html)` / `flask_login(client, ...)`: log a Flask test client in through the form.
+- `LiveServer`: the Passenger-style combined app (Flask at `/`, engine under `/api`) served by
+  waitress on a free 127.0.0.1 port in a background thread.
+- `launch_chromium(playwright)` and `browser_login(page, base_url, ...)`: a logged-in page.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = _CSRF.search(html)
+    assert match, "no csrf_token input in page"
+    return match.group(1)
+
+
+def flask_login(client, tenant: str, username: str, password: str, *, next_url: str | None = None):  # noqa: ANN001, ANN201
+    """GET the login form, POST it with its CSRF token; returns the POST response."""
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    data = {"csrf_token": token, "tenant": tenant, "username": username, "password": password}
+    if next_url:
+        data["next"] = next_url
+    return client.post("/login", data=data)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A WSGI app under waitress in a daemon thread; `url` is its base address."""
+
+    def __init__(self, app: Callable, *, threads: int = 4) -> None:
+        from waitress.server import create_server
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = create_server(app, host="127.0.0.1", port=self.port, threads=threads, ident="")
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url + "/health", timeout=1)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("live server did not start")
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.close()
+        self._thread.join(timeout=5)
+
+
+def combined_app(runtime):  # noqa: ANN001, ANN201
+    """Flask at `/` and the engine under `/api` in one WSGI app, as passenger_wsgi builds it,
+    with the engine client in-process, all bound to the test's runtime."""
+    from a2wsgi import ASGIMiddleware
+
+    from app_fastapi.main import create_app as create_engine
+    from app_flask.dispatch import PathDispatcher
+    from app_flask.engine_client import EngineClient
+    from app_flask.factory import create_app as create_flask
+
+    engine_wsgi = ASGIMiddleware(create_engine(runtime))
+    flask_app = create_flask(runtime, engine=EngineClient(wsgi_app=engine_wsgi))
+    return PathDispatcher(engine_wsgi, lambda: flask_app)
+
+
+def launch_chromium(playwright):  # noqa: ANN001, ANN201
+    """Headless Chromium as the CI machine has it."""
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+
+
+def browser_login(page, base_url: str, tenant: str, username: str, password: str) -> None:  # noqa: ANN001
+    """Fill the login form and wait until the browser has left /login."""
+    page.goto(base_url + "/login")
+    page.fill("#tenant", tenant)
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url, timeout=15_000)
