@@ -26,22 +26,24 @@ def timeout_statements(conn: Connection, timeout_s: float) -> tuple[str, str]:
 def stream_mysql(
     conn: Connection,
     ctx: ReadContext,
-    before: Callable[[Any], Any] | None = None,
-    after: Callable[[Any, Any], None] | None = None,
+    before: Callable[[Any], Any],
+    after: Callable[[Any, Any], None],
 ) -> ReadResult:
-    """Execute the query with a server-side cursor and a server time limit, stream it in chunks.
+    """Execute the query with an unbuffered cursor and a server time limit, stream it in chunks.
 
-    `before(dbapi_connection)` may adjust the driver (e.g. turn off datetime conversion) and
-    returns a token that `after(dbapi_connection, token)` uses to restore it.
+    `before(dbapi_connection)` switches the driver to its unbuffered cursor class (and may turn
+    off datetime conversion); it returns a token that `after(dbapi_connection, token)` uses to
+    restore it. The rows are then read straight from the DBAPI cursor: SQLAlchemy's default
+    result strategy does not prefetch, so nothing is skipped.
     """
     set_sql, reset_sql = timeout_statements(conn, ctx.timeout_s)
     timings: dict[str, float] = {}
     driver = conn.connection.dbapi_connection
-    token = before(driver) if before else None
     conn.execute(text(set_sql))
+    token = before(driver)
     try:
         t0 = time.perf_counter()
-        result = conn.execution_options(stream_results=True).execute(ctx.query.statement())
+        result = conn.execute(ctx.query.statement())
         timings["query"] = time.perf_counter() - t0
         try:
             return stream_cursor(result.cursor, ctx, timings)
@@ -54,8 +56,7 @@ def stream_mysql(
             raise query_timeout(ctx.timeout_s) from None
         raise
     finally:
-        if after:
-            after(driver, token)
+        after(driver, token)
         with contextlib.suppress(Exception):  # the connection is closed right after anyway
             conn.execute(text(reset_sql))
 

@@ -22,8 +22,21 @@ def _conversions() -> dict[Any, Any]:
     from MySQLdb.constants import FIELD_TYPE
 
     conv = dict(converters.conversions)
-    conv[FIELD_TYPE.DATETIME] = bytes.decode
+    conv.pop(FIELD_TYPE.DATETIME, None)
     return conv
+
+
+def _unbuffered(driver: Any) -> Any:
+    """Stream with mysqlclient's SSCursor (rows stay on the server until fetched)."""
+    from MySQLdb.cursors import SSCursor
+
+    saved = driver.cursorclass
+    driver.cursorclass = SSCursor
+    return saved
+
+
+def _restore(driver: Any, saved: Any) -> None:
+    driver.cursorclass = saved
 
 
 def _engine(url: URL) -> Engine:
@@ -57,4 +70,4 @@ class MySQLClientReader(BaseReader):
     def read(self, ctx: ReadContext) -> ReadResult:
         """Stream through a mysqlclient connection opened for this read."""
         with _engine(ctx.url).connect() as conn:
-            return stream_mysql(conn, ctx)
+            return stream_mysql(conn, ctx, before=_unbuffered, after=_restore)

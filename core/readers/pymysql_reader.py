@@ -8,17 +8,20 @@ from core.readers._mysql_session import stream_mysql
 from core.readers.base import BaseReader, ReadContext, ReadResult
 
 
-def _raw_datetimes(driver: Any) -> dict:
-    """Let DATETIME values arrive as text: one vectorised parse beats a datetime per value."""
+def _unbuffered(driver: Any) -> tuple[Any, dict]:
+    """Stream with SSCursor and let DATETIME arrive as text (one vectorised parse beats a
+    datetime object per value)."""
     from pymysql.constants import FIELD_TYPE
+    from pymysql.cursors import SSCursor
 
-    saved = driver.decoders
-    driver.decoders = {**saved, FIELD_TYPE.DATETIME: None}
+    saved = (driver.cursorclass, driver.decoders)
+    driver.cursorclass = SSCursor
+    driver.decoders = {**driver.decoders, FIELD_TYPE.DATETIME: None}
     return saved
 
 
-def _restore(driver: Any, saved: dict) -> None:
-    driver.decoders = saved
+def _restore(driver: Any, saved: tuple[Any, dict]) -> None:
+    driver.cursorclass, driver.decoders = saved
 
 
 class PyMySQLReader(BaseReader):
@@ -37,4 +40,4 @@ class PyMySQLReader(BaseReader):
     def read(self, ctx: ReadContext) -> ReadResult:
         """Stream through the tenant's own PyMySQL connection."""
         with ctx.connect() as conn:
-            return stream_mysql(conn, ctx, before=_raw_datetimes, after=_restore)
+            return stream_mysql(conn, ctx, before=_unbuffered, after=_restore)
