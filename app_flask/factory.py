@@ -12,7 +12,7 @@ from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 from redis import Redis
 
-from app_flask import security
+from app_flask import i18n, security
 from app_flask.auth import current_identity, login_required
 from app_flask.engine_client import EngineClient, default_client
 from core.ratelimit import key_prefix
@@ -89,6 +89,7 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
     app.extensions["camet_engine"] = engine or default_client(rt.settings.engine_url)
     _configure_sessions(app, rt.settings)
     security.init_app(app, rt.settings)
+    i18n.init_app(app)
     app.jinja_env.globals["current_identity"] = current_identity
 
     @app.get("/health")

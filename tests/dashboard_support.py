@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from core import schema_tenant as t
 from core.runtime import Runtime
 from core.tokens import Principal, issue_token
 from core.users import find_user
@@ -35,7 +36,7 @@ def data_days(rt: Runtime, slug: str) -> tuple[date, date]:
 
 def line_ids(rt: Runtime, slug: str) -> list[int]:
     with rt.db.tenant(slug) as conn:
-        return [int(i) for i in conn.execute(text("SELECT id FROM lines ORDER BY id")).scalars()]
+        return [int(i) for i in conn.execute(select(t.lines.c.id).order_by(t.lines.c.id)).scalars()]
 
 
 def truth(rt: Runtime, slug: str, start: date, end: date, lines: list[int]) -> dict:
@@ -50,7 +51,7 @@ def truth(rt: Runtime, slug: str, start: date, end: date, lines: list[int]) -> d
                      f"FROM detections_{line_id} WHERE ts >= :lo AND ts < :hi"),
                 {"lo": lo, "hi": hi},
             ).one()
-            name = conn.execute(text("SELECT name FROM lines WHERE id = :i"), {"i": line_id}).scalar()
+            name = conn.execute(select(t.lines.c.name).where(t.lines.c.id == line_id)).scalar()
             out[line_id] = {"name": name, "units": int(units), "kg": float(weight or 0) / 1000,
                             "rejects": int(rejects or 0)}
     return out

@@ -1,0 +1,119 @@
+"""The dashboard page and its HTMX cycle; every number comes from the engine's one run.
+
+GET /                the page: filter panel + widget grid, state taken from the URL
+POST /dashboard/apply   HTMX (CSRF header): runs the dashboard, returns one partial per widget
+GET /dashboard/filters  the filter definitions as JSON (for scripts and the panel)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal
+
+from app_flask.auth import current_identity, engine_token, login_required
+from app_flask.dashboard_form import filters_to_query, form_to_filters, panel_state
+from app_flask.engine_client import EngineClient, EngineError
+from app_flask.security import dashboard_run_limit
+
+bp = Blueprint("dashboard", __name__)
+RUN_PATH = "/api/v1/dashboard/run"
+FILTERS_PATH = "/api/v1/filters"
+
+
+def _engine() -> EngineClient:
+    return current_app.extensions["camet_engine"]
+
+
+def _definitions(token: str) -> dict[str, Any]:
+    return _engine().json("GET", FILTERS_PATH, token=token)
+
+
+Run = tuple[dict[str, Any] | None, list[dict[str, str]], str | None, int]
+
+
+def _run(token: str, raw: dict[str, Any]) -> Run:
+    """(result, field errors, general error, status) of one engine run."""
+    try:
+        return _engine().json("POST", RUN_PATH, token=token, json={"filters": raw}), [], None, 200
+    except EngineError as exc:
+        details = exc.body.get("details") if isinstance(exc.body, dict) else None
+        fields = [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+        return None, fields, exc.message, exc.status_code
+
+
+def _context(defs: dict[str, Any], raw: dict[str, Any], result: dict[str, Any] | None,
+             field_errors: list[dict[str, str]], error: str | None) -> dict[str, Any]:
+    filters = defs.get("filters", [])
+    applied = result["meta"]["filters"] if result else {}
+    return {
+        "filters": filters,
+        "filter_problems": defs.get("errors", []),
+        "state": panel_state(filters, applied if result else _as_applied(filters, raw)),
+        "widgets": result["widgets"] if result else [],
+        "meta": result["meta"] if result else None,
+        "field_errors": field_errors,
+        "run_error": error,
+        "query": urlencode(filters_to_query(filters, raw)),
+        "identity": current_identity(),
+    }
+
+
+def _as_applied(filters: list[dict[str, Any]], raw: dict[str, Any]) -> dict[str, Any]:
+    """Echo what the user sent when the engine refused it, so the form keeps their input."""
+    out: dict[str, Any] = {}
+    for d in filters:
+        value = raw.get(d["param"])
+        if value is None:
+            continue
+        if d.get("kind") == "multiselect":
+            out[d["param"]] = [int(v) for v in value if str(v).isdigit()]
+        elif d.get("kind") == "date_range":
+            out[d["param"]] = {"preset": value.get("preset"), "start": value.get("start"),
+                               "end": value.get("end")}
+        else:
+            out[d["param"]] = value
+    return out
+
+
+@bp.get("/")
+@login_required
+def index() -> ResponseReturnValue:
+    """The dashboard; filter state in the query string reproduces the same widgets."""
+    token = engine_token()
+    defs = _definitions(token)
+    raw = form_to_filters(defs.get("filters", []), request.args)
+    result, field_errors, error, _status = _run(token, raw)
+    return render_template("dashboard.html", **_context(defs, raw, result, field_errors, error))
+
+
+@bp.post("/dashboard/apply")
+@login_required
+@dashboard_run_limit()
+def apply() -> ResponseReturnValue:
+    """HTMX: run with the posted filters; 422 with the field messages when they are invalid."""
+    token = engine_token()
+    defs = _definitions(token)
+    raw = form_to_filters(defs.get("filters", []), request.form)
+    result, field_errors, error, status = _run(token, raw)
+    return render_template("partials/_results.html",
+                           **_context(defs, raw, result, field_errors, error)), status
+
+
+@bp.get("/dashboard/filters")
+@login_required
+def filters() -> ResponseReturnValue:
+    """The tenant's filter definitions (JSON), as the engine describes them."""
+    return jsonify(_definitions(engine_token()))
+
+
+@bp.app_template_filter("number")
+def number(value: Any, decimals: int | None = 0) -> str:
+    """A number in the page's locale with fixed decimals (12.345,6 in Spanish)."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern)

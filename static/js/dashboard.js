@@ -1,0 +1,335 @@
+/*
+ * Dashboard behaviour (CSP-safe: no inline code, Alpine CSP build, Chart.js).
+ *
+ * The HTMX cycle: the filter form posts to /dashboard/apply with hx-target="#staging"; the
+ * response (one partial per widget) lands in the hidden #staging element and applyResult()
+ * patches the live grid keyed by widget id. Chart cards keep their <canvas> node: only the
+ * head, the overlay and the JSON data are replaced and the chart is redrawn with update().
+ * Filter state lives in the URL (pushState); the back button reloads the previous state.
+ */
+(function () {
+  "use strict";
+
+  var PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4",
+                 "#84cc16", "#f97316", "#ec4899", "#64748b"];
+  var REFRESH_KEY = "camet.autorefresh.minutes";
+  var autoRefreshRun = false;
+
+  function locale() {
+    return document.documentElement.lang || "es";
+  }
+
+  function fmt(value) {
+    return new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 }).format(value);
+  }
+
+  function alpha(hex, a) {
+    var n = parseInt(hex.slice(1), 16);
+    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + a + ")";
+  }
+
+  function styleDataset(type, dataset, index, count, points) {
+    var color = PALETTE[index % PALETTE.length];
+    var out = { label: dataset.label, data: dataset.data };
+    if (type === "doughnut" || type === "pie") {
+      out.backgroundColor = dataset.data.map(function (_, j) { return PALETTE[j % PALETTE.length]; });
+      out.borderColor = "#ffffff";
+      out.borderWidth = 2;
+      out.hoverOffset = 6;
+    } else if (type === "bar") {
+      out.backgroundColor = count > 1 ? color : dataset.data.map(function (_, j) {
+        return PALETTE[j % PALETTE.length];
+      });
+      out.borderRadius = 6;
+      out.maxBarThickness = 56;
+    } else {
+      out.borderColor = color;
+      out.backgroundColor = alpha(color, 0.12);
+      out.fill = count === 1;
+      out.tension = 0.3;
+      out.borderWidth = 2;
+      out.pointRadius = points > 36 ? 0 : 3;
+      out.pointHoverRadius = 4;
+    }
+    return out;
+  }
+
+  function chartOptions(body) {
+    var round = body.type === "doughnut" || body.type === "pie";
+    var many = (body.data.datasets || []).length > 1;
+    var options = {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: { duration: 450 },
+      interaction: { mode: round ? "nearest" : "index", intersect: round },
+      plugins: {
+        legend: { display: round || many, position: round ? "right" : "bottom",
+                  labels: { boxWidth: 10, boxHeight: 10, usePointStyle: true, padding: 14 } },
+        tooltip: { callbacks: { label: function (ctx) {
+          var v = ctx.parsed && typeof ctx.parsed === "object" ? ctx.parsed.y : ctx.parsed;
+          return " " + (ctx.dataset.label && !round ? ctx.dataset.label + ": " : (round ? ctx.label + ": " : "")) + fmt(v);
+        } } }
+      }
+    };
+    if (!round) {
+      var rate = body.type === "line" && !many && body.options && body.options.last !== undefined;
+      options.scales = {
+        x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8, color: "#64748b" } },
+        y: { beginAtZero: !rate, grid: { color: "#eef2f7" }, border: { display: false },
+             ticks: { color: "#64748b", callback: function (v) { return fmt(v); } } }
+      };
+    } else {
+      options.cutout = "62%";
+    }
+    return options;
+  }
+
+  function readData(card) {
+    var holder = card.querySelector("script.chart-data");
+    try {
+      return holder ? JSON.parse(holder.textContent || "{}") : {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function renderChart(card) {
+    var canvas = card.querySelector("canvas.chart");
+    if (!canvas || typeof Chart === "undefined") { return; }
+    var body = readData(card);
+    var chart = Chart.getChart(canvas);
+    if (!body.type || !body.data) {
+      if (chart) {
+        chart.data.labels = [];
+        chart.data.datasets = [];
+        chart.update();
+      }
+      return;
+    }
+    var sets = body.data.datasets || [];
+    var points = (body.data.labels || []).length;
+    var styled = sets.map(function (d, i) { return styleDataset(body.type, d, i, sets.length, points); });
+    if (chart && chart.config.type !== body.type) {
+      chart.destroy();
+      chart = null;
+    }
+    if (!chart) {
+      new Chart(canvas, { type: body.type, data: { labels: body.data.labels, datasets: styled },
+                          options: chartOptions(body) });
+      return;
+    }
+    chart.data.labels = body.data.labels;
+    styled.forEach(function (d, i) {
+      if (chart.data.datasets[i]) { Object.assign(chart.data.datasets[i], d); } else { chart.data.datasets.push(d); }
+    });
+    chart.data.datasets.length = styled.length;
+    chart.options = chartOptions(body);
+    chart.update();
+  }
+
+  function swapPart(live, incoming, selector) {
+    var a = live.querySelector(selector);
+    var b = incoming.querySelector(selector);
+    if (a && b) { a.replaceWith(b); }
+  }
+
+  function patchGrid(grid, cards) {
+    var keep = new Set();
+    var previous = null;
+    cards.forEach(function (incoming) {
+      var live = document.getElementById(incoming.id);
+      var node = incoming;
+      if (live && live.parentNode === grid && live.dataset.shape === "chart" && incoming.dataset.shape === "chart") {
+        live.className = incoming.className;
+        live.dataset.state = incoming.dataset.state;
+        live.dataset.class = incoming.dataset.class;
+        swapPart(live, incoming, ".card__head");
+        swapPart(live, incoming, ".card__overlay");
+        swapPart(live, incoming, "script.chart-data");
+        node = live;
+      } else if (live && live.parentNode === grid) {
+        var old = live.querySelector("canvas.chart");
+        if (old && Chart.getChart(old)) { Chart.getChart(old).destroy(); }
+        live.replaceWith(incoming);
+      }
+      var expected = previous ? previous.nextElementSibling : grid.firstElementChild;
+      if (node !== expected) { grid.insertBefore(node, expected); }
+      previous = node;
+      keep.add(node);
+      if (node.dataset.shape === "chart") { renderChart(node); }
+    });
+    Array.prototype.slice.call(grid.children).forEach(function (child) {
+      if (keep.has(child)) { return; }
+      var canvas = child.querySelector("canvas.chart");
+      if (canvas && Chart.getChart(canvas)) { Chart.getChart(canvas).destroy(); }
+      child.remove();
+    });
+  }
+
+  function showFieldErrors(result) {
+    document.querySelectorAll("[data-error-for]").forEach(function (el) { el.textContent = ""; });
+    document.querySelectorAll(".filter.is-invalid").forEach(function (el) { el.classList.remove("is-invalid"); });
+    result.querySelectorAll("[data-slot=field-errors] [data-field]").forEach(function (p) {
+      var field = p.getAttribute("data-field");
+      var slot = document.querySelector('[data-error-for="' + CSS.escape(field) + '"]');
+      if (slot) {
+        slot.textContent = p.textContent;
+        slot.closest(".filter").classList.add("is-invalid");
+      }
+    });
+  }
+
+  function updateUrl(query, replace) {
+    var url = location.pathname + (query ? "?" + query : "");
+    if (url === location.pathname + location.search) { return; }
+    history[replace ? "replaceState" : "pushState"]({ camet: true }, "", url);
+  }
+
+  function applyResult(staging) {
+    var result = staging.querySelector(".run-result");
+    if (!result) { return; }
+    var summary = result.querySelector("[data-slot=run-summary]");
+    var alertBox = result.querySelector("[data-slot=run-alert]");
+    if (summary) { document.getElementById("run-summary").innerHTML = summary.innerHTML; }
+    if (alertBox) { document.getElementById("run-alert").innerHTML = alertBox.innerHTML; }
+    showFieldErrors(result);
+    var widgets = result.querySelector("[data-slot=widgets]");
+    if (result.dataset.status === "ok" && widgets) {
+      var grid = document.getElementById("widget-grid");
+      patchGrid(grid, Array.prototype.slice.call(widgets.querySelectorAll(":scope > .card")));
+      grid.dataset.query = result.dataset.query || "";
+      updateUrl(result.dataset.query || "", autoRefreshRun);
+    }
+    autoRefreshRun = false;
+    staging.innerHTML = "";
+    document.dispatchEvent(new CustomEvent("camet:applied", { detail: { status: result.dataset.status } }));
+  }
+
+  function normalize(text) {
+    return (text || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail && event.detail.target && event.detail.target.id === "staging") {
+      applyResult(event.detail.target);
+    }
+  });
+
+  window.addEventListener("popstate", function () { location.reload(); });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("#widget-grid .card--chart").forEach(renderChart);
+  });
+
+  document.addEventListener("alpine:init", function () {
+    var Alpine = window.Alpine;
+
+    Alpine.data("dashboard", function () {
+      return {
+        filtersOpen: false,
+        get panelClass() { return this.filtersOpen ? "filters-open" : ""; },
+        toggleFilters: function () { this.filtersOpen = !this.filtersOpen; }
+      };
+    });
+
+    Alpine.data("filterPanel", function () {
+      return {
+        timer: null,
+        init: function () {
+          var select = this.$el.querySelector("[data-role=autorefresh]");
+          var stored = window.localStorage.getItem(REFRESH_KEY) || "0";
+          if (select) { select.value = stored; }
+          this.schedule();
+        },
+        presetChanged: function (event) {
+          var fieldset = event.target.closest("fieldset");
+          var custom = event.target.value === "personalizado";
+          var dates = fieldset.querySelector("[data-role=custom-dates]");
+          var hint = fieldset.querySelector("[data-role=range-hint]");
+          if (dates) { dates.hidden = !custom; }
+          if (hint) { hint.hidden = custom; }
+        },
+        autoRefreshChanged: function (event) {
+          window.localStorage.setItem(REFRESH_KEY, event.target.value);
+          this.schedule();
+        },
+        schedule: function () {
+          var form = this.$el;
+          var select = form.querySelector("[data-role=autorefresh]");
+          var minutes = select ? Number(select.value) : 0;
+          if (this.timer) { window.clearInterval(this.timer); this.timer = null; }
+          if (minutes > 0) {
+            this.timer = window.setInterval(function () {
+              if (document.hidden) { return; }
+              autoRefreshRun = true;
+              window.htmx.trigger(form, "submit");
+            }, minutes * 60000);
+          }
+        }
+      };
+    });
+
+    Alpine.data("multiSelect", function () {
+      return {
+        open: false,
+        init: function () {
+          var self = this;
+          this.$nextTick(function () { self.announce(); });
+        },
+        toggle: function () {
+          this.open = !this.open;
+          var search = this.$el.querySelector("[data-role=search]");
+          if (this.open && search) { this.$nextTick(function () { search.focus(); }); }
+        },
+        close: function () { this.open = false; },
+        boxes: function () {
+          return Array.prototype.slice.call(this.$el.querySelectorAll("input[type=checkbox]"));
+        },
+        search: function (event) {
+          var q = normalize(event.target.value.trim());
+          this.$el.querySelectorAll(".ms__option").forEach(function (li) {
+            li.classList.toggle("is-filtered", q !== "" && normalize(li.dataset.search).indexOf(q) < 0);
+          });
+        },
+        changed: function () {
+          this.summarize();
+          this.announce();
+        },
+        clearAll: function () {
+          this.boxes().forEach(function (b) { b.checked = false; });
+          this.changed();
+        },
+        summarize: function () {
+          var checked = this.boxes().filter(function (b) { return b.checked; });
+          var text = this.$el.dataset.allLabel;
+          if (checked.length === 1) {
+            text = checked[0].closest("label").querySelector("span").textContent;
+          } else if (checked.length > 1) {
+            text = checked.length + " " + this.$el.dataset.manyLabel;
+          }
+          this.$el.querySelector("[data-role=summary]").textContent = text;
+        },
+        announce: function () {
+          var lines = [];
+          this.boxes().forEach(function (b) {
+            if (!b.checked) { return; }
+            var ids = b.closest(".ms__option").dataset.lineIds;
+            lines = lines.concat(ids ? ids.split(",") : [b.value]);
+          });
+          this.$dispatch("filter-changed", { param: this.$el.dataset.param, lineIds: lines });
+        },
+        dependencyChanged: function (event) {
+          if (!event.detail || event.detail.param !== this.$el.dataset.dependsOn) { return; }
+          var lines = new Set(event.detail.lineIds);
+          this.$el.querySelectorAll(".ms__option").forEach(function (li) {
+            var ids = li.dataset.lineIds ? li.dataset.lineIds.split(",") : [];
+            var off = lines.size > 0 && !ids.some(function (id) { return lines.has(id); });
+            li.hidden = off;
+            if (off) { li.querySelector("input").checked = false; }
+          });
+          this.summarize();
+        }
+      };
+    });
+  });
+})();
