@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import (
     CompoundSelect,
@@ -30,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.mysql.pymysql import MySQLDialect_pymysql
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import iterate
 
 from core import partitions as parts
 from core.columns import ordered_sources
@@ -247,8 +250,24 @@ def build_query(
 
 
 _LITERAL_DIALECT = MySQLDialect_pymysql(paramstyle="named")
+_INLINE_TYPES = (bool, int, float, Decimal, datetime, date)
+
+
+def _check_inline(value: object) -> None:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _check_inline(item)
+    elif value is not None and not isinstance(value, _INLINE_TYPES):
+        raise ValueError(f"refusing to inline a {type(value).__name__} value into SQL")
 
 
 def render_literal_mysql(stmt: Select | CompoundSelect) -> str:
-    """MySQL SQL with values inlined by SQLAlchemy's literal renderers (typed values only)."""
+    """MySQL SQL with values inlined by SQLAlchemy's literal renderers.
+
+    Only numbers, dates and booleans (the filters' validated values) may be inlined; any text
+    value is refused, so nothing typed by a user can reach a reader that cannot bind.
+    """
+    for node in iterate(stmt):
+        if isinstance(node, BindParameter):
+            _check_inline(node.effective_value)
     return str(stmt.compile(dialect=_LITERAL_DIALECT, compile_kwargs={"literal_binds": True}))
