@@ -194,12 +194,14 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
         for r in conn.execute(select(t.lines).order_by(t.lines.c.id))
     }
     made_on: dict[int, set[int]] = {}
-    for r in conn.execute(select(t.line_products.c.product_id, t.line_products.c.line_id)):
-        made_on.setdefault(r.product_id, set()).add(r.line_id)
+    for product_id, line_id in conn.execute(select(t.line_products.c.product_id, t.line_products.c.line_id)):
+        made_on.setdefault(product_id, set()).add(line_id)
+    no_lines: frozenset[int] = frozenset()
+    p = t.products.c
     products = {
-        r.id: Product(r.id, r.code, r.name, float(r.nominal_weight_g), frozenset(made_on.get(r.id, ())))
-        for r in conn.execute(
-            select(t.products).where(t.products.c.active.is_(True)).order_by(t.products.c.id)
+        pid: Product(pid, code, name, float(weight), frozenset(made_on[pid]) if pid in made_on else no_lines)
+        for pid, code, name, weight in conn.execute(
+            select(p.id, p.code, p.name, p.nominal_weight_g).where(p.active.is_(True)).order_by(p.id)
         )
     }
     breaks: dict[int, list[ShiftBreak]] = {}

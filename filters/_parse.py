@@ -14,6 +14,8 @@ from typing import Any
 ALL_WORDS = frozenset({"todos", "todas", "todo", "all", "*", ""})
 _ID = re.compile(r"\d{1,12}")
 _NUMBER = re.compile(r"[+-]?\d{1,12}(?:[.,]\d{1,9})?")
+_COMBINING = re.compile("[\u0300-\u036f]")
+_NON_ASCII = re.compile("[^\x00-\x7f×]")
 _TRUE = frozenset({"true", "on", "1", "si", "sí", "yes", "y", "s"})
 _FALSE = frozenset({"false", "off", "0", "no", "n", ""})
 
@@ -95,6 +97,7 @@ def parse_number(raw: Any) -> float | None:
 
 
 def search_text(*parts: str) -> str:
-    """Lower-case, accent-free text for client-side search ("Línea" matches "linea")."""
-    joined = " ".join(parts).lower()
-    return "".join(ch for ch in unicodedata.normalize("NFKD", joined) if not unicodedata.combining(ch))
+    """Lower-case ASCII text for client-side search ("Línea" matches "linea"; symbols → spaces)."""
+    decomposed = unicodedata.normalize("NFKD", " ".join(parts).lower())
+    ascii_only = _NON_ASCII.sub(" ", _COMBINING.sub("", decomposed)).replace("×", "x")
+    return " ".join(ascii_only.split())
