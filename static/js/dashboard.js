@@ -236,7 +236,7 @@
       return {
         timer: null,
         init: function () {
-          var select = this.$el.querySelector("[data-role=autorefresh]");
+          var select = this.$root.querySelector("[data-role=autorefresh]");
           var stored = window.localStorage.getItem(REFRESH_KEY) || "0";
           if (select) { select.value = stored; }
           this.schedule();
@@ -254,7 +254,7 @@
           this.schedule();
         },
         schedule: function () {
-          var form = this.$el;
+          var form = this.$root;
           var select = form.querySelector("[data-role=autorefresh]");
           var minutes = select ? Number(select.value) : 0;
           if (this.timer) { window.clearInterval(this.timer); this.timer = null; }
@@ -278,16 +278,16 @@
         },
         toggle: function () {
           this.open = !this.open;
-          var search = this.$el.querySelector("[data-role=search]");
+          var search = this.$root.querySelector("[data-role=search]");
           if (this.open && search) { this.$nextTick(function () { search.focus(); }); }
         },
         close: function () { this.open = false; },
         boxes: function () {
-          return Array.prototype.slice.call(this.$el.querySelectorAll("input[type=checkbox]"));
+          return Array.prototype.slice.call(this.$root.querySelectorAll("input[type=checkbox]"));
         },
         search: function (event) {
           var q = normalize(event.target.value.trim());
-          this.$el.querySelectorAll(".ms__option").forEach(function (li) {
+          this.$root.querySelectorAll(".ms__option").forEach(function (li) {
             li.classList.toggle("is-filtered", q !== "" && normalize(li.dataset.search).indexOf(q) < 0);
           });
         },
@@ -301,13 +301,13 @@
         },
         summarize: function () {
           var checked = this.boxes().filter(function (b) { return b.checked; });
-          var text = this.$el.dataset.allLabel;
+          var text = this.$root.dataset.allLabel;
           if (checked.length === 1) {
             text = checked[0].closest("label").querySelector("span").textContent;
           } else if (checked.length > 1) {
-            text = checked.length + " " + this.$el.dataset.manyLabel;
+            text = checked.length + " " + this.$root.dataset.manyLabel;
           }
-          this.$el.querySelector("[data-role=summary]").textContent = text;
+          this.$root.querySelector("[data-role=summary]").textContent = text;
         },
         announce: function () {
           var lines = [];
@@ -316,12 +316,12 @@
             var ids = b.closest(".ms__option").dataset.lineIds;
             lines = lines.concat(ids ? ids.split(",") : [b.value]);
           });
-          this.$dispatch("filter-changed", { param: this.$el.dataset.param, lineIds: lines });
+          this.$dispatch("filter-changed", { param: this.$root.dataset.param, lineIds: lines });
         },
         dependencyChanged: function (event) {
-          if (!event.detail || event.detail.param !== this.$el.dataset.dependsOn) { return; }
+          if (!event.detail || event.detail.param !== this.$root.dataset.dependsOn) { return; }
           var lines = new Set(event.detail.lineIds);
-          this.$el.querySelectorAll(".ms__option").forEach(function (li) {
+          this.$root.querySelectorAll(".ms__option").forEach(function (li) {
             var ids = li.dataset.lineIds ? li.dataset.lineIds.split(",") : [];
             var off = lines.size > 0 && !ids.some(function (id) { return lines.has(id); });
             li.hidden = off;
