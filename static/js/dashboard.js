@@ -73,8 +73,14 @@
     };
     if (!round) {
       var rate = body.type === "line" && !many && body.options && body.options.last !== undefined;
+      var categories = body.type === "bar";
       options.scales = {
-        x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8, color: "#64748b" } },
+        x: { grid: { display: false }, ticks: {
+          maxRotation: 0, autoSkip: !categories, maxTicksLimit: categories ? undefined : 8, color: "#64748b",
+          callback: function (value) {
+            var label = this.getLabelForValue(value);
+            return categories && this.chart.width < 560 ? String(label).split(" · ")[0] : label;
+          } } },
         y: { beginAtZero: !rate, grid: { color: "#eef2f7" }, border: { display: false },
              ticks: { color: "#64748b", callback: function (v) { return fmt(v); } } }
       };
