@@ -5,11 +5,11 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 VENDOR := static/vendor
-DEMO_DAYS ?= 35
+DEMO_DAYS ?= 14
 CAMET_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 PYTEST_ARGS ?=
 
-.PHONY: run test setup deps assets db lint bench clean
+.PHONY: run test setup deps assets i18n db lint bench clean
 
 run: setup db
 	$(PY) manage.py serve
@@ -17,7 +17,7 @@ run: setup db
 test: setup
 	CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" $(PY) -m pytest $(PYTEST_ARGS)
 
-setup: deps assets
+setup: deps assets i18n
 
 deps: $(STAMP)
 
@@ -40,6 +40,11 @@ $(VENDOR)/.installed: package.json package-lock.json
 	cp node_modules/@alpinejs/csp/dist/cdn.min.js $(VENDOR)/alpine-csp.min.js
 	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
 	touch $(VENDOR)/.installed
+
+# UI translations (Spanish source, English catalog); re-extract with:
+#   pybabel extract -F babel.cfg -o messages.pot . && pybabel update -i messages.pot -d translations
+i18n: deps
+	$(VENV)/bin/pybabel compile -q -d translations
 
 db: deps
 	$(PY) manage.py init-db
