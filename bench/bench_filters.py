@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import statistics
@@ -34,6 +33,7 @@ import sqlalchemy  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
+from bench._common import machine_info, print_machine  # noqa: E402
 from core import migrations  # noqa: E402
 from core import schema_tenant as t  # noqa: E402
 from core.db import build_engine, parse_db_url  # noqa: E402
@@ -99,25 +99,6 @@ def med_us(samples: list[float]) -> float:
 
 def med_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
-
-
-def machine() -> None:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "?"
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    print(f"machine: {platform.platform()} | {cpu} | {os.cpu_count()} CPUs | RAM {mem}")
-    print(f"python {platform.python_version()} | SQLAlchemy {sqlalchemy.__version__}")
 
 
 def setup(backend: str, var_dir: Path, mysql_url: str) -> tuple[object, str | None]:
@@ -247,7 +228,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     mysql_url = os.environ.get("CAMET_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
-    machine()
+    print_machine(machine_info(("SQLAlchemy", "PyMySQL", "pydantic")))
     results = {"sqlite": run_backend("sqlite", args.repeat, mysql_url)}
     try:
         engine = build_engine(parse_db_url(mysql_url).set(database="mysql"))
