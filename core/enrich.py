@@ -22,9 +22,32 @@ MS_PER_MINUTE = 60_000
 MS_PER_DAY = 86_400_000
 
 
+MAX_LUT_KEY = 1 << 20
+
+
+def _small_int(n: int) -> np.dtype:
+    """The smallest signed integer dtype holding -1 .. n."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
 def _positions(keys: Sequence[int], values: np.ndarray) -> np.ndarray:
-    """Index of each value in `keys` (-1 when absent)."""
-    return pd.Index(np.asarray(keys, dtype=np.int64)).get_indexer(values.astype(np.int64))
+    """Index of each value in `keys` (-1 when absent), in the smallest integer dtype.
+
+    Ids are small positive integers, so a direct lookup table (one slot per id, ~1 byte per
+    row out) replaces a hash lookup that would return 8 bytes per row.
+    """
+    keys_arr = np.asarray(keys, dtype=np.int64)
+    dtype = _small_int(len(keys_arr))
+    if len(keys_arr) == 0:
+        return np.full(len(values), -1, dtype=dtype)
+    if keys_arr.min() < 0 or keys_arr.max() >= MAX_LUT_KEY:
+        return pd.Index(keys_arr).get_indexer(values.astype(np.int64)).astype(dtype)
+    lut = np.full(int(keys_arr.max()) + 2, -1, dtype=dtype)  # last slot: unknown ids
+    lut[keys_arr] = np.arange(len(keys_arr), dtype=dtype)
+    return lut[np.clip(values, -1, len(lut) - 1)]
 
 
 def _categorical(pos: np.ndarray, labels: Sequence[str]) -> pd.Categorical:
@@ -32,9 +55,9 @@ def _categorical(pos: np.ndarray, labels: Sequence[str]) -> pd.Categorical:
     if not labels:
         return pd.Categorical.from_codes(np.full(len(pos), -1, dtype=np.int8), categories=[])
     per_key, uniques = pd.factorize(pd.Index(list(labels)))
-    lut = np.append(per_key, -1).astype(np.int32)
+    lut = np.append(per_key, -1).astype(_small_int(len(uniques)))
     codes = lut[pos]  # pos == -1 picks the appended -1
-    return pd.Categorical.from_codes(codes, categories=uniques)
+    return pd.Categorical.from_codes(codes, categories=uniques, validate=False)
 
 
 def _numbers(pos: np.ndarray, values: Sequence[float | int], dtype: np.dtype, missing: object) -> np.ndarray:
@@ -45,8 +68,8 @@ def _numbers(pos: np.ndarray, values: Sequence[float | int], dtype: np.dtype, mi
 def shift_tables(meta: TenantMeta) -> tuple[list[int], np.ndarray, np.ndarray]:
     """(shift ids, shift position per minute of day (-1 = none), days to subtract per minute)."""
     ids = sorted(meta.shifts)
-    shift_pos = np.full(MINUTES_PER_DAY, -1, dtype=np.int16)
-    day_back = np.zeros(MINUTES_PER_DAY, dtype=np.int64)
+    shift_pos = np.full(MINUTES_PER_DAY, -1, dtype=_small_int(len(ids)))
+    day_back = np.zeros(MINUTES_PER_DAY, dtype=np.int8)
     for i, sid in enumerate(ids):
         shift = meta.shifts[sid]
         start, end = shift.start_minute, shift.end_minute
@@ -60,7 +83,14 @@ def shift_tables(meta: TenantMeta) -> tuple[list[int], np.ndarray, np.ndarray]:
 
 
 def _ms(ts: pd.Series) -> np.ndarray:
-    return ts.to_numpy(dtype="datetime64[ms]").astype(np.int64)
+    """Milliseconds since the epoch as int64, a view of the column when it is datetime64[ms]."""
+    return ts.to_numpy(dtype="datetime64[ms]").view(np.int64)
+
+
+def _minute_of_day(ms: np.ndarray) -> np.ndarray:
+    minutes = ms // MS_PER_MINUTE
+    np.remainder(minutes, MINUTES_PER_DAY, out=minutes)
+    return minutes.astype(np.int16)
 
 
 class _Enricher:
@@ -95,7 +125,7 @@ class _Enricher:
 
     def minute_ms(self) -> tuple[np.ndarray, np.ndarray]:
         ms = self._memo("ms", lambda: _ms(self.base["ts"]))
-        minute = self._memo("minute", lambda: (ms // MS_PER_MINUTE) % MINUTES_PER_DAY)
+        minute = self._memo("minute", lambda: _minute_of_day(ms))
         return ms, minute
 
     def column(self, name: str) -> object:
@@ -129,14 +159,16 @@ class _Enricher:
         ms, minute = self.minute_ms()
         pos = shift_pos[minute]
         if name == "shift_date":
-            days = ms // MS_PER_DAY - day_back[minute]
-            return (days * MS_PER_DAY).astype("datetime64[ms]")
+            days = ms // MS_PER_DAY
+            np.subtract(days, day_back[minute], out=days)
+            np.multiply(days, MS_PER_DAY, out=days)
+            return days.view("datetime64[ms]")
         shifts = [self.meta.shifts[i] for i in ids]
         if name == "shift_id":
             values = np.append(np.asarray(ids, dtype=np.int16), np.int16(0))[pos]
             return pd.arrays.IntegerArray(values, pos < 0)
         attr = name.split("_")[1]
-        return _categorical(pos.astype(np.int64), [getattr(s, attr) for s in shifts])
+        return _categorical(pos, [getattr(s, attr) for s in shifts])
 
 
 def enrich(base: pd.DataFrame, meta: TenantMeta, columns: set[str] | frozenset[str]) -> pd.DataFrame:

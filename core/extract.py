@@ -147,14 +147,16 @@ def build_master_frame(
         max_rows=settings.max_rows,
     )
     result = chosen.read(ctx)
+    rows, read_timings, base = result.rows, result.timings, result.frame
+    del result
     t1 = time.perf_counter()
-    frame = enrich(result.frame, meta, wanted)
+    frame = enrich(base, meta, wanted)
+    del base
     joins = time.perf_counter() - t1
-    del result.frame
     timings = {
-        "query": planned + result.timings.get("query", 0.0),
-        "fetch": result.timings.get("fetch", 0.0),
-        "dataframe": result.timings.get("dataframe", 0.0),
+        "query": planned + read_timings.get("query", 0.0),
+        "fetch": read_timings.get("fetch", 0.0),
+        "dataframe": read_timings.get("dataframe", 0.0),
         "joins": joins,
     }
-    return MasterFrame(frame, result.rows, timings, chosen.name, query.line_ids, routed)
+    return MasterFrame(frame, rows, timings, chosen.name, query.line_ids, routed)

@@ -88,11 +88,11 @@ def test_literal_rendering_only_takes_typed_values():
         SqlFragment(predicate=lambda t: t.c.product_id.in_([3, 4])),
         SqlFragment(predicate=lambda t: t.c.weight_g.between(10.5, 20.0)),
     ]
-    sql = render_literal_mysql(build_query([1], {"ts"}, frags).wrapped_statement())
+    sql = render_literal_mysql(build_query([1], {"ts"}, frags).statement())
     assert "'2026-11-01 06:30:00.250000'" in sql and "IN (3, 4)" in sql and "BETWEEN 10.5 AND 20.0" in sql
     evil = [SqlFragment(predicate=lambda t: t.c.product_id == "1 OR 1=1")]
     with pytest.raises(ValueError, match="refusing"):
-        render_literal_mysql(build_query([1], {"ts"}, evil).wrapped_statement())
+        render_literal_mysql(build_query([1], {"ts"}, evil).statement())
 
 
 @pytest.mark.mysql

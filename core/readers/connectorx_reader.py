@@ -1,7 +1,10 @@
 """ConnectorX (Rust): reads straight into numpy-backed pandas columns, the fastest MySQL path.
 
-ConnectorX takes a SQL string, so the statement is rendered by SQLAlchemy's MySQL dialect with
-the filters' typed, validated values inlined (`literal_binds`); raw input never reaches it.
+ConnectorX takes SQL strings, so each line's SELECT is rendered by SQLAlchemy's MySQL dialect
+with the filters' typed, validated values inlined (`literal_binds`, text values refused);
+raw input never reaches it. ConnectorX's parser rejects a top-level UNION, and a UNION inside
+a derived table is materialised by MariaDB, so the lines are read as a list of queries
+(ConnectorX runs up to BRANCHES_PER_CALL of them concurrently) and concatenated.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from core.readers.base import (
     BaseReader,
     ReadContext,
     ReadResult,
-    empty_frame,
+    assemble,
     is_timeout_error,
     query_timeout,
     too_many_rows,
 )
+
+BRANCHES_PER_CALL = 4  # at most this many server connections per read
 
 
 def connectorx_url(ctx: ReadContext) -> str:
@@ -44,40 +49,49 @@ class ConnectorXReader(BaseReader):
         return True
 
     def read(self, ctx: ReadContext) -> ReadResult:
-        """One ConnectorX call; the session time limit is set before the query runs."""
-        import connectorx as cx
-
-        timings: dict[str, float] = {}
+        """ConnectorX calls over the line branches; the session time limit is set first."""
+        timings: dict[str, float] = {"query": 0.0, "fetch": 0.0, "dataframe": 0.0}
         t0 = time.perf_counter()
-        sql = render_literal_mysql(ctx.query.wrapped_statement())
-        limit = f"SET SESSION max_statement_time = {float(ctx.timeout_s):.3f}"
+        sqls = [render_literal_mysql(stmt) for stmt in ctx.query.branch_statements()]
+        pre = [f"SET SESSION max_statement_time = {float(ctx.timeout_s):.3f}"]
         timings["query"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        try:
-            with warnings.catch_warnings():
-                # ConnectorX 0.4 builds frames through a pandas internal that pandas 3 deprecates.
-                warnings.simplefilter("ignore", category=Warning)
-                raw = cx.read_sql(connectorx_url(ctx), sql, pre_execution_query=[limit])
-        except CametError:
-            raise
-        except Exception as exc:
-            if is_timeout_error(exc):
-                raise query_timeout(ctx.timeout_s) from None
-            raise
-        timings["fetch"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        rows = len(raw)
-        if rows > ctx.max_rows:
-            raise too_many_rows(ctx.max_rows)
         columns = ctx.query.columns
-        if rows == 0:
-            frame = empty_frame(columns)
-        else:
-            for name in columns:
-                raw[name] = _compact(name, raw[name].to_numpy())
-            frame = raw[list(columns)]
-        timings["dataframe"] = time.perf_counter() - t2
+        chunks: list[list[np.ndarray]] = []
+        rows = 0
+        for i in range(0, len(sqls), BRANCHES_PER_CALL):
+            group = sqls[i:i + BRANCHES_PER_CALL]
+            t1 = time.perf_counter()
+            raw = _read(connectorx_url(ctx), group, pre, ctx.timeout_s)
+            t2 = time.perf_counter()
+            rows += len(raw)
+            if rows > ctx.max_rows:
+                raise too_many_rows(ctx.max_rows)
+            if len(raw):
+                # Convert and drop one wide column at a time to keep the peak low.
+                chunks.append([_compact(name, raw.pop(name).to_numpy()) for name in columns])
+            del raw
+            timings["fetch"] += t2 - t1
+            timings["dataframe"] += time.perf_counter() - t2
+        t3 = time.perf_counter()
+        frame = assemble(columns, chunks)
+        timings["dataframe"] += time.perf_counter() - t3
         return ReadResult(frame, rows, timings)
+
+
+def _read(url: str, sqls: list[str], pre: list[str], timeout_s: float):  # noqa: ANN202 - pandas frame
+    import connectorx as cx
+
+    try:
+        with warnings.catch_warnings():
+            # ConnectorX 0.4 builds frames through a pandas internal that pandas 3 deprecates.
+            warnings.simplefilter("ignore", category=Warning)
+            return cx.read_sql(url, sqls if len(sqls) > 1 else sqls[0], pre_execution_query=pre)
+    except CametError:
+        raise
+    except Exception as exc:
+        if is_timeout_error(exc):
+            raise query_timeout(timeout_s) from None
+        raise
 
 
 def _compact(name: str, values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,77 @@
+"""Small helpers shared by benchmark scripts: machine description, timing, child processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+
+def machine_info(packages: tuple[str, ...] = ()) -> dict[str, object]:
+    """CPU, cores, RAM, OS and package versions, for the report header."""
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    versions = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(ram / 1024**3, 1),
+        "os": platform.platform(), "python": platform.python_version(), "versions": versions,
+    }
+
+
+def print_machine(info: dict[str, object]) -> None:
+    print(f"machine: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, {info['os']}")
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())  # type: ignore[union-attr]
+    print(f"python {info['python']}; {versions}")
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, list[float]]:
+    """Median wall time of `repeat` calls and every sample."""
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples), samples
+
+
+def run_child(script: Path, payload: dict[str, object], timeout_s: float = 1800) -> dict[str, object]:
+    """Run `script --child JSON` in a fresh interpreter; its last stdout line is a JSON result."""
+    proc = subprocess.run(
+        [sys.executable, str(script), "--child", json.dumps(payload)],
+        capture_output=True, text=True, timeout=timeout_s, cwd=ROOT, check=False,
+    )
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def mb(n: float) -> str:
+    return f"{n / MB:,.1f} MB"
