@@ -204,42 +204,40 @@ def authenticate(db: DatabaseManager, settings: Settings, *, tenant: str, userna
             select(tenants.c.id).where(tenants.c.slug == tenant)).scalar()
     if row is None:
         burn_verify(password)
-        _audit(db, "login_failed", tid, None, username, ip, {"reason": "unknown_user"})
-        raise AuthError(LOGIN_FAILED)
-    matches = len(password) <= 1024 and verify_password(row.password_hash, password)
+        matches = False
+    else:
+        matches = len(password) <= 1024 and verify_password(row.password_hash, password)
+    user_id = row.id if row else 0
     now = utcnow()
     with db.central() as conn:
+        # The same statements run for an unknown user (on id 0, matching nothing), so the
+        # database work, like the Argon2 work, does not tell the two cases apart.
         fresh = conn.execute(select(users.c.locked_until, users.c.active)
-                             .where(users.c.id == row.id)).first()
-        if fresh is None or not fresh.active:
-            record(conn, action="login_failed", tenant_id=tid, user_id=row.id, username=username,
-                   ip=ip, detail={"reason": "inactive"})
+                             .where(users.c.id == user_id)).first()
+        audit = {"tenant_id": tid, "user_id": row.id if row else None, "username": username, "ip": ip}
+        if row is None or fresh is None or not fresh.active:
+            lockout.register_failure(conn, 0, threshold=settings.lockout_threshold,
+                                     minutes=settings.lockout_minutes, now=now)
+            reason = "unknown_user" if row is None else "inactive"
+            record(conn, action="login_failed", detail={"reason": reason}, **audit)
         elif lockout.is_locked(fresh.locked_until, now):
-            record(conn, action="login_locked", tenant_id=tid, user_id=row.id, username=username,
-                   ip=ip, detail={"locked_until": fresh.locked_until.isoformat() + "Z"})
+            record(conn, action="login_locked", detail={"locked_until": fresh.locked_until.isoformat() + "Z"},
+                   **audit)
         elif not matches:
             locked_now = lockout.register_failure(conn, row.id, threshold=settings.lockout_threshold,
                                                   minutes=settings.lockout_minutes, now=now)
-            record(conn, action="login_failed", tenant_id=tid, user_id=row.id, username=username,
-                   ip=ip, detail={"reason": "bad_password"})
+            record(conn, action="login_failed", detail={"reason": "bad_password"}, **audit)
             if locked_now:
-                record(conn, action="lockout", tenant_id=tid, user_id=row.id, username=username,
-                       ip=ip, detail={"minutes": settings.lockout_minutes})
+                record(conn, action="lockout", detail={"minutes": settings.lockout_minutes}, **audit)
         else:
             lockout.reset(conn, row.id)
             if needs_rehash(row.password_hash):
                 conn.execute(update(users).where(users.c.id == row.id)
                              .values(password_hash=hash_password(password)))
                 row = conn.execute(_select().where(users.c.id == row.id)).first()
-            record(conn, action="login_ok", tenant_id=tid, user_id=row.id, username=username, ip=ip)
+            record(conn, action="login_ok", **audit)
             return _user(row)
     raise AuthError(LOGIN_FAILED)
-
-
-def _audit(db: DatabaseManager, action: str, tid: int | None, user_id: int | None,
-           username: str, ip: str | None, detail: dict) -> None:
-    with db.central() as conn:
-        record(conn, action=action, tenant_id=tid, user_id=user_id, username=username, ip=ip, detail=detail)
 
 
 def unlock_user(db: DatabaseManager, *, tenant: str, username: str, actor: str | None = None,
