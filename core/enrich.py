@@ -47,7 +47,9 @@ def _positions(keys: Sequence[int], values: np.ndarray) -> np.ndarray:
         return pd.Index(keys_arr).get_indexer(values.astype(np.int64)).astype(dtype)
     lut = np.full(int(keys_arr.max()) + 2, -1, dtype=dtype)  # last slot: unknown ids
     lut[keys_arr] = np.arange(len(keys_arr), dtype=dtype)
-    return lut[np.clip(values, -1, len(lut) - 1)]
+    if len(values) and (values.min() < -1 or values.max() >= len(lut)):
+        values = np.clip(values, -1, len(lut) - 1)  # out-of-range ids land on the -1 slots
+    return lut[values]
 
 
 def _categorical(pos: np.ndarray, labels: Sequence[str]) -> pd.Categorical:
@@ -87,10 +89,14 @@ def _ms(ts: pd.Series) -> np.ndarray:
     return ts.to_numpy(dtype="datetime64[ms]").view(np.int64)
 
 
-def _minute_of_day(ms: np.ndarray) -> np.ndarray:
-    minutes = ms // MS_PER_MINUTE
-    np.remainder(minutes, MINUTES_PER_DAY, out=minutes)
-    return minutes.astype(np.int16)
+def _minute_of_day(ms: np.ndarray, block: int = 1 << 18) -> np.ndarray:
+    """Minute of day (0..1439) as int16, computed in blocks so the int64 temporaries stay small."""
+    out = np.empty(len(ms), dtype=np.int16)
+    for i in range(0, len(ms), block):
+        part = ms[i:i + block] // MS_PER_MINUTE
+        np.remainder(part, MINUTES_PER_DAY, out=part)
+        out[i:i + block] = part
+    return out
 
 
 class _Enricher:

@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from core.columns import check_columns, ordered_sources, source_columns_for
 from core.db import is_mysql
 from core.enrich import enrich
+from core.memory import trim_heap
 from core.query_builder import (
     DetectionQuery,
     build_query,
@@ -150,6 +151,7 @@ def build_master_frame(
     rows, read_timings, base = result.rows, result.timings, result.frame
     del result
     t1 = time.perf_counter()
+    trim_heap()  # hand the readers' wide buffers back before enrichment allocates
     frame = enrich(base, meta, wanted)
     del base
     joins = time.perf_counter() - t1

@@ -35,6 +35,12 @@ def release_memory() -> bool:
     return bool(libc.malloc_trim(0))
 
 
+def trim_heap() -> bool:
+    """malloc_trim(0) alone (no gc pass): cheap enough to call between pipeline stages."""
+    libc = _libc()
+    return bool(libc.malloc_trim(0)) if libc is not None else False
+
+
 def rss_bytes() -> int:
     """The process's resident set size now."""
     try:

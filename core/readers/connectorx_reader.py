@@ -4,7 +4,7 @@ ConnectorX takes SQL strings, so each line's SELECT is rendered by SQLAlchemy's 
 with the filters' typed, validated values inlined (`literal_binds`, text values refused);
 raw input never reaches it. ConnectorX's parser rejects a top-level UNION, and a UNION inside
 a derived table is materialised by MariaDB, so the lines are read as a list of queries
-(ConnectorX runs up to BRANCHES_PER_CALL of them concurrently) and concatenated.
+(BRANCHES_PER_CALL per ConnectorX call) and concatenated.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from core.readers.base import (
     too_many_rows,
 )
 
-BRANCHES_PER_CALL = 4  # at most this many server connections per read
+BRANCHES_PER_CALL = 1  # one server connection at a time; parallel reads lost on 2 cores
 
 
 def connectorx_url(ctx: ReadContext) -> str:
