@@ -36,7 +36,7 @@ from core.query_builder import (
     time_window,
 )
 from core.query_spec import SqlFragment
-from core.readers import ReadContext, select_reader
+from core.readers import ReadContext, available_readers, read_with_fallback, select_reader
 from core.readers._mysql_session import timeout_statements
 from core.readers.base import empty_frame, is_timeout_error, query_timeout, too_many_rows
 from core.runtime import Runtime
@@ -117,17 +117,21 @@ def build_master_frame(
     *,
     reader: str | None = None,
 ) -> MasterFrame:
-    """The master DataFrame with exactly `columns` for the rows the fragments select."""
+    """The master DataFrame with exactly `columns` for the rows the fragments select.
+
+    `reader` forces one reader (benchmarks, tests); by default the fastest installed one is
+    used, falling back to the next when it fails to work with this server.
+    """
     wanted = check_columns(columns)
     sources = source_columns_for(wanted)
     meta = rt.meta.get(slug)
     url = make_url(rt.db.tenant_url(slug))
     backend = "mysql" if is_mysql(url) else "sqlite"
-    chosen = select_reader(backend, reader)
+    candidates = [type(select_reader(backend, reader))] if reader else available_readers(backend)
     line_ids = resolve_line_ids(meta, fragments)
     window = time_window(fragments)
     if not line_ids or is_empty_window(window):
-        return _empty(wanted, sources, meta, chosen.name)
+        return _empty(wanted, sources, meta, candidates[0].name)
     settings = rt.settings
     t0 = time.perf_counter()
     routed: dict[str, tuple[str, ...]] = {}
@@ -147,7 +151,7 @@ def build_master_frame(
         timeout_s=settings.query_timeout_s,
         max_rows=settings.max_rows,
     )
-    result = chosen.read(ctx)
+    result, used = read_with_fallback(candidates, ctx, key=str(url))
     rows, read_timings, base = result.rows, result.timings, result.frame
     del result
     t1 = time.perf_counter()
@@ -161,4 +165,4 @@ def build_master_frame(
         "dataframe": read_timings.get("dataframe", 0.0),
         "joins": joins,
     }
-    return MasterFrame(frame, rows, timings, chosen.name, query.line_ids, routed)
+    return MasterFrame(frame, rows, timings, used, query.line_ids, routed)

@@ -11,6 +11,9 @@ import gc
 import os
 import platform
 import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -70,3 +73,35 @@ def reset_peak_rss() -> bool:
         return True
     except OSError:
         return False
+
+
+@dataclass
+class RssReport:
+    """Process RSS in bytes around one unit of work (peak is process-wide, so approximate when
+    several requests run in one process at once)."""
+
+    before: int = 0
+    peak: int = 0
+    after: int = 0
+
+    def as_dict(self) -> dict[str, float]:
+        mib = 1024 * 1024
+        return {"rss_before_mb": round(self.before / mib, 1), "rss_peak_mb": round(self.peak / mib, 1),
+                "rss_after_mb": round(self.after / mib, 1)}
+
+
+@contextmanager
+def memory_scope() -> Iterator[RssReport]:
+    """Measure RSS before / at peak, then release memory and measure after (the run's policy).
+
+    Drop your references to the frames inside the block; whatever is still referenced when it
+    ends cannot be given back.
+    """
+    report = RssReport(before=rss_bytes())
+    reset_peak_rss()
+    try:
+        yield report
+    finally:
+        report.peak = max(peak_rss_bytes(), report.before)
+        release_memory()
+        report.after = rss_bytes()

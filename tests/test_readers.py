@@ -14,7 +14,8 @@ from core.errors import QueryTimeout, TooManyRows
 from core.extract import build_master_frame
 from core.query_builder import build_query
 from core.query_spec import SqlFragment
-from core.readers import ReadContext, available_readers, select_reader
+from core.readers import ReadContext, available_readers, read_with_fallback, select_reader
+from core.readers.pymysql_reader import PyMySQLReader
 from tests.test_extract import END, START, assert_matches, expected_frame, load_rows, slow_predicate
 
 
@@ -106,3 +107,25 @@ def test_budget_check_counts_before_reading(runtime, plant_tenant, loaded, backe
         # The planner's estimate triggered an exact COUNT, so the message carries the real total.
         total = sum(len(expected_frame(runtime, plant_tenant, [i], START, END)) for i in loaded.values())
         assert err.value.details["rows"] == total
+
+
+class _BrokenDriverReader(PyMySQLReader):
+    """A reader whose driver cannot talk to the server (as a fast driver may on some hosts)."""
+
+    name = "broken"
+
+    def read(self, ctx):
+        raise RuntimeError("unsupported authentication plugin")
+
+
+def test_failing_reader_falls_back_to_the_next(runtime, plant_tenant, loaded, backend):
+    frags = [SqlFragment(time_range=(datetime(2026, 11, 1), datetime(2026, 11, 2)))]
+    fallback = available_readers(backend)[-1]
+    ctx = _context(runtime, plant_tenant, loaded, frags)
+    result, used = read_with_fallback([_BrokenDriverReader, fallback], ctx, key=f"test-{backend}")
+    assert used == fallback.name and result.rows > 0
+    # Skipped for a while afterwards, without trying it again.
+    result2, used2 = read_with_fallback([_BrokenDriverReader, fallback], ctx, key=f"test-{backend}")
+    assert used2 == fallback.name and result2.rows == result.rows
+    with pytest.raises(RuntimeError, match="authentication"):
+        read_with_fallback([_BrokenDriverReader], ctx, key=f"other-{backend}")  # nothing left

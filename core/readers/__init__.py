@@ -9,11 +9,19 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from core.errors import CametError
 from core.readers.base import BaseReader, ReadContext, ReadResult
 from core.readers.connectorx_reader import ConnectorXReader
 from core.readers.mysqlclient_reader import MySQLClientReader
 from core.readers.pymysql_reader import PyMySQLReader
 from core.readers.sqlite_reader import SQLiteReader
+
+log = logging.getLogger(__name__)
 
 READERS: tuple[type[BaseReader], ...] = (
     ConnectorXReader, MySQLClientReader, PyMySQLReader, SQLiteReader,
@@ -24,6 +32,37 @@ def available_readers(backend: str) -> list[type[BaseReader]]:
     """Installed readers for 'mysql' or 'sqlite', fastest first."""
     found = [r for r in READERS if backend in r.backends and r.installed()]
     return sorted(found, key=lambda r: r.rank)
+
+
+FAILURE_COOLDOWN_S = 600.0
+_failed: dict[tuple[str, str], float] = {}
+_failed_lock = threading.Lock()
+
+
+def read_with_fallback(
+    candidates: Sequence[type[BaseReader]], ctx: ReadContext, key: str
+) -> tuple[ReadResult, str]:
+    """Read with the first candidate that works; a reader that fails for another reason than
+    the guards (e.g. a driver that cannot talk to this server) is logged, skipped for
+    FAILURE_COOLDOWN_S on this database `key`, and the next one is tried. The last candidate's
+    error is raised as is."""
+    now = time.monotonic()
+    with _failed_lock:
+        usable = [c for c in candidates if now - _failed.get((key, c.name), -1e18) > FAILURE_COOLDOWN_S]
+    usable = usable or list(candidates)
+    for i, cls in enumerate(usable):
+        try:
+            return cls().read(ctx), cls.name
+        except CametError:
+            raise
+        except Exception as exc:
+            if i == len(usable) - 1:
+                raise
+            log.warning("reader %s failed (%s: %s); falling back to %s",
+                        cls.name, type(exc).__name__, str(exc)[:200], usable[i + 1].name)
+            with _failed_lock:
+                _failed[(key, cls.name)] = time.monotonic()
+    raise AssertionError("unreachable")
 
 
 def select_reader(backend: str, preferred: str | None = None) -> BaseReader:
@@ -41,5 +80,6 @@ def select_reader(backend: str, preferred: str | None = None) -> BaseReader:
 
 
 __all__ = [
-    "READERS", "BaseReader", "ReadContext", "ReadResult", "available_readers", "select_reader",
+    "READERS", "BaseReader", "ReadContext", "ReadResult", "available_readers", "read_with_fallback",
+    "select_reader",
 ]
