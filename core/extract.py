@@ -135,7 +135,9 @@ def build_master_frame(
     settings = rt.settings
     t0 = time.perf_counter()
     routed: dict[str, tuple[str, ...]] = {}
+    mariadb = True
     with rt.db.tenant(slug) as conn:
+        mariadb = bool(getattr(conn.dialect, "is_mariadb", False))
         if backend == "mysql":
             routed = route_partitions(conn, line_ids, window)
         query = build_query(
@@ -150,6 +152,7 @@ def build_master_frame(
         connect=lambda: rt.db.tenant(slug),
         timeout_s=settings.query_timeout_s,
         max_rows=settings.max_rows,
+        mariadb=mariadb,
     )
     result, used = read_with_fallback(candidates, ctx, key=str(url))
     rows, read_timings, base = result.rows, result.timings, result.frame

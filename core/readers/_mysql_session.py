@@ -11,16 +11,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from core.errors import CametError
-from core.readers.base import ReadContext, ReadResult, is_timeout_error, query_timeout, stream_cursor
+from core.readers.base import (
+    ReadContext,
+    ReadResult,
+    is_timeout_error,
+    query_timeout,
+    stream_cursor,
+    timeout_sql,
+)
 
 
 def timeout_statements(conn: Connection, timeout_s: float) -> tuple[str, str]:
-    """(set, reset) SQL for a per-session statement time limit on MariaDB or MySQL."""
-    if getattr(conn.dialect, "is_mariadb", False):
-        return (f"SET SESSION max_statement_time = {float(timeout_s):.3f}",
-                "SET SESSION max_statement_time = DEFAULT")
-    return (f"SET SESSION max_execution_time = {int(timeout_s * 1000)}",
-            "SET SESSION max_execution_time = DEFAULT")
+    """(set, reset) SQL for a per-session statement time limit on this connection's server."""
+    return timeout_sql(bool(getattr(conn.dialect, "is_mariadb", False)), timeout_s)
 
 
 def stream_mysql(

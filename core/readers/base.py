@@ -43,6 +43,7 @@ class ReadContext:
     timeout_s: float
     max_rows: int
     chunk_rows: int = 100_000
+    mariadb: bool = True  # MySQL servers: which statement time limit applies
 
 
 @dataclass
@@ -67,6 +68,15 @@ class BaseReader(ABC):
     @abstractmethod
     def read(self, ctx: ReadContext) -> ReadResult:
         """Run the query; raise TooManyRows past ctx.max_rows and QueryTimeout past the limit."""
+
+
+def timeout_sql(mariadb: bool, timeout_s: float) -> tuple[str, str]:
+    """(set, reset) SQL for a per-session statement time limit on MariaDB or MySQL."""
+    if mariadb:
+        return (f"SET SESSION max_statement_time = {float(timeout_s):.3f}",
+                "SET SESSION max_statement_time = DEFAULT")
+    return (f"SET SESSION max_execution_time = {int(timeout_s * 1000)}",
+            "SET SESSION max_execution_time = DEFAULT")
 
 
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:

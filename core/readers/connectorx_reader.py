@@ -24,6 +24,7 @@ from core.readers.base import (
     assemble,
     is_timeout_error,
     query_timeout,
+    timeout_sql,
     too_many_rows,
 )
 
@@ -53,7 +54,7 @@ class ConnectorXReader(BaseReader):
         timings: dict[str, float] = {"query": 0.0, "fetch": 0.0, "dataframe": 0.0}
         t0 = time.perf_counter()
         sqls = [render_literal_mysql(stmt) for stmt in ctx.query.branch_statements()]
-        pre = [f"SET SESSION max_statement_time = {float(ctx.timeout_s):.3f}"]
+        pre = [timeout_sql(ctx.mariadb, ctx.timeout_s)[0]]
         timings["query"] = time.perf_counter() - t0
         columns = ctx.query.columns
         chunks: list[list[np.ndarray]] = []

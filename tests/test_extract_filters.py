@@ -1,0 +1,40 @@
+"""The real demo filters (issue 4) feeding the extraction, checked against plain SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from core.extract import build_master_frame
+from filters import build_filter_set
+from filters.defaults import DEFAULT_FILTER_ROWS
+from tests.test_extract import assert_matches, expected_frame, load_rows
+
+COLUMNS = {"ts", "line_id", "line_name", "product_name", "weight_g", "is_reject", "shift_code",
+           "shift_date", "area_name"}
+
+
+def test_demo_filters_select_the_same_rows_as_plain_sql(runtime, plant_tenant):
+    ids = load_rows(runtime, plant_tenant)
+    meta = runtime.meta.get(plant_tenant)
+    night = next(s.id for s in meta.shifts.values() if s.code == "noche")
+    filter_set = build_filter_set(DEFAULT_FILTER_ROWS, meta)
+    values = filter_set.validate({
+        "fecha": {"start": "2026-10-31", "end": "2026-11-01"},  # two whole days, across the month end
+        "lineas": [ids["L1"], ids["L3"]],
+        "turnos": [night],
+        "incluir_rechazos": "false",
+        "peso": {"min": "40", "max": "160.5"},
+    })
+    master = build_master_frame(runtime, plant_tenant, filter_set.fragments(values), COLUMNS)
+    expected = expected_frame(
+        runtime, plant_tenant, [ids["L1"], ids["L3"]], datetime(2026, 10, 31), datetime(2026, 11, 2),
+        "AND d.status = 0 AND d.weight_g >= 40 AND d.weight_g <= 160.5",
+    )
+    expected = expected[expected.shift_code == "noche"]
+    assert master.rows == len(expected) > 50
+    assert_matches(master.frame, expected)
+    assert set(master.frame.shift_code) == {"noche"} and not master.frame.is_reject.any()
+    assert set(master.frame.shift_date) <= {pd.Timestamp("2026-10-30"), pd.Timestamp("2026-10-31"),
+                                            pd.Timestamp("2026-11-01")}
