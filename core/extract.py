@@ -37,8 +37,7 @@ from core.query_builder import (
 )
 from core.query_spec import SqlFragment
 from core.readers import ReadContext, available_readers, read_with_fallback, select_reader
-from core.readers._mysql_session import timeout_statements
-from core.readers.base import empty_frame, is_timeout_error, query_timeout, too_many_rows
+from core.readers.base import empty_frame, is_timeout_error, query_timeout, timeout_sql, too_many_rows
 from core.runtime import Runtime
 
 ESTIMATE_SHARE = 0.5
@@ -88,7 +87,7 @@ def _check_budget(conn: Connection, query: DetectionQuery, max_rows: int, timeou
     estimate = sum(int(r.get("rows") or 0) for r in explain_rows(conn, query))
     if estimate <= max_rows * ESTIMATE_SHARE:
         return
-    set_sql, reset_sql = timeout_statements(conn, timeout_s)
+    set_sql, reset_sql = timeout_sql(bool(getattr(conn.dialect, "is_mariadb", False)), timeout_s)
     conn.execute(text(set_sql))
     try:
         count = int(conn.execute(query.count_statement()).scalar() or 0)
