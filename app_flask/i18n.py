@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel
 
-from app_flask.auth import safe_next
+from app_flask.auth import login_required, safe_next
 from core.settings import PROJECT_ROOT
 
 LANGUAGES = ("es", "en")
@@ -29,6 +29,7 @@ def select_locale() -> str:
 
 
 @bp.get("/idioma/<code>")
+@login_required
 def choose(code: str) -> ResponseReturnValue:
     """Remember a language for a year and go back to where the user was."""
     response = redirect(safe_next(request.args.get("next")))
