@@ -13,7 +13,7 @@ from core.audit import list_events
 from core.errors import AuthError
 from core.users import authenticate, find_user
 from manage import build_parser, main
-from tests.browser_utils import flask_login
+from tests.browser_utils import csrf_from, flask_login
 from tests.conftest import AUTH_PASSWORD
 
 
@@ -104,3 +104,28 @@ def test_cli_never_takes_a_password_argument():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["create-user", "--tenant", "acme", "--username", "x", "--role", "viewer",
                                    "--password", "secreto-en-argv"])
+
+
+def test_flask_users_page_create_and_unlock(auth_world, flask_app):
+    rt = auth_world.runtime
+    admin, viewer = flask_app.test_client(), flask_app.test_client()
+    flask_login(admin, "acme", "ana", AUTH_PASSWORD)
+    flask_login(viewer, "acme", "vic", AUTH_PASSWORD)
+    assert viewer.get("/account/users").status_code == 403
+    page = admin.get("/account/users")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "vic" in text and "zed" not in text
+    token = csrf_from(text)
+    bad = admin.post("/account/users", data={"csrf_token": token, "username": "nueva", "password": "corta"})
+    assert bad.status_code == 422 and find_user(rt.db, tenant="acme", username="nueva") is None
+    ok = admin.post("/account/users", data={"csrf_token": token, "username": "nueva",
+                                            "password": AUTH_PASSWORD, "role": "viewer"})
+    assert ok.status_code == 302 and find_user(rt.db, tenant="acme", username="nueva").role == "viewer"
+    for _ in range(rt.settings.lockout_threshold):
+        with pytest.raises(AuthError):
+            authenticate(rt.db, rt.settings, tenant="acme", username="vic", password="mala-clave-99")
+    assert "Desbloquear" in admin.get("/account/users").get_data(as_text=True)
+    foreign = admin.post(f"/account/users/{auth_world.ids['zed']}/unlock", data={"csrf_token": token})
+    assert foreign.status_code == 404
+    done = admin.post(f"/account/users/{auth_world.ids['vic']}/unlock", data={"csrf_token": token})
+    assert done.status_code == 302 and not find_user(rt.db, tenant="acme", username="vic").is_locked()

@@ -14,6 +14,7 @@ from app_flask.auth import (
     safe_next,
     start_session,
 )
+from app_flask.engine_client import EngineError
 from app_flask.security import limiter
 from core.audit import record
 from core.errors import AuthError, ValidationFailed
@@ -96,3 +97,42 @@ def audit() -> str:
     params = {"limit": 100, **({"before": before} if before else {})}
     data = engine.json("GET", "/api/v1/audit", token=engine_token(), params=params)
     return render_template("account_audit.html", events=data.get("events", []))
+
+
+def _users_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    engine = current_app.extensions["camet_engine"]
+    users = engine.json("GET", "/api/v1/users", token=engine_token())
+    return render_template("account_users.html", users=users, error=error), status
+
+
+@bp.get("/account/users")
+@admin_required
+def users() -> tuple[str, int]:
+    """The tenant's users, with create and unlock actions (through the engine API)."""
+    return _users_page()
+
+
+@bp.post("/account/users")
+@admin_required
+def create_user() -> Response | tuple[str, int]:
+    """Add a user to the admin's own tenant."""
+    engine = current_app.extensions["camet_engine"]
+    form = request.form
+    body = {"username": form.get("username", ""), "password": form.get("password", ""),
+            "role": form.get("role", "viewer")}
+    try:
+        engine.json("POST", "/api/v1/users", token=engine_token(), json=body)
+    except EngineError as exc:
+        if exc.status_code != 422:
+            raise
+        return _users_page(exc.message, 422)
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/account/users/<int:user_id>/unlock")
+@admin_required
+def unlock(user_id: int) -> Response:
+    """Lift a lockout of one user of the admin's own tenant (404 for anyone else's)."""
+    engine = current_app.extensions["camet_engine"]
+    engine.json("POST", f"/api/v1/users/{user_id}/unlock", token=engine_token())
+    return redirect(url_for("auth.users"))
