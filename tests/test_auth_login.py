@@ -59,7 +59,8 @@ def test_unknown_user_and_wrong_password_look_the_same(auth_world, monkeypatch):
     rt = auth_world.runtime
     verifications = []
     real_verify, real_burn = users_mod.verify_password, users_mod.burn_verify
-    monkeypatch.setattr(users_mod, "verify_password", lambda h, p: verifications.append("v") or real_verify(h, p))
+    monkeypatch.setattr(users_mod, "verify_password",
+                        lambda h, p: verifications.append("v") or real_verify(h, p))
     monkeypatch.setattr(users_mod, "burn_verify", lambda p: verifications.append("b") or real_burn(p))
     messages = {
         "wrong password": _fail(rt, rt.settings, "acme", "ana", "no-es-la-clave"),

@@ -104,11 +104,13 @@ def test_deleted_locked_inactive_user_tokens_are_401(auth_world, client):
         conn.execute(update(users).where(users.c.id == auth_world.ids["zed"]).values(active=False))
     assert _status(client, tokens["zed"]) == 401
     delete_user(rt.db, tenant="acme", user_id=auth_world.ids["vic"])
-    assert client.get("/api/v1/filters", headers={"Authorization": f"Bearer {tokens['vic']}"}).status_code == 401
+    deleted = client.get("/api/v1/filters", headers={"Authorization": f"Bearer {tokens['vic']}"})
+    assert deleted.status_code == 401
 
 
 def test_token_naming_another_tenant_for_the_user_is_401(auth_world, client):
-    forged = issue_token(auth_world.runtime.settings, Principal(auth_world.ids["ana"], "ana", "zeta", "admin"))
+    principal = Principal(auth_world.ids["ana"], "ana", "zeta", "admin")
+    forged = issue_token(auth_world.runtime.settings, principal)
     assert _status(client, forged) == 401
 
 

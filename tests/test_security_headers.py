@@ -62,9 +62,11 @@ def test_flask_pages_partials_static_and_errors(auth_world, flask_app):
         _check(response.headers, what, html=True)
         if what != "static js":
             _no_leaks(response.get_data(as_text=True), what)
-    assert cases["500 page"].status_code == 500 and "error interno" in cases["500 page"].get_data(as_text=True)
+    assert cases["500 page"].status_code == 500
+    assert "error interno" in cases["500 page"].get_data(as_text=True)
     partial = cases["htmx partial (404)"].get_data(as_text=True)
-    assert cases["htmx partial (404)"].status_code == 404 and "<html" not in partial and "error-box" in partial
+    assert cases["htmx partial (404)"].status_code == 404
+    assert "<html" not in partial and "error-box" in partial
     assert cases["dashboard page"].headers["Cache-Control"] == "no-store"
 
 

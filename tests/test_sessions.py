@@ -96,14 +96,15 @@ def test_password_change_ends_every_session_of_the_user(auth_world, flask_app):
         assert flask_login(client, "acme", user, AUTH_PASSWORD).status_code == 302
     sid = _cookie(first)
     token = csrf_from(first.get("/account/password").get_data(as_text=True))
+    new = "otra-clave-nueva-1"
     mismatch = first.post("/account/password", data={"csrf_token": token, "current": AUTH_PASSWORD,
-                                                     "new": "otra-clave-nueva-1", "confirm": "distinta-123456"})
+                                                     "new": new, "confirm": "distinta-123456"})
     assert mismatch.status_code == 422 and _logged_in(first)
     wrong = first.post("/account/password", data={"csrf_token": token, "current": "no-es-la-clave",
-                                                  "new": "otra-clave-nueva-1", "confirm": "otra-clave-nueva-1"})
+                                                  "new": new, "confirm": new})
     assert wrong.status_code == 422 and _logged_in(first)
     done = first.post("/account/password", data={"csrf_token": token, "current": AUTH_PASSWORD,
-                                                 "new": "otra-clave-nueva-1", "confirm": "otra-clave-nueva-1"})
+                                                 "new": new, "confirm": new})
     assert done.status_code == 302 and "changed=1" in done.headers["Location"]
     assert _stored(flask_app, sid) is None
     assert not _logged_in(first) and not _logged_in(second)
@@ -141,7 +142,8 @@ def test_login_redirect_only_to_local_paths(auth_world, flask_app):
     for target, expected in (("/account/password", "/account/password"), ("https://evil.example/", "/"),
                              ("//evil.example/x", "/"), ("/\\evil.example", "/")):
         client = flask_app.test_client()
-        assert flask_login(client, "acme", "ana", AUTH_PASSWORD, next_url=target).headers["Location"] == expected
+        response = flask_login(client, "acme", "ana", AUTH_PASSWORD, next_url=target)
+        assert response.headers["Location"] == expected
 
 
 def test_redis_session_backend(backend, tmp_path):
