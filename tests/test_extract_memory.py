@@ -32,3 +32,24 @@ def test_many_small_objects_are_trimmed_back():
         assert rss_bytes() > report.before + 100 * MB
         del chunks
     assert report.after < report.before + 60 * MB
+
+
+def test_gc_pause_nests_and_restores():
+    import gc
+
+    from core.memory import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # was off before: stays off
+    finally:
+        gc.enable()

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy.engine import URL, Connection
 
 from core.errors import QueryTimeout, TooManyRows
+from core.memory import paused_gc
 from core.query_builder import DetectionQuery
 
 SOURCE_DTYPES: dict[str, Any] = {
@@ -145,19 +146,20 @@ def stream_cursor(cursor: Any, ctx: ReadContext, timings: dict[str, float]) -> R
     chunks: list[list[np.ndarray]] = []
     rows = 0
     fetch = build = 0.0
-    while True:
-        t0 = time.perf_counter()
-        batch = cursor.fetchmany(ctx.chunk_rows)
-        t1 = time.perf_counter()
-        fetch += t1 - t0
-        if not batch:
-            break
-        rows += len(batch)
-        if rows > ctx.max_rows:
-            raise too_many_rows(ctx.max_rows)
-        chunks.append(convert_rows(columns, batch))
-        del batch
-        build += time.perf_counter() - t1
+    with paused_gc():
+        while True:
+            t0 = time.perf_counter()
+            batch = cursor.fetchmany(ctx.chunk_rows)
+            t1 = time.perf_counter()
+            fetch += t1 - t0
+            if not batch:
+                break
+            rows += len(batch)
+            if rows > ctx.max_rows:
+                raise too_many_rows(ctx.max_rows)
+            chunks.append(convert_rows(columns, batch))
+            del batch
+            build += time.perf_counter() - t1
     t2 = time.perf_counter()
     frame = assemble(columns, chunks)
     timings["fetch"] = timings.get("fetch", 0.0) + fetch
