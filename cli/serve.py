@@ -53,7 +53,7 @@ def serve(args: argparse.Namespace) -> int:
         cwd=PROJECT_ROOT, env=env,
     )
     pages = subprocess.Popen(  # noqa: S603 - fixed argv, no user input
-        [sys.executable, "-m", "waitress", "--host", host, "--port", str(port), "--threads", "8",
+        [sys.executable, "-m", "waitress", "--host", host, "--port", str(port), "--threads", "8", "--ident=",
          "--call", "app_flask:create_app"],
         cwd=PROJECT_ROOT, env=env,
     )
