@@ -8,6 +8,7 @@ VENDOR := static/vendor
 DEMO_DAYS ?= 14
 CAMET_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test setup deps assets i18n db lint bench clean
 
@@ -15,7 +16,7 @@ run: setup db
 	$(PY) manage.py serve
 
 test: setup
-	CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" $(PY) -m pytest $(PYTEST_ARGS)
+	CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 setup: deps assets i18n
 
