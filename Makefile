@@ -45,7 +45,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 # UI translations (Spanish source, English catalog); re-extract with:
 #   pybabel extract -F babel.cfg -o messages.pot . && pybabel update -i messages.pot -d translations
 i18n: deps
-	$(VENV)/bin/pybabel compile -q -d translations
+	$(VENV)/bin/pybabel compile -d translations
 
 db: deps
 	$(PY) manage.py init-db
