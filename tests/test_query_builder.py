@@ -135,3 +135,36 @@ def test_new_partition_is_picked_up_without_losing_rows(runtime, plant_tenant, m
         n = conn.execute(text(f"SELECT COUNT(*) FROM detections_{ids['L1']} PARTITION (p202609)")).scalar()
     assert n == 1
     partition_cache.clear()
+
+
+def _holder(layout: list[str], moment: datetime) -> str:
+    """Where MariaDB stores a row: the first partition whose bound is above TO_DAYS(ts)."""
+    from core.partitions import add_months
+
+    for name in layout:
+        if name == "p0":
+            continue
+        if name == "pmax":
+            return name
+        month = date(int(name[1:5]), int(name[5:]), 1)
+        if moment.date() < add_months(month, 1):
+            return name
+    raise AssertionError("no partition")
+
+
+def test_routing_never_misses_a_row():
+    """Every window start (hourly over 8 months) × several lengths, on a layout with gaps."""
+    layout = ["p0", "p202501", "p202502", "p202505", "p202506", "p202507", "pmax"]
+    lengths = [timedelta(minutes=1), timedelta(hours=5), timedelta(days=1), timedelta(days=1, hours=7),
+               timedelta(days=31), timedelta(days=95)]
+    start = datetime(2024, 12, 1)
+    while start < datetime(2025, 8, 15):
+        for length in lengths:
+            end = start + length
+            chosen = touched_partitions(layout, (start, end))
+            last = end - timedelta(milliseconds=1)
+            assert _holder(layout, start) == chosen[0], (start, end, chosen)
+            assert _holder(layout, last) == chosen[-1], (start, end, chosen)
+            middle = start + length / 2
+            assert _holder(layout, middle) in chosen
+        start += timedelta(hours=5)
