@@ -3,10 +3,11 @@
     fragments ─▶ lines + window ─▶ partition routing (MySQL) ─▶ row budget check
               ─▶ fastest installed reader ─▶ compact base frame ─▶ enrich (TenantMeta)
 
-Raises TooManyRows (413) when the selection exceeds `settings.max_rows` (checked from the
-planner's estimate, then an exact COUNT only when the estimate comes near the limit, and again
-while reading) and QueryTimeout (504) when the database works longer than
-`settings.query_timeout_s`.
+Raises TooManyRows (413) when the selection exceeds `settings.max_rows` (checked before
+reading: on MySQL from the planner's estimate, then an exact COUNT only when the estimate comes
+near the limit; on SQLite from an index-only count of the window, then a bounded exact count;
+and again while reading, which never goes past max_rows + 1 rows) and QueryTimeout (504) when
+the database works longer than `settings.query_timeout_s`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
@@ -39,6 +40,7 @@ from core.query_spec import SqlFragment
 from core.readers import ReadContext, available_readers, read_with_fallback, select_reader
 from core.readers.base import empty_frame, is_timeout_error, query_timeout, timeout_sql, too_many_rows
 from core.runtime import Runtime
+from core.schema_tenant import detections_table
 
 ESTIMATE_SHARE = 0.5
 """Run an exact COUNT when the planner's row estimate passes this share of max_rows."""
@@ -101,6 +103,36 @@ def _check_budget(conn: Connection, query: DetectionQuery, max_rows: int, timeou
         raise too_many_rows(max_rows, count)
 
 
+def _check_budget_sqlite(
+    conn: Connection, query: DetectionQuery, max_rows: int, timeout_s: float
+) -> None:
+    """SQLite: an index-only count of the window bounds the rows; only past max_rows is the
+    exact (LIMIT-bounded) count with every predicate run."""
+    upper = 0
+    for line_id in query.line_ids:
+        table = detections_table(line_id)
+        stmt = select(func.count()).select_from(table)
+        if query.window is not None:
+            stmt = stmt.where(table.c.ts >= query.window[0], table.c.ts < query.window[1])
+        upper += int(conn.execute(stmt).scalar() or 0)
+    if upper <= max_rows:
+        return
+    bounded = select(func.count()).select_from(query.statement().subquery("b"))
+    driver = conn.connection.dbapi_connection
+    deadline = time.monotonic() + timeout_s
+    driver.set_progress_handler(lambda: int(time.monotonic() > deadline), 20_000)
+    try:
+        count = int(conn.execute(bounded).scalar() or 0)
+    except DBAPIError as exc:
+        if is_timeout_error(exc):
+            raise query_timeout(timeout_s) from None
+        raise
+    finally:
+        driver.set_progress_handler(None, 0)
+    if count > max_rows:
+        raise too_many_rows(max_rows)
+
+
 def _empty(meta_columns: frozenset[str], sources: set[str], meta, reader: str) -> MasterFrame:  # noqa: ANN001
     base = empty_frame(ordered_sources(sources) or ("line_id",))
     frame = enrich(base, meta, meta_columns)
@@ -144,6 +176,8 @@ def build_master_frame(
         )
         if backend == "mysql":
             _check_budget(conn, query, settings.max_rows, settings.query_timeout_s)
+        else:
+            _check_budget_sqlite(conn, query, settings.max_rows, settings.query_timeout_s)
     planned = time.perf_counter() - t0
     ctx = ReadContext(
         query=query,

@@ -129,3 +129,13 @@ def test_failing_reader_falls_back_to_the_next(runtime, plant_tenant, loaded, ba
     assert used2 == fallback.name and result2.rows == result.rows
     with pytest.raises(RuntimeError, match="authentication"):
         read_with_fallback([_BrokenDriverReader], ctx, key=f"other-{backend}")  # nothing left
+
+
+def test_budget_counts_with_the_predicates(runtime, plant_tenant, loaded, backend):
+    rt = replace(runtime, settings=runtime.settings.model_copy(update={"max_rows": 500}))
+    frags = [SqlFragment(time_range=(START, END)), SqlFragment(predicate=lambda t: t.c.status == 1)]
+    master = build_master_frame(rt, plant_tenant, frags, {"ts", "is_reject"})
+    expected = sum(len(expected_frame(runtime, plant_tenant, [i], START, END, "AND d.status = 1"))
+                   for i in loaded.values())
+    assert master.rows == expected and 100 < expected <= 500  # the window alone holds > 500
+    assert master.frame.is_reject.all()
