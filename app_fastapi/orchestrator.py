@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import httpx
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
@@ -25,6 +26,8 @@ from broker import DataBroker, ExternalAPIError, ExternalAPIService, load_manife
 from core import schema_tenant as t
 from core.columns import check_columns
 from core.errors import NotFound, RegistryError
+from core.extract import build_master_frame
+from core.memory import release_memory
 from core.query_spec import SqlFragment
 from core.runtime import Runtime
 from core.tokens import Principal
@@ -126,11 +129,13 @@ async def run_dashboard(
     raw_filters: dict[str, Any],
     layout_id: int | None = None,
     external: ExternalAPIService | None = None,
+    local_app: Any = None,
 ) -> RunResult:
-    """One dashboard run for the caller's tenant; raises ValidationFailed before any query."""
-    from core.extract import build_master_frame
-    from core.memory import release_memory
+    """One dashboard run for the caller's tenant; raises ValidationFailed before any query.
 
+    `local_app` (the engine's own ASGI app) serves manifest URLs that are plain paths, so the
+    demo provider is reached in-process in every deployment mode.
+    """
     started = time.perf_counter()
     slug = principal.tenant
     config = await run_in_threadpool(load_config, rt, slug, layout_id)
@@ -142,7 +147,8 @@ async def run_dashboard(
     filters_s = time.perf_counter() - started
 
     manifest = load_manifest(rt.settings.external_apis_file)
-    broker = DataBroker(external or ExternalAPIService(manifest))
+    local = httpx.ASGITransport(app=local_app) if local_app is not None else None
+    broker = DataBroker(external or ExternalAPIService(manifest, local_transport=local))
     live = [s.widget for s in slots if s.widget is not None]
     columns = broker.required_columns(live)
 

@@ -19,6 +19,7 @@ import httpx
 from broker.manifest import ApiSpec, Manifest
 
 MAX_PAYLOAD_BYTES = 2_000_000
+LOCAL_BASE = "http://engine.local"
 
 
 class ExternalAPIError(Exception):
@@ -51,21 +52,32 @@ class ExternalAPIService:
         *,
         env: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        local_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.manifest = manifest
         self._env = env if env is not None else os.environ
         self._transport = transport
+        self._local_transport = local_transport
 
     async def fetch_many(self, requests: Iterable[ApiRequest]) -> dict[ApiRequest, Any]:
         """Every distinct request at once; a value is the payload or an ExternalAPIError."""
         unique = list(dict.fromkeys(requests))
         if not unique:
             return {}
-        async with httpx.AsyncClient(transport=self._transport, follow_redirects=False) as client:
-            results = await asyncio.gather(*(self._guarded(client, r) for r in unique))
+        async with (
+            httpx.AsyncClient(transport=self._transport, follow_redirects=False) as client,
+            httpx.AsyncClient(transport=self._local_transport, base_url=LOCAL_BASE) as local,
+        ):
+            results = await asyncio.gather(*(self._guarded(client, local, r) for r in unique))
         return dict(zip(unique, results, strict=True))
 
-    async def _guarded(self, client: httpx.AsyncClient, request: ApiRequest) -> Any:
+    async def _guarded(self, client: httpx.AsyncClient, local: httpx.AsyncClient,
+                       request: ApiRequest) -> Any:
+        spec = self.manifest.apis.get(request.api_id)
+        if spec is not None and spec.is_local:
+            if self._local_transport is None:
+                return ExternalAPIError(request.api_id, "configuración inválida: sin motor local")
+            client = local
         try:
             return await self.fetch_one(client, request)
         except ExternalAPIError as exc:

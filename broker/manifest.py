@@ -29,9 +29,16 @@ class ApiSpec(BaseModel):
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
+        if value.startswith("/") and not value.startswith("//"):
+            return value  # served by this engine itself, called in-process
         if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise ValueError("must start with http://, https:// or / (this engine)")
         return value
+
+    @property
+    def is_local(self) -> bool:
+        """True for a path served by this engine (no network hop, no self-deadlock)."""
+        return self.url.startswith("/")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
@@ -88,8 +88,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/run", response_model=RunResponse, responses=ERRORS)
-async def run(body: RunRequest, principal: CurrentPrincipal, rt: RuntimeDep, response: Response) -> Any:
+async def run(body: RunRequest, principal: CurrentPrincipal, rt: RuntimeDep, request: Request,
+              response: Response) -> Any:
     """Validate the filters, read the data once, run every widget of the layout."""
-    result = await run_dashboard(rt, principal, body.filters, body.layout_id)
+    result = await run_dashboard(rt, principal, body.filters, body.layout_id, local_app=request.app)
     response.headers["Server-Timing"] = result.server_timing()
     return {"widgets": result.widgets, "meta": result.meta}
