@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,18 +22,8 @@ from core.users import User, active_user
 SESSION_KEYS = ("uid", "tenant", "username", "login_at", "seen_at", "pwd_at")
 
 
-@dataclass(frozen=True)
-class Identity:
-    """The logged-in user of this request."""
-
-    user_id: int
-    username: str
-    tenant: str
-    role: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
+# The logged-in user of a request is the same principal the engine token carries.
+Identity = Principal
 
 
 def runtime() -> Runtime:
