@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
 
 import httpx
+
+from tests.servers import free_port, run_until_closed
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -37,12 +38,6 @@ def flask_login(client, tenant: str, username: str, password: str, *, next_url: 
     return client.post("/login", data=data)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     """A WSGI app under waitress in a daemon thread; `url` is its base address."""
 
@@ -52,7 +47,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = create_server(app, host="127.0.0.1", port=self.port, threads=threads, ident="")
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(target=run_until_closed, args=(self._server,), daemon=True)
 
     def __enter__(self) -> LiveServer:
         self._thread.start()

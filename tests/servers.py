@@ -13,6 +13,14 @@ import uvicorn
 from waitress.server import create_server
 
 
+def run_until_closed(server) -> None:  # noqa: ANN001 - a waitress server
+    """Run waitress's loop; closing the server from another thread ends it with EBADF."""
+    try:
+        server.run()
+    except OSError:
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -35,7 +43,7 @@ def wsgi_server(app: Callable, threads: int = 4) -> Iterator[str]:
     """Serve a WSGI app with waitress in a thread; yields its base URL."""
     port = free_port()
     server = create_server(app, host="127.0.0.1", port=port, threads=threads)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
     try:
@@ -51,7 +59,7 @@ def asgi_server(app: object) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a thread; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
     try:

@@ -210,9 +210,8 @@ def test_range_without_data_shows_sin_datos_everywhere(runtime, demo_tenant, liv
         .every(c => !Chart.getChart(c) || Chart.getChart(c).data.datasets.length === 0)""")
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # screenshots once
 def test_phone_layout_and_screenshots(runtime, demo_tenant, live, page, backend):
-    if backend != "sqlite":
-        pytest.skip("screenshots once")
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     page.wait_for_selector("#widget-grid > .card")

@@ -96,9 +96,8 @@ def test_literal_rendering_only_takes_typed_values():
 
 
 @pytest.mark.mysql
+@pytest.mark.parametrize("backend", ["mysql"])  # partitions exist on MySQL only
 def test_explain_shows_only_touched_partitions(runtime, plant_tenant, mysql_url, backend):
-    if backend != "mysql":
-        pytest.skip("partitions exist on MySQL only")
     ids = load_rows(runtime, plant_tenant, codes=("L1", "L2"))
     cases = {
         (datetime(2026, 11, 1, 6), datetime(2026, 11, 2, 6)): "p202611",
@@ -118,9 +117,8 @@ def test_explain_shows_only_touched_partitions(runtime, plant_tenant, mysql_url,
 
 
 @pytest.mark.mysql
+@pytest.mark.parametrize("backend", ["mysql"])  # partitions exist on MySQL only
 def test_new_partition_is_picked_up_without_losing_rows(runtime, plant_tenant, mysql_url, backend):
-    if backend != "mysql":
-        pytest.skip("partitions exist on MySQL only")
     ids = load_rows(runtime, plant_tenant, codes=("L1",))
     stamp = datetime(2026, 9, 20, 10, 0, 0, 250000)  # stored in p202610 (no September partition)
     frags = [SqlFragment(time_range=(stamp - timedelta(hours=1), stamp + timedelta(hours=1))),
