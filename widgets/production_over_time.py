@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
@@ -46,11 +47,13 @@ class ProductionOverTimeWidget(BaseWidget):
         freq = FREQ[bucket]
         axis = pd.date_range(pd.Timestamp(start).floor(freq), pd.Timestamp(end).floor(freq), freq=freq)
         keyed = pd.DataFrame({
-            "code": data["line_code"].astype(str).to_numpy(),
-            "name": data["line_name"].astype(str).to_numpy(),
+            "code": data["line_code"].to_numpy(),
+            "name": data["line_name"].to_numpy(),
             "bucket": ts.dt.floor(freq).to_numpy(),
         })
-        counts = keyed.groupby(["code", "name", "bucket"], sort=True).size()
+        # Categorical keys group by their codes: no Python string per row.
+        counts = keyed.groupby(["code", "name", "bucket"], sort=True, observed=True).size()
+        counts = counts[counts > 0]
         datasets = []
         for (_code, name), series in counts.groupby(level=[0, 1], sort=True):
             per_bucket = series.droplevel([0, 1]).reindex(axis, fill_value=0)
@@ -63,6 +66,9 @@ class ProductionOverTimeWidget(BaseWidget):
         if self.context.time_range is not None:
             start, end = self.context.time_range
             start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+            # The axis stops at the plant's "now": future hours are not zero production.
+            now = datetime.now(ZoneInfo(self.context.timezone)).replace(tzinfo=None)
+            end = min(end, max(now, ts.max().to_pydatetime() + timedelta(microseconds=1)))
             return start, max(start, end - timedelta(microseconds=1))
         return ts.min().to_pydatetime(), ts.max().to_pydatetime()
 
