@@ -31,12 +31,12 @@ class LineSummaryWidget(BaseWidget):
         if len(data) == 0:
             return self.empty_result()
         frame = pd.DataFrame({
-            "code": data["line_code"].astype(str).to_numpy(),
-            "name": data["line_name"].astype(str).to_numpy(),
+            "code": data["line_code"].to_numpy(),
+            "name": data["line_name"].to_numpy(),
             "weight": data["weight_g"].astype("float64").to_numpy(),
             "reject": (data["status"] == 1).to_numpy(),
         })
-        grouped = frame.groupby(["code", "name"], sort=True).agg(
+        grouped = frame.groupby(["code", "name"], sort=True, observed=True).agg(
             units=("reject", "size"), weight=("weight", "sum"), rejects=("reject", "sum"),
         )
         rows = [
