@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from widgets import widget_registry
+from widgets._chart import line_keys
 from widgets.base import BaseWidget
 
 COLUMNS = [
@@ -30,17 +32,14 @@ class LineSummaryWidget(BaseWidget):
         """Aggregate per line: count, weight sum (kg), share of status 1."""
         if len(data) == 0:
             return self.empty_result()
-        frame = pd.DataFrame({
-            "code": data["line_code"].to_numpy(),
-            "name": data["line_name"].to_numpy(),
-            "weight": data["weight_g"].astype("float64").to_numpy(),
-            "reject": (data["status"] == 1).to_numpy(),
-        })
-        grouped = frame.groupby(["code", "name"], sort=True, observed=True).agg(
-            units=("reject", "size"), weight=("weight", "sum"), rejects=("reject", "sum"),
-        )
+        lines, names = line_keys(data)
+        n = len(names)
+        units = np.bincount(lines, minlength=n)
+        weight = np.nan_to_num(data["weight_g"].to_numpy(dtype="float64", na_value=np.nan))
+        grams = np.bincount(lines, weights=weight, minlength=n)
+        rejects = np.bincount(lines, weights=(data["status"] == 1).to_numpy(), minlength=n)
         rows = [
-            [name, int(r.units), float(r.weight) / 1000.0, 100.0 * float(r.rejects) / int(r.units)]
-            for (_code, name), r in grouped.iterrows()
+            [name, int(units[i]), float(grams[i]) / 1000.0, 100.0 * float(rejects[i]) / int(units[i])]
+            for i, name in enumerate(names)
         ]
         return {"columns": COLUMNS, "rows": rows}

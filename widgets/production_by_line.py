@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from widgets import widget_registry
-from widgets._chart import chart_json, dataset
+from widgets._chart import chart_json, dataset, line_keys
 from widgets.base import BaseWidget
 
 
@@ -24,8 +25,8 @@ class ProductionByLineWidget(BaseWidget):
         """Group the rows by line; one dataset of counts."""
         if len(data) == 0:
             return self.empty_result()
-        counts = data.groupby(["line_code", "line_name"], observed=True).size().sort_index()
-        labels = [str(name) for _code, name in counts.index]
-        return chart_json("bar", labels, [dataset("Unidades", counts)], index_axis="x")
+        lines, names = line_keys(data)
+        counts = np.bincount(lines, minlength=len(names))
+        return chart_json("bar", names, [dataset("Unidades", counts.tolist())], index_axis="x")
 
 

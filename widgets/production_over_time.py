@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from widgets import widget_registry
-from widgets._chart import chart_json, dataset
+from widgets._chart import chart_json, dataset, line_keys
 from widgets.base import BaseWidget
 
 HOURLY_MAX_SPAN = timedelta(days=3)
@@ -46,18 +47,15 @@ class ProductionOverTimeWidget(BaseWidget):
         bucket = self._bucket(start, end)
         freq = FREQ[bucket]
         axis = pd.date_range(pd.Timestamp(start).floor(freq), pd.Timestamp(end).floor(freq), freq=freq)
-        keyed = pd.DataFrame({
-            "code": data["line_code"].to_numpy(),
-            "name": data["line_name"].to_numpy(),
-            "bucket": ts.dt.floor(freq).to_numpy(),
-        })
-        # Categorical keys group by their codes: no Python string per row.
-        counts = keyed.groupby(["code", "name", "bucket"], sort=True, observed=True).size()
-        counts = counts[counts > 0]
-        datasets = []
-        for (_code, name), series in counts.groupby(level=[0, 1], sort=True):
-            per_bucket = series.droplevel([0, 1]).reindex(axis, fill_value=0)
-            datasets.append(dataset(name, per_bucket.astype(int)))
+        lines, names = line_keys(data)
+        step = pd.Timedelta(1, unit=FREQ[bucket]).value
+        origin = axis[0].value
+        offsets = ts.to_numpy(dtype="datetime64[ns]").astype("int64") - origin
+        slot = offsets // step
+        inside = (slot >= 0) & (slot < len(axis))
+        flat = lines[inside] * len(axis) + slot[inside]
+        counts = np.bincount(flat, minlength=len(names) * len(axis)).reshape(len(names), len(axis))
+        datasets = [dataset(name, counts[i].tolist()) for i, name in enumerate(names)]
         labels = [t.strftime(LABEL_FORMAT[bucket]) for t in axis]
         return chart_json("line", labels, datasets, bucket=bucket)
 
