@@ -37,6 +37,11 @@ def _wait_ready(url: str, procs: list[subprocess.Popen], timeout_s: float = 30.0
     return False
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    """SIGTERM (and SIGINT, even when inherited as ignored) stop both servers like Ctrl-C."""
+    raise KeyboardInterrupt
+
+
 def serve(args: argparse.Namespace) -> int:
     """Start both servers, print where to go, and stop both on Ctrl-C or when one dies."""
     settings = runtime().settings
@@ -67,7 +72,8 @@ def serve(args: argparse.Namespace) -> int:
               f"  engine     {engine_url}/api/v1/health   (API docs: {engine_url}/api/docs)\n"
               "  demo login tenant 'demo', user 'demo', password 'demo-camet'\n"
               "Press Ctrl-C to stop both.\n", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         fail("a server stopped unexpectedly")

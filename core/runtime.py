@@ -32,6 +32,7 @@ _current: Runtime | None = None
 def build_runtime(settings: Settings) -> Runtime:
     """Fresh services for the given settings (tests pass their own)."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per engine call is noise
     db = DatabaseManager(settings)
     return Runtime(settings=settings, db=db, meta=MetadataCache(db), pid=os.getpid())
 
