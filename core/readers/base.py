@@ -8,6 +8,7 @@ available for the backend.
 
 from __future__ import annotations
 
+import importlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -60,10 +61,17 @@ class BaseReader(ABC):
     name: ClassVar[str]
     rank: ClassVar[int]
     backends: ClassVar[frozenset[str]]
+    driver_module: ClassVar[str | None] = None  # optional package the reader needs
 
     @classmethod
     def installed(cls) -> bool:
         """True when the reader's driver can be imported on this host."""
+        if cls.driver_module is None:
+            return True
+        try:
+            importlib.import_module(cls.driver_module)
+        except ImportError:
+            return False
         return True
 
     @abstractmethod

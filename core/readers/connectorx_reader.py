@@ -40,14 +40,7 @@ class ConnectorXReader(BaseReader):
     name = "connectorx"
     rank = 10
     backends = frozenset({"mysql"})
-
-    @classmethod
-    def installed(cls) -> bool:
-        try:
-            import connectorx  # noqa: F401
-        except ImportError:
-            return False
-        return True
+    driver_module = "connectorx"
 
     def read(self, ctx: ReadContext) -> ReadResult:
         """ConnectorX calls over the line branches; the session time limit is set first."""

@@ -58,14 +58,7 @@ class MySQLClientReader(BaseReader):
     name = "mysqlclient"
     rank = 50
     backends = frozenset({"mysql"})
-
-    @classmethod
-    def installed(cls) -> bool:
-        try:
-            import MySQLdb  # noqa: F401
-        except ImportError:
-            return False
-        return True
+    driver_module = "MySQLdb"
 
     def read(self, ctx: ReadContext) -> ReadResult:
         """Stream through a mysqlclient connection opened for this read."""

@@ -28,14 +28,7 @@ class PyMySQLReader(BaseReader):
     name = "pymysql"
     rank = 90
     backends = frozenset({"mysql"})
-
-    @classmethod
-    def installed(cls) -> bool:
-        try:
-            import pymysql  # noqa: F401
-        except ImportError:
-            return False
-        return True
+    driver_module = "pymysql"
 
     def read(self, ctx: ReadContext) -> ReadResult:
         """Stream through the tenant's own PyMySQL connection."""
