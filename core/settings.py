@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     jwt_kid: str = "k1"
     jwt_previous_keys: str = Field(default="", description="old keys as kid:secret,kid:secret")
     jwt_ttl_s: int = Field(default=300, ge=30, le=3600)
+    db_tls: Literal["auto", "disabled", "required"] = "auto"
     engine_url: str = Field(default="", description="empty: in-process engine")
     default_timezone: str = "America/Argentina/Buenos_Aires"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

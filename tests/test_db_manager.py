@@ -85,3 +85,17 @@ def test_connections_return_to_baseline_after_200_requests(mysql_url, tmp_path):
         set_runtime(None)
         rt.db.dispose()
         drop_mysql_databases(prefix)
+
+
+def test_tls_arguments_by_host_and_mode():
+    from core.db import mysql_tls_args
+
+    local = parse_db_url("mysql+pymysql://u@127.0.0.1/db")
+    remote = parse_db_url("mysql+pymysql://u@db.example.com/db")
+    assert mysql_tls_args(local) == {"ssl_disabled": True}
+    assert mysql_tls_args(remote) == {}
+    assert mysql_tls_args(remote, "disabled") == {"ssl_disabled": True}
+    ctx = mysql_tls_args(remote, "required")["ssl"]
+    assert ctx is mysql_tls_args(local, "required")["ssl"]  # one context per process
+    explicit = parse_db_url("mysql+pymysql://u@127.0.0.1/db?ssl_ca=/etc/ca.pem")
+    assert mysql_tls_args(explicit, "disabled") == {}
