@@ -26,6 +26,9 @@ from core.progress import Progress
 from core.runtime import Runtime
 from core.settings import PROJECT_ROOT
 from core.tenants import create_tenant, get_tenant
+from core.users import create_user, set_password
+from filters.defaults import DEFAULT_FILTER_ROWS
+from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS
 
 DEMO_SLUG = "demo"
 DEMO_USER = "demo"
@@ -67,10 +70,6 @@ def _reset_detections(rt: Runtime) -> None:
 
 def seed_dashboard(rt: Runtime, slug: str) -> None:
     """Replace the tenant's Filters, Widget_catalog and default layout with the demo ones."""
-    from filters.defaults import DEFAULT_FILTER_ROWS
-
-    from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS
-
     with rt.db.tenant(slug) as conn:
         conn.execute(delete(t.filters_table))
         conn.execute(insert(t.filters_table), [dict(r, active=True) for r in DEFAULT_FILTER_ROWS])
@@ -83,8 +82,6 @@ def seed_dashboard(rt: Runtime, slug: str) -> None:
 
 def seed_user(rt: Runtime, slug: str) -> None:
     """Create (or reset) the documented demo login."""
-    from core.users import create_user, set_password
-
     with rt.db.central() as conn:
         exists = conn.execute(
             select(c.users.c.id)
