@@ -15,8 +15,11 @@ PYTEST_WORKERS ?= 2
 run: setup db
 	$(PY) manage.py serve
 
+# Tests marked `serial` measure the whole database server, so they run first, alone; the rest
+# run on $(PYTEST_WORKERS) workers. (pytest exits 5 when a -k leaves no serial test: not an error.)
 test: setup
-	CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" $(PY) -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
 
 setup: deps assets i18n
 

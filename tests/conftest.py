@@ -30,6 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mysql: runs against MariaDB/MySQL")
     config.addinivalue_line("markers", "browser: drives headless Chromium")
+    config.addinivalue_line("markers", "serial: measures the whole DB server; `make test` runs it alone")
 
 
 def _mysql_or_skip(request: pytest.FixtureRequest) -> str:
