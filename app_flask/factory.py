@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from datetime import timedelta
 
 from cachelib.file import FileSystemCache
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, request
 from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 from redis import Redis
 
 from app_flask import i18n, security
-from app_flask.auth import current_identity, login_required
+from app_flask.auth import current_identity
 from app_flask.engine_client import EngineClient, default_client
+from app_flask.views import auth as auth_views
+from app_flask.views import dashboard as dashboard_views
 from core.ratelimit import key_prefix
 from core.runtime import Runtime, get_runtime, set_runtime
 from core.settings import PROJECT_ROOT, Settings
 
 SESSION_COOKIE = "camet_session"
-# Trusted configuration: each module exposes `bp`; modules not written yet are skipped.
-VIEW_MODULES = ("app_flask.views.auth", "app_flask.views.dashboard", "app_flask.views.admin")
 
 
 class _HttpsAware:
@@ -59,20 +57,6 @@ def _configure_sessions(app: Flask, settings: Settings) -> None:
     app.session_interface = _session_interface(app, settings)
 
 
-def _register_views(app: Flask) -> None:
-    for name in VIEW_MODULES:
-        if importlib.util.find_spec(name) is None:
-            continue
-        app.register_blueprint(importlib.import_module(name).bp)
-    if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
-        app.add_url_rule("/", "index", login_required(_placeholder_index))
-
-
-def _placeholder_index() -> str:
-    """Until the dashboard blueprint exists: a page that shows who is logged in."""
-    return render_template("account_home.html", identity=current_identity())
-
-
 def create_app(runtime: Runtime | None = None, engine: EngineClient | None = None) -> Flask:
     """Build the page server; tests pass their own runtime and engine client."""
     if runtime is not None:
@@ -97,5 +81,6 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
         """Liveness of the page server (the engine has its own /api/v1/health)."""
         return jsonify(status="ok")
 
-    _register_views(app)
+    for blueprint in (auth_views.bp, dashboard_views.bp):
+        app.register_blueprint(blueprint)
     return app
