@@ -39,19 +39,26 @@ def wait_until_up(url: str, timeout_s: float = 20.0) -> None:
 
 
 @contextmanager
-def wsgi_server(app: Callable, threads: int = 4) -> Iterator[str]:
-    """Serve a WSGI app with waitress in a thread; yields its base URL."""
-    port = free_port()
-    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
-    thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
+def _in_thread(run: Callable[[], None], stop: Callable[[], None], port: int) -> Iterator[str]:
+    """Run a server loop in a daemon thread until the block ends; yields its base URL."""
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + "/")
         yield base
     finally:
-        server.close()
+        stop()
         thread.join(timeout=5)
+
+
+@contextmanager
+def wsgi_server(app: Callable, threads: int = 4) -> Iterator[str]:
+    """Serve a WSGI app with waitress in a thread; yields its base URL."""
+    port = free_port()
+    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
+    with _in_thread(lambda: run_until_closed(server), server.close, port) as base:
+        yield base
 
 
 @contextmanager
@@ -59,12 +66,9 @@ def asgi_server(app: object) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a thread; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base + "/")
-        yield base
-    finally:
+
+    def stop() -> None:
         server.should_exit = True
-        thread.join(timeout=5)
+
+    with _in_thread(server.run, stop, port) as base:
+        yield base
