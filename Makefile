@@ -10,7 +10,7 @@ CAMET_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test setup deps assets i18n db lint bench clean
+.PHONY: run test test-clock setup deps assets i18n db lint bench clean
 
 run: setup db
 	$(PY) manage.py serve
@@ -20,6 +20,18 @@ run: setup db
 test: setup
 	CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" $(PY) -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-clock
+
+# The date-sensitive tests (marker `clock`) again with the injected clock at a month end, a year
+# end and a leap day; the main run above uses a fixed ordinary date (tests/helpers.py).
+CLOCK_EDGES ?= 2027-01-31T23:59:00-03:00 2026-12-31T23:59:00-03:00 2028-02-29T12:00:00-03:00
+test-clock: setup
+	for now in $(CLOCK_EDGES); do \
+	  echo "== clock at $$now"; \
+	  CAMET_TEST_NOW=$$now CAMET_TEST_MYSQL_URL="$(CAMET_TEST_MYSQL_URL)" \
+	    $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "clock and not serial and not browser" $(PYTEST_ARGS) \
+	    || { rc=$$?; [ $$rc -eq 5 ] || exit $$rc; }; \
+	done
 
 setup: deps assets i18n
 

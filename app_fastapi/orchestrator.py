@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from broker import DataBroker, ExternalAPIError, ExternalAPIService, load_manifest
 from core import schema_tenant as t
+from core.clock import plant_now
 from core.columns import check_columns
 from core.errors import NotFound, RegistryError
 from core.extract import build_master_frame
@@ -77,7 +78,7 @@ def load_config(rt: Runtime, slug: str, layout_id: int | None) -> DashboardConfi
     """Filter set, widget rows and the chosen (or default) layout of one tenant."""
     meta = rt.meta.get(slug)
     with rt.db.tenant(slug) as conn:
-        filter_set = load_filter_set(conn, meta)
+        filter_set = load_filter_set(conn, meta, rt.clock)
         rows = [dict(r._mapping) for r in conn.execute(select(t.widget_catalog))]
         query = select(t.dashboard_layouts)
         if layout_id is not None:
@@ -142,7 +143,8 @@ async def run_dashboard(
     values = config.filter_set.validate(raw_filters)
     fragments = config.filter_set.fragments(values)
     applied = config.filter_set.applied(values)
-    context = WidgetContext(time_range=time_window(fragments), timezone=config.timezone)
+    context = WidgetContext(time_range=time_window(fragments), timezone=config.timezone,
+                            now=plant_now(rt.clock, config.timezone))
     slots = build_slots(config, context)
     filters_s = time.perf_counter() - started
 

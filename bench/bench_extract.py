@@ -97,13 +97,13 @@ def prepare(backend: str, rows: int, days: int, mysql_url: str, var_dir: Path, p
     rt = build_runtime(settings)
     migrations.upgrade_central(rt.db.central_engine)
     create_tenant(rt.db, SLUG, name="Bench", timezone="America/Argentina/Buenos_Aires")
-    load_plant_file(rt.db, SLUG, PROJECT_ROOT / "config" / "demo_plant.yml")
+    load_plant_file(rt.db, SLUG, PROJECT_ROOT / "config" / "demo_plant.yml", today=rt.clock.now_utc().date())
     meta = rt.meta.get(SLUG)
     ids = [meta.line_by_code(code).id for code in LINES]
     months = [START.date(), (START + timedelta(days=days)).date()]
     with rt.db.tenant(SLUG) as conn:
         for line_id in ids:
-            ensure_line_table(conn, line_id, months)
+            ensure_line_table(conn, line_id, months, today=rt.clock.now_utc().date())
     rng = np.random.default_rng(42)
     t0 = time.perf_counter()
     for i, line_id in enumerate(ids):

@@ -156,7 +156,7 @@ def run_backend(backend: str, repeat: int, mysql_url: str) -> dict[str, float]:
 def measure(rt, backend: str, repeat: int) -> dict[str, float]:
     raw = plant_yaml()
     start = time.perf_counter()
-    counts = load_plant_text(rt.db, SLUG, raw)
+    counts = load_plant_text(rt.db, SLUG, raw, today=rt.clock.now_utc().date())
     write_s = time.perf_counter() - start
     print(f"\n== {backend} ==  plant written in {write_s:.2f} s: {counts}")
 

@@ -58,7 +58,8 @@ def fresh_tenant(backend: str, mysql_url: str, var_dir: Path):  # noqa: ANN201
     rt = build_runtime(settings)
     migrations.upgrade_central(rt.db.central_engine)
     create_tenant(rt.db, "bench", name="Bench")
-    load_plant_file(rt.db, "bench", PROJECT_ROOT / "config" / "demo_plant.yml")
+    load_plant_file(rt.db, "bench", PROJECT_ROOT / "config" / "demo_plant.yml",
+                    today=rt.clock.now_utc().date())
 
     def cleanup() -> None:
         rt.db.dispose()
@@ -79,7 +80,7 @@ def load(rt, slug: str, frames: dict[int, pd.DataFrame], months, *, allow_infile
     """Load every frame the way seed-demo does (200k-row transactions); returns seconds."""
     with rt.db.tenant(slug) as conn:
         for line_id in frames:
-            ensure_line_table(conn, line_id, months)
+            ensure_line_table(conn, line_id, months, today=rt.clock.now_utc().date())
     started = time.perf_counter()
     for line_id, frame in frames.items():
         for i in range(0, len(frame), 200_000):

@@ -8,7 +8,6 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select, text
 
@@ -17,6 +16,7 @@ from core import migrations
 from core import schema_central as c
 from core import schema_tenant as t
 from core.bulk import insert_detections
+from core.clock import plant_now
 from core.db import parse_db_url
 from core.demo_data import DemoPlan, estimate_rows_per_day, generate
 from core.detection_tables import ensure_line_table
@@ -109,12 +109,13 @@ def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url:
     migrations.upgrade_central(rt.db.central_engine)
     create_tenant(rt.db, DEMO_SLUG, name="Alimentos del Sur (demo)", db_url=db_url, timezone=DEMO_TZ)
     _reset_detections(rt)
-    load_plant_file(rt.db, DEMO_SLUG, DEMO_PLANT)
+    load_plant_file(rt.db, DEMO_SLUG, DEMO_PLANT, today=rt.clock.now_utc().date())
     rt.meta.invalidate(DEMO_SLUG)
     meta = rt.meta.get(DEMO_SLUG)
     seed_dashboard(rt, DEMO_SLUG)
     seed_user(rt, DEMO_SLUG)
-    end = datetime.now(ZoneInfo(DEMO_TZ)).replace(tzinfo=None, second=0, microsecond=0)
+    now = plant_now(rt.clock, DEMO_TZ)
+    end = now.replace(second=0, microsecond=0)
     if rows is not None:
         days = min(days, max(1, math.ceil(rows / estimate_rows_per_day(meta) * 1.1)))
     plan = DemoPlan(start=end - timedelta(days=days), end=end, seed=seed)
@@ -125,7 +126,7 @@ def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url:
     months = months_between(plan.start.date(), plan.end.date())
     with rt.db.tenant(DEMO_SLUG) as conn:
         for line_id in frames:
-            ensure_line_table(conn, line_id, months)
+            ensure_line_table(conn, line_id, months, today=now.date())
     progress = Progress("seeding detections", total, stream=io.StringIO() if quiet else None)
     for line_id, frame in frames.items():
         for i in range(0, len(frame), 200_000):

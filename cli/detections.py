@@ -23,7 +23,8 @@ def import_cmd(args: argparse.Namespace) -> int:
     if get_tenant(rt.db, args.tenant) is None:
         fail(f"unknown tenant {args.tenant!r}")
     meta = rt.meta.get(args.tenant)
-    result = import_detections(rt.db, meta, args.line, args.file, skip_bad=args.skip_bad, progress=True)
+    result = import_detections(rt.db, meta, args.line, args.file, clock=rt.clock,
+                               skip_bad=args.skip_bad, progress=True)
     for message in result.bad_rows:
         print(f"skipped {message}")
     bad = result.rows_read - result.rows_inserted - result.rows_duplicate

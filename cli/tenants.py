@@ -37,6 +37,6 @@ def load_metadata_cmd(args: argparse.Namespace) -> int:
     rt = runtime()
     if get_tenant(rt.db, args.tenant) is None:
         fail(f"unknown tenant {args.tenant!r} (create it with `manage.py create-tenant`)")
-    counts = load_plant_file(rt.db, args.tenant, args.file)
+    counts = load_plant_file(rt.db, args.tenant, args.file, today=rt.clock.now_utc().date())
     print("loaded " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + f" into {args.tenant}")
     return 0

@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from sqlalchemy import insert
 
 from core import schema_tenant as t
 from core.bulk import insert_detections
+from core.clock import Clock, plant_today
 from core.db import DatabaseManager
 from core.detection_tables import ensure_line_table
 from core.errors import ImportRejected
@@ -134,14 +135,14 @@ def validate_rows(frame: pd.DataFrame, meta: TenantMeta) -> tuple[pd.DataFrame, 
 
 
 def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, path: Path | str,
-                      *, skip_bad: bool = False, progress: bool = False) -> ImportResult:
+                      *, clock: Clock, skip_bad: bool = False, progress: bool = False) -> ImportResult:
     """Validate and load one CSV file into a line's detections table, all or nothing."""
     line = meta.line_by_code(line_code)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ImportRejected(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}") from None
-    started = datetime.now()
+    started = time.perf_counter()
     frame, wrong = _read(raw)
     typed, messages, _good = validate_rows(frame, meta)
     messages = wrong + messages
@@ -157,7 +158,7 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
         return result
     months = months_between(typed["ts"].min().date(), typed["ts"].max().date())
     with db.tenant(meta.slug) as conn:
-        ensure_line_table(conn, line.id, months)
+        ensure_line_table(conn, line.id, months, today=plant_today(clock, meta.timezone))
     bar = Progress(f"importing {Path(path).name}", len(typed)) if progress else None
     with db.tenant(meta.slug) as conn:
         for i in range(0, len(typed), CHUNK):
@@ -168,11 +169,11 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
         conn.execute(insert(t.import_batches).values(
             line_id=line.id, file_sha256=hashlib.sha256(raw).hexdigest(), filename=Path(path).name[:255],
             rows_inserted=result.rows_inserted, rows_skipped=n_bad,
-            imported_at=datetime.now(),
+            imported_at=clock.now_utc().replace(tzinfo=None),
         ))
     if bar:
         bar.finish()
     result.rows_duplicate = len(typed) - result.rows_inserted
     result.bad_rows = messages
-    result.seconds = (datetime.now() - started).total_seconds()
+    result.seconds = time.perf_counter() - started
     return result

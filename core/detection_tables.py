@@ -15,22 +15,25 @@ from core.schema_tenant import detections_table, detections_table_name
 MONTHS_AHEAD = 2
 
 
-def wanted_months(data_months: Iterable[date], today: date | None = None) -> list[date]:
-    """The months that hold data, plus the current month and the next two."""
-    today = today or date.today()
+def wanted_months(data_months: Iterable[date], today: date) -> list[date]:
+    """The months that hold data, plus `today`'s month and the next two."""
     months = {partitions.month_start(m) for m in data_months}
     for n in range(MONTHS_AHEAD + 1):
         months.add(partitions.add_months(today, n))
     return sorted(months)
 
 
-def ensure_line_table(conn: Connection, line_id: int, data_months: Iterable[date] = ()) -> list[str]:
+def ensure_line_table(
+    conn: Connection, line_id: int, data_months: Iterable[date] = (), *, today: date
+) -> list[str]:
     """Create the line's table if missing and add partitions for the months given.
+
+    `today` is the plant's date from the injected clock: partitions are kept ahead of it.
 
     Returns the partition names created (always empty on SQLite). On MySQL this DDL commits
     implicitly, so callers run it outside the transaction that writes rows.
     """
-    months = wanted_months(data_months)
+    months = wanted_months(data_months, today)
     name = detections_table_name(line_id)
     if is_mysql(conn.engine.url):
         if not conn.dialect.has_table(conn, name):

@@ -8,6 +8,7 @@ transaction: a file with one bad entry changes nothing.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -186,16 +187,19 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     return {k: len(getattr(plant, k)) for k in ("areas", "lines", "products", "shifts")}
 
 
-def load_plant_file(db: DatabaseManager, slug: str, path: Path | str) -> dict[str, int]:
-    """Validate and apply a plant YAML file to a tenant, then create its line tables."""
+def load_plant_file(db: DatabaseManager, slug: str, path: Path | str, *, today: date) -> dict[str, int]:
+    """Validate and apply a plant YAML file to a tenant, then create its line tables.
+
+    `today` (from the injected clock) decides which months get partitions ahead of time.
+    """
     try:
         raw = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportRejected(f"cannot read {path}: {exc.__class__.__name__}") from None
-    return load_plant_text(db, slug, raw)
+    return load_plant_text(db, slug, raw, today=today)
 
 
-def load_plant_text(db: DatabaseManager, slug: str, raw: str) -> dict[str, int]:
+def load_plant_text(db: DatabaseManager, slug: str, raw: str, *, today: date) -> dict[str, int]:
     """Same as load_plant_file, from text already in memory."""
     with db.tenant(slug) as conn:
         plant = parse_plant(
@@ -207,5 +211,5 @@ def load_plant_text(db: DatabaseManager, slug: str, raw: str) -> dict[str, int]:
         line_ids = sorted(_codes(conn, t.lines).values())
     with db.tenant(slug) as conn:
         for line_id in line_ids:
-            ensure_line_table(conn, line_id)
+            ensure_line_table(conn, line_id, today=today)
     return counts

@@ -12,6 +12,7 @@ import os
 import threading
 from dataclasses import dataclass
 
+from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
 from core.metadata_cache import MetadataCache
 from core.settings import Settings, get_settings
@@ -23,18 +24,27 @@ class Runtime:
     db: DatabaseManager
     meta: MetadataCache
     pid: int
+    clock: Clock = SYSTEM_CLOCK
 
 
 _lock = threading.Lock()
 _current: Runtime | None = None
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Fresh services for the given settings (tests pass their own)."""
+def clock_for(settings: Settings) -> Clock:
+    """The real clock, or one that starts at CAMET_CLOCK_START and ticks from there."""
+    if settings.clock_start:
+        return OffsetClock(parse_instant(settings.clock_start, settings.default_timezone))
+    return SYSTEM_CLOCK
+
+
+def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """Fresh services for the given settings (tests pass their own settings and clock)."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per engine call is noise
     db = DatabaseManager(settings)
-    return Runtime(settings=settings, db=db, meta=MetadataCache(db), pid=os.getpid())
+    return Runtime(settings=settings, db=db, meta=MetadataCache(db), pid=os.getpid(),
+                   clock=clock or clock_for(settings))
 
 
 def get_runtime() -> Runtime:

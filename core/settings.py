@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import secrets
 import sys
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import CametError, SettingsError
@@ -53,6 +54,24 @@ class Settings(BaseSettings):
     external_apis_file: Path = PROJECT_ROOT / "config" / "external_apis.yml"
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
+    clock_start: str = Field(default="", description="ISO instant the plant clock starts at; empty: real")
+
+    @field_validator("clock_start")
+    @classmethod
+    def _instant(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("must be an ISO date-time such as 2026-12-31T23:59:00-03:00") from None
+        return value
+
+    @model_validator(mode="after")
+    def _real_clock_in_production(self) -> Settings:
+        if self.clock_start and self.env == "production":
+            raise ValueError("CAMET_CLOCK_START is for tests and demos; production runs on the real clock")
+        return self
 
     @field_validator("default_timezone")
     @classmethod

@@ -14,11 +14,6 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def tenant_now(timezone: str) -> datetime:
-    """The current wall-clock time in the plant, naive, like the stored detections."""
-    return datetime.now(zone(timezone)).replace(tzinfo=None)
-
-
 def day_start(day: date) -> datetime:
     """Local midnight opening `day`."""
     return datetime(day.year, day.month, day.day)
@@ -26,11 +21,6 @@ def day_start(day: date) -> datetime:
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
-
-
-def next_month_start(day: date) -> date:
-    """The first day of the month after `day`'s month."""
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def previous_month_start(day: date) -> date:

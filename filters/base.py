@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import RegistryError, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.query_spec import SqlFragment
@@ -48,10 +49,13 @@ class BaseFilter:
     scopes_lines: ClassVar[bool] = False  # its fragments restrict line_ids (others may depend on it)
     config_model: ClassVar[type[FilterConfig]] = FilterConfig
 
-    def __init__(self, *, param: str, label: str, config: dict | None, meta: TenantMeta) -> None:
+    def __init__(
+        self, *, param: str, label: str, config: dict | None, meta: TenantMeta, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.param = param
         self.label = label
         self.meta = meta
+        self.clock = clock
         try:
             self.config = self.config_model.model_validate(config or {})
         except ValidationError as exc:

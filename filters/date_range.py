@@ -9,7 +9,6 @@ value is a DateRange [start, end) of naive plant-local datetimes, like the store
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -17,9 +16,10 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from sqlalchemy import Table, and_
 
+from core.clock import plant_now
 from core.errors import ValidationFailed
 from core.query_spec import SqlFragment
-from core.timeutil import day_start, tenant_now, zone
+from core.timeutil import day_start, zone
 from filters.base import BaseFilter, FilterConfig, ValidationContext, filter_registry
 from filters.date_presets import CUSTOM, DAY, PRESET_LABELS, NoCurrentShift, preset_range
 
@@ -58,11 +58,9 @@ class DateRangeFilter(BaseFilter):
 
     kind = "date_range"
     config_model = DateRangeConfig
-    clock: Callable[[str], datetime] = staticmethod(tenant_now)
-
     def now(self) -> datetime:
-        """The plant's current local time (naive)."""
-        return self.clock(self.meta.timezone)
+        """The plant's current local time (naive), from the injected clock."""
+        return plant_now(self.clock, self.meta.timezone)
 
     def options(self) -> list[dict]:
         return [{"value": p, "label": PRESET_LABELS[p]} for p in self.config.presets]

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.engine import Connection
 
+from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import CametError, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.query_spec import SqlFragment
@@ -119,7 +120,7 @@ def _parse_config(raw: Any) -> dict:
     return value
 
 
-def _build_one(row: Mapping[str, Any], meta: TenantMeta) -> BaseFilter:
+def _build_one(row: Mapping[str, Any], meta: TenantMeta, clock: Clock) -> BaseFilter:
     class_name, param = str(row.get("class_name") or ""), str(row.get("param_name") or "")
     if class_name not in filter_registry:
         raise ValueError(f"clase de filtro desconocida «{class_name[:64]}»")
@@ -131,14 +132,16 @@ def _build_one(row: Mapping[str, Any], meta: TenantMeta) -> BaseFilter:
     label = str(row.get("label") or "").strip() or param
     config = _parse_config(row.get("config"))
     try:
-        return cls(param=param, label=label, config=config, meta=meta)
+        return cls(param=param, label=label, config=config, meta=meta, clock=clock)
     except CametError as exc:
         raise ValueError(exc.message) from None
     except Exception as exc:  # a third-party class must not take the other filters down
         raise ValueError(f"error al crear el filtro ({type(exc).__name__})") from None
 
 
-def build_filter_set(rows: Iterable[Mapping[str, Any]], meta: TenantMeta) -> FilterSet:
+def build_filter_set(
+    rows: Iterable[Mapping[str, Any]], meta: TenantMeta, clock: Clock = SYSTEM_CLOCK
+) -> FilterSet:
     """Instantiate the given rows (already in display order) for one tenant snapshot."""
     built: list[tuple[Mapping[str, Any], BaseFilter]] = []
     errors: list[FilterRowError] = []
@@ -152,7 +155,7 @@ def build_filter_set(rows: Iterable[Mapping[str, Any]], meta: TenantMeta) -> Fil
     seen: set[str] = set()
     for row in rows:
         try:
-            f = _build_one(row, meta)
+            f = _build_one(row, meta, clock)
         except ValueError as exc:
             reject(row, str(exc))
             continue
@@ -172,7 +175,7 @@ def build_filter_set(rows: Iterable[Mapping[str, Any]], meta: TenantMeta) -> Fil
     return FilterSet(working, errors)
 
 
-def load_filter_set(conn: Connection, meta: TenantMeta) -> FilterSet:
+def load_filter_set(conn: Connection, meta: TenantMeta, clock: Clock = SYSTEM_CLOCK) -> FilterSet:
     """The tenant's active `Filters` rows as a FilterSet (config read as raw text, parsed here)."""
     f = filters_table
     rows = conn.execute(
@@ -183,4 +186,4 @@ def load_filter_set(conn: Connection, meta: TenantMeta) -> FilterSet:
         .where(f.c.active.is_(True))
         .order_by(f.c.sort_order, f.c.id)
     ).mappings().all()
-    return build_filter_set(rows, meta)
+    return build_filter_set(rows, meta, clock)

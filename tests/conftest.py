@@ -15,9 +15,11 @@ import pytest
 from sqlalchemy import text
 
 from core import migrations
+from core.clock import ManualClock
 from core.db import build_engine, parse_db_url
 from core.runtime import Runtime, build_runtime, set_runtime
 from core.settings import PROJECT_ROOT, Settings, load_settings
+from tests.helpers import frozen_test_clock
 
 MYSQL_URL = os.environ.get("CAMET_TEST_MYSQL_URL", "").strip()
 DEMO_PLANT = PROJECT_ROOT / "config" / "demo_plant.yml"
@@ -31,6 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mysql: runs against MariaDB/MySQL")
     config.addinivalue_line("markers", "browser: drives headless Chromium")
     config.addinivalue_line("markers", "serial: measures the whole DB server; `make test` runs it alone")
+    config.addinivalue_line("markers", "clock: depends on the date; `make test` reruns it at edge dates")
 
 
 def _mysql_or_skip(request: pytest.FixtureRequest) -> str:
@@ -97,9 +100,15 @@ def settings(backend: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings) -> Runtime:
+def clock() -> ManualClock:
+    """The injected clock of this test's runtime; tests move it with set()/advance()."""
+    return frozen_test_clock()
+
+
+@pytest.fixture
+def runtime(settings: Settings, clock: ManualClock) -> Runtime:
     """Services of one installation with the central schema created."""
-    rt = build_runtime(settings)
+    rt = build_runtime(settings, clock=clock)
     migrations.upgrade_central(rt.db.central_engine)
     set_runtime(rt)
     yield rt
@@ -114,7 +123,7 @@ def plant_tenant(runtime: Runtime) -> str:
     from core.tenants import create_tenant
 
     create_tenant(runtime.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
-    load_plant_file(runtime.db, "acme", DEMO_PLANT)
+    load_plant_file(runtime.db, "acme", DEMO_PLANT, today=runtime.clock.now_utc().date())
     return "acme"
 
 
@@ -169,7 +178,7 @@ def auth_world(runtime: Runtime) -> AuthWorld:
     world = AuthWorld(runtime)
     for slug, name in (("acme", "ACME Foods"), ("zeta", "Zeta Corp")):
         create_tenant(runtime.db, slug, name=name)
-        load_plant_file(runtime.db, slug, DEMO_PLANT)
+        load_plant_file(runtime.db, slug, DEMO_PLANT, today=runtime.clock.now_utc().date())
     for username, tenant in world.tenant_of.items():
         world.ids[username] = create_user(runtime.db, tenant=tenant, username=username,
                                           password=AUTH_PASSWORD, role=world.role_of[username])

@@ -200,7 +200,7 @@ def test_external_api_down_is_an_error_card_alone(runtime, demo_tenant, live, pa
 
 
 def test_range_without_data_shows_sin_datos_everywhere(runtime, demo_tenant, live, page, backend):
-    future = date.today() + timedelta(days=40)
+    future = runtime.clock.now_utc().date() + timedelta(days=40)
     set_custom_range(page, future, future + timedelta(days=6))
     apply(page)
     widgets = page.evaluate(READ_WIDGETS)

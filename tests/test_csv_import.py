@@ -9,6 +9,8 @@ from core import schema_tenant as t
 from core.csv_import import import_detections
 from core.errors import ImportRejected
 
+pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
+
 GOOD = """ts,product_code,weight_g,status,operator
 2026-10-30T23:59:59.500,PF-045,45.2,ok,ana
 2026-10-31T10:00:00,PF-045,44.1,reject,ana
@@ -37,7 +39,7 @@ def test_good_file_imports_every_row_once(runtime, plant_tenant, tmp_path):
     path.write_text(GOOD)
     meta = runtime.meta.get(plant_tenant)
     line = meta.line_by_code("L1")
-    result = import_detections(runtime.db, meta, "L1", path)
+    result = import_detections(runtime.db, meta, "L1", path, clock=runtime.clock)
     assert (result.rows_read, result.rows_inserted, result.rows_duplicate) == (5, 5, 0)
     got = rows(runtime, plant_tenant, line.id)
     products = meta.product_ids_by_code()
@@ -48,7 +50,7 @@ def test_good_file_imports_every_row_once(runtime, plant_tenant, tmp_path):
     assert got[3].weight_g is None
     # The offset -03:00 equals the plant's timezone (Buenos Aires), so local time is unchanged.
     assert got[4].ts.isoformat() == "2026-11-01T03:00:00"
-    again = import_detections(runtime.db, meta, "L1", path)
+    again = import_detections(runtime.db, meta, "L1", path, clock=runtime.clock)
     assert (again.rows_inserted, again.rows_duplicate) == (0, 5)
     assert count(runtime, plant_tenant, line.id) == 5
 
@@ -58,7 +60,7 @@ def test_bad_rows_reject_whole_file_with_line_numbers(runtime, plant_tenant, tmp
     path.write_text(GOOD + "yesterday,PF-045,45,ok,x\n2026-11-02T00:00:00,NOPE,-3,maybe,x\n")
     meta = runtime.meta.get(plant_tenant)
     with pytest.raises(ImportRejected) as err:
-        import_detections(runtime.db, meta, "L1", path)
+        import_detections(runtime.db, meta, "L1", path, clock=runtime.clock)
     details = err.value.details
     assert details[0] == "line 7: ts is not an ISO 8601 date-time"
     assert details[1].startswith("line 8: unknown product_code; weight_g is negative")
@@ -70,7 +72,7 @@ def test_skip_bad_imports_the_good_rows(runtime, plant_tenant, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(GOOD + "not-a-date,PF-045,45,ok,x\n")
     meta = runtime.meta.get(plant_tenant)
-    result = import_detections(runtime.db, meta, "L1", path, skip_bad=True)
+    result = import_detections(runtime.db, meta, "L1", path, clock=runtime.clock, skip_bad=True)
     assert result.rows_inserted == 5 and result.bad_rows == ["line 7: ts is not an ISO 8601 date-time"]
 
 
@@ -79,7 +81,7 @@ def test_semicolon_and_decimal_comma(runtime, plant_tenant, tmp_path):
     path.write_text("ts;product_code;weight_g;status\n2026-11-05 08:00:00;GD-150;150,5;ok\n",
                     encoding="utf-8-sig")
     meta = runtime.meta.get(plant_tenant)
-    import_detections(runtime.db, meta, "L3", path)
+    import_detections(runtime.db, meta, "L3", path, clock=runtime.clock)
     assert rows(runtime, plant_tenant, meta.line_by_code("L3").id)[0].weight_g == pytest.approx(150.5)
 
 
@@ -93,7 +95,7 @@ def test_malformed_files_have_one_clear_message(runtime, plant_tenant, tmp_path,
     path = tmp_path / "m.csv"
     path.write_text(content)
     with pytest.raises(ImportRejected) as err:
-        import_detections(runtime.db, runtime.meta.get(plant_tenant), "L1", path)
+        import_detections(runtime.db, runtime.meta.get(plant_tenant), "L1", path, clock=runtime.clock)
     assert message in err.value.message
 
 
@@ -101,4 +103,4 @@ def test_not_utf8(runtime, plant_tenant, tmp_path):
     path = tmp_path / "bin.csv"
     path.write_bytes(b"ts,product_code,weight_g,status\n\xff\xfe\x00garbage\n")
     with pytest.raises(ImportRejected, match="not UTF-8"):
-        import_detections(runtime.db, runtime.meta.get(plant_tenant), "L1", path)
+        import_detections(runtime.db, runtime.meta.get(plant_tenant), "L1", path, clock=runtime.clock)

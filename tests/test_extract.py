@@ -18,6 +18,8 @@ from core.extract import build_master_frame
 from core.query_spec import SqlFragment
 from core.schema_tenant import detections_table
 
+pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
+
 START = datetime(2026, 10, 30, 0, 0)
 END = datetime(2026, 11, 3, 0, 0)
 STEP = timedelta(minutes=7, seconds=13)
@@ -50,12 +52,13 @@ def make_rows(rt, slug, line_id: int) -> list[dict]:
 
 
 def load_rows(rt, slug, codes=("L1", "L2", "L3")) -> dict[str, int]:
-    """Insert the rows for some lines (October gets its own partition on MySQL, September not)."""
+    """Insert the rows for some lines (October and November get partitions on MySQL, September not)."""
     ids = line_ids_by_code(rt, slug)
     if is_mysql(rt.db.tenant_url(slug)):
         with rt.db.tenant(slug) as conn:
             for code in codes:
-                ensure_line_table(conn, ids[code], [date(2026, 10, 1)])
+                ensure_line_table(conn, ids[code], [date(2026, 10, 1), date(2026, 11, 1)],
+                                  today=rt.clock.now_utc().date())
     with rt.db.tenant(slug) as conn:
         for code in codes:
             conn.execute(insert(detections_table(ids[code])), make_rows(rt, slug, ids[code]))

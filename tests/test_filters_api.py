@@ -128,7 +128,8 @@ def test_viewer_sees_which_filters_are_missing_but_no_internals(runtime, client,
 def test_metadata_change_shows_up_in_the_options(runtime, client, users):
     runtime.meta.check_interval_s = 0.0
     load_plant_text(
-        runtime.db, "acme", 'products:\n  - {code: NEW-9, name: "Nuevo", nominal_weight_g: 9, lines: [L1]}\n'
+        runtime.db, "acme", 'products:\n  - {code: NEW-9, name: "Nuevo", nominal_weight_g: 9, lines: [L1]}\n',
+        today=runtime.clock.now_utc().date(),
     )
     body = client.get("/api/v1/filters", headers=token(runtime, users)).json()
     codes = [o["code"] for o in {f["param"]: f for f in body["filters"]}["productos"]["options"]]
@@ -149,6 +150,7 @@ def test_tenant_comes_from_the_token_only(runtime, client, users):
         runtime.db,
         "beta",
         "areas: [{code: a, name: A}]\nlines: [{code: B1, name: B1, area: a, ideal_rate_per_min: 10}]\n",
+        today=runtime.clock.now_utc().date(),
     )
     with runtime.db.tenant("beta") as conn:
         conn.execute(

@@ -14,11 +14,11 @@ from sqlalchemy.dialects import mysql, sqlite
 from core.errors import ValidationFailed
 from core.schema_tenant import detections_table
 from filters import DateRange, FilterSet
-from tests.test_filters_unit import date_filter, default_set
+from tests.test_filters_unit import at_plant_time, date_filter, default_set
 
 FS: FilterSet = default_set()
 NOW = datetime(2026, 3, 15, 3, 30)
-FS.get("fecha").clock = lambda _tz: NOW
+FS.get("fecha").clock = at_plant_time(NOW)
 TABLE = detections_table(1)
 
 scalars = (

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.dialects import mysql, sqlite
 
+from core.clock import ManualClock
 from core.errors import ValidationFailed
 from core.metadata_cache import Area, Line, Product, Shift, TenantMeta
 from core.schema_tenant import detections_table
@@ -24,6 +25,7 @@ from filters import (
 )
 from filters.defaults import DEFAULT_FILTER_ROWS
 from filters.shifts import merged_windows
+from tests.helpers import frozen_test_clock
 
 TZ = "America/Argentina/Buenos_Aires"
 
@@ -57,10 +59,14 @@ def default_set(meta: TenantMeta | None = None) -> FilterSet:
     return fs
 
 
+def at_plant_time(now: datetime, tz: str = TZ) -> ManualClock:
+    """A frozen clock showing `now` on the plant's wall (naive local time)."""
+    return ManualClock(now.replace(tzinfo=ZoneInfo(tz)))
+
+
 def date_filter(now: datetime, **config) -> DateRangeFilter:
-    f = DateRangeFilter(param="fecha", label="Fecha", config=config, meta=synthetic_meta())
-    f.clock = lambda _tz: now
-    return f
+    return DateRangeFilter(param="fecha", label="Fecha", config=config, meta=synthetic_meta(),
+                           clock=at_plant_time(now))
 
 
 def compile_sql(fs: FilterSet, values: dict, dialect=sqlite.dialect()) -> list[str]:
@@ -203,8 +209,8 @@ def test_current_shift_in_the_afternoon_and_in_a_gap():
     assert f.validate("turno_actual").end == datetime(2026, 3, 16, 6)
     meta = synthetic_meta()
     gap = TenantMeta("acme", TZ, 1, meta.areas, meta.lines, meta.products, {1: meta.shifts[1]})
-    g = DateRangeFilter(param="fecha", label="Fecha", config={"default_preset": "turno_actual"}, meta=gap)
-    g.clock = lambda _tz: datetime(2026, 3, 15, 20, 0)
+    g = DateRangeFilter(param="fecha", label="Fecha", config={"default_preset": "turno_actual"}, meta=gap,
+                        clock=at_plant_time(datetime(2026, 3, 15, 20, 0)))
     with pytest.raises(ValidationFailed, match="no hay ningún turno en curso"):
         g.validate("turno_actual")
     assert g.default().preset == "hoy"
@@ -264,16 +270,17 @@ def test_date_fragment_has_time_range_and_predicate():
     assert list(compiled.params.values()) == [datetime(2026, 3, 14), datetime(2026, 3, 15)]
 
 
+@pytest.mark.clock
 def test_timezone_drives_today():
     """Kiritimati (UTC+14) and Pago Pago (UTC-11) are on different dates at every instant."""
     meta = synthetic_meta()
+    clock = frozen_test_clock()
     days = {}
     for tz in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
         local = TenantMeta("x", tz, 1, meta.areas, meta.lines, meta.products, meta.shifts)
-        f = DateRangeFilter(param="fecha", label="Fecha", config={}, meta=local)
-        before = datetime.now(ZoneInfo(tz)).date()
+        f = DateRangeFilter(param="fecha", label="Fecha", config={}, meta=local, clock=clock)
         days[tz] = f.validate("hoy").start.date()
-        assert days[tz] in {before, before + timedelta(days=1)}
+        assert days[tz] == clock.now_utc().astimezone(ZoneInfo(tz)).date()
     assert days["Pacific/Kiritimati"] > days["Pacific/Pago_Pago"]
 
 

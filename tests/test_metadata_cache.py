@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from datetime import date
 
 import pytest
 from sqlalchemy import select, text
@@ -27,6 +28,7 @@ class FakeClock:
         return self.now
 
 
+TODAY = date(2026, 11, 18)
 NEW_PRODUCT = """
 products:
   - {code: NEW-1, name: "Producto nuevo", nominal_weight_g: 33, lines: [L2, L3]}
@@ -64,7 +66,7 @@ def test_change_in_another_cache_is_seen_after_the_interval(runtime, plant_tenan
     before = reader.get(plant_tenant)
     assert writer_view.get(plant_tenant).version == before.version
 
-    load_plant_text(runtime.db, plant_tenant, NEW_PRODUCT)  # bumps metadata_version
+    load_plant_text(runtime.db, plant_tenant, NEW_PRODUCT, today=TODAY)  # bumps metadata_version
 
     clock.now += 1.0  # within the interval: no DB access at all, the snapshot is kept
     assert reader.get(plant_tenant) is before
@@ -106,7 +108,9 @@ def test_change_from_a_separate_os_process(runtime, plant_tenant, tmp_path):
         from core.settings import load_settings
         s = load_settings(env="test", var_dir={str(s.var_dir)!r}, central_db_url={s.central_db_url!r},
                           secret_key="x" * 40, jwt_secret="y" * 40)
-        load_plant_text(DatabaseManager(s), {plant_tenant!r}, {NEW_PRODUCT!r})
+        import datetime
+        load_plant_text(DatabaseManager(s), {plant_tenant!r}, {NEW_PRODUCT!r},
+                        today=datetime.date(2026, 11, 18))
     """)
     subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, check=True, timeout=120)
     after = cache.get(plant_tenant)
@@ -143,6 +147,6 @@ def test_memo_is_per_snapshot(runtime, plant_tenant):
     calls = []
     assert first.memo("k", lambda: calls.append(1) or [1]) is first.memo("k", lambda: calls.append(1) or [2])
     assert calls == [1]
-    load_plant_text(runtime.db, plant_tenant, NEW_PRODUCT)
+    load_plant_text(runtime.db, plant_tenant, NEW_PRODUCT, today=TODAY)
     clock.now += 10
     assert cache.get(plant_tenant).memo("k", lambda: [3]) == [3]

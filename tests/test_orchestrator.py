@@ -13,6 +13,8 @@ from core import schema_tenant as t
 from tests.dashboard_support import bearer, data_days, demo_principal, line_ids, truth, write_manifest
 from tests.provider_server import ProviderServer, closed_port_url
 
+pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
+
 RUN = "/api/v1/dashboard/run"
 
 

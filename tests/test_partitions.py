@@ -13,6 +13,8 @@ from core import schema_tenant as t
 from core.bulk import insert_detections
 from core.detection_tables import ensure_line_table, wanted_months
 
+pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
+
 
 def test_partition_names_and_month_math():
     assert partitions.partition_name(date(2026, 1, 31)) == "p202601"
@@ -42,7 +44,7 @@ def test_seed_demo_creates_monthly_partitions(runtime, demo_tenant):
             assert names[0] == "p0" and names[-1] == "pmax"
             months = [n for n in names if n not in ("p0", "pmax")]
             assert months == sorted(months)
-            today = date.today()
+            today = runtime.clock.now_utc().date()
             for n in range(3):
                 assert partitions.partition_name(partitions.add_months(today, n)) in months
             first_ts = conn.execute(select(func.min(t.detections_table(line.id).c.ts))).scalar()
@@ -61,7 +63,9 @@ def test_adding_older_and_newer_months_keeps_rows(runtime, plant_tenant):
     with runtime.db.tenant(plant_tenant) as conn:
         insert_detections(conn, line_id, frame)
     with runtime.db.tenant(plant_tenant) as conn:
-        created = ensure_line_table(conn, line_id, [date(2025, 3, 1), date(2025, 5, 1), date(2030, 1, 1)])
+        today = runtime.clock.now_utc().date()
+        created = ensure_line_table(conn, line_id, [date(2025, 3, 1), date(2025, 5, 1), date(2030, 1, 1)],
+                                    today=today)
         assert set(created) >= {"p202503", "p202505", "p203001"}
         names = partitions.existing_partitions(conn, name)
         assert names.index("p202503") < names.index("p202505") < names.index("p203001") < names.index("pmax")
@@ -71,7 +75,7 @@ def test_adding_older_and_newer_months_keeps_rows(runtime, plant_tenant):
             got = conn.execute(text(f"SELECT ts FROM `{name}` PARTITION ({month})")).scalars().all()
             assert got == [datetime.fromisoformat(ts)]
         assert conn.execute(text(f"SELECT COUNT(*) FROM `{name}`")).scalar() == 3
-        assert ensure_line_table(conn, line_id, [date(2025, 3, 1)]) == []
+        assert ensure_line_table(conn, line_id, [date(2025, 3, 1)], today=today) == []
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -23,6 +23,8 @@ from core.query_builder import (
 from core.query_spec import SqlFragment
 from tests.test_extract import load_rows
 
+pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
+
 LAYOUT = ["p0", "p202610", "p202611", "p202612", "p202701", "pmax"]
 
 
@@ -126,7 +128,7 @@ def test_new_partition_is_picked_up_without_losing_rows(runtime, plant_tenant, m
     first = build_master_frame(runtime, plant_tenant, frags, {"ts"})
     assert first.rows == 1 and first.partitions == {f"detections_{ids['L1']}": ("p202610",)}
     with runtime.db.tenant(plant_tenant) as conn:
-        ensure_line_table(conn, ids["L1"], [date(2026, 9, 1)])
+        ensure_line_table(conn, ids["L1"], [date(2026, 9, 1)], today=runtime.clock.now_utc().date())
     again = build_master_frame(runtime, plant_tenant, frags, {"ts"})  # cached list is stale here
     assert again.rows == 1 and again.partitions == {f"detections_{ids['L1']}": ("p202609",)}
     with runtime.db.tenant(plant_tenant) as conn:

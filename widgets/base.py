@@ -48,6 +48,7 @@ class WidgetContext:
 
     time_range: tuple[datetime, datetime] | None = None
     timezone: str = "UTC"
+    now: datetime | None = None  # the plant's local time of this run, from the injected clock
 
 
 class BaseWidget:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -65,8 +64,8 @@ class ProductionOverTimeWidget(BaseWidget):
             start, end = self.context.time_range
             start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
             # The axis stops at the plant's "now": future hours are not zero production.
-            now = datetime.now(ZoneInfo(self.context.timezone)).replace(tzinfo=None)
-            end = min(end, max(now, ts.max().to_pydatetime() + timedelta(microseconds=1)))
+            if self.context.now is not None:
+                end = min(end, max(self.context.now, ts.max().to_pydatetime() + timedelta(microseconds=1)))
             return start, max(start, end - timedelta(microseconds=1))
         return ts.min().to_pydatetime(), ts.max().to_pydatetime()
 

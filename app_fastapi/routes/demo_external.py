@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from app_fastapi.deps import RuntimeDep
 from core.errors import ValidationFailed
 
 router = APIRouter(prefix="/demo", tags=["demo provider"])
@@ -43,6 +44,7 @@ def demo_rate(base: str, quote: str, day: date) -> float:
 
 @router.get("/fx-rates", response_model=FxRates)
 def fx_rates(
+    rt: RuntimeDep,
     base: Annotated[str, Query(pattern=r"^[A-Z]{3}$")] = "USD",
     quote: Annotated[str, Query(pattern=r"^[A-Z]{3}$")] = "ARS",
     start: date | None = None,
@@ -52,7 +54,7 @@ def fx_rates(
     if (base, quote) not in PAIRS:
         raise ValidationFailed(f"unknown currency pair {base}/{quote}",
                                details=[{"field": "base", "message": "par no disponible"}])
-    today = date.today()
+    today = rt.clock.now_utc().date()
     end = end or today
     start = start or end - timedelta(days=6)
     if end < start:

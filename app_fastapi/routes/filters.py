@@ -46,7 +46,7 @@ def list_filters(principal: CurrentPrincipal, rt: RuntimeDep) -> FiltersOut:
     """Filter definitions (options from the metadata cache, defaults) and skipped rows."""
     with rt.db.tenant(principal.tenant) as conn:
         meta = rt.meta.get(principal.tenant, conn=conn)
-        filter_set = load_filter_set(conn, meta)
+        filter_set = load_filter_set(conn, meta, rt.clock)
     return FiltersOut(
         filters=filter_set.describe(),
         errors=[_problem(e, admin=principal.is_admin) for e in filter_set.errors],
