@@ -15,9 +15,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.errors import AuthError, Forbidden
-from core.ratelimit import ENGINE_DASHBOARD_RUN_PER_USER, limiter_for
 from core.runtime import Runtime, get_runtime
-from core.tokens import Principal, verify_active_token
+from identity.engine_tokens import Principal, verify_active_token
+from identity.ratelimit import ENGINE_DASHBOARD_RUN_PER_USER, limiter_for
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -6,8 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app_fastapi import security
-from app_fastapi.routes import audit, auth, demo_external, health, users
+from app_fastapi import header_middleware
+from app_fastapi.routes import audit, demo_external, health, tokens, users
 from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
@@ -29,14 +29,14 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.include_router(health.router, prefix=API_PREFIX)
-    app.include_router(auth.router, prefix=API_PREFIX)
+    app.include_router(tokens.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
     app.include_router(users.router, prefix=API_PREFIX)
     app.include_router(filters_routes.router, prefix=API_PREFIX)
     app.include_router(dashboard_routes.router, prefix=API_PREFIX)
     app.include_router(demo_external.router, prefix=API_PREFIX)
     _install_error_handlers(app)
-    security.install(app)
+    header_middleware.install(app)
     return app
 
 

@@ -25,14 +25,14 @@ from sqlalchemy import select
 from broker import DataBroker, ExternalAPIError, ExternalAPIService, load_manifest
 from core import schema_tenant as t
 from core.clock import plant_now
-from core.columns import check_columns
 from core.errors import NotFound, RegistryError
-from core.extract import build_master_frame
 from core.memory import release_memory
-from core.query_spec import SqlFragment
 from core.runtime import Runtime
-from core.tokens import Principal
 from filters.engine import FilterSet, load_filter_set
+from identity.engine_tokens import Principal
+from query.columns import check_columns
+from query.master_frame import build_master_frame
+from query.spec import SqlFragment
 from widgets import widget_registry
 from widgets.base import BaseWidget, WidgetContext, WidgetDataError
 from widgets.layout import Placement, resolve_layout

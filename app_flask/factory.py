@@ -10,14 +10,14 @@ from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 from redis import Redis
 
-from app_flask import i18n, security
-from app_flask.auth import current_identity
+from app_flask import i18n, request_guards
 from app_flask.engine_client import EngineClient, default_client
-from app_flask.views import auth as auth_views
+from app_flask.login_session import current_identity
 from app_flask.views import dashboard as dashboard_views
-from core.ratelimit import key_prefix
+from app_flask.views import login as login_views
 from core.runtime import Runtime, get_runtime, set_runtime
 from core.settings import PROJECT_ROOT, Settings
+from identity.ratelimit import key_prefix
 
 SESSION_COOKIE = "camet_session"
 
@@ -72,7 +72,7 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
     app.extensions["camet_runtime"] = rt
     app.extensions["camet_engine"] = engine or default_client(rt.settings.engine_url)
     _configure_sessions(app, rt.settings)
-    security.init_app(app, rt.settings)
+    request_guards.init_app(app, rt.settings)
     i18n.init_app(app)
     app.jinja_env.globals["current_identity"] = current_identity
 
@@ -81,6 +81,6 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
         """Liveness of the page server (the engine has its own /api/v1/health)."""
         return jsonify(status="ok")
 
-    for blueprint in (auth_views.bp, dashboard_views.bp):
+    for blueprint in (login_views.bp, dashboard_views.bp):
         app.register_blueprint(blueprint)
     return app

@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel
 
-from app_flask.auth import login_required, safe_next
+from app_flask.login_session import login_required, safe_next
 from core.settings import PROJECT_ROOT
 
 LANGUAGES = ("es", "en")

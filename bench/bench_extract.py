@@ -1,7 +1,7 @@
 """Benchmark: building the master DataFrame (query builder, readers, enrichment, memory policy).
 
 Creates a throw-away installation (central DB + tenant "bench" with the demo plant), loads N
-detections spread over 3 lines and 30 days (crossing a month boundary) with core.bulk, then
+detections spread over 3 lines and 30 days (crossing a month boundary) with ingest.bulk_load, then
 extracts all of them with a dashboard's columns. Each measured path runs in a fresh process so
 RSS numbers are its own. Reported per path: seconds per stage (query = planning + SQL start,
 fetch, dataframe, joins), rows/s, RSS before / peak / after release, and the frame's size.
@@ -40,19 +40,19 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 
 from bench._common import MB, machine_info, mb, print_machine, run_child  # noqa: E402
 from core import migrations  # noqa: E402
-from core.bulk import insert_detections  # noqa: E402
-from core.columns import source_columns_for  # noqa: E402
 from core.db import build_engine, parse_db_url  # noqa: E402
 from core.detection_tables import ensure_line_table  # noqa: E402
-from core.extract import build_master_frame  # noqa: E402
 from core.memory import peak_rss_bytes, release_memory, reset_peak_rss, rss_bytes  # noqa: E402
-from core.plant import load_plant_file  # noqa: E402
-from core.query_builder import build_query, render_literal_mysql, route_partitions  # noqa: E402
-from core.query_spec import SqlFragment  # noqa: E402
-from core.readers import available_readers  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
-from core.tenants import create_tenant, ensure_database  # noqa: E402
+from ingest.bulk_load import insert_detections  # noqa: E402
+from ingest.plant_metadata import load_plant_file  # noqa: E402
+from ingest.tenants import create_tenant, ensure_database  # noqa: E402
+from query.builder import build_query, render_literal_mysql, route_partitions  # noqa: E402
+from query.columns import source_columns_for  # noqa: E402
+from query.master_frame import build_master_frame  # noqa: E402
+from query.readers import available_readers  # noqa: E402
+from query.spec import SqlFragment  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 SLUG = "bench"

@@ -1,7 +1,7 @@
 """Benchmark: filter options from the MetadataCache, and loading a large tenant's metadata.
 
 Synthetic tenant: 50 lines in 10 areas, 2,000 products (each made on 1-3 lines), 6 shifts of
-4 h (one crossing midnight), created with core.plant.load_plant_text on SQLite and, when
+4 h (one crossing midnight), created with ingest.plant_metadata.load_plant_text on SQLite and, when
 reachable, MariaDB (CAMET_BENCH_MYSQL_URL, default mysql+pymysql://root@127.0.0.1:3306/test).
 
 Reports: options() median per filter, warm (memoised on the snapshot) and cold (first call on
@@ -38,12 +38,12 @@ from core import migrations  # noqa: E402
 from core import schema_tenant as t  # noqa: E402
 from core.db import build_engine, parse_db_url  # noqa: E402
 from core.metadata_cache import MetadataCache, TenantMeta, load_tenant_meta  # noqa: E402
-from core.plant import load_plant_text  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from core.tenants import create_tenant, ensure_database  # noqa: E402
 from filters import build_filter_set  # noqa: E402
 from filters.defaults import DEFAULT_FILTER_ROWS  # noqa: E402
+from ingest.plant_metadata import load_plant_text  # noqa: E402
+from ingest.tenants import create_tenant, ensure_database  # noqa: E402
 
 N_AREAS, N_LINES, N_PRODUCTS, N_SHIFTS = 10, 50, 2000, 6
 TARGET_US = 50.0

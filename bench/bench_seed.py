@@ -30,16 +30,16 @@ from sqlalchemy import text  # noqa: E402
 
 from bench._common import machine_info, print_machine  # noqa: E402
 from core import migrations  # noqa: E402
-from core.bulk import insert_detections  # noqa: E402
 from core.db import parse_db_url  # noqa: E402
-from core.demo_data import DemoPlan, estimate_rows_per_day, generate  # noqa: E402
 from core.detection_tables import ensure_line_table  # noqa: E402
 from core.partitions import months_between  # noqa: E402
-from core.plant import load_plant_file  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.schema_tenant import detections_table_name  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
-from core.tenants import create_tenant, ensure_database  # noqa: E402
+from ingest.bulk_load import insert_detections  # noqa: E402
+from ingest.demo_data import DemoPlan, estimate_rows_per_day, generate  # noqa: E402
+from ingest.plant_metadata import load_plant_file  # noqa: E402
+from ingest.tenants import create_tenant, ensure_database  # noqa: E402
 
 
 def peak_rss_mb() -> float:

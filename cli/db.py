@@ -7,7 +7,7 @@ import argparse
 from cli.base import runtime
 from core import migrations
 from core.db import redact
-from core.tenants import list_tenants
+from ingest.tenants import list_tenants
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -15,19 +15,19 @@ from cli.base import fail, runtime
 from core import migrations
 from core import schema_central as c
 from core import schema_tenant as t
-from core.bulk import insert_detections
 from core.clock import plant_now
 from core.db import parse_db_url
-from core.demo_data import DemoPlan, estimate_rows_per_day, generate
 from core.detection_tables import ensure_line_table
 from core.partitions import months_between
-from core.plant import load_plant_file
-from core.progress import Progress
 from core.runtime import Runtime
 from core.settings import PROJECT_ROOT
-from core.tenants import create_tenant, get_tenant
-from core.users import create_user, set_password
 from filters.defaults import DEFAULT_FILTER_ROWS
+from identity.users import create_user, set_password
+from ingest.bulk_load import insert_detections
+from ingest.demo_data import DemoPlan, estimate_rows_per_day, generate
+from ingest.plant_metadata import load_plant_file
+from ingest.progress import Progress
+from ingest.tenants import create_tenant, get_tenant
 from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS
 
 DEMO_SLUG = "demo"

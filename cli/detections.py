@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from cli.base import fail, runtime
-from core.csv_import import import_detections
-from core.tenants import get_tenant
+from ingest.csv_import import import_detections
+from ingest.tenants import get_tenant
 
 
 def register(sub: argparse._SubParsersAction) -> None:

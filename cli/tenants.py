@@ -7,8 +7,8 @@ import argparse
 from cli.base import fail, runtime
 from core import migrations
 from core.db import redact
-from core.plant import load_plant_file
-from core.tenants import create_tenant, get_tenant
+from ingest.plant_metadata import load_plant_file
+from ingest.tenants import create_tenant, get_tenant
 
 
 def register(sub: argparse._SubParsersAction) -> None:

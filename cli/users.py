@@ -12,7 +12,7 @@ import getpass
 import sys
 
 from cli.base import fail, runtime
-from core.users import ROLES, create_user, set_password, unlock_user
+from identity.users import ROLES, create_user, set_password, unlock_user
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -3,7 +3,7 @@
 Each database keeps its applied version in `schema_version`. A migration is a numbered function
 appended to its list; `upgrade` runs the ones not yet applied, in order, so `init-db` is
 idempotent and later releases change the schema in reviewed steps (no autogeneration).
-Detection tables are created per line by `core.plant`, not here: their number follows the data.
+Detection tables are created per line by `ingest.plant_metadata`, not here: their number follows the data.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from core.query_spec import SqlFragment
 from filters._parse import search_text
 from filters.base import filter_registry
 from filters.multiselect import MultiSelectFilter
+from query.spec import SqlFragment
 
 
 @filter_registry.register

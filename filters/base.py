@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import RegistryError, ValidationFailed
 from core.metadata_cache import TenantMeta
-from core.query_spec import SqlFragment
 from core.registry import Registry
+from query.spec import SqlFragment
 
 filter_registry: Registry[type[BaseFilter]] = Registry("filter", entry_point_group="camet.filters")
 

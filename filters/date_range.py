@@ -18,10 +18,10 @@ from sqlalchemy import Table, and_
 
 from core.clock import plant_now
 from core.errors import ValidationFailed
-from core.query_spec import SqlFragment
 from core.timeutil import day_start, zone
 from filters.base import BaseFilter, FilterConfig, ValidationContext, filter_registry
 from filters.date_presets import CUSTOM, DAY, PRESET_LABELS, NoCurrentShift, preset_range
+from query.spec import SqlFragment
 
 Preset = Literal["hoy", "ayer", "turno_actual", "ultimos_7_dias", "este_mes", "mes_anterior", "personalizado"]
 MIN_YEAR, MAX_YEAR = 1970, 2999

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Connection
 from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import CametError, ValidationFailed
 from core.metadata_cache import TenantMeta
-from core.query_spec import SqlFragment
 from core.schema_tenant import filters_table
 from filters.base import BaseFilter, ValidationContext, filter_registry
+from query.spec import SqlFragment
 
 PARAM_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from core.query_spec import SqlFragment
 from filters._parse import search_text
 from filters.base import FilterConfig, filter_registry
 from filters.multiselect import MultiSelectFilter
+from query.spec import SqlFragment
 
 
 class LineFilterConfig(FilterConfig):

@@ -9,9 +9,9 @@ from pydantic import model_validator
 from sqlalchemy import Table, and_
 
 from core.errors import RegistryError
-from core.query_spec import SqlFragment
 from filters._parse import is_all, parse_number
 from filters.base import BaseFilter, FilterConfig, ValidationContext, filter_registry
+from query.spec import SqlFragment
 
 _LOW_KEYS = ("min", "desde", "low", "from")
 _HIGH_KEYS = ("max", "hasta", "high", "to")

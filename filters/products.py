@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import field_validator
 from sqlalchemy import Table
 
-from core.query_spec import SqlFragment
 from filters._parse import search_text
 from filters.base import FilterConfig, ValidationContext, filter_registry
 from filters.multiselect import MAX_LISTED, MultiSelectFilter
+from query.spec import SqlFragment
 
 
 class ProductFilterConfig(FilterConfig):

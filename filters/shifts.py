@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import Table, and_, or_
 
-from core.query_spec import SqlFragment
-from core.sql_time import minute_of_day
 from filters._parse import search_text
 from filters.base import filter_registry
 from filters.multiselect import MultiSelectFilter
+from query.spec import SqlFragment
+from query.sql_time import minute_of_day
 
 DAY = 1440
 

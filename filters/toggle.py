@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Table
 
-from core.query_spec import SqlFragment
 from core.schema_tenant import STATUS_OK, STATUS_REJECT
 from filters._parse import parse_bool
 from filters.base import BaseFilter, FilterConfig, ValidationContext, filter_registry
+from query.spec import SqlFragment
 
 Effect = Literal["incluir_rechazos", "solo_rechazos"]
 Predicate = Callable[[Table], ColumnElement[bool]]

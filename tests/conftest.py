@@ -77,7 +77,7 @@ def make_settings(backend: str, var_dir: Path, **overrides: object) -> tuple[Set
     if backend == "mysql":
         prefix = f"ct_{uuid.uuid4().hex[:10]}"
         central = parse_db_url(MYSQL_URL).set(database=prefix).render_as_string(hide_password=False)
-        from core.tenants import ensure_database
+        from ingest.tenants import ensure_database
 
         ensure_database(central)
     values: dict[str, object] = {
@@ -119,8 +119,8 @@ def runtime(settings: Settings, clock: ManualClock) -> Runtime:
 @pytest.fixture
 def plant_tenant(runtime: Runtime) -> str:
     """Tenant 'acme' with the demo plant's metadata and empty detection tables."""
-    from core.plant import load_plant_file
-    from core.tenants import create_tenant
+    from ingest.plant_metadata import load_plant_file
+    from ingest.tenants import create_tenant
 
     create_tenant(runtime.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
     load_plant_file(runtime.db, "acme", DEMO_PLANT, today=runtime.clock.now_utc().date())
@@ -159,7 +159,7 @@ class AuthWorld:
         self.role_of = {"ana": "admin", "vic": "viewer", "zed": "admin"}
 
     def token(self, username: str, **kwargs: object) -> str:
-        from core.tokens import Principal, issue_token
+        from identity.engine_tokens import Principal, issue_token
 
         principal = Principal(self.ids[username], username, self.tenant_of[username], self.role_of[username])
         return issue_token(self.runtime.settings, principal, **kwargs)
@@ -171,9 +171,9 @@ class AuthWorld:
 @pytest.fixture
 def auth_world(runtime: Runtime) -> AuthWorld:
     """Two tenants with the demo plant and three users (real Argon2 hashes)."""
-    from core.plant import load_plant_file
-    from core.tenants import create_tenant
-    from core.users import create_user
+    from identity.users import create_user
+    from ingest.plant_metadata import load_plant_file
+    from ingest.tenants import create_tenant
 
     world = AuthWorld(runtime)
     for slug, name in (("acme", "ACME Foods"), ("zeta", "Zeta Corp")):

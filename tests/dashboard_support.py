@@ -9,8 +9,8 @@ from sqlalchemy import select, text
 
 from core import schema_tenant as t
 from core.runtime import Runtime
-from core.tokens import Principal, issue_token
-from core.users import find_user
+from identity.engine_tokens import Principal, issue_token
+from identity.users import find_user
 
 
 def demo_principal(rt: Runtime, slug: str = "demo", username: str = "demo") -> Principal:

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.users import register
-from core.audit import list_events
 from core.errors import AuthError
-from core.users import authenticate, find_user
+from identity.audit import list_events
+from identity.users import authenticate, find_user
 from manage import build_parser, main
 from tests.browser_utils import csrf_from, flask_login
 from tests.conftest import AUTH_PASSWORD

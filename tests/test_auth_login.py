@@ -10,14 +10,14 @@ from argon2 import PasswordHasher, Type, extract_parameters
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-import core.users as users_mod
+import identity.users as users_mod
 from core import migrations
-from core.audit import list_events, utcnow
 from core.errors import AuthError, ValidationFailed
-from core.passwords import HASHER, hash_password
 from core.runtime import build_runtime
 from core.schema_central import users
-from core.users import authenticate, create_user, find_user, unlock_user
+from identity.audit import list_events, utcnow
+from identity.passwords import HASHER, hash_password
+from identity.users import authenticate, create_user, find_user, unlock_user
 
 
 def _hash_of(rt, user_id):

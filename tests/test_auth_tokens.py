@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from core.audit import utcnow
 from core.schema_central import users
 from core.settings import load_settings
-from core.tokens import ALGORITHM, AUDIENCE, ISSUER, Principal, issue_token, verify_token
-from core.users import delete_user
+from identity.audit import utcnow
+from identity.engine_tokens import ALGORITHM, AUDIENCE, ISSUER, Principal, issue_token, verify_token
+from identity.users import delete_user
 
 URL = "/api/v1/users"
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core import schema_tenant as t
-from core.csv_import import import_detections
 from core.errors import ImportRejected
+from ingest.csv_import import import_detections
 
 pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
 

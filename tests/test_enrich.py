@@ -7,8 +7,8 @@ from datetime import time
 import numpy as np
 import pandas as pd
 
-from core.enrich import enrich
 from core.metadata_cache import Area, Line, Product, Shift, TenantMeta
+from query.enrich import enrich
 
 
 def _meta(shifts=None) -> TenantMeta:

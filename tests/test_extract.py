@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import DateTime, bindparam, insert, text
 
-from core.columns import MASTER_COLUMNS
 from core.db import is_mysql
 from core.detection_tables import ensure_line_table
 from core.errors import QueryTimeout, TooManyRows
-from core.extract import build_master_frame
-from core.query_spec import SqlFragment
 from core.schema_tenant import detections_table
+from query.columns import MASTER_COLUMNS
+from query.master_frame import build_master_frame
+from query.spec import SqlFragment
 
 pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
 

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pandas as pd
 
-from core.extract import build_master_frame
 from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
+from query.master_frame import build_master_frame
 from tests.test_extract import assert_matches, expected_frame, load_rows
 
 COLUMNS = {"ts", "line_id", "line_name", "product_name", "weight_g", "is_reject", "shift_code",

@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 from core import schema_tenant as t
 from core.errors import NotFound
 from core.metadata_cache import MetadataCache
-from core.plant import load_plant_text
 from core.settings import PROJECT_ROOT
+from ingest.plant_metadata import load_plant_text
 
 
 class FakeClock:
@@ -104,7 +104,7 @@ def test_change_from_a_separate_os_process(runtime, plant_tenant, tmp_path):
     s = runtime.settings
     script = textwrap.dedent(f"""
         from core.db import DatabaseManager
-        from core.plant import load_plant_text
+        from ingest.plant_metadata import load_plant_text
         from core.settings import load_settings
         s = load_settings(env="test", var_dir={str(s.var_dir)!r}, central_db_url={s.central_db_url!r},
                           secret_key="x" * 40, jwt_secret="y" * 40)

@@ -10,8 +10,8 @@ from sqlalchemy import func, select, text
 
 from core import partitions
 from core import schema_tenant as t
-from core.bulk import insert_detections
 from core.detection_tables import ensure_line_table, wanted_months
+from ingest.bulk_load import insert_detections
 
 pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
 

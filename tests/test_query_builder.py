@@ -7,11 +7,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from core.columns import MASTER_COLUMNS, source_columns_for
 from core.detection_tables import ensure_line_table
-from core.extract import build_master_frame, explain_rows
 from core.metadata_cache import Line, TenantMeta
-from core.query_builder import (
+from query.builder import (
     build_query,
     partition_cache,
     render_literal_mysql,
@@ -20,7 +18,9 @@ from core.query_builder import (
     time_window,
     touched_partitions,
 )
-from core.query_spec import SqlFragment
+from query.columns import MASTER_COLUMNS, source_columns_for
+from query.master_frame import build_master_frame, explain_rows
+from query.spec import SqlFragment
 from tests.test_extract import load_rows
 
 pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from limits import parse
 
 from app_fastapi import deps
-from app_flask.security import dashboard_run_limit
+from app_flask.request_guards import dashboard_run_limit
 from core import migrations
-from core.ratelimit import API_LOGIN_PER_USER, DASHBOARD_RUN_PER_USER, LOGIN_PER_IP, LOGIN_PER_USER
 from core.runtime import build_runtime
 from core.settings import PROJECT_ROOT
-from core.tenants import create_tenant
-from core.users import create_user
+from identity.ratelimit import API_LOGIN_PER_USER, DASHBOARD_RUN_PER_USER, LOGIN_PER_IP, LOGIN_PER_USER
+from identity.users import create_user
+from ingest.tenants import create_tenant
 from tests.browser_utils import csrf_from, flask_login, free_port
 from tests.conftest import AUTH_PASSWORD, drop_mysql_databases, make_settings
 

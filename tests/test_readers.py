@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import make_url
 
-from core.columns import MASTER_COLUMNS, source_columns_for
 from core.errors import QueryTimeout, TooManyRows
-from core.extract import build_master_frame
-from core.query_builder import build_query
-from core.query_spec import SqlFragment
-from core.readers import ReadContext, available_readers, read_with_fallback, select_reader
-from core.readers.pymysql_reader import PyMySQLReader
+from query.builder import build_query
+from query.columns import MASTER_COLUMNS, source_columns_for
+from query.master_frame import build_master_frame
+from query.readers import ReadContext, available_readers, read_with_fallback, select_reader
+from query.readers.pymysql_reader import PyMySQLReader
+from query.spec import SqlFragment
 from tests.test_extract import END, START, assert_matches, expected_frame, load_rows, slow_predicate
 
 

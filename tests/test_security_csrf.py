@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from core.users import authenticate
+from identity.users import authenticate
 from tests.browser_utils import csrf_from, flask_login
 from tests.conftest import AUTH_PASSWORD
 

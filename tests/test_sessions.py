@@ -15,7 +15,7 @@ from app_flask.engine_client import EngineClient
 from app_flask.factory import SESSION_COOKIE, create_app
 from core import migrations
 from core.runtime import build_runtime, set_runtime
-from core.users import create_user, delete_user
+from identity.users import create_user, delete_user
 from tests.browser_utils import csrf_from, flask_login
 from tests.conftest import AUTH_PASSWORD, drop_mysql_databases, make_settings
 
@@ -152,7 +152,7 @@ def test_redis_session_backend(backend, tmp_path):
     migrations.upgrade_central(rt.db.central_engine)
     set_runtime(rt)
     try:
-        from core.tenants import create_tenant
+        from ingest.tenants import create_tenant
 
         create_tenant(rt.db, "acme", name="ACME")
         create_user(rt.db, tenant="acme", username="ana", password=AUTH_PASSWORD, role="admin")

@@ -7,8 +7,8 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from core.columns import MASTER_COLUMNS
 from core.errors import RegistryError
+from query.columns import MASTER_COLUMNS
 from widgets import widget_registry
 from widgets.base import BaseWidget, WidgetContext, WidgetDataError
 from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS

@@ -7,7 +7,7 @@ database module; the orchestrator builds it from a `Widget_catalog` row and the 
 Contract for subclasses (one file per widget, registered with `@widget_registry.register`):
 
 - `source_type`: "internal" (reads the master DataFrame) or "external" (reads an API payload).
-- internal widgets: `required_columns` (names from core.columns.MASTER_COLUMNS); it may be a
+- internal widgets: `required_columns` (names from query.columns.MASTER_COLUMNS); it may be a
   property when it depends on the config. They receive `frame[required_columns]`.
 - external widgets: `required_api_id` (a key of config/external_apis.yml) and `api_params()`;
   they receive the decoded JSON payload of that API.

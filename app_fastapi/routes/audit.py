@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep
-from core.audit import list_events
-from core.users import tenant_id
+from identity.audit import list_events
+from identity.users import tenant_id
 
 router = APIRouter(tags=["audit"])
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
 from core.errors import NotFound, ValidationFailed
-from core.users import (
+from identity.users import (
     User,
     create_user,
     delete_user,

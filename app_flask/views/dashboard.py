@@ -14,10 +14,10 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 
-from app_flask.auth import current_identity, engine_token, login_required
 from app_flask.dashboard_form import filters_to_query, form_to_filters, panel_state
 from app_flask.engine_client import EngineClient, EngineError
-from app_flask.security import dashboard_run_limit
+from app_flask.login_session import current_identity, engine_token, login_required
+from app_flask.request_guards import dashboard_run_limit
 
 bp = Blueprint("dashboard", __name__)
 RUN_PATH = "/api/v1/dashboard/run"

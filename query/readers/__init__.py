@@ -15,11 +15,11 @@ import time
 from collections.abc import Sequence
 
 from core.errors import CametError
-from core.readers.base import BaseReader, ReadContext, ReadResult
-from core.readers.connectorx_reader import ConnectorXReader
-from core.readers.mysqlclient_reader import MySQLClientReader
-from core.readers.pymysql_reader import PyMySQLReader
-from core.readers.sqlite_reader import SQLiteReader
+from query.readers.base import BaseReader, ReadContext, ReadResult
+from query.readers.connectorx_reader import ConnectorXReader
+from query.readers.mysqlclient_reader import MySQLClientReader
+from query.readers.pymysql_reader import PyMySQLReader
+from query.readers.sqlite_reader import SQLiteReader
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.headers import API_CSP, docs_csp, secure_headers
-from core.ratelimit import RateLimited
+from identity.ratelimit import RateLimited
+from identity.secure_headers import API_CSP, docs_csp, secure_headers
 
 log = logging.getLogger(__name__)
 

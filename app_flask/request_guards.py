@@ -18,9 +18,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from core.errors import CametError
-from core.headers import page_csp, secure_headers
-from core.ratelimit import DASHBOARD_RUN_PER_USER, key_prefix
 from core.settings import Settings
+from identity.ratelimit import DASHBOARD_RUN_PER_USER, key_prefix
+from identity.secure_headers import page_csp, secure_headers
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def is_htmx() -> bool:
 
 
 def _user_key() -> str:
-    from app_flask.auth import current_identity
+    from app_flask.login_session import current_identity
 
     ident = current_identity()
     return f"user:{ident.tenant}:{ident.user_id}" if ident else f"ip:{get_remote_address()}"

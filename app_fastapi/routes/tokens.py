@@ -12,10 +12,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app_fastapi.deps import RuntimeDep, client_ip
-from core.audit import record
-from core.ratelimit import API_LOGIN_PER_IP, API_LOGIN_PER_USER, limiter_for
-from core.tokens import Principal, issue_token
-from core.users import authenticate
+from identity.audit import record
+from identity.engine_tokens import Principal, issue_token
+from identity.ratelimit import API_LOGIN_PER_IP, API_LOGIN_PER_USER, limiter_for
+from identity.users import authenticate
 
 router = APIRouter(tags=["auth"])
 

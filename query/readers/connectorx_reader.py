@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 
 from core.errors import CametError
-from core.query_builder import render_literal_mysql
-from core.readers.base import (
+from query.builder import render_literal_mysql
+from query.readers.base import (
     SOURCE_DTYPES,
     BaseReader,
     ReadContext,

@@ -24,11 +24,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 
-from core.columns import check_columns, ordered_sources, source_columns_for
 from core.db import is_mysql
-from core.enrich import enrich
 from core.memory import trim_heap
-from core.query_builder import (
+from core.runtime import Runtime
+from core.schema_tenant import detections_table
+from query.builder import (
     DetectionQuery,
     build_query,
     is_empty_window,
@@ -36,11 +36,11 @@ from core.query_builder import (
     route_partitions,
     time_window,
 )
-from core.query_spec import SqlFragment
-from core.readers import ReadContext, available_readers, read_with_fallback, select_reader
-from core.readers.base import empty_frame, is_timeout_error, query_timeout, timeout_sql, too_many_rows
-from core.runtime import Runtime
-from core.schema_tenant import detections_table
+from query.columns import check_columns, ordered_sources, source_columns_for
+from query.enrich import enrich
+from query.readers import ReadContext, available_readers, read_with_fallback, select_reader
+from query.readers.base import empty_frame, is_timeout_error, query_timeout, timeout_sql, too_many_rows
+from query.spec import SqlFragment
 
 ESTIMATE_SHARE = 0.5
 """Run an exact COUNT when the planner's row estimate passes this share of max_rows."""

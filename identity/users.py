@@ -17,13 +17,13 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from core import lockout
-from core.audit import record, utcnow
 from core.db import DatabaseManager
 from core.errors import AuthError, NotFound, ValidationFailed
-from core.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from core.schema_central import tenants, users
 from core.settings import Settings
+from identity import lockout
+from identity.audit import record, utcnow
+from identity.passwords import burn_verify, hash_password, needs_rehash, verify_password
 
 ROLES = ("viewer", "admin")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

@@ -23,14 +23,14 @@ import pandas as pd
 from sqlalchemy import insert
 
 from core import schema_tenant as t
-from core.bulk import insert_detections
 from core.clock import Clock, plant_today
 from core.db import DatabaseManager
 from core.detection_tables import ensure_line_table
 from core.errors import ImportRejected
 from core.metadata_cache import TenantMeta
 from core.partitions import months_between
-from core.progress import Progress
+from ingest.bulk_load import insert_detections
+from ingest.progress import Progress
 
 REQUIRED = ("ts", "product_code", "weight_g", "status")
 MAX_REPORTED = 200

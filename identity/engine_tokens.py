@@ -15,7 +15,7 @@ import jwt
 from core.db import DatabaseManager
 from core.errors import AuthError
 from core.settings import Settings
-from core.users import active_user
+from identity.users import active_user
 
 ALGORITHM = "HS256"
 ISSUER = "camet-flask"

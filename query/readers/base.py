@@ -2,7 +2,7 @@
 
 Every reader returns the same frame for the same query: the query's source columns with the
 dtypes of SOURCE_DTYPES, rows in the order the database sends them. Readers differ only in
-speed and in what they need installed; `core.readers.select_reader` picks the fastest one
+speed and in what they need installed; `query.readers.select_reader` picks the fastest one
 available for the backend.
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, Connection
 
 from core.errors import QueryTimeout, TooManyRows
 from core.memory import paused_gc
-from core.query_builder import DetectionQuery
+from query.builder import DetectionQuery
 
 SOURCE_DTYPES: dict[str, Any] = {
     "ts": np.dtype("datetime64[ms]"),

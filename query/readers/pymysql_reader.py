@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.readers._mysql_session import stream_mysql
-from core.readers.base import BaseReader, ReadContext, ReadResult
+from query.readers._mysql_session import stream_mysql
+from query.readers.base import BaseReader, ReadContext, ReadResult
 
 
 def _unbuffered(driver: Any) -> tuple[Any, dict]:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from core.errors import CametError
-from core.readers.base import (
+from query.readers.base import (
     BaseReader,
     ReadContext,
     ReadResult,

@@ -35,10 +35,10 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import iterate
 
 from core import partitions as parts
-from core.columns import ordered_sources
 from core.metadata_cache import TenantMeta
-from core.query_spec import SqlFragment
 from core.schema_tenant import detections_table
+from query.columns import ordered_sources
+from query.spec import SqlFragment
 
 PARTITION_CACHE_TTL_S = 30.0
 

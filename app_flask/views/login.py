@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from app_flask.auth import (
+from app_flask.engine_client import EngineError
+from app_flask.login_session import (
     admin_required,
     current_identity,
     end_session,
@@ -14,12 +15,11 @@ from app_flask.auth import (
     safe_next,
     start_session,
 )
-from app_flask.engine_client import EngineError
-from app_flask.security import limiter
-from core.audit import record
+from app_flask.request_guards import limiter
 from core.errors import AuthError, ValidationFailed
-from core.ratelimit import LOGIN_PER_IP, LOGIN_PER_USER
-from core.users import authenticate, change_password, tenant_id
+from identity.audit import record
+from identity.ratelimit import LOGIN_PER_IP, LOGIN_PER_USER
+from identity.users import authenticate, change_password, tenant_id
 
 bp = Blueprint("auth", __name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from core.columns import MASTER_COLUMNS, check_columns
 from core.metadata_cache import TenantMeta
+from query.columns import MASTER_COLUMNS, check_columns
 
 MINUTES_PER_DAY = 1440
 MS_PER_MINUTE = 60_000

@@ -9,8 +9,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
 
-from core.readers._mysql_session import stream_mysql
-from core.readers.base import BaseReader, ReadContext, ReadResult
+from query.readers._mysql_session import stream_mysql
+from query.readers.base import BaseReader, ReadContext, ReadResult
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()

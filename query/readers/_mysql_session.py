@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from core.errors import CametError
-from core.readers.base import (
+from query.readers.base import (
     ReadContext,
     ReadResult,
     is_timeout_error,

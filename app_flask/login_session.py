@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from flask import Response, current_app, g, redirect, request, session, url_for
 
 from core.runtime import Runtime
-from core.tokens import Principal, issue_token
-from core.users import User, active_user
+from identity.engine_tokens import Principal, issue_token
+from identity.users import User, active_user
 
 SESSION_KEYS = ("uid", "tenant", "username", "login_at", "seen_at", "pwd_at")
 
@@ -98,7 +98,7 @@ def safe_next(target: str | None) -> str:
 
 
 def _to_login() -> Response:
-    from app_flask.security import is_htmx
+    from app_flask.request_guards import is_htmx
 
     login = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if is_htmx():
@@ -125,7 +125,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from app_flask.security import error_response
+        from app_flask.request_guards import error_response
 
         ident = current_identity()
         if ident is None:

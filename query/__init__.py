@@ -1,0 +1,1 @@
+"""The query stage: query spec, builder and partition routing, readers, the master DataFrame, enrichment."""
