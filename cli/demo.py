@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, select, text
 
 from cli.base import fail, runtime
 from core import migrations
@@ -24,11 +24,12 @@ from core.settings import PROJECT_ROOT
 from filters.defaults import DEFAULT_FILTER_ROWS
 from identity.users import create_user, set_password
 from ingest.bulk_load import insert_detections
+from ingest.dashboard_defaults import DashboardDefaults, install_defaults
 from ingest.demo_data import DemoPlan, estimate_rows_per_day, generate
 from ingest.plant_metadata import load_plant_file
 from ingest.progress import Progress
 from ingest.tenants import create_tenant, get_tenant
-from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS
+from widgets.defaults import DEFAULT_WIDGET_ROWS, DEMO_EXTRA_WIDGET_ROWS, DEMO_LAYOUT
 
 DEMO_SLUG = "demo"
 DEMO_USER = "demo"
@@ -68,16 +69,14 @@ def _reset_detections(rt: Runtime) -> None:
         conn.execute(delete(t.import_batches))
 
 
+DEMO_DEFAULTS = DashboardDefaults(
+    DEFAULT_FILTER_ROWS, DEFAULT_WIDGET_ROWS + DEMO_EXTRA_WIDGET_ROWS, DEMO_LAYOUT)
+
+
 def seed_dashboard(rt: Runtime, slug: str) -> None:
     """Replace the tenant's Filters, Widget_catalog and default layout with the demo ones."""
     with rt.db.tenant(slug) as conn:
-        conn.execute(delete(t.filters_table))
-        conn.execute(insert(t.filters_table), [dict(r, active=True) for r in DEFAULT_FILTER_ROWS])
-        conn.execute(delete(t.dashboard_layouts))
-        conn.execute(delete(t.widget_catalog))
-        conn.execute(insert(t.widget_catalog), [dict(r, active=True) for r in DEFAULT_WIDGET_ROWS])
-        conn.execute(insert(t.dashboard_layouts).values(
-            name="Producción", is_default=True, items=DEFAULT_LAYOUT))
+        install_defaults(conn, DEMO_DEFAULTS, replace=True)
 
 
 def seed_user(rt: Runtime, slug: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cli.base import fail, runtime
+from cli.defaults import install_tenant_defaults
 from core import migrations
 from core.db import redact
 from ingest.plant_metadata import load_plant_file
@@ -29,7 +30,9 @@ def create_tenant_cmd(args: argparse.Namespace) -> int:
     rt = runtime()
     migrations.upgrade_central(rt.db.central_engine)
     tenant = create_tenant(rt.db, args.slug, name=args.name, db_url=args.db_url, timezone=args.timezone)
-    print(f"tenant {tenant.slug} ready: {redact(tenant.db_url)} ({tenant.timezone})")
+    written = install_tenant_defaults(rt, tenant.slug, replace=False)
+    print(f"tenant {tenant.slug} ready: {redact(tenant.db_url)} ({tenant.timezone}); default dashboard: "
+          f"{written['filters']} filters, {written['widgets']} widgets")
     return 0
 
 

@@ -5,12 +5,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
-from core.settings import PROJECT_ROOT
+from app_fastapi import create_app
+from core import schema_tenant as t
+from core.clock import plant_now
+from core.runtime import build_runtime
+from core.settings import PROJECT_ROOT, load_settings
+from filters.defaults import DEFAULT_FILTER_ROWS
 from tests.conftest import drop_mysql_databases, make_settings
+from tests.dashboard_support import bearer, demo_principal
+from tests.helpers import TEST_NOW
+from widgets.defaults import DEFAULT_WIDGET_ROWS
 
 
 def manage(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -134,3 +145,58 @@ def test_help_lists_every_command(cli_env):
     for name in ("init-db", "create-tenant", "load-metadata", "import-detections", "seed-demo", "serve"):
         assert name in out
     assert Path(PROJECT_ROOT / "manage.py").exists()
+
+
+# --- onboarding: a tenant created the README's way (commands only) has a working dashboard ---
+
+PASSWORD = "clave-segura-123"
+
+
+def test_new_tenant_from_the_readme_commands_has_a_working_dashboard(cli_env, clock, tmp_path):
+    env = dict(cli_env, CAMET_CLOCK_START=TEST_NOW)
+    tz = "America/Argentina/Buenos_Aires"
+    for args in (("init-db",),
+                 ("create-tenant", "acme", "--name", "ACME Foods", "--timezone", tz),
+                 ("load-metadata", "--tenant", "acme", str(PROJECT_ROOT / "config/demo_plant.yml"))):
+        done = manage(*args, env=env)
+        assert done.returncode == 0, done.stderr
+    made = manage("create-user", "--tenant", "acme", "--username", "ana", "--role", "admin",
+                  "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr + made.stdout
+    now = plant_now(clock, tz)
+    rows = [(now - timedelta(hours=1, minutes=i)).isoformat(timespec="seconds") for i in range(5)]
+    csv = tmp_path / "l1.csv"
+    csv.write_text("ts,product_code,weight_g,status\n" + "".join(f"{ts},PF-045,45.5,ok\n" for ts in rows)
+                   + f"{(now - timedelta(hours=2)).isoformat(timespec='seconds')},PF-045,44,reject\n")
+    imported = manage("import-detections", "--tenant", "acme", "--line", "L1", str(csv), env=env)
+    assert imported.returncode == 0, imported.stderr
+
+    settings = load_settings(env="test", var_dir=cli_env["CAMET_VAR_DIR"],
+                             central_db_url=cli_env["CAMET_CENTRAL_DB_URL"])
+    rt = build_runtime(settings, clock=clock)
+    try:
+        with rt.db.tenant("acme") as conn:
+            assert conn.execute(select(func.count()).select_from(t.filters_table)).scalar() == len(
+                DEFAULT_FILTER_ROWS)
+            assert conn.execute(select(func.count()).select_from(t.widget_catalog)).scalar() == len(
+                DEFAULT_WIDGET_ROWS)
+        client = TestClient(create_app(rt))
+        body = client.post("/api/v1/dashboard/run", json={"filters": {}},
+                           headers=bearer(rt, demo_principal(rt, "acme", "ana"))).json()
+        assert len(body["widgets"]) == len(DEFAULT_WIDGET_ROWS)
+        assert [w for w in body["widgets"] if w.get("error")] == []
+        assert body["meta"]["rows"] == 6
+        kpis = {w["title"]: w["data"] for w in body["widgets"] if w["title"] == "Unidades producidas"}
+        assert kpis["Unidades producidas"]["value"] == 6
+    finally:
+        rt.db.dispose()
+
+
+def test_defaults_are_not_reinstalled_over_an_admins_rows(cli_env):
+    assert manage("init-db", env=cli_env).returncode == 0
+    assert manage("create-tenant", "acme", "--name", "ACME", env=cli_env).returncode == 0
+    again = manage("create-tenant", "acme", "--name", "ACME", env=cli_env)
+    assert "0 filters, 0 widgets" in again.stdout
+    restored = manage("install-defaults", "--tenant", "acme", env=cli_env)
+    assert restored.returncode == 0, restored.stderr
+    assert f"{len(DEFAULT_FILTER_ROWS)} filters, {len(DEFAULT_WIDGET_ROWS)} widgets" in restored.stdout

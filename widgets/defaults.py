@@ -1,4 +1,7 @@
-"""The demo dashboard's widgets and layout; `manage.py seed-demo` inserts them.
+"""The starting dashboard's widgets and layout (every new tenant), plus the demo's extras.
+
+`create-tenant` installs DEFAULT_WIDGET_ROWS and DEFAULT_LAYOUT; `seed-demo` adds the demo-only
+rows (DEMO_EXTRA_WIDGET_ROWS, fed by the engine's own demo providers) and uses DEMO_LAYOUT.
 
 Layout scheme: DEFAULT_LAYOUT is the JSON list stored in `dashboard_layouts.items`; each item
 is `{"widget": S, "w": W, "h": H}` where S is the `sort_order` of a `Widget_catalog` row (unique
@@ -24,6 +27,9 @@ DEFAULT_WIDGET_ROWS: list[dict[str, Any]] = [
     {"class_name": "ProductMixWidget", "title": "Mix de productos", "config": {"top_n": 6},
      "sort_order": 60},
     {"class_name": "LineSummaryWidget", "title": "Resumen por línea", "config": {}, "sort_order": 70},
+]
+
+DEMO_EXTRA_WIDGET_ROWS: list[dict[str, Any]] = [
     {"class_name": "ExchangeRateWidget", "title": "Cotización del dólar",
      "config": {"api": "fx_rates", "base": "USD", "quote": "ARS"}, "sort_order": 80},
 ]
@@ -35,6 +41,11 @@ DEFAULT_LAYOUT: list[dict[str, int]] = [
     {"widget": 40, "w": 12, "h": 2},
     {"widget": 50, "w": 6, "h": 2},
     {"widget": 60, "w": 6, "h": 2},
+    {"widget": 70, "w": 12, "h": 2},
+]
+
+DEMO_LAYOUT: list[dict[str, int]] = [
+    *DEFAULT_LAYOUT[:-1],
     {"widget": 70, "w": 6, "h": 2},
     {"widget": 80, "w": 6, "h": 2},
 ]
