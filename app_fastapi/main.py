@@ -12,15 +12,13 @@ from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
 from core.errors import CametError
-from core.runtime import Runtime, set_runtime
+from core.runtime import Runtime, default_runtime
 
 API_PREFIX = "/api/v1"
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
-    """Build the engine; with `runtime` given (tests) it replaces the lazy process runtime."""
-    if runtime is not None:
-        set_runtime(runtime)
+    """Build the engine on `runtime` (default: one from the environment's settings)."""
     app = FastAPI(
         title="Camet Analytics engine",
         version=VERSION,
@@ -28,6 +26,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.state.runtime = runtime or default_runtime()
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(tokens.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)

@@ -15,7 +15,7 @@ from app_flask.engine_client import EngineClient, default_client
 from app_flask.login_session import current_identity
 from app_flask.views import dashboard as dashboard_views
 from app_flask.views import login as login_views
-from core.runtime import Runtime, get_runtime, set_runtime
+from core.runtime import Runtime, default_runtime
 from core.settings import PROJECT_ROOT, Settings
 from identity.ratelimit import key_prefix
 
@@ -58,10 +58,8 @@ def _configure_sessions(app: Flask, settings: Settings) -> None:
 
 
 def create_app(runtime: Runtime | None = None, engine: EngineClient | None = None) -> Flask:
-    """Build the page server; tests pass their own runtime and engine client."""
-    if runtime is not None:
-        set_runtime(runtime)
-    rt = runtime or get_runtime()
+    """Build the page server on `runtime` (default: from the environment) and its engine client."""
+    rt = runtime or default_runtime()
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -70,7 +68,7 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
     app.config["SECRET_KEY"] = rt.settings.secret("secret_key")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["camet_runtime"] = rt
-    app.extensions["camet_engine"] = engine or default_client(rt.settings.engine_url)
+    app.extensions["camet_engine"] = engine or default_client(rt)
     _configure_sessions(app, rt.settings)
     request_guards.init_app(app, rt.settings)
     i18n.init_app(app)

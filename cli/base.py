@@ -6,7 +6,7 @@ import sys
 from typing import NoReturn
 
 from core.errors import CametError
-from core.runtime import Runtime, get_runtime
+from core.runtime import Runtime, default_runtime
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -26,5 +26,5 @@ def report(exc: CametError) -> NoReturn:
 
 
 def runtime() -> Runtime:
-    """The process runtime (settings errors already exit with one line)."""
-    return get_runtime()
+    """A runtime for one command (settings errors already exit with one line)."""
+    return default_runtime()

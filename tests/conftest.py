@@ -17,7 +17,7 @@ from sqlalchemy import text
 from core import migrations
 from core.clock import ManualClock
 from core.db import build_engine, parse_db_url
-from core.runtime import Runtime, build_runtime, set_runtime
+from core.runtime import Runtime, build_runtime
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from tests.helpers import frozen_test_clock
 
@@ -110,10 +110,8 @@ def runtime(settings: Settings, clock: ManualClock) -> Runtime:
     """Services of one installation with the central schema created."""
     rt = build_runtime(settings, clock=clock)
     migrations.upgrade_central(rt.db.central_engine)
-    set_runtime(rt)
     yield rt
-    set_runtime(None)
-    rt.db.dispose()
+    rt.close()
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def server_connections(url: str, prefix: str) -> tuple[int, int]:
 def test_connections_return_to_baseline_after_200_requests(mysql_url, tmp_path):
     """Each request opens and closes its own connection: the server count does not grow."""
     from core import migrations
-    from core.runtime import build_runtime, set_runtime
+    from core.runtime import build_runtime
     from tests.conftest import drop_mysql_databases, make_settings
 
     settings, prefix = make_settings("mysql", tmp_path / "var")
@@ -83,8 +83,7 @@ def test_connections_return_to_baseline_after_200_requests(mysql_url, tmp_path):
             # meaningful; under parallel workers other tests' connections move it.
             assert after == before, (before, after)
     finally:
-        set_runtime(None)
-        rt.db.dispose()
+        rt.close()
         drop_mysql_databases(prefix)
 
 

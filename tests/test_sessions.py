@@ -14,7 +14,7 @@ from app_fastapi.main import create_app as create_engine
 from app_flask.engine_client import EngineClient
 from app_flask.factory import SESSION_COOKIE, create_app
 from core import migrations
-from core.runtime import build_runtime, set_runtime
+from core.runtime import build_runtime
 from identity.users import create_user, delete_user
 from tests.browser_utils import csrf_from, flask_login
 from tests.conftest import AUTH_PASSWORD, drop_mysql_databases, make_settings
@@ -150,7 +150,6 @@ def test_redis_session_backend(backend, tmp_path):
     settings, prefix = make_settings(backend, tmp_path / "var", session_backend="redis")
     rt = build_runtime(settings)
     migrations.upgrade_central(rt.db.central_engine)
-    set_runtime(rt)
     try:
         from ingest.tenants import create_tenant
 
@@ -170,7 +169,6 @@ def test_redis_session_backend(backend, tmp_path):
         assert not store.exists(key)
         engine.close()
     finally:
-        set_runtime(None)
-        rt.db.dispose()
+        rt.close()
         if prefix:
             drop_mysql_databases(prefix)
