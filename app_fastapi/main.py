@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,6 +17,7 @@ from core.errors import CametError
 from core.runtime import Runtime, default_runtime
 
 API_PREFIX = "/api/v1"
+log = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -41,7 +44,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CametError)
-    async def camet_error(_request: Request, exc: CametError) -> JSONResponse:
+    async def camet_error(request: Request, exc: CametError) -> JSONResponse:
+        if exc.status_code >= 500:
+            log.error("domain error %s on %s %s: %s", type(exc).__name__, request.method,
+                      request.url.path, exc.message)
         return JSONResponse(exc.to_dict(), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
@@ -54,5 +60,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"error": "internal", "message": "internal error"}, status_code=500)

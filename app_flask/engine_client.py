@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from core.errors import CametError, DatabaseUnavailable
+from core.errors import CametError, DatabaseUnavailable, SettingsError
 from core.runtime import Runtime
 
 IN_PROCESS_BASE = "http://engine.internal"
@@ -49,7 +49,7 @@ class EngineClient:
             transport = httpx.WSGITransport(app=wsgi_app)
             self._client = httpx.Client(transport=transport, base_url=IN_PROCESS_BASE, timeout=timeout_s)
         else:
-            raise ValueError("EngineClient needs base_url or wsgi_app")
+            raise SettingsError("EngineClient needs base_url or wsgi_app")
 
     def request(
         self,

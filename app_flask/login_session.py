@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, redirect, request, session, url_for
 
+from core.errors import AuthError
 from core.runtime import Runtime
 from identity.engine_tokens import Principal, issue_token
 from identity.users import User, active_user
@@ -81,7 +82,7 @@ def engine_token() -> str:
     """A short-lived JWT for the current user, for calls to the engine."""
     ident = current_identity()
     if ident is None:
-        raise RuntimeError("engine_token() needs a logged-in user")
+        raise AuthError("engine_token() needs a logged-in user")
     principal = Principal(ident.user_id, ident.username, ident.tenant, ident.role)
     return issue_token(runtime().settings, principal)
 

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 
+from core.errors import InvalidDefinition
+
 metadata = MetaData()
 
 # MySQL DATETIME(3) keeps milliseconds; SQLite stores ISO text either way.
@@ -168,7 +170,7 @@ import_batches = Table(
 def detections_table_name(line_id: int) -> str:
     """The detections table of one line; `line_id` must be an int from metadata."""
     if not isinstance(line_id, int) or isinstance(line_id, bool) or line_id <= 0:
-        raise ValueError(f"invalid line id {line_id!r}")
+        raise InvalidDefinition(f"invalid line id {line_id!r}")
     return f"detections_{line_id}"
 
 

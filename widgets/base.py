@@ -26,13 +26,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import RegistryError
+from core.errors import CametError, RegistryError
 
 SourceType = Literal["internal", "external"]
 Shape = Literal["kpi", "chart", "table"]
 
 
-class WidgetDataError(Exception):
+class WidgetDataError(CametError):
     """The data handed to a widget cannot be rendered (e.g. a malformed API payload)."""
 
 

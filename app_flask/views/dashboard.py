@@ -7,6 +7,7 @@ GET /dashboard/filters  the filter definitions as JSON (for scripts and the pane
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from app_flask.login_session import current_identity, engine_token, login_requir
 from app_flask.request_guards import dashboard_run_limit
 
 bp = Blueprint("dashboard", __name__)
+log = logging.getLogger(__name__)
 RUN_PATH = "/api/v1/dashboard/run"
 FILTERS_PATH = "/api/v1/filters"
 
@@ -40,6 +42,8 @@ def _run(token: str, raw: dict[str, Any]) -> Run:
     try:
         return _engine().json("POST", RUN_PATH, token=token, json={"filters": raw}), [], None, 200
     except EngineError as exc:
+        if exc.status_code >= 500:
+            log.error("engine answered %s to a dashboard run: %s", exc.status_code, exc.message)
         details = exc.body.get("details") if isinstance(exc.body, dict) else None
         fields = [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
         return None, fields, exc.message, exc.status_code
