@@ -14,7 +14,7 @@ from identity.audit import list_events
 from identity.users import authenticate, find_user
 from manage import build_parser, main
 from tests.browser_utils import csrf_from, flask_login
-from tests.conftest import AUTH_PASSWORD
+from tests.helpers import AUTH_PASSWORD
 
 
 def test_admin_reads_only_its_tenants_audit(auth_world, engine_app):

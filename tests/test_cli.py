@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from core.settings import PROJECT_ROOT
-from tests.conftest import drop_mysql_databases, make_settings
 
 
 def manage(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -21,14 +20,11 @@ def manage(*args: str, env: dict[str, str], stdin: str | None = None) -> subproc
 
 
 @pytest.fixture
-def cli_env(backend, tmp_path):
-    settings, prefix = make_settings(backend, tmp_path / "var")
+def cli_env(settings):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMET_")}
     env.update(CAMET_VAR_DIR=str(settings.var_dir), CAMET_CENTRAL_DB_URL=settings.central_db_url,
                CAMET_ENV="test", PYTHONPATH=str(PROJECT_ROOT))
-    yield env
-    if prefix:
-        drop_mysql_databases(prefix)
+    return env
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, text: str) -> None:

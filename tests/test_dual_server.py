@@ -43,12 +43,11 @@ def test_passenger_application_serves_both_apps(runtime):
     assert built == [os.getpid()]
 
 
-def test_engine_health_reports_an_unreachable_database(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.settings(central_db_url="mysql+pymysql://root@127.0.0.1:1/none")
+def test_engine_health_reports_an_unreachable_database(settings):
     from core.runtime import build_runtime
-    from tests.conftest import make_settings
 
-    settings, _ = make_settings("sqlite", tmp_path / "var",
-                                central_db_url="mysql+pymysql://root@127.0.0.1:1/none")
     rt = build_runtime(settings)
     try:
         with asgi_server(create_engine(rt)) as base:

@@ -12,18 +12,17 @@ from core.runtime import build_runtime
 from identity.ratelimit import RateLimited, limiter_for
 from identity.users import create_user
 from ingest.tenants import create_tenant
-from tests.conftest import make_settings
 from tests.helpers import frozen_test_clock
 
 PASSWORD = "clave-de-prueba-123"
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 @pytest.fixture
-def two_runtimes(tmp_path):
+def two_runtimes(settings_factory):
     pair = []
-    for name in ("one", "two"):
-        settings, _ = make_settings("sqlite", tmp_path / name)
-        rt = build_runtime(settings, clock=frozen_test_clock())
+    for _ in range(2):
+        rt = build_runtime(settings_factory(), clock=frozen_test_clock())
         migrations.upgrade_central(rt.db.central_engine)
         create_tenant(rt.db, "acme", name="ACME")
         pair.append(rt)
