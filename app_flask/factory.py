@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from cachelib.file import FileSystemCache
 from flask import Flask, jsonify, request
 from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
+from jinja2 import ChoiceLoader, FileSystemLoader
 from redis import Redis
 
 from app_flask import i18n, request_guards
@@ -57,14 +60,25 @@ def _configure_sessions(app: Flask, settings: Settings) -> None:
     app.session_interface = _session_interface(app, settings)
 
 
-def create_app(runtime: Runtime | None = None, engine: EngineClient | None = None) -> Flask:
-    """Build the page server on `runtime` (default: from the environment) and its engine client."""
+def create_app(
+    runtime: Runtime | None = None,
+    engine: EngineClient | None = None,
+    *,
+    template_dirs: Sequence[Path] = (),
+) -> Flask:
+    """Build the page server on `runtime` (default: from the environment) and its engine client.
+
+    `template_dirs` are searched before the product's templates: a plugin's filter kinds and
+    widget shapes bring their `partials/filters/_<kind>.html` / `partials/widgets/_<shape>.html`.
+    """
     rt = runtime or default_runtime()
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    if template_dirs:
+        app.jinja_loader = ChoiceLoader([FileSystemLoader([str(d) for d in template_dirs]), app.jinja_loader])
     app.config["SECRET_KEY"] = rt.settings.secret("secret_key")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["camet_runtime"] = rt
