@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 
 from core.errors import InvalidDefinition
+from core.schema_version import schema_version_table
 
 metadata = MetaData()
 
@@ -36,13 +37,7 @@ STATUS_OK = 0
 STATUS_REJECT = 1
 STATUS_CODES = {"ok": STATUS_OK, "reject": STATUS_REJECT}
 
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("applied_at", DateTime, nullable=False),
-)
+schema_version = schema_version_table(metadata)
 
 meta_state = Table(
     "meta_state",
