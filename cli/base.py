@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import NoReturn
 
@@ -25,6 +26,7 @@ def report(exc: CametError) -> NoReturn:
     fail("\n".join(lines))
 
 
-def runtime() -> Runtime:
-    """A runtime for one command (settings errors already exit with one line)."""
-    return default_runtime()
+def runtime(args: argparse.Namespace) -> Runtime:
+    """The runtime handed to `main` (tests), else one for this command from the environment."""
+    given = getattr(args, "runtime", None)
+    return given if given is not None else default_runtime()
