@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cli import COMMAND_MODULES
 from cli.base import fail, report
 from core.errors import CametError
+from core.runtime import Runtime
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
+    """Run one command; `runtime` (tests) replaces the one built from the environment."""
     args = build_parser().parse_args(argv)
+    args.runtime = runtime
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args) or 0)

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.errors import AuthError, Forbidden
-from core.runtime import Runtime, get_runtime
+from core.runtime import Runtime
 from identity.engine_tokens import Principal, verify_active_token
 from identity.ratelimit import ENGINE_DASHBOARD_RUN_PER_USER, limiter_for
 
@@ -26,8 +26,9 @@ API_PER_USER = "600 per minute"
 ROUTE_LIMITS = {"/api/v1/dashboard/run": ENGINE_DASHBOARD_RUN_PER_USER}
 
 
-def runtime_dep() -> Runtime:
-    return get_runtime()
+def runtime_dep(request: Request) -> Runtime:
+    """The runtime the app was built with (`app.state.runtime`)."""
+    return request.app.state.runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_dep)]
@@ -47,7 +48,7 @@ def get_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthError("missing bearer token")
     principal = verify_active_token(rt.settings, credentials.credentials, rt.db)
-    limiter = limiter_for(rt.settings)
+    limiter = limiter_for(rt)
     who = (principal.tenant, str(principal.user_id))
     limiter.hit(API_PER_USER, "api-user", *who)
     path = request.scope.get("path", "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,15 +14,14 @@ from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
 from core.errors import CametError
-from core.runtime import Runtime, set_runtime
+from core.runtime import Runtime, default_runtime
 
 API_PREFIX = "/api/v1"
+log = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
-    """Build the engine; with `runtime` given (tests) it replaces the lazy process runtime."""
-    if runtime is not None:
-        set_runtime(runtime)
+    """Build the engine on `runtime` (default: one from the environment's settings)."""
     app = FastAPI(
         title="Camet Analytics engine",
         version=VERSION,
@@ -28,6 +29,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.state.runtime = runtime or default_runtime()
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(tokens.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
@@ -42,7 +44,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CametError)
-    async def camet_error(_request: Request, exc: CametError) -> JSONResponse:
+    async def camet_error(request: Request, exc: CametError) -> JSONResponse:
+        if exc.status_code >= 500:
+            log.error("domain error %s on %s %s: %s", type(exc).__name__, request.method,
+                      request.url.path, exc.message)
         return JSONResponse(exc.to_dict(), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
@@ -55,5 +60,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"error": "internal", "message": "internal error"}, status_code=500)

@@ -38,7 +38,6 @@ from widgets.base import BaseWidget, WidgetContext, WidgetDataError
 from widgets.layout import Placement, resolve_layout
 
 log = logging.getLogger(__name__)
-STAGES = ("filters", "query", "fetch", "joins", "broker", "widgets", "total")
 
 
 @dataclass

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from a2wsgi import ASGIMiddleware
 from fastapi import FastAPI
 
+from core.runtime import Runtime
+
 
 class LazyEngineWSGI:
     """A WSGI callable that builds the FastAPI app and its a2wsgi wrapper once per process."""
@@ -35,10 +37,12 @@ class LazyEngineWSGI:
         return self._current()(environ, start_response)
 
 
-def _default_factory() -> FastAPI:
-    from app_fastapi.main import create_app
+def engine_wsgi(runtime: Callable[[], Runtime]) -> LazyEngineWSGI:
+    """The engine on the runtime `runtime()` returns, built on its first request."""
 
-    return create_app()
+    def factory() -> FastAPI:
+        from app_fastapi.main import create_app
 
+        return create_app(runtime())
 
-engine_wsgi = LazyEngineWSGI(_default_factory)
+    return LazyEngineWSGI(factory)

@@ -1,10 +1,13 @@
 """The filter panel's form (and the dashboard URL) ⇄ the engine's raw filter values.
 
-Field names, per filter kind (the same names are the URL's query parameters):
-- date_range:    `<p>` = preset; `<p>.start`, `<p>.end` = days (only with "personalizado")
-- multiselect:   `<p>` repeated, one id each; absent = the filter's default ("todos")
-- toggle:        `<p>` = "1"/"0" (a hidden "0" before the checkbox; the last value wins)
-- numeric_range: `<p>.min`, `<p>.max`
+Each filter definition from the engine carries `form: {"type": ...}`; the field type picks how
+its value travels (the same names are the URL's query parameters), and a kind without one is a
+single field:
+- single:      `<p>` = the value
+- multi:       `<p>` repeated, one id each; absent = the filter's default ("todos")
+- bool:        `<p>` = "1"/"0" (a hidden "0" before the checkbox; the last value wins)
+- range:       `<p>.min`, `<p>.max`
+- date_range:  `<p>` = preset; `<p>.start`, `<p>.end` = days (only with the custom preset)
 Only the engine validates; this module only reshapes, so forged values reach the engine's
 validation and come back as its per-field messages.
 """
@@ -16,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 CUSTOM = "personalizado"
+Pairs = list[tuple[str, str]]
 
 
 class MultiDict(Protocol):
@@ -24,72 +28,131 @@ class MultiDict(Protocol):
     def getlist(self, key: str) -> list[str]: ...
 
 
+class SingleField:
+    """One form field holding the value as text."""
+
+    def parse(self, param: str, form: MultiDict, spec: Mapping[str, Any]) -> Any:
+        """The raw value in the form, or None when the form does not carry one."""
+        value = form.get(param)
+        return None if value in (None, "") else value
+
+    def query(self, param: str, value: Any, spec: Mapping[str, Any]) -> Pairs:
+        """The query-string pairs that reproduce `value`."""
+        return [(param, str(value))]
+
+    def state(self, value: Any) -> dict[str, Any]:
+        """What the control shows for an applied (or default) value."""
+        return {"value": value}
+
+    def echo(self, value: Any) -> Any:
+        """The user's own input, shown again when the engine refused it."""
+        return value
+
+
+class MultiField(SingleField):
+    def parse(self, param: str, form: MultiDict, spec: Mapping[str, Any]) -> Any:
+        return [v for v in form.getlist(param) if v != ""] or None
+
+    def query(self, param: str, value: Any, spec: Mapping[str, Any]) -> Pairs:
+        return [(param, str(v)) for v in value] if isinstance(value, list) else [(param, str(value))]
+
+    def state(self, value: Any) -> dict[str, Any]:
+        return {"selected": set(value) if isinstance(value, list) else set()}
+
+    def echo(self, value: Any) -> Any:
+        return [int(v) for v in value if str(v).isdigit()]
+
+
+class BoolField(SingleField):
+    def parse(self, param: str, form: MultiDict, spec: Mapping[str, Any]) -> Any:
+        values = form.getlist(param)
+        return values[-1] if values else None
+
+
+class RangeField(SingleField):
+    KEYS = ("min", "max")
+
+    def parse(self, param: str, form: MultiDict, spec: Mapping[str, Any]) -> Any:
+        low, high = (form.get(f"{param}.{k}", "") for k in self.KEYS)
+        return {"min": low or None, "max": high or None} if low or high else None
+
+    def query(self, param: str, value: Any, spec: Mapping[str, Any]) -> Pairs:
+        if not isinstance(value, Mapping):
+            return super().query(param, value, spec)
+        return [(f"{param}.{k}", str(value[k])) for k in self.KEYS if value.get(k)]
+
+    def state(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            return super().state(value)
+        return {k: _num(value.get(k)) for k in self.KEYS}
+
+
+class DateRangeField(SingleField):
+    def parse(self, param: str, form: MultiDict, spec: Mapping[str, Any]) -> Any:
+        preset = form.get(param)
+        if preset and preset == spec.get("custom", CUSTOM):
+            return {"preset": preset, "start": form.get(f"{param}.start", ""),
+                    "end": form.get(f"{param}.end", "")}
+        return {"preset": preset} if preset else None
+
+    def query(self, param: str, value: Any, spec: Mapping[str, Any]) -> Pairs:
+        if not isinstance(value, Mapping):
+            return super().query(param, value, spec)
+        pairs = [(param, str(value.get("preset", "")))]
+        if value.get("preset") == spec.get("custom", CUSTOM):
+            pairs += [(f"{param}.start", str(value.get("start") or "")),
+                      (f"{param}.end", str(value.get("end") or ""))]
+        return pairs
+
+    def state(self, value: Any) -> dict[str, Any]:
+        return _date_state(value) if isinstance(value, Mapping) else super().state(value)
+
+    def echo(self, value: Any) -> Any:
+        return {"preset": value.get("preset"), "start": value.get("start"), "end": value.get("end")}
+
+
+FIELD_TYPES: dict[str, SingleField] = {
+    "single": SingleField(), "multi": MultiField(), "bool": BoolField(), "range": RangeField(),
+    "date_range": DateRangeField(),
+}
+
+
+def _field(definition: Mapping[str, Any]) -> tuple[SingleField, Mapping[str, Any]]:
+    spec = definition.get("form") or {}
+    return FIELD_TYPES.get(str(spec.get("type")), FIELD_TYPES["single"]), spec
+
+
 def form_to_filters(definitions: list[Mapping[str, Any]], form: MultiDict) -> dict[str, Any]:
     """Raw filter values for POST /api/v1/dashboard/run from a form or query string."""
     raw: dict[str, Any] = {}
     for d in definitions:
-        param, kind = d["param"], d.get("kind")
-        if kind == "date_range":
-            preset = form.get(param)
-            if preset == CUSTOM:
-                raw[param] = {"preset": CUSTOM, "start": form.get(f"{param}.start", ""),
-                              "end": form.get(f"{param}.end", "")}
-            elif preset:
-                raw[param] = {"preset": preset}
-        elif kind == "multiselect":
-            values = [v for v in form.getlist(param) if v != ""]
-            if values:
-                raw[param] = values
-        elif kind == "toggle":
-            values = form.getlist(param)
-            if values:
-                raw[param] = values[-1]
-        elif kind == "numeric_range":
-            low, high = form.get(f"{param}.min", ""), form.get(f"{param}.max", "")
-            if low or high:
-                raw[param] = {"min": low or None, "max": high or None}
-        elif form.get(param) not in (None, ""):
-            raw[param] = form.get(param)
+        field, spec = _field(d)
+        value = field.parse(d["param"], form, spec)
+        if value is not None:
+            raw[d["param"]] = value
     return raw
 
 
-def filters_to_query(definitions: list[Mapping[str, Any]], raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+def filters_to_query(definitions: list[Mapping[str, Any]], raw: Mapping[str, Any]) -> Pairs:
     """The canonical query string pairs of raw values (the shareable dashboard URL)."""
-    pairs: list[tuple[str, str]] = []
+    pairs: Pairs = []
     for d in definitions:
-        param, kind = d["param"], d.get("kind")
-        value = raw.get(param)
-        if value is None:
-            continue
-        if kind == "date_range" and isinstance(value, Mapping):
-            pairs.append((param, str(value.get("preset", ""))))
-            if value.get("preset") == CUSTOM:
-                pairs += [(f"{param}.start", str(value.get("start") or "")),
-                          (f"{param}.end", str(value.get("end") or ""))]
-        elif kind == "multiselect" and isinstance(value, list):
-            pairs += [(param, str(v)) for v in value]
-        elif kind == "numeric_range" and isinstance(value, Mapping):
-            pairs += [(f"{param}.{k}", str(value[k])) for k in ("min", "max") if value.get(k)]
-        else:
-            pairs.append((param, str(value)))
+        value = raw.get(d["param"])
+        if value is not None:
+            field, spec = _field(d)
+            pairs += field.query(d["param"], value, spec)
     return pairs
 
 
 def panel_state(definitions: list[Mapping[str, Any]], applied: Mapping[str, Any]) -> dict[str, Any]:
     """What each control shows, from the values the engine applied (or the defaults)."""
-    state: dict[str, Any] = {}
-    for d in definitions:
-        param, kind = d["param"], d.get("kind")
-        value = applied.get(param, d.get("default"))
-        if kind == "date_range" and isinstance(value, Mapping):
-            state[param] = _date_state(value)
-        elif kind == "multiselect":
-            state[param] = {"selected": set(value) if isinstance(value, list) else set()}
-        elif kind == "numeric_range" and isinstance(value, Mapping):
-            state[param] = {"min": _num(value.get("min")), "max": _num(value.get("max"))}
-        else:
-            state[param] = {"value": value}
-    return state
+    return {d["param"]: _field(d)[0].state(applied.get(d["param"], d.get("default"))) for d in definitions}
+
+
+def as_applied(definitions: list[Mapping[str, Any]], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Echo what the user sent when the engine refused it, so the form keeps their input."""
+    return {d["param"]: _field(d)[0].echo(raw[d["param"]])
+            for d in definitions if raw.get(d["param"]) is not None}
 
 
 def _date_state(value: Mapping[str, Any]) -> dict[str, str]:

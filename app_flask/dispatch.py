@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 
 from flask import Flask
 
+from core.runtime import ProcessRuntime
+
 
 class PathDispatcher:
     """Routes by path prefix; the Flask app is built lazily, once per process."""
@@ -34,9 +36,17 @@ class PathDispatcher:
         return self._flask_app()(environ, start_response)
 
 
-def build_application() -> PathDispatcher:
-    """Flask at `/`, the engine under `/api`, the engine client in-process by default."""
+def build_application(runtimes: ProcessRuntime | None = None) -> PathDispatcher:
+    """Flask at `/`, the engine under `/api`: one runtime per process shared by both."""
     from app_fastapi.wsgi import engine_wsgi
+    from app_flask.engine_client import default_client
     from app_flask.factory import create_app
 
-    return PathDispatcher(engine_wsgi, create_app)
+    runtimes = runtimes or ProcessRuntime()
+    engine = engine_wsgi(runtimes.get)
+
+    def flask_factory() -> Flask:
+        rt = runtimes.get()
+        return create_app(rt, engine=default_client(rt, engine))
+
+    return PathDispatcher(engine, flask_factory)

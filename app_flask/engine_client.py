@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from core.errors import CametError, DatabaseUnavailable
+from core.errors import CametError, DatabaseUnavailable, SettingsError
+from core.runtime import Runtime
 
 IN_PROCESS_BASE = "http://engine.internal"
 
@@ -48,7 +49,7 @@ class EngineClient:
             transport = httpx.WSGITransport(app=wsgi_app)
             self._client = httpx.Client(transport=transport, base_url=IN_PROCESS_BASE, timeout=timeout_s)
         else:
-            raise ValueError("EngineClient needs base_url or wsgi_app")
+            raise SettingsError("EngineClient needs base_url or wsgi_app")
 
     def request(
         self,
@@ -84,10 +85,12 @@ class EngineClient:
         self._client.close()
 
 
-def default_client(engine_url: str) -> EngineClient:
-    """HTTP when an engine URL is configured, else the in-process engine."""
-    if engine_url:
-        return EngineClient(base_url=engine_url)
-    from app_fastapi.wsgi import engine_wsgi
+def default_client(rt: Runtime, engine_wsgi: Callable | None = None) -> EngineClient:
+    """HTTP when an engine URL is configured, else the in-process engine on the same runtime."""
+    if rt.settings.engine_url:
+        return EngineClient(base_url=rt.settings.engine_url)
+    if engine_wsgi is None:
+        from app_fastapi.wsgi import engine_wsgi as build_engine_wsgi
 
+        engine_wsgi = build_engine_wsgi(lambda: rt)
     return EngineClient(wsgi_app=engine_wsgi)

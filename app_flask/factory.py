@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from cachelib.file import FileSystemCache
 from flask import Flask, jsonify, request
 from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
+from jinja2 import ChoiceLoader, FileSystemLoader
 from redis import Redis
 
 from app_flask import i18n, request_guards
@@ -15,7 +18,7 @@ from app_flask.engine_client import EngineClient, default_client
 from app_flask.login_session import current_identity
 from app_flask.views import dashboard as dashboard_views
 from app_flask.views import login as login_views
-from core.runtime import Runtime, get_runtime, set_runtime
+from core.runtime import Runtime, default_runtime
 from core.settings import PROJECT_ROOT, Settings
 from identity.ratelimit import key_prefix
 
@@ -57,20 +60,29 @@ def _configure_sessions(app: Flask, settings: Settings) -> None:
     app.session_interface = _session_interface(app, settings)
 
 
-def create_app(runtime: Runtime | None = None, engine: EngineClient | None = None) -> Flask:
-    """Build the page server; tests pass their own runtime and engine client."""
-    if runtime is not None:
-        set_runtime(runtime)
-    rt = runtime or get_runtime()
+def create_app(
+    runtime: Runtime | None = None,
+    engine: EngineClient | None = None,
+    *,
+    template_dirs: Sequence[Path] = (),
+) -> Flask:
+    """Build the page server on `runtime` (default: from the environment) and its engine client.
+
+    `template_dirs` are searched before the product's templates: a plugin's filter kinds and
+    widget shapes bring their `partials/filters/_<kind>.html` / `partials/widgets/_<shape>.html`.
+    """
+    rt = runtime or default_runtime()
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    if template_dirs:
+        app.jinja_loader = ChoiceLoader([FileSystemLoader([str(d) for d in template_dirs]), app.jinja_loader])
     app.config["SECRET_KEY"] = rt.settings.secret("secret_key")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["camet_runtime"] = rt
-    app.extensions["camet_engine"] = engine or default_client(rt.settings.engine_url)
+    app.extensions["camet_engine"] = engine or default_client(rt)
     _configure_sessions(app, rt.settings)
     request_guards.init_app(app, rt.settings)
     i18n.init_app(app)

@@ -15,12 +15,11 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, redirect, request, session, url_for
 
+from app_flask.responses import error_response, is_htmx
+from core.errors import AuthError
 from core.runtime import Runtime
 from identity.engine_tokens import Principal, issue_token
 from identity.users import User, active_user
-
-SESSION_KEYS = ("uid", "tenant", "username", "login_at", "seen_at", "pwd_at")
-
 
 # The logged-in user of a request is the same principal the engine token carries.
 Identity = Principal
@@ -81,7 +80,7 @@ def engine_token() -> str:
     """A short-lived JWT for the current user, for calls to the engine."""
     ident = current_identity()
     if ident is None:
-        raise RuntimeError("engine_token() needs a logged-in user")
+        raise AuthError("engine_token() needs a logged-in user")
     principal = Principal(ident.user_id, ident.username, ident.tenant, ident.role)
     return issue_token(runtime().settings, principal)
 
@@ -98,8 +97,6 @@ def safe_next(target: str | None) -> str:
 
 
 def _to_login() -> Response:
-    from app_flask.request_guards import is_htmx
-
     login = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if is_htmx():
         response = Response(status=401)
@@ -125,8 +122,6 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from app_flask.request_guards import error_response
-
         ident = current_identity()
         if ident is None:
             return _to_login()

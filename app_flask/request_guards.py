@@ -1,8 +1,8 @@
 """The Flask security layer: CSRF, rate limits, secure headers with CSP nonces, error pages.
 
 `limiter` is module-level so views can decorate at import time; `init_app` binds it (and the
-CSRF protection) to one app with the storage from settings. Error answers are a page, or a
-partial for HTMX requests, and never show a traceback, SQL or versions.
+CSRF protection) to one app with the storage from settings. Error answers (app_flask/responses.py)
+are a page, or a partial for HTMX requests, and never show a traceback, SQL or versions.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from app_flask.login_session import current_identity
+from app_flask.responses import error_response, is_htmx
 from core.errors import CametError
 from core.settings import Settings
 from identity.ratelimit import DASHBOARD_RUN_PER_USER, key_prefix
@@ -27,29 +29,10 @@ log = logging.getLogger(__name__)
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True)
 csrf = CSRFProtect()
 
-MESSAGES = {
-    400: "La solicitud no es válida.",
-    401: "Tenés que iniciar sesión.",
-    403: "No tenés permiso para ver esto.",
-    404: "La página no existe.",
-    405: "Método no permitido.",
-    413: "La solicitud es demasiado grande.",
-    422: "Los datos enviados no son válidos.",
-    429: "Demasiados intentos. Esperá un momento y volvé a intentar.",
-    500: "Ocurrió un error interno. Ya quedó registrado.",
-    503: "El servicio no está disponible en este momento.",
-}
 CSRF_MESSAGE = "La sesión expiró o el formulario no es válido. Recargá la página e intentá de nuevo."
 
 
-def is_htmx() -> bool:
-    """True for requests htmx sends (its HX-Request header)."""
-    return request.headers.get("HX-Request") == "true"
-
-
 def _user_key() -> str:
-    from app_flask.login_session import current_identity
-
     ident = current_identity()
     return f"user:{ident.tenant}:{ident.user_id}" if ident else f"ip:{get_remote_address()}"
 
@@ -89,21 +72,6 @@ def _add_headers(response: Response) -> Response:
     response.headers.pop("Server", None)
     if not request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-def error_response(status: int, message: str | None = None, *, headers: dict | None = None) -> Response:
-    """A page (or an HTMX partial) for an error status, in Spanish, without internals."""
-    text = message or MESSAGES.get(status, MESSAGES[500])
-    template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    try:
-        body = render_template(template, status=status, message=text)
-    except Exception:  # noqa: BLE001 - the error page must never fail itself
-        log.exception("error template failed")
-        body = f"<!doctype html><title>Error {status}</title><p>{MESSAGES.get(status, MESSAGES[500])}</p>"
-    response = Response(body, status=status, mimetype="text/html")
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
     return response
 
 

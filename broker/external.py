@@ -17,13 +17,17 @@ from typing import Any
 import httpx
 
 from broker.manifest import ApiSpec, Manifest
+from core.errors import CametError
 
 MAX_PAYLOAD_BYTES = 2_000_000
 LOCAL_BASE = "http://engine.local"
 
 
-class ExternalAPIError(Exception):
+class ExternalAPIError(CametError):
     """A failed external call; the message is safe to show on the widget's card."""
+
+    status_code = 502
+    code = "external_api"
 
     def __init__(self, api_id: str, message: str) -> None:
         super().__init__(f"{api_id}: {message}")

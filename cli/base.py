@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import NoReturn
 
 from core.errors import CametError
-from core.runtime import Runtime, get_runtime
+from core.runtime import Runtime, default_runtime
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -25,6 +26,7 @@ def report(exc: CametError) -> NoReturn:
     fail("\n".join(lines))
 
 
-def runtime() -> Runtime:
-    """The process runtime (settings errors already exit with one line)."""
-    return get_runtime()
+def runtime(args: argparse.Namespace) -> Runtime:
+    """The runtime handed to `main` (tests), else one for this command from the environment."""
+    given = getattr(args, "runtime", None)
+    return given if given is not None else default_runtime()

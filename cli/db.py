@@ -15,9 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=init_db)
 
 
-def init_db(_args: argparse.Namespace) -> int:
+def init_db(args: argparse.Namespace) -> int:
     """Apply pending migrations; running it twice changes nothing the second time."""
-    rt = runtime()
+    rt = runtime(args)
     applied = migrations.upgrade_central(rt.db.central_engine)
     print(f"central {redact(str(rt.db.central_url.render_as_string(hide_password=False)))}: "
           + (f"applied versions {applied}" if applied else "up to date"))

@@ -145,7 +145,7 @@ def seed_demo(args: argparse.Namespace) -> int:
         fail("--rows must be a positive number")
     if args.db:
         parse_db_url(args.db)
-    rt = runtime()
+    rt = runtime(args)
     migrations.upgrade_central(rt.db.central_engine)
     if args.if_missing and _has_data(rt):
         print("demo tenant already has data: nothing to do (run `manage.py seed-demo` to rebuild)")

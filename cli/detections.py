@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def import_cmd(args: argparse.Namespace) -> int:
-    rt = runtime()
+    rt = runtime(args)
     if get_tenant(rt.db, args.tenant) is None:
         fail(f"unknown tenant {args.tenant!r}")
     meta = rt.meta.get(args.tenant)

@@ -44,7 +44,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Start both servers, print where to go, and stop both on Ctrl-C or when one dies."""
-    settings = runtime().settings
+    settings = runtime(args).settings
     host = args.host or settings.host
     port = args.port or settings.flask_port
     api_port = args.api_port or settings.api_port

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def create_tenant_cmd(args: argparse.Namespace) -> int:
-    rt = runtime()
+    rt = runtime(args)
     migrations.upgrade_central(rt.db.central_engine)
     tenant = create_tenant(rt.db, args.slug, name=args.name, db_url=args.db_url, timezone=args.timezone)
     written = install_tenant_defaults(rt, tenant.slug, replace=False)
@@ -37,7 +37,7 @@ def create_tenant_cmd(args: argparse.Namespace) -> int:
 
 
 def load_metadata_cmd(args: argparse.Namespace) -> int:
-    rt = runtime()
+    rt = runtime(args)
     if get_tenant(rt.db, args.tenant) is None:
         fail(f"unknown tenant {args.tenant!r} (create it with `manage.py create-tenant`)")
     counts = load_plant_file(rt.db, args.tenant, args.file, today=rt.clock.now_utc().date())

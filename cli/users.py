@@ -55,7 +55,7 @@ def read_password(from_stdin: bool) -> str:
 
 def create_user_cmd(args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
-    uid = create_user(runtime().db, tenant=args.tenant, username=args.username, password=password,
+    uid = create_user(runtime(args).db, tenant=args.tenant, username=args.username, password=password,
                       role=args.role, actor="operator")
     print(f"user {args.username} ({args.role}) created in {args.tenant} with id {uid}")
     return 0
@@ -63,13 +63,13 @@ def create_user_cmd(args: argparse.Namespace) -> int:
 
 def set_password_cmd(args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
-    set_password(runtime().db, tenant=args.tenant, username=args.username, password=password,
+    set_password(runtime(args).db, tenant=args.tenant, username=args.username, password=password,
                  actor="operator")
     print(f"password of {args.username} in {args.tenant} changed; their sessions end at the next click")
     return 0
 
 
 def unlock_user_cmd(args: argparse.Namespace) -> int:
-    unlock_user(runtime().db, tenant=args.tenant, username=args.username, actor="operator")
+    unlock_user(runtime(args).db, tenant=args.tenant, username=args.username, actor="operator")
     print(f"user {args.username} in {args.tenant} unlocked")
     return 0

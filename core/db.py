@@ -15,50 +15,16 @@ from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import create_engine, event, select, text
-from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from core.errors import DatabaseConfigError, DatabaseUnavailable, NotFound
+from core.db_url import SUPPORTED_DRIVERS as SUPPORTED_DRIVERS
+from core.db_url import is_mysql as is_mysql
+from core.db_url import parse_db_url
+from core.db_url import redact as redact
+from core.errors import DatabaseUnavailable, NotFound
 from core.settings import Settings
-
-SUPPORTED_DRIVERS = {"sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql"}
-
-
-def parse_db_url(raw: str) -> URL:
-    """Validate a database URL; only SQLite files and MySQL/MariaDB through PyMySQL."""
-    try:
-        url = make_url(raw)
-    except (ArgumentError, ValueError):
-        raise DatabaseConfigError(
-            f"invalid database URL {redact(raw)!r}: expected sqlite:///path.db "
-            "or mysql+pymysql://user:pass@host:3306/db"
-        ) from None
-    if url.drivername in {"mysql", "mariadb"}:
-        url = url.set(drivername="mysql+pymysql")
-    if url.drivername not in SUPPORTED_DRIVERS:
-        raise DatabaseConfigError(
-            f"unsupported database driver {url.drivername!r}: use sqlite:/// or mysql+pymysql://"
-        )
-    if is_mysql(url) and not url.database:
-        raise DatabaseConfigError(f"database URL {redact(raw)!r} names no database")
-    if url.drivername.startswith("sqlite") and url.database in (None, "", ":memory:"):
-        raise DatabaseConfigError("SQLite URLs must name a file: sqlite:///var/x.db")
-    return url
-
-
-def is_mysql(url: URL | str) -> bool:
-    """True for MySQL/MariaDB URLs (partitions, LOAD DATA, server-side cursors)."""
-    name = (make_url(url) if isinstance(url, str) else url).get_backend_name()
-    return name in {"mysql", "mariadb"}
-
-
-def redact(raw: str) -> str:
-    """A URL safe to print: the password replaced."""
-    try:
-        return make_url(raw).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "<unparseable URL>"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI hook signature

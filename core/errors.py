@@ -1,18 +1,30 @@
-"""The domain exception hierarchy: every error a user can cause maps to one HTTP status.
+"""The domain exception hierarchy: every error the product raises maps to one HTTP status.
 
     CametError (500)
-    ├── SettingsError            bad configuration, found at start-up
-    ├── DatabaseConfigError      a DB URL that cannot be used
-    ├── DatabaseUnavailable      the database does not answer (503)
-    ├── NotFound (404)           unknown tenant, line, layout...
-    ├── ValidationFailed (422)   user input rejected; carries per-field messages
-    ├── ImportRejected (422)     a CSV/YAML file with bad rows; nothing was written
-    ├── TooManyRows (413)        a dashboard query that must be narrowed
-    ├── QueryTimeout (504)       a query cancelled for running too long
+    ├── SettingsError                  bad configuration, found at start-up
+    ├── DatabaseConfigError (400)      a DB URL that cannot be used
+    ├── DatabaseUnavailable (503)      the database does not answer
+    │   └── EngineUnavailable          app_flask/engine_client.py: the engine does not answer
+    ├── NotFound (404)                 unknown tenant, line, layout...
+    ├── ValidationFailed (422)         user input rejected; carries per-field messages
+    ├── ImportRejected (422)           a CSV/YAML file with bad rows; nothing was written
+    ├── TooManyRows (413)              a dashboard query that must be narrowed
+    ├── QueryTimeout (504)             a query cancelled for running too long
     ├── AuthError (401) / Forbidden (403)
-    └── RegistryError            unknown or misconfigured class name in a DB row
+    ├── RateLimited (429)              identity/ratelimit.py: a limit is spent (`retry_after`)
+    ├── RegistryError                  unknown or misconfigured class name in a DB row
+    │   └── InvalidDefinition          also a ValueError: a filter row, column set, reader
+    │                                  choice or query that cannot be built
+    ├── NoCurrentShift (422)           filters/date_presets.py: also a LookupError
+    ├── WidgetDataError                widgets/base.py: data a widget cannot render
+    ├── ExternalAPIError (502)         broker/external.py: a failed external call
+    └── EngineError                    app_flask/engine_client.py: a non-2xx engine answer,
+                                       with the engine's status and body
 
-Web layers translate these; none of them carries a stack trace or SQL to the user.
+Web layers translate these (FastAPI: one JSON shape; Flask: a page or a partial); 5xx ones are
+logged on both sides, and none carries a stack trace or SQL to the user. Inside pydantic
+validators plain ValueError is the protocol; the edges turn it into ValidationFailed or
+SettingsError.
 """
 
 from __future__ import annotations
@@ -88,3 +100,9 @@ class Forbidden(CametError):
 
 class RegistryError(CametError):
     code = "registry"
+
+
+class InvalidDefinition(RegistryError, ValueError):
+    """A definition the code cannot use; a ValueError too, for callers that validate."""
+
+    code = "invalid_definition"

@@ -276,10 +276,6 @@ class MetadataCache:
             self._entries[slug] = _Entry(meta, self.clock())
             return meta
 
-    def preload(self, slugs: Iterable[str]) -> dict[str, TenantMeta]:
-        """Load several tenants now (process start-up), instead of on their first request."""
-        return {slug: self.get(slug) for slug in slugs}
-
     def invalidate(self, slug: str | None = None) -> None:
         """Forget one tenant (or all); the next `get` reloads."""
         if slug is None:

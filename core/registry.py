@@ -40,6 +40,11 @@ class Registry(Generic[T]):
 
         return add(cls) if cls is not None else add
 
+    def unregister(self, klass: T) -> None:
+        """Forget every key of `klass` (a plugin unloaded, e.g. at the end of a test)."""
+        for key in [k for k, v in self._classes.items() if v is klass]:
+            del self._classes[key]
+
     def get(self, key: str) -> T:
         """The class registered under `key`, or a RegistryError naming the family."""
         self.load_entry_points()

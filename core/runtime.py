@@ -1,8 +1,10 @@
-"""Process-wide services built lazily on first use, once per process.
+"""The services of one installation (settings, databases, metadata cache, clock, limiters).
 
-Under a2wsgi the FastAPI lifespan never runs and Passenger forks workers, so nothing heavy is
-built at import time: `get_runtime()` builds settings, the DatabaseManager and the metadata
-cache the first time a request needs them, and again in a forked child (new pid).
+Each app factory receives or builds its own Runtime and keeps it on the app object
+(FastAPI `app.state.runtime`, Flask `app.extensions["camet_runtime"]`); nothing lives in a
+module global, so two apps with two runtimes in one process never share state. Under
+a2wsgi/Passenger nothing heavy happens at import time: `ProcessRuntime` builds the runtime on
+the first request of a process, and again in a forked child (new pid).
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
 from core.metadata_cache import MetadataCache
 from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -25,10 +31,22 @@ class Runtime:
     meta: MetadataCache
     pid: int
     clock: Clock = SYSTEM_CLOCK
+    # Rate limiters of identity/ratelimit.py, one per (storage URI, key prefix).
+    limiters: dict[tuple[str, str], Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-
-_lock = threading.Lock()
-_current: Runtime | None = None
+    def close(self) -> None:
+        """Release what this runtime holds: limiter storages and every database engine."""
+        with self.lock:
+            held = list(self.limiters.values())
+            self.limiters.clear()
+        for item in held:
+            try:
+                item.close()
+            except Exception:  # noqa: BLE001 - closing one part must not keep the rest open
+                log.exception("closing %s failed", type(item).__name__)
+        self.meta.invalidate()
+        self.db.dispose()
 
 
 def clock_for(settings: Settings) -> Clock:
@@ -47,20 +65,25 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
                    clock=clock or clock_for(settings))
 
 
-def get_runtime() -> Runtime:
-    """The services of this process, built on first use."""
-    global _current
-    rt = _current
-    if rt is not None and rt.pid == os.getpid():
-        return rt
-    with _lock:
-        if _current is None or _current.pid != os.getpid():
-            _current = build_runtime(get_settings())
-        return _current
+def default_runtime() -> Runtime:
+    """A runtime from the environment's settings (servers, CLI commands)."""
+    return build_runtime(get_settings())
 
 
-def set_runtime(runtime: Runtime | None) -> None:
-    """Install (or clear) the process runtime; used by tests and app factories."""
-    global _current
-    with _lock:
-        _current = runtime
+class ProcessRuntime:
+    """Builds one runtime lazily per process: on first use, and again in a forked child."""
+
+    def __init__(self, factory: Callable[[], Runtime] = default_runtime) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._runtime: Runtime | None = None
+
+    def get(self) -> Runtime:
+        """This process's runtime, built on first use."""
+        rt = self._runtime
+        if rt is not None and rt.pid == os.getpid():
+            return rt
+        with self._lock:
+            if self._runtime is None or self._runtime.pid != os.getpid():
+                self._runtime = self._factory()
+            return self._runtime

@@ -18,15 +18,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from core.schema_version import schema_version_table
+
 metadata = MetaData()
 
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("applied_at", DateTime, nullable=False),
-)
+schema_version = schema_version_table(metadata)
 
 tenants = Table(
     "tenants",

@@ -25,6 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 
+from core.errors import InvalidDefinition
+from core.schema_version import schema_version_table
+
 metadata = MetaData()
 
 # MySQL DATETIME(3) keeps milliseconds; SQLite stores ISO text either way.
@@ -34,13 +37,7 @@ STATUS_OK = 0
 STATUS_REJECT = 1
 STATUS_CODES = {"ok": STATUS_OK, "reject": STATUS_REJECT}
 
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("applied_at", DateTime, nullable=False),
-)
+schema_version = schema_version_table(metadata)
 
 meta_state = Table(
     "meta_state",
@@ -168,7 +165,7 @@ import_batches = Table(
 def detections_table_name(line_id: int) -> str:
     """The detections table of one line; `line_id` must be an int from metadata."""
     if not isinstance(line_id, int) or isinstance(line_id, bool) or line_id <= 0:
-        raise ValueError(f"invalid line id {line_id!r}")
+        raise InvalidDefinition(f"invalid line id {line_id!r}")
     return f"detections_{line_id}"
 
 

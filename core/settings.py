@@ -6,17 +6,20 @@ directory, so every process of one installation shares them.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
+import tempfile
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.db_url import parse_db_url
 from core.errors import CametError, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +58,7 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     clock_start: str = Field(default="", description="ISO instant the plant clock starts at; empty: real")
+    _generated: dict[str, str] = PrivateAttr(default_factory=dict)  # secrets read once from var/
 
     @field_validator("clock_start")
     @classmethod
@@ -91,8 +95,6 @@ class Settings(BaseSettings):
     @classmethod
     def _db_url(cls, value: str) -> str:
         if value:
-            from core.db import parse_db_url
-
             try:
                 parse_db_url(value)
             except CametError as exc:
@@ -117,12 +119,33 @@ class Settings(BaseSettings):
             if len(value.encode()) < 32:
                 raise SettingsError(f"CAMET_{name.upper()}: must be at least 32 bytes")
             return value
-        path = self.var_dir / f"{name}.txt"
-        if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+        cached = self._generated.get(name)
+        if cached is None:
+            cached = self._generated[name] = _generated_secret(self.var_dir / f"{name}.txt")
+        return cached
+
+
+def _generated_secret(path: Path) -> str:
+    """The secret kept at `path`; the first process creates it atomically (0600, never torn)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, path)  # atomic and never overwrites: the first writer wins
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links: rename is atomic too
+                if not path.exists():
+                    os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return path.read_text().strip()
 
 
 def _describe(error: ValidationError) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -45,7 +46,11 @@ class ValidationContext:
 class BaseFilter:
     """One configured filter of one tenant; subclasses set `kind` and `config_model`."""
 
-    kind: ClassVar[str] = "base"
+    kind: ClassVar[str] = "base"  # also names its panel template: partials/filters/_<kind>.html
+    # How the page's form carries the value: "single" (one field), "multi" (repeated field),
+    # "bool" (hidden 0 + checkbox 1), "range" (`<p>.min`, `<p>.max`) or "date_range" (preset
+    # plus `<p>.start`, `<p>.end` when the preset is the custom one).
+    form: ClassVar[Mapping[str, Any]] = MappingProxyType({"type": "single"})
     scopes_lines: ClassVar[bool] = False  # its fragments restrict line_ids (others may depend on it)
     config_model: ClassVar[type[FilterConfig]] = FilterConfig
 
@@ -105,6 +110,7 @@ class BaseFilter:
             "class_name": type(self).__name__,
             "options": self.options(),
             "default": self.to_json(self.default()),
+            "form": dict(self.form),
             **self.describe_extra(),
         }
 

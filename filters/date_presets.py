@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from core.errors import CametError, ValidationFailed
 from core.metadata_cache import Shift
 from core.timeutil import day_start, month_start, previous_month_start
 
@@ -26,8 +27,14 @@ CUSTOM = "personalizado"
 DAY = timedelta(days=1)
 
 
-class NoCurrentShift(LookupError):
+class NoCurrentShift(CametError, LookupError):
     """No shift covers the current time of day."""
+
+    status_code = 422
+    code = "no_current_shift"
+
+    def __init__(self, message: str = "ningún turno cubre la hora actual") -> None:
+        super().__init__(message)
 
 
 def current_shift_range(now: datetime, shifts: Iterable[Shift]) -> tuple[datetime, datetime]:
@@ -62,5 +69,5 @@ def preset_range(preset: str, now: datetime, shifts: Iterable[Shift]) -> tuple[d
         return day_start(previous_month_start(now.date())), day_start(month_start(now.date()))
     if preset == "turno_actual":
         return current_shift_range(now, shifts)
-    raise KeyError(preset)
+    raise ValidationFailed(f"período desconocido «{preset[:32]}»")
 

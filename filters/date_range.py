@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -57,6 +58,7 @@ class DateRangeFilter(BaseFilter):
     """Fecha: gives the query its time window (also used for partition routing)."""
 
     kind = "date_range"
+    form = MappingProxyType({"type": "date_range", "custom": CUSTOM})
     config_model = DateRangeConfig
     def now(self) -> datetime:
         """The plant's current local time (naive), from the injected clock."""

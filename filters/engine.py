@@ -22,7 +22,7 @@ from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from core.clock import SYSTEM_CLOCK, Clock
-from core.errors import CametError, ValidationFailed
+from core.errors import CametError, InvalidDefinition, NotFound, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.schema_tenant import filters_table
 from filters.base import BaseFilter, ValidationContext, filter_registry
@@ -56,11 +56,11 @@ class FilterSet:
     errors: list[FilterRowError] = field(default_factory=list)
 
     def get(self, param: str) -> BaseFilter:
-        """The filter of one parameter (KeyError when absent)."""
+        """The filter of one parameter (NotFound when absent)."""
         for f in self.filters:
             if f.param == param:
                 return f
-        raise KeyError(param)
+        raise NotFound(f"filtro desconocido «{param[:64]}»")
 
     def describe(self) -> list[dict]:
         """Every filter's front-end definition, in display order."""
@@ -112,31 +112,31 @@ def _parse_config(raw: Any) -> dict:
         try:
             value = json.loads(value)
         except (ValueError, RecursionError):
-            raise ValueError("la configuración no es JSON válido") from None
+            raise InvalidDefinition("la configuración no es JSON válido") from None
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValueError("la configuración debe ser un objeto JSON")
+        raise InvalidDefinition("la configuración debe ser un objeto JSON")
     return value
 
 
 def _build_one(row: Mapping[str, Any], meta: TenantMeta, clock: Clock) -> BaseFilter:
     class_name, param = str(row.get("class_name") or ""), str(row.get("param_name") or "")
     if class_name not in filter_registry:
-        raise ValueError(f"clase de filtro desconocida «{class_name[:64]}»")
+        raise InvalidDefinition(f"clase de filtro desconocida «{class_name[:64]}»")
     cls = filter_registry.get(class_name)
     if not (isinstance(cls, type) and issubclass(cls, BaseFilter)):
-        raise ValueError(f"«{class_name}» no es una clase de filtro")
+        raise InvalidDefinition(f"«{class_name}» no es una clase de filtro")
     if not PARAM_RE.fullmatch(param):
-        raise ValueError("el parámetro debe ser minúsculas, dígitos y _ (máx. 64)")
+        raise InvalidDefinition("el parámetro debe ser minúsculas, dígitos y _ (máx. 64)")
     label = str(row.get("label") or "").strip() or param
     config = _parse_config(row.get("config"))
     try:
         return cls(param=param, label=label, config=config, meta=meta, clock=clock)
     except CametError as exc:
-        raise ValueError(exc.message) from None
+        raise InvalidDefinition(exc.message) from None
     except Exception as exc:  # a third-party class must not take the other filters down
-        raise ValueError(f"error al crear el filtro ({type(exc).__name__})") from None
+        raise InvalidDefinition(f"error al crear el filtro ({type(exc).__name__})") from None
 
 
 def build_filter_set(

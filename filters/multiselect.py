@@ -7,6 +7,7 @@ and carry a normalised `search` text; ids that are not options are rejected.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from filters._parse import parse_ids
@@ -19,6 +20,7 @@ class MultiSelectFilter(BaseFilter):
     """Base of the id multi-selects; subclasses build `_build_options()`."""
 
     kind = "multiselect"
+    form = MappingProxyType({"type": "multi"})
 
     def _build_options(self) -> list[dict]:
         raise NotImplementedError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import model_validator
@@ -48,6 +49,7 @@ class NumericRangeFilter(BaseFilter):
     """Peso: keeps detections whose column lies within [min, max] (NULLs drop out once bounded)."""
 
     kind = "numeric_range"
+    form = MappingProxyType({"type": "range"})
     config_model = NumericRangeConfig
 
     def check_config(self) -> None:

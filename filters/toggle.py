@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Table
@@ -32,6 +33,7 @@ class ToggleFilter(BaseFilter):
     """A yes/no filter, e.g. "Incluir rechazos" (off keeps only good units)."""
 
     kind = "toggle"
+    form = MappingProxyType({"type": "bool"})
     config_model = ToggleConfig
 
     def options(self) -> list[dict]:

@@ -2,15 +2,14 @@
 
 Flask-Limiter (Flask pages) and `RateLimiter` (engine routes) read the same storage URI from
 settings: memory by default (per process), Redis to hold across processes and hosts. Keys are
-prefixed per installation, so two installations sharing a Redis never count together.
+prefixed per installation, so two installations sharing a Redis never count together. The
+engine's limiters belong to the Runtime and close with it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import os
-import threading
 import time
 
 from limits import parse
@@ -18,6 +17,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from core.errors import CametError
+from core.runtime import Runtime
 from core.settings import Settings
 
 LOGIN_PER_IP = "30 per minute"
@@ -63,16 +63,19 @@ class RateLimiter:
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited("demasiadas solicitudes; reintentar más tarde", retry_after=retry_after)
 
+    def close(self) -> None:
+        """Drop the connections of a Redis storage (memory storage has nothing to release)."""
+        client = getattr(self.storage, "storage", None)
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            pool.disconnect()
 
-_lock = threading.Lock()
-_limiters: dict[tuple[str, str, int], RateLimiter] = {}
 
-
-def limiter_for(settings: Settings) -> RateLimiter:
-    """The limiter of this process for these settings (rebuilt in a forked child)."""
-    key = (settings.ratelimit_storage_uri, key_prefix(settings), os.getpid())
-    with _lock:
-        limiter = _limiters.get(key)
+def limiter_for(rt: Runtime) -> RateLimiter:
+    """The limiter of this runtime for its settings (a forked child builds a new runtime)."""
+    key = (rt.settings.ratelimit_storage_uri, key_prefix(rt.settings))
+    with rt.lock:
+        limiter = rt.limiters.get(key)
         if limiter is None:
-            limiter = _limiters[key] = RateLimiter(key[0], key[1])
+            limiter = rt.limiters[key] = RateLimiter(key[0], key[1])
         return limiter

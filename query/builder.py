@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import iterate
 
 from core import partitions as parts
+from core.errors import InvalidDefinition
 from core.metadata_cache import TenantMeta
 from core.schema_tenant import detections_table
 from query.columns import ordered_sources
@@ -238,7 +239,7 @@ def build_query(
 ) -> DetectionQuery:
     """The read for `line_ids` selecting `sources` (canonical order), filtered by `fragments`."""
     if not line_ids:
-        raise ValueError("build_query needs at least one line")
+        raise InvalidDefinition("build_query needs at least one line")
     columns = ordered_sources(set(sources)) or ("line_id",)
     window = time_window(fragments)
     md = MetaData()
@@ -259,7 +260,7 @@ def _check_inline(value: object) -> None:
         for item in value:
             _check_inline(item)
     elif value is not None and not isinstance(value, _INLINE_TYPES):
-        raise ValueError(f"refusing to inline a {type(value).__name__} value into SQL")
+        raise InvalidDefinition(f"refusing to inline a {type(value).__name__} value into SQL")
 
 
 def render_literal_mysql(stmt: Select | CompoundSelect) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from core.errors import InvalidDefinition
+
 SOURCE_COLUMNS: tuple[str, ...] = ("ts", "line_id", "product_id", "weight_g", "status")
 """Every column the builder can select, in the order it selects them."""
 
@@ -38,15 +40,15 @@ MASTER_COLUMNS: MappingProxyType[str, frozenset[str]] = MappingProxyType(_NEEDS)
 
 
 def check_columns(required: set[str] | frozenset[str]) -> frozenset[str]:
-    """The requested master columns, or ValueError naming every unknown one."""
+    """The requested master columns, or InvalidDefinition naming every unknown one."""
     unknown = sorted(set(required) - set(MASTER_COLUMNS))
     if unknown:
-        raise ValueError(f"unknown master column(s): {', '.join(unknown)}")
+        raise InvalidDefinition(f"unknown master column(s): {', '.join(unknown)}")
     return frozenset(required)
 
 
 def source_columns_for(required: set[str] | frozenset[str]) -> set[str]:
-    """The source columns needed to produce `required` (unknown column → ValueError)."""
+    """The source columns needed to produce `required` (unknown column → InvalidDefinition)."""
     out: set[str] = set()
     for name in check_columns(required):
         out |= MASTER_COLUMNS[name]

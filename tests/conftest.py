@@ -7,22 +7,25 @@ half needs CAMET_TEST_MYSQL_URL (the Makefile sets it); without it those tests s
 
 from __future__ import annotations
 
-import os
-import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from core import migrations
 from core.clock import ManualClock
-from core.db import build_engine, parse_db_url
-from core.runtime import Runtime, build_runtime, set_runtime
-from core.settings import PROJECT_ROOT, Settings, load_settings
-from tests.helpers import frozen_test_clock
-
-MYSQL_URL = os.environ.get("CAMET_TEST_MYSQL_URL", "").strip()
-DEMO_PLANT = PROJECT_ROOT / "config" / "demo_plant.yml"
+from core.runtime import Runtime, build_runtime
+from core.settings import Settings
+from tests.helpers import (  # noqa: F401 - re-exported for modules that still import them from here
+    AUTH_PASSWORD,
+    DEMO_PLANT,
+    DEMO_TEST_ROWS,
+    MYSQL_URL,
+    AuthWorld,
+    drop_mysql_databases,
+    frozen_test_clock,
+    make_settings,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,6 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives headless Chromium")
     config.addinivalue_line("markers", "serial: measures the whole DB server; `make test` runs it alone")
     config.addinivalue_line("markers", "clock: depends on the date; `make test` reruns it at edge dates")
+    config.addinivalue_line("markers", "settings(**overrides): setting overrides for the `settings` fixture")
 
 
 def _mysql_or_skip(request: pytest.FixtureRequest) -> str:
@@ -58,45 +62,28 @@ def mysql_url(request: pytest.FixtureRequest) -> str:
     return _mysql_or_skip(request)
 
 
-def drop_mysql_databases(prefix: str) -> None:
-    server = build_engine(parse_db_url(MYSQL_URL).set(database="mysql"))
-    try:
-        with server.begin() as conn:
-            names = conn.execute(text("SHOW DATABASES")).scalars().all()
-            for name in names:
-                if name == prefix or name.startswith(prefix + "_"):
-                    conn.execute(text(f"DROP DATABASE `{name}`"))
-    finally:
-        server.dispose()
+@pytest.fixture
+def settings_factory(backend: str, tmp_path: Path) -> Iterator[Callable[..., Settings]]:
+    """Builds settings of isolated installations (own var dir and databases), with overrides."""
+    prefixes: list[str | None] = []
 
+    def make(**overrides: object) -> Settings:
+        var_dir = tmp_path / ("var" if not prefixes else f"var{len(prefixes)}")
+        built, prefix = make_settings(backend, var_dir, **overrides)
+        prefixes.append(prefix)
+        return built
 
-def make_settings(backend: str, var_dir: Path, **overrides: object) -> tuple[Settings, str | None]:
-    """Settings for one isolated installation; returns the MySQL DB prefix to drop, if any."""
-    prefix = None
-    central = ""
-    if backend == "mysql":
-        prefix = f"ct_{uuid.uuid4().hex[:10]}"
-        central = parse_db_url(MYSQL_URL).set(database=prefix).render_as_string(hide_password=False)
-        from ingest.tenants import ensure_database
-
-        ensure_database(central)
-    values: dict[str, object] = {
-        "env": "test",
-        "var_dir": var_dir,
-        "central_db_url": central,
-        "secret_key": "test-secret-key-" + "x" * 32,
-        "jwt_secret": "test-jwt-secret-" + "y" * 32,
-    }
-    values.update(overrides)
-    return load_settings(**values), prefix
+    yield make
+    for prefix in prefixes:
+        if prefix:
+            drop_mysql_databases(prefix)
 
 
 @pytest.fixture
-def settings(backend: str, tmp_path: Path) -> Settings:
-    s, prefix = make_settings(backend, tmp_path / "var")
-    yield s
-    if prefix:
-        drop_mysql_databases(prefix)
+def settings(request: pytest.FixtureRequest, settings_factory: Callable[..., Settings]) -> Settings:
+    """This test's installation; `@pytest.mark.settings(name=value)` overrides fields."""
+    marker = request.node.get_closest_marker("settings")
+    return settings_factory(**(marker.kwargs if marker else {}))
 
 
 @pytest.fixture
@@ -110,10 +97,8 @@ def runtime(settings: Settings, clock: ManualClock) -> Runtime:
     """Services of one installation with the central schema created."""
     rt = build_runtime(settings, clock=clock)
     migrations.upgrade_central(rt.db.central_engine)
-    set_runtime(rt)
     yield rt
-    set_runtime(None)
-    rt.db.dispose()
+    rt.close()
 
 
 @pytest.fixture
@@ -127,9 +112,6 @@ def plant_tenant(runtime: Runtime) -> str:
     return "acme"
 
 
-DEMO_TEST_ROWS = 60_000
-
-
 @pytest.fixture
 def demo_tenant(runtime: Runtime) -> str:
     """Tenant 'demo' as `manage.py seed-demo` builds it, with the latest 60k detections.
@@ -140,32 +122,6 @@ def demo_tenant(runtime: Runtime) -> str:
 
     seed_demo_tenant(runtime, days=3, rows=DEMO_TEST_ROWS, quiet=True)
     return "demo"
-
-
-# --- auth (helper S): two tenants with users, tokens and app factories ---------------------
-
-AUTH_PASSWORD = "clave-de-prueba-123"
-
-
-class AuthWorld:
-    """Tenants 'acme' (users ana=admin, vic=viewer) and 'zeta' (zed=admin), one password."""
-
-    password = AUTH_PASSWORD
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.ids: dict[str, int] = {}
-        self.tenant_of = {"ana": "acme", "vic": "acme", "zed": "zeta"}
-        self.role_of = {"ana": "admin", "vic": "viewer", "zed": "admin"}
-
-    def token(self, username: str, **kwargs: object) -> str:
-        from identity.engine_tokens import Principal, issue_token
-
-        principal = Principal(self.ids[username], username, self.tenant_of[username], self.role_of[username])
-        return issue_token(self.runtime.settings, principal, **kwargs)
-
-    def auth(self, username: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(username)}"}
 
 
 @pytest.fixture

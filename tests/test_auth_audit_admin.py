@@ -14,7 +14,7 @@ from identity.audit import list_events
 from identity.users import authenticate, find_user
 from manage import build_parser, main
 from tests.browser_utils import csrf_from, flask_login
-from tests.conftest import AUTH_PASSWORD
+from tests.helpers import AUTH_PASSWORD
 
 
 def test_admin_reads_only_its_tenants_audit(auth_world, engine_app):
@@ -82,20 +82,20 @@ def test_cli_create_user_set_password_unlock(auth_world, monkeypatch, capsys):
     rt = auth_world.runtime
     monkeypatch.setattr("sys.stdin", io.StringIO("clave-por-stdin-1\n"))
     assert main(["create-user", "--tenant", "acme", "--username", "op", "--role", "viewer",
-                 "--password-stdin"]) == 0
+                 "--password-stdin"], runtime=rt) == 0
     authenticate(rt.db, rt.settings, tenant="acme", username="op", password="clave-por-stdin-1")
     monkeypatch.setattr("sys.stdin", io.StringIO("otra-por-stdin-2\n"))
-    assert main(["set-password", "--tenant", "acme", "--username", "op", "--password-stdin"]) == 0
+    assert main(["set-password", "--tenant", "acme", "--username", "op", "--password-stdin"], runtime=rt) == 0
     authenticate(rt.db, rt.settings, tenant="acme", username="op", password="otra-por-stdin-2")
     for _ in range(rt.settings.lockout_threshold):
         with pytest.raises(AuthError):
             authenticate(rt.db, rt.settings, tenant="acme", username="op", password="mala-clave-99")
     assert find_user(rt.db, tenant="acme", username="op").is_locked()
-    assert main(["unlock-user", "--tenant", "acme", "--username", "op"]) == 0
+    assert main(["unlock-user", "--tenant", "acme", "--username", "op"], runtime=rt) == 0
     authenticate(rt.db, rt.settings, tenant="acme", username="op", password="otra-por-stdin-2")
     monkeypatch.setattr("sys.stdin", io.StringIO("corta\n"))
     with pytest.raises(SystemExit) as exit_info:
-        main(["set-password", "--tenant", "acme", "--username", "op", "--password-stdin"])
+        main(["set-password", "--tenant", "acme", "--username", "op", "--password-stdin"], runtime=rt)
     assert exit_info.value.code != 0 and "Traceback" not in capsys.readouterr().err
 
 

@@ -9,7 +9,7 @@ from playwright.sync_api import sync_playwright
 
 from app_flask.factory import SESSION_COOKIE
 from tests.browser_utils import LiveServer, browser_login, combined_app, launch_chromium
-from tests.conftest import AUTH_PASSWORD
+from tests.helpers import AUTH_PASSWORD
 
 pytestmark = pytest.mark.browser
 

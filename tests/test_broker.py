@@ -177,4 +177,4 @@ def test_required_columns_is_the_union_of_internal_widgets():
         KpiWidget(widget_id=2, title="kg", config={"metric": "kg"}),
         ExchangeRateWidget(widget_id=3, title="fx"),
     ]
-    assert DataBroker.required_columns(widgets) == {"status", "weight_g"}
+    assert DataBroker.required_columns(widgets) == {"is_reject", "weight_g"}

@@ -16,9 +16,8 @@ from app_fastapi import create_app
 from core import schema_tenant as t
 from core.clock import plant_now
 from core.runtime import build_runtime
-from core.settings import PROJECT_ROOT, load_settings
+from core.settings import PROJECT_ROOT
 from filters.defaults import DEFAULT_FILTER_ROWS
-from tests.conftest import drop_mysql_databases, make_settings
 from tests.dashboard_support import bearer, demo_principal
 from tests.helpers import TEST_NOW
 from widgets.defaults import DEFAULT_WIDGET_ROWS
@@ -32,14 +31,11 @@ def manage(*args: str, env: dict[str, str], stdin: str | None = None) -> subproc
 
 
 @pytest.fixture
-def cli_env(backend, tmp_path):
-    settings, prefix = make_settings(backend, tmp_path / "var")
+def cli_env(settings):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMET_")}
     env.update(CAMET_VAR_DIR=str(settings.var_dir), CAMET_CENTRAL_DB_URL=settings.central_db_url,
                CAMET_ENV="test", PYTHONPATH=str(PROJECT_ROOT))
-    yield env
-    if prefix:
-        drop_mysql_databases(prefix)
+    return env
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, text: str) -> None:
@@ -152,7 +148,7 @@ def test_help_lists_every_command(cli_env):
 PASSWORD = "clave-segura-123"
 
 
-def test_new_tenant_from_the_readme_commands_has_a_working_dashboard(cli_env, clock, tmp_path):
+def test_new_tenant_from_the_readme_commands_has_a_working_dashboard(cli_env, settings, clock, tmp_path):
     env = dict(cli_env, CAMET_CLOCK_START=TEST_NOW)
     tz = "America/Argentina/Buenos_Aires"
     for args in (("init-db",),
@@ -171,8 +167,6 @@ def test_new_tenant_from_the_readme_commands_has_a_working_dashboard(cli_env, cl
     imported = manage("import-detections", "--tenant", "acme", "--line", "L1", str(csv), env=env)
     assert imported.returncode == 0, imported.stderr
 
-    settings = load_settings(env="test", var_dir=cli_env["CAMET_VAR_DIR"],
-                             central_db_url=cli_env["CAMET_CENTRAL_DB_URL"])
     rt = build_runtime(settings, clock=clock)
     try:
         with rt.db.tenant("acme") as conn:

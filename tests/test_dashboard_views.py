@@ -13,10 +13,10 @@ from tests.dashboard_support import write_manifest
 from tests.provider_server import closed_port_url
 
 DEFS = [
-    {"param": "fecha", "kind": "date_range"},
-    {"param": "lineas", "kind": "multiselect"},
-    {"param": "incluir_rechazos", "kind": "toggle"},
-    {"param": "peso", "kind": "numeric_range"},
+    {"param": "fecha", "kind": "date_range", "form": {"type": "date_range", "custom": "personalizado"}},
+    {"param": "lineas", "kind": "multiselect", "form": {"type": "multi"}},
+    {"param": "incluir_rechazos", "kind": "toggle", "form": {"type": "bool"}},
+    {"param": "peso", "kind": "numeric_range", "form": {"type": "range"}},
 ]
 
 

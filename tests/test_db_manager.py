@@ -59,33 +59,22 @@ def server_connections(url: str, prefix: str) -> tuple[int, int]:
         engine.dispose()
 
 
-@pytest.mark.mysql
 @pytest.mark.serial
-def test_connections_return_to_baseline_after_200_requests(mysql_url, tmp_path):
+@pytest.mark.parametrize("backend", [pytest.param("mysql", marks=pytest.mark.mysql)])
+def test_connections_return_to_baseline_after_200_requests(mysql_url, runtime):
     """Each request opens and closes its own connection: the server count does not grow."""
-    from core import migrations
-    from core.runtime import build_runtime, set_runtime
-    from tests.conftest import drop_mysql_databases, make_settings
-
-    settings, prefix = make_settings("mysql", tmp_path / "var")
-    rt = build_runtime(settings)
-    try:
-        migrations.upgrade_central(rt.db.central_engine)
-        client = TestClient(create_app(rt))
-        before, ours_before = server_connections(mysql_url, prefix)
-        for _ in range(200):
-            response = client.get("/api/v1/health")
-            assert response.json()["database"] == "ok"
-        after, ours_after = server_connections(mysql_url, prefix)
-        assert ours_before == ours_after == 0
-        if not os.environ.get("PYTEST_XDIST_WORKER"):
-            # `make test` runs this test alone (marker `serial`), so the server-wide count is
-            # meaningful; under parallel workers other tests' connections move it.
-            assert after == before, (before, after)
-    finally:
-        set_runtime(None)
-        rt.db.dispose()
-        drop_mysql_databases(prefix)
+    prefix = runtime.db.central_url.database
+    client = TestClient(create_app(runtime))
+    before, ours_before = server_connections(mysql_url, prefix)
+    for _ in range(200):
+        response = client.get("/api/v1/health")
+        assert response.json()["database"] == "ok"
+    after, ours_after = server_connections(mysql_url, prefix)
+    assert ours_before == ours_after == 0
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        # `make test` runs this test alone (marker `serial`), so the server-wide count is
+        # meaningful; under parallel workers other tests' connections move it.
+        assert after == before, (before, after)
 
 
 def test_tls_arguments_by_host_and_mode():

@@ -22,28 +22,39 @@ from tests.servers import asgi_server, free_port, wsgi_server
 
 def test_passenger_application_serves_both_apps(runtime):
     import passenger_wsgi
+    from app_flask.dispatch import build_application
+    from core.runtime import ProcessRuntime
 
-    with wsgi_server(passenger_wsgi.application) as base:
+    assert isinstance(passenger_wsgi.application, PathDispatcher)
+    built = []
+
+    def test_runtime():
+        built.append(os.getpid())
+        return runtime
+
+    application = build_application(ProcessRuntime(test_runtime))
+    assert built == []
+    with wsgi_server(application) as base:
         pages = httpx.get(base + "/health")
         engine = httpx.get(base + "/api/v1/health")
     assert pages.status_code == 200 and pages.json()["status"] == "ok"
     assert engine.status_code == 200
     assert engine.json()["database"] == "ok" and engine.json()["version"]
+    assert built == [os.getpid()]
 
 
-def test_engine_health_reports_an_unreachable_database(tmp_path):
-    from core.runtime import build_runtime, set_runtime
-    from tests.conftest import make_settings
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.settings(central_db_url="mysql+pymysql://root@127.0.0.1:1/none")
+def test_engine_health_reports_an_unreachable_database(settings):
+    from core.runtime import build_runtime
 
-    settings, _ = make_settings("sqlite", tmp_path / "var",
-                                central_db_url="mysql+pymysql://root@127.0.0.1:1/none")
     rt = build_runtime(settings)
     try:
         with asgi_server(create_engine(rt)) as base:
             body = httpx.get(base + "/api/v1/health").json()
         assert body["database"] == "unreachable"
     finally:
-        set_runtime(None)
+        rt.close()
 
 
 def test_lazy_engine_is_built_on_first_request_once_per_process(runtime):

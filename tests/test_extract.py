@@ -236,7 +236,7 @@ def test_too_many_rows_asks_to_narrow(runtime, plant_tenant, loaded):
     with pytest.raises(TooManyRows) as err:
         build_master_frame(rt, plant_tenant, frags, {"ts"})
     assert err.value.status_code == 413
-    assert "Narrow the date range" in err.value.message
+    assert "Acotá el rango de fechas" in err.value.message
     small = [SqlFragment(time_range=(datetime(2026, 11, 1, 6), datetime(2026, 11, 1, 8))),
              SqlFragment(line_ids=frozenset({loaded["L1"]}))]
     assert 0 < build_master_frame(rt, plant_tenant, small, {"ts"}).rows <= 100

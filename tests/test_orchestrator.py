@@ -88,7 +88,7 @@ def test_widget_numbers_equal_plain_sql(runtime, demo_tenant, engine, provider):
     assert meta["rows"] == units
     assert meta["filters"]["lineas"] == sorted(chosen)
     assert meta["filters"]["fecha"]["preset"] == "personalizado"
-    assert set(meta["columns"]) == {"status", "weight_g", "ts", "line_code", "line_name", "product_name"}
+    assert set(meta["columns"]) == {"is_reject", "weight_g", "ts", "line_code", "line_name", "product_name"}
     assert set(meta["timings"]) == {"filters", "query", "fetch", "joins", "broker", "widgets", "total"}
     timing = response.headers["Server-Timing"]
     for stage in meta["timings"]:

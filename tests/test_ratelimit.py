@@ -15,14 +15,12 @@ from limits import parse
 
 from app_fastapi import deps
 from app_flask.request_guards import dashboard_run_limit
-from core import migrations
-from core.runtime import build_runtime
 from core.settings import PROJECT_ROOT
 from identity.ratelimit import API_LOGIN_PER_USER, DASHBOARD_RUN_PER_USER, LOGIN_PER_IP, LOGIN_PER_USER
 from identity.users import create_user
 from ingest.tenants import create_tenant
 from tests.browser_utils import csrf_from, flask_login, free_port
-from tests.conftest import AUTH_PASSWORD, drop_mysql_databases, make_settings
+from tests.helpers import AUTH_PASSWORD, REDIS_URL
 
 WRONG = "no-es-la-clave"
 
@@ -127,11 +125,9 @@ class Worker:
 
 
 @pytest.fixture
-def installation(backend, tmp_path):
+def installation(runtime):
     """An installation on disk (or MariaDB) with a user, and a factory for worker processes."""
-    settings, prefix = make_settings(backend, tmp_path / "var")
-    rt = build_runtime(settings)
-    migrations.upgrade_central(rt.db.central_engine)
+    settings, rt = runtime.settings, runtime
     create_tenant(rt.db, "acme", name="ACME")
     create_user(rt.db, tenant="acme", username="ana", password=AUTH_PASSWORD, role="admin")
     workers: list[Worker] = []
@@ -148,9 +144,6 @@ def installation(backend, tmp_path):
     yield start
     for worker in workers:
         worker.stop()
-    rt.db.dispose()
-    if prefix:
-        drop_mysql_databases(prefix)
 
 
 def _alternate(workers, send, n: int) -> list[int]:
@@ -158,7 +151,7 @@ def _alternate(workers, send, n: int) -> list[int]:
 
 
 def test_limits_hold_across_two_processes_with_redis(installation):
-    a, b = installation("redis://127.0.0.1:6379/0"), installation("redis://127.0.0.1:6379/0")
+    a, b = installation(REDIS_URL), installation(REDIS_URL)
     body = {"tenant": "acme", "username": "ana", "password": WRONG}
     limit = _amount(API_LOGIN_PER_USER)
     statuses = _alternate([a, b], lambda w: httpx.post(w.url + "/api/v1/auth/token", json=body), limit + 1)

@@ -7,7 +7,7 @@ import re
 
 from identity.users import authenticate
 from tests.browser_utils import csrf_from, flask_login
-from tests.conftest import AUTH_PASSWORD
+from tests.helpers import AUTH_PASSWORD
 
 NEW = "otra-clave-nueva-1"
 

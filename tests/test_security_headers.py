@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from app_fastapi.version import VERSION
 from tests.browser_utils import LiveServer, combined_app, flask_login
-from tests.conftest import AUTH_PASSWORD
+from tests.helpers import AUTH_PASSWORD
 
 LEAKS = ("Traceback", "SELECT", "sqlalchemy", "Werkzeug", "Python/", "uvicorn", "waitress", "File \"")
 

@@ -13,11 +13,9 @@ from a2wsgi import ASGIMiddleware
 from app_fastapi.main import create_app as create_engine
 from app_flask.engine_client import EngineClient
 from app_flask.factory import SESSION_COOKIE, create_app
-from core import migrations
-from core.runtime import build_runtime, set_runtime
 from identity.users import create_user, delete_user
 from tests.browser_utils import csrf_from, flask_login
-from tests.conftest import AUTH_PASSWORD, drop_mysql_databases, make_settings
+from tests.helpers import AUTH_PASSWORD, REDIS_URL
 
 SID = re.compile(r"^[A-Za-z0-9_-]{40,64}$")
 
@@ -146,31 +144,24 @@ def test_login_redirect_only_to_local_paths(auth_world, flask_app):
         assert response.headers["Location"] == expected
 
 
-def test_redis_session_backend(backend, tmp_path):
-    settings, prefix = make_settings(backend, tmp_path / "var", session_backend="redis")
-    rt = build_runtime(settings)
-    migrations.upgrade_central(rt.db.central_engine)
-    set_runtime(rt)
-    try:
-        from ingest.tenants import create_tenant
+@pytest.mark.settings(session_backend="redis")
+def test_redis_session_backend(runtime):
+    from ingest.tenants import create_tenant
 
-        create_tenant(rt.db, "acme", name="ACME")
-        create_user(rt.db, tenant="acme", username="ana", password=AUTH_PASSWORD, role="admin")
-        engine = EngineClient(wsgi_app=ASGIMiddleware(create_engine(rt)))
-        app = create_app(rt, engine=engine)
-        client = app.test_client()
-        flask_login(client, "acme", "ana", AUTH_PASSWORD)
-        sid = _cookie(client)
-        assert SID.match(sid)
-        store = redis.Redis.from_url(settings.redis_url)
-        key = app.session_interface.key_prefix + sid
-        assert store.exists(key) and 0 < store.ttl(key) <= settings.session_idle_minutes * 60
-        assert _logged_in(client)
-        client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
-        assert not store.exists(key)
-        engine.close()
-    finally:
-        set_runtime(None)
-        rt.db.dispose()
-        if prefix:
-            drop_mysql_databases(prefix)
+    rt, settings = runtime, runtime.settings
+    assert settings.redis_url == REDIS_URL
+    create_tenant(rt.db, "acme", name="ACME")
+    create_user(rt.db, tenant="acme", username="ana", password=AUTH_PASSWORD, role="admin")
+    engine = EngineClient(wsgi_app=ASGIMiddleware(create_engine(rt)))
+    app = create_app(rt, engine=engine)
+    client = app.test_client()
+    flask_login(client, "acme", "ana", AUTH_PASSWORD)
+    sid = _cookie(client)
+    assert SID.match(sid)
+    store = redis.Redis.from_url(settings.redis_url)
+    key = app.session_interface.key_prefix + sid
+    assert store.exists(key) and 0 < store.ttl(key) <= settings.session_idle_minutes * 60
+    assert _logged_in(client)
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
+    assert not store.exists(key)
+    engine.close()

@@ -29,7 +29,7 @@ def frame() -> pd.DataFrame:
         "line_name": pd.Categorical(["Línea 1", "Línea 1", "Línea 1", "Línea 2", "Línea 2"]),
         "product_name": ["A", "A", "B", "C", "D"],
         "weight_g": [100.0, 200.0, None, 50.0, 150.0],
-        "status": pd.Series([0, 1, 0, 0, 1], dtype="int8"),
+        "is_reject": [False, True, False, False, True],
     })
 
 
@@ -86,9 +86,9 @@ def test_unknown_class_and_bad_config_are_registry_errors():
 
 
 @pytest.mark.parametrize(("metric", "expected", "columns"), [
-    ("units", 5, {"status"}),
+    ("units", 5, {"is_reject"}),
     ("kg", 0.5, {"weight_g"}),
-    ("reject_rate", 40.0, {"status"}),
+    ("reject_rate", 40.0, {"is_reject"}),
 ])
 def test_kpis(metric, expected, columns):
     widget = build(KpiWidget, {"metric": metric})

@@ -4,11 +4,7 @@
 "camet.widgets" group), never imported from a dotted path.
 """
 
-from core.registry import Registry
-
-widget_registry = Registry("widget", entry_point_group="camet.widgets")
-
-from widgets import (  # noqa: E402  (modules register themselves on import)
+from widgets import (  # modules register themselves on import
     exchange_rate,
     kpi,
     line_summary,
@@ -16,6 +12,7 @@ from widgets import (  # noqa: E402  (modules register themselves on import)
     production_by_line,
     production_over_time,
 )
+from widgets.base import widget_registry
 
 __all__ = [
     "widget_registry",

@@ -11,7 +11,8 @@ Contract for subclasses (one file per widget, registered with `@widget_registry.
   property when it depends on the config. They receive `frame[required_columns]`.
 - external widgets: `required_api_id` (a key of config/external_apis.yml) and `api_params()`;
   they receive the decoded JSON payload of that API.
-- `shape`: "kpi" | "chart" | "table" (picks the template partial).
+- `shape`: names the page's partial `partials/widgets/_<shape>.html` ("kpi", "chart", "table"
+  ship with the product; an unknown shape falls back to `_default.html`).
 - `config_model`: a pydantic model validating the row's `config` JSON (extra keys rejected).
 - `process_data(data) -> dict`: the JSON the front end renders. Return `empty_result()` when
   there is nothing to show; raise `WidgetDataError` when the data is unusable.
@@ -26,13 +27,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import RegistryError
+from core.errors import CametError, RegistryError
+from core.registry import Registry
 
+widget_registry: Registry[type[BaseWidget]] = Registry("widget", entry_point_group="camet.widgets")
 SourceType = Literal["internal", "external"]
-Shape = Literal["kpi", "chart", "table"]
+Shape = str  # a template name: partials/widgets/_<shape>.html
 
 
-class WidgetDataError(Exception):
+class WidgetDataError(CametError):
     """The data handed to a widget cannot be rendered (e.g. a malformed API payload)."""
 
 

@@ -7,9 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from widgets import widget_registry
 from widgets._chart import chart_json, dataset
-from widgets.base import BaseWidget, WidgetDataError
+from widgets.base import BaseWidget, WidgetDataError, widget_registry
 
 CURRENCY = r"^[A-Z]{3}$"
 

@@ -7,16 +7,15 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from widgets import widget_registry
-from widgets.base import BaseWidget
+from widgets.base import BaseWidget, widget_registry
 
 Metric = Literal["units", "kg", "reject_rate"]
 
 # metric → (columns read, unit shown, decimals shown)
 METRICS: dict[str, tuple[frozenset[str], str, int]] = {
-    "units": (frozenset({"status"}), "u", 0),
+    "units": (frozenset({"is_reject"}), "u", 0),
     "kg": (frozenset({"weight_g"}), "kg", 1),
-    "reject_rate": (frozenset({"status"}), "%", 2),
+    "reject_rate": (frozenset({"is_reject"}), "%", 2),
 }
 
 
@@ -50,6 +49,6 @@ class KpiWidget(BaseWidget):
         elif metric == "kg":
             value = float(data["weight_g"].sum(skipna=True)) / 1000.0
         else:
-            value = float((data["status"] == 1).mean()) * 100.0
+            value = float(data["is_reject"].mean()) * 100.0
         return {"value": value, "unit": unit, "decimals": decimals, "metric": metric,
                 "rows": int(len(data))}

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from widgets import widget_registry
+from widgets.base import widget_registry
 
 
 class LayoutItem(BaseModel):

@@ -7,9 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from widgets import widget_registry
 from widgets._chart import line_keys
-from widgets.base import BaseWidget
+from widgets.base import BaseWidget, widget_registry
 
 COLUMNS = [
     {"key": "line", "label": "Línea", "decimals": None},
@@ -24,12 +23,12 @@ class LineSummaryWidget(BaseWidget):
     """One row per line with data, in line-code order."""
 
     source_type = "internal"
-    required_columns = frozenset({"line_code", "line_name", "weight_g", "status"})
+    required_columns = frozenset({"line_code", "line_name", "weight_g", "is_reject"})
     shape = "table"
     default_size = (6, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        """Aggregate per line: count, weight sum (kg), share of status 1."""
+        """Aggregate per line: count, weight sum (kg), share of rejects."""
         if len(data) == 0:
             return self.empty_result()
         lines, names = line_keys(data)
@@ -37,7 +36,7 @@ class LineSummaryWidget(BaseWidget):
         units = np.bincount(lines, minlength=n)
         weight = np.nan_to_num(data["weight_g"].to_numpy(dtype="float64", na_value=np.nan))
         grams = np.bincount(lines, weights=weight, minlength=n)
-        rejects = np.bincount(lines, weights=(data["status"] == 1).to_numpy(), minlength=n)
+        rejects = np.bincount(lines, weights=data["is_reject"].to_numpy(dtype="float64"), minlength=n)
         rows = [
             [name, int(units[i]), float(grams[i]) / 1000.0, 100.0 * float(rejects[i]) / int(units[i])]
             for i, name in enumerate(names)

@@ -7,9 +7,8 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from widgets import widget_registry
 from widgets._chart import chart_json, counts_by, dataset
-from widgets.base import BaseWidget
+from widgets.base import BaseWidget, widget_registry
 
 OTHERS_LABEL = "Otros"
 

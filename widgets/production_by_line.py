@@ -7,9 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from widgets import widget_registry
 from widgets._chart import chart_json, dataset, line_keys
-from widgets.base import BaseWidget
+from widgets.base import BaseWidget, widget_registry
 
 
 @widget_registry.register

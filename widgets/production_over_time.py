@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from widgets import widget_registry
 from widgets._chart import chart_json, dataset, line_keys
-from widgets.base import BaseWidget
+from widgets.base import BaseWidget, widget_registry
 
 HOURLY_MAX_SPAN = timedelta(days=3)
 MAX_BUCKETS = 2000

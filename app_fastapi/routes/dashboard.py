@@ -38,8 +38,8 @@ class WidgetResult(BaseModel):
     id: int = Field(description="Widget_catalog row id (stable key for the front end)")
     class_: str = Field(alias="class", description="widget class name")
     title: str
-    shape: Literal["kpi", "chart", "table"] | None = Field(
-        description="which card renders it; null when the class is unknown")
+    shape: str | None = Field(
+        description="the card template: kpi, chart, table or a plugin's; null when the class is unknown")
     source: Literal["internal", "external"] | None = None
     w: int = Field(description="grid width, 1-12 columns")
     h: int = Field(description="grid height in rows")

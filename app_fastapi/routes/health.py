@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from app_fastapi.deps import RuntimeDep
 from app_fastapi.version import VERSION
-from core.runtime import get_runtime
 
 router = APIRouter(tags=["health"])
 
@@ -19,8 +19,7 @@ class Health(BaseModel):
 
 
 @router.get("/health", response_model=Health)
-async def health() -> Health:
+async def health(rt: RuntimeDep) -> Health:
     """200 with `database: ok|unreachable`; the engine answers even when the DB does not."""
-    rt = get_runtime()
     ok = await run_in_threadpool(rt.db.ping, rt.db.central_engine)
     return Health(status="ok", version=VERSION, database="ok" if ok else "unreachable")

@@ -40,7 +40,7 @@ class TokenResponse(BaseModel):
 def token(body: TokenRequest, request: Request, rt: RuntimeDep) -> TokenResponse:
     """A bearer token for the engine API, valid for CAMET_JWT_TTL_S seconds."""
     ip = client_ip(request)
-    limiter = limiter_for(rt.settings)
+    limiter = limiter_for(rt)
     limiter.hit(API_LOGIN_PER_IP, "api-login-ip", ip)
     limiter.hit(API_LOGIN_PER_USER, "api-login-user", body.tenant.strip(), body.username.strip())
     user = authenticate(rt.db, rt.settings, tenant=body.tenant, username=body.username,

@@ -7,6 +7,7 @@ GET /dashboard/filters  the filter definitions as JSON (for scripts and the pane
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,12 +15,13 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 
-from app_flask.dashboard_form import filters_to_query, form_to_filters, panel_state
+from app_flask.dashboard_form import as_applied, filters_to_query, form_to_filters, panel_state
 from app_flask.engine_client import EngineClient, EngineError
 from app_flask.login_session import current_identity, engine_token, login_required
 from app_flask.request_guards import dashboard_run_limit
 
 bp = Blueprint("dashboard", __name__)
+log = logging.getLogger(__name__)
 RUN_PATH = "/api/v1/dashboard/run"
 FILTERS_PATH = "/api/v1/filters"
 
@@ -40,6 +42,8 @@ def _run(token: str, raw: dict[str, Any]) -> Run:
     try:
         return _engine().json("POST", RUN_PATH, token=token, json={"filters": raw}), [], None, 200
     except EngineError as exc:
+        if exc.status_code >= 500:
+            log.error("engine answered %s to a dashboard run: %s", exc.status_code, exc.message)
         details = exc.body.get("details") if isinstance(exc.body, dict) else None
         fields = [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
         return None, fields, exc.message, exc.status_code
@@ -52,7 +56,7 @@ def _context(defs: dict[str, Any], raw: dict[str, Any], result: dict[str, Any] |
     return {
         "filters": filters,
         "filter_problems": defs.get("errors", []),
-        "state": panel_state(filters, applied if result else _as_applied(filters, raw)),
+        "state": panel_state(filters, applied if result else as_applied(filters, raw)),
         "widgets": result["widgets"] if result else [],
         "meta": result["meta"] if result else None,
         "field_errors": field_errors,
@@ -60,23 +64,6 @@ def _context(defs: dict[str, Any], raw: dict[str, Any], result: dict[str, Any] |
         "query": urlencode(filters_to_query(filters, raw)),
         "identity": current_identity(),
     }
-
-
-def _as_applied(filters: list[dict[str, Any]], raw: dict[str, Any]) -> dict[str, Any]:
-    """Echo what the user sent when the engine refused it, so the form keeps their input."""
-    out: dict[str, Any] = {}
-    for d in filters:
-        value = raw.get(d["param"])
-        if value is None:
-            continue
-        if d.get("kind") == "multiselect":
-            out[d["param"]] = [int(v) for v in value if str(v).isdigit()]
-        elif d.get("kind") == "date_range":
-            out[d["param"]] = {"preset": value.get("preset"), "start": value.get("start"),
-                               "end": value.get("end")}
-        else:
-            out[d["param"]] = value
-    return out
 
 
 @bp.get("/")

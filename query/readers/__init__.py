@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from core.errors import CametError
+from core.errors import CametError, InvalidDefinition
 from query.readers.base import BaseReader, ReadContext, ReadResult
 from query.readers.connectorx_reader import ConnectorXReader
 from query.readers.mysqlclient_reader import MySQLClientReader
@@ -73,9 +73,9 @@ def select_reader(backend: str, preferred: str | None = None) -> BaseReader:
             if cls.name == preferred:
                 return cls()
         names = ", ".join(c.name for c in choices)
-        raise ValueError(f"reader {preferred!r} is not available for {backend} (have: {names})")
+        raise InvalidDefinition(f"reader {preferred!r} is not available for {backend} (have: {names})")
     if not choices:
-        raise ValueError(f"no reader installed for {backend}")
+        raise InvalidDefinition(f"no reader installed for {backend}")
     return choices[0]()
 
 

@@ -120,20 +120,24 @@ def assemble(columns: Sequence[str], chunks: list[list[np.ndarray]]) -> pd.DataF
     return pd.DataFrame(data, copy=False)
 
 
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
 def too_many_rows(max_rows: int, rows: int | None = None) -> TooManyRows:
     """The 413 error that asks the user to narrow the selection."""
-    counted = f"{rows:,}" if rows is not None else f"more than {max_rows:,}"
+    counted = _thousands(rows) if rows is not None else f"más de {_thousands(max_rows)}"
     return TooManyRows(
-        f"The selection has {counted} detections; the limit is {max_rows:,}. "
-        "Narrow the date range or choose fewer lines.",
+        f"La selección tiene {counted} detecciones; el límite es {_thousands(max_rows)}. "
+        "Acotá el rango de fechas o elegí menos líneas.",
         details={"max_rows": max_rows, "rows": rows},
     )
 
 
 def query_timeout(timeout_s: float) -> QueryTimeout:
     return QueryTimeout(
-        f"The query took longer than {timeout_s:g} s and was cancelled. "
-        "Narrow the date range or choose fewer lines.",
+        f"La consulta tardó más de {timeout_s:g} s y se canceló. "
+        "Acotá el rango de fechas o elegí menos líneas.",
         details={"timeout_s": timeout_s},
     )
 

@@ -6,6 +6,10 @@
  * patches the live grid keyed by widget id. Chart cards keep their <canvas> node: only the
  * head, the overlay and the JSON data are replaced and the chart is redrawn with update().
  * Filter state lives in the URL (pushState); the back button reloads the previous state.
+ *
+ * Widget shapes with client-side drawing register in RENDERERS (keyed by the card's
+ * data-shape); chart types in CHART_TYPES (keyed by Chart.js type). A shape without a
+ * renderer is server-rendered HTML and is simply swapped.
  */
 (function () {
   "use strict";
@@ -28,34 +32,53 @@
     return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + a + ")";
   }
 
+  function styleRound(out, dataset) {
+    out.backgroundColor = dataset.data.map(function (_, j) { return PALETTE[j % PALETTE.length]; });
+    out.borderColor = "#ffffff";
+    out.borderWidth = 2;
+    out.hoverOffset = 6;
+  }
+
+  function styleBar(out, dataset, color, count) {
+    out.backgroundColor = count > 1 ? color : dataset.data.map(function (_, j) {
+      return PALETTE[j % PALETTE.length];
+    });
+    out.borderRadius = 6;
+    out.maxBarThickness = 56;
+  }
+
+  function styleLine(out, dataset, color, count, points) {
+    out.borderColor = color;
+    out.backgroundColor = alpha(color, 0.12);
+    out.fill = count === 1;
+    out.tension = 0.3;
+    out.borderWidth = 2;
+    out.pointRadius = points > 36 ? 0 : 3;
+    out.pointHoverRadius = 4;
+  }
+
+  // Chart.js type → how its datasets look and which axes it gets (unknown types draw as lines).
+  var CHART_TYPES = {
+    doughnut: { style: styleRound, round: true },
+    pie: { style: styleRound, round: true },
+    bar: { style: styleBar, categories: true },
+    line: { style: styleLine, rateAxis: true }
+  };
+
+  function chartType(name) {
+    return CHART_TYPES[name] || { style: styleLine };
+  }
+
   function styleDataset(type, dataset, index, count, points) {
     var color = PALETTE[index % PALETTE.length];
     var out = { label: dataset.label, data: dataset.data };
-    if (type === "doughnut" || type === "pie") {
-      out.backgroundColor = dataset.data.map(function (_, j) { return PALETTE[j % PALETTE.length]; });
-      out.borderColor = "#ffffff";
-      out.borderWidth = 2;
-      out.hoverOffset = 6;
-    } else if (type === "bar") {
-      out.backgroundColor = count > 1 ? color : dataset.data.map(function (_, j) {
-        return PALETTE[j % PALETTE.length];
-      });
-      out.borderRadius = 6;
-      out.maxBarThickness = 56;
-    } else {
-      out.borderColor = color;
-      out.backgroundColor = alpha(color, 0.12);
-      out.fill = count === 1;
-      out.tension = 0.3;
-      out.borderWidth = 2;
-      out.pointRadius = points > 36 ? 0 : 3;
-      out.pointHoverRadius = 4;
-    }
+    chartType(type).style(out, dataset, color, count, points);
     return out;
   }
 
   function chartOptions(body) {
-    var round = body.type === "doughnut" || body.type === "pie";
+    var kind = chartType(body.type);
+    var round = !!kind.round;
     var many = (body.data.datasets || []).length > 1;
     var options = {
       responsive: true,
@@ -72,8 +95,8 @@
       }
     };
     if (!round) {
-      var rate = body.type === "line" && !many && body.options && body.options.last !== undefined;
-      var categories = body.type === "bar";
+      var rate = !!kind.rateAxis && !many && body.options && body.options.last !== undefined;
+      var categories = !!kind.categories;
       options.scales = {
         x: { grid: { display: false }, ticks: {
           maxRotation: 0, autoSkip: !categories, maxTicksLimit: categories ? undefined : 8, color: "#64748b",
@@ -139,35 +162,53 @@
     if (a && b) { a.replaceWith(b); }
   }
 
+  function patchChart(live, incoming) {
+    live.className = incoming.className;
+    live.dataset.state = incoming.dataset.state;
+    live.dataset.class = incoming.dataset.class;
+    swapPart(live, incoming, ".card__head");
+    swapPart(live, incoming, ".card__overlay");
+    swapPart(live, incoming, "script.chart-data");
+  }
+
+  function disposeChart(card) {
+    var canvas = card.querySelector("canvas.chart");
+    if (canvas && typeof Chart !== "undefined" && Chart.getChart(canvas)) { Chart.getChart(canvas).destroy(); }
+  }
+
+  // data-shape → client-side behaviour: `patch` keeps the live node (and its canvas) in place,
+  // `render` draws it, `dispose` frees it before the node leaves the page.
+  var RENDERERS = {
+    chart: { patch: patchChart, render: renderChart, dispose: disposeChart }
+  };
+
+  function rendererOf(card) {
+    return RENDERERS[card.dataset.shape] || {};
+  }
+
   function patchGrid(grid, cards) {
     var keep = new Set();
     var previous = null;
     cards.forEach(function (incoming) {
       var live = document.getElementById(incoming.id);
       var node = incoming;
-      if (live && live.parentNode === grid && live.dataset.shape === "chart" && incoming.dataset.shape === "chart") {
-        live.className = incoming.className;
-        live.dataset.state = incoming.dataset.state;
-        live.dataset.class = incoming.dataset.class;
-        swapPart(live, incoming, ".card__head");
-        swapPart(live, incoming, ".card__overlay");
-        swapPart(live, incoming, "script.chart-data");
+      var renderer = rendererOf(incoming);
+      if (live && live.parentNode === grid && renderer.patch && live.dataset.shape === incoming.dataset.shape) {
+        renderer.patch(live, incoming);
         node = live;
       } else if (live && live.parentNode === grid) {
-        var old = live.querySelector("canvas.chart");
-        if (old && Chart.getChart(old)) { Chart.getChart(old).destroy(); }
+        if (rendererOf(live).dispose) { rendererOf(live).dispose(live); }
         live.replaceWith(incoming);
       }
       var expected = previous ? previous.nextElementSibling : grid.firstElementChild;
       if (node !== expected) { grid.insertBefore(node, expected); }
       previous = node;
       keep.add(node);
-      if (node.dataset.shape === "chart") { renderChart(node); }
+      if (renderer.render) { renderer.render(node); }
     });
     Array.prototype.slice.call(grid.children).forEach(function (child) {
       if (keep.has(child)) { return; }
-      var canvas = child.querySelector("canvas.chart");
-      if (canvas && Chart.getChart(canvas)) { Chart.getChart(canvas).destroy(); }
+      if (rendererOf(child).dispose) { rendererOf(child).dispose(child); }
       child.remove();
     });
   }
@@ -224,7 +265,9 @@
   window.addEventListener("popstate", function () { location.reload(); });
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("#widget-grid .card--chart").forEach(renderChart);
+    document.querySelectorAll("#widget-grid > .card").forEach(function (card) {
+      if (rendererOf(card).render) { rendererOf(card).render(card); }
+    });
   });
 
   document.addEventListener("alpine:init", function () {
@@ -249,7 +292,7 @@
         },
         presetChanged: function (event) {
           var fieldset = event.target.closest("fieldset");
-          var custom = event.target.value === "personalizado";
+          var custom = event.target.value === event.target.dataset.custom;
           var dates = fieldset.querySelector("[data-role=custom-dates]");
           var hint = fieldset.querySelector("[data-role=range-hint]");
           if (dates) { dates.hidden = !custom; }

@@ -1,0 +1,25 @@
+"""A widget shape the product does not ship: the share of good units as a gauge (plugin sample)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from widgets import widget_registry
+from widgets.base import BaseWidget
+
+
+@widget_registry.register
+class GoodShareGaugeWidget(BaseWidget):
+    """Percentage of units that are not rejects."""
+
+    source_type = "internal"
+    required_columns = frozenset({"is_reject"})
+    shape = "gauge"
+    default_size = (4, 1)
+
+    def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
+        if len(data) == 0:
+            return self.empty_result()
+        return {"value": round(100.0 * float((~data["is_reject"]).mean()), 2), "rows": int(len(data))}
