@@ -29,7 +29,7 @@ def install_tenant_defaults(rt: Runtime, slug: str, *, replace: bool) -> dict[st
 
 
 def install_defaults_cmd(args: argparse.Namespace) -> int:
-    rt = runtime()
+    rt = runtime(args)
     if get_tenant(rt.db, args.tenant) is None:
         fail(f"unknown tenant {args.tenant!r}")
     written = install_tenant_defaults(rt, args.tenant, replace=not args.keep)
