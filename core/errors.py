@@ -6,6 +6,7 @@
     ├── DatabaseUnavailable      the database does not answer (503)
     ├── NotFound (404)           unknown tenant, line, layout...
     ├── ValidationFailed (422)   user input rejected; carries per-field messages
+    ├── Conflict (409)           a change that would break something else (e.g. the last admin)
     ├── ImportRejected (422)     a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)        a dashboard query that must be narrowed
     ├── QueryTimeout (504)       a query cancelled for running too long
@@ -59,6 +60,11 @@ class NotFound(CametError):
 class ValidationFailed(CametError):
     status_code = 422
     code = "validation"
+
+
+class Conflict(CametError):
+    status_code = 409
+    code = "conflict"
 
 
 class ImportRejected(CametError):
