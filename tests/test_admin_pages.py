@@ -80,6 +80,10 @@ def test_layout_editor_saves_order_width_and_default(auth_world, admin):
     assert rows[1][2].replace(" ", "") == f'[{{"widget_id":{ids[3]},"w":8}},{{"widget_id":{ids[0]}}}]'
     page = admin.get("/").get_data(as_text=True)
     assert 'id="tablero-select"' in page and "Calidad" in page
+    first = sql_rows(rt, "SELECT id FROM dashboard_layouts WHERE name = 'Producción'")[0][0]
+    chosen = admin.get(f"/?tablero={first}").get_data(as_text=True)
+    assert f'name="tablero" value="{first}"' in chosen and f'href="/?tablero={first}"' in chosen
+    assert admin.get("/?tablero=99999").status_code == 200, "an unknown dashboard is a message, not a crash"
 
 
 def test_users_page_actions_and_last_admin_guard(auth_world, admin):
