@@ -7,6 +7,7 @@
     │   └── EngineUnavailable          app_flask/engine_client.py: the engine does not answer
     ├── NotFound (404)                 unknown tenant, line, layout...
     ├── ValidationFailed (422)         user input rejected; carries per-field messages
+    ├── Conflict (409)                 a change that would break something else (e.g. the last admin)
     ├── ImportRejected (422)           a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)              a dashboard query that must be narrowed
     ├── QueryTimeout (504)             a query cancelled for running too long
@@ -71,6 +72,11 @@ class NotFound(CametError):
 class ValidationFailed(CametError):
     status_code = 422
     code = "validation"
+
+
+class Conflict(CametError):
+    status_code = 409
+    code = "conflict"
 
 
 class ImportRejected(CametError):

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core import schema_central, schema_tenant
 from core.db import transaction
+from core.layout_ids import migrate_layouts
 
 Migration = Callable[[Connection], None]
 
@@ -36,7 +37,12 @@ def _tenant_v1(conn: Connection) -> None:
         conn.execute(insert(schema_tenant.meta_state).values(key="metadata_version", value=1))
 
 
-TENANT: list[Migration] = [_tenant_v1]
+def _tenant_layout_row_ids(conn: Connection) -> None:
+    """Layout items name Widget_catalog row ids instead of sort_order (idempotent)."""
+    migrate_layouts(conn)
+
+
+TENANT: list[Migration] = [_tenant_v1, _tenant_layout_row_ids]
 
 
 def current_version(conn: Connection, version_table: Table) -> int:

@@ -3,7 +3,9 @@
 A tenant created by `create-tenant` must show a working dashboard on its first login, so the
 defaults are installed then (only into empty tables: running it again never overwrites what an
 admin configured). `manage.py install-defaults --tenant T` restores them on demand. The rows
-themselves are data owned by filters/ and widgets/; the caller passes them in.
+themselves are data owned by filters/ and widgets/; the caller passes them in. The default
+layouts name catalog rows by `sort_order` (stable in the code); they are stored with the row
+ids resolved at install time, because stored layouts reference row ids.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from core import schema_tenant as t
+from core.layout_ids import sort_order_ids, to_row_ids
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ def install_defaults(
         conn.execute(insert(t.widget_catalog), [dict(r, active=True) for r in defaults.widget_rows])
         written["widgets"] = len(defaults.widget_rows)
     if _count(conn, t.dashboard_layouts) == 0:
+        items = to_row_ids([dict(i) for i in defaults.layout], sort_order_ids(conn))
         conn.execute(insert(t.dashboard_layouts).values(
-            name=defaults.layout_name, is_default=True, items=list(defaults.layout)))
+            name=defaults.layout_name, is_default=True, items=items))
         written["layouts"] = 1
     return written

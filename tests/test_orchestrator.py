@@ -157,12 +157,14 @@ def test_range_without_data_is_empty_everywhere(runtime, demo_tenant, engine, pr
 
 def test_bad_catalog_rows_fail_alone_and_admins_see_why(runtime, demo_tenant, engine):
     with runtime.db.tenant(demo_tenant) as conn:
-        conn.execute(insert(t.widget_catalog).values(
-            class_name="os.system", title="Malo", config={}, sort_order=90, active=True))
-        conn.execute(insert(t.widget_catalog).values(
-            class_name="KpiWidget", title="Mal config", config={"metric": "x"}, sort_order=91, active=True))
+        bad = conn.execute(insert(t.widget_catalog).values(
+            class_name="os.system", title="Malo", config={}, sort_order=90,
+            active=True)).inserted_primary_key[0]
+        mal = conn.execute(insert(t.widget_catalog).values(
+            class_name="KpiWidget", title="Mal config", config={"metric": "x"}, sort_order=91,
+            active=True)).inserted_primary_key[0]
         layout = conn.execute(t.dashboard_layouts.select()).first()
-        items = list(layout.items) + [{"widget": 90}, {"widget": 91}, {"widget": 404}]
+        items = list(layout.items) + [{"widget_id": bad}, {"widget_id": mal}, {"widget_id": 404}]
         conn.execute(update(t.dashboard_layouts).where(t.dashboard_layouts.c.id == layout.id)
                      .values(items=items))
     body = engine.post(RUN, json={}).json()
@@ -170,7 +172,7 @@ def test_bad_catalog_rows_fail_alone_and_admins_see_why(runtime, demo_tenant, en
     assert set(bad) == {"Malo", "Mal config"}
     assert "unknown widget class" in bad["Malo"]
     assert "metric" in bad["Mal config"]
-    assert any("sort_order 404" in e for e in body["meta"]["errors"])
+    assert any("no widget with id 404" in e for e in body["meta"]["errors"])
 
 
 def test_unknown_layout_is_404(engine):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from core.errors import RegistryError
+from core.layout_ids import to_row_ids
 from query.columns import MASTER_COLUMNS
 from widgets import widget_registry
 from widgets.base import BaseWidget, WidgetContext, WidgetDataError
@@ -54,7 +55,8 @@ def test_every_default_row_resolves_and_declares_known_columns():
 
 def test_default_layout_places_every_default_row():
     rows = [dict(r, id=i + 1, active=True) for i, r in enumerate(DEFAULT_WIDGET_ROWS)]
-    placements, errors = resolve_layout(DEFAULT_LAYOUT, rows)
+    items = to_row_ids(DEFAULT_LAYOUT, {r["sort_order"]: r["id"] for r in rows})
+    placements, errors = resolve_layout(items, rows)
     assert errors == []
     assert [p.row["sort_order"] for p in placements] == [r["sort_order"] for r in DEFAULT_WIDGET_ROWS]
 
@@ -62,16 +64,23 @@ def test_default_layout_places_every_default_row():
 def test_layout_problems_are_messages_not_failures():
     rows = [{"id": 1, "class_name": "KpiWidget", "title": "a", "config": {}, "sort_order": 10},
             {"id": 2, "class_name": "KpiWidget", "title": "b", "config": {}, "sort_order": 20},
-            {"id": 3, "class_name": "KpiWidget", "title": "c", "config": {}, "sort_order": 20}]
-    items = [{"widget": 10, "w": 3}, {"widget": 99}, {"widget": 20}, {"widget": 10}, {"widget": 10, "w": 40}]
+            {"id": 3, "class_name": "KpiWidget", "title": "c", "config": {}, "sort_order": 20,
+             "active": False}]
+    items = [{"widget_id": 1, "w": 3}, {"widget_id": 99}, {"widget_id": 3}, {"widget_id": 1},
+             {"widget_id": 2, "w": 40}, {"widget": 10}]
     placements, errors = resolve_layout(items, rows)
     assert [(p.row["id"], p.w, p.h) for p in placements] == [(1, 3, 1)]
     assert len(errors) == 4
-    assert "no active widget with sort_order 99" in errors[0]
-    assert "several widgets" in errors[1]
-    assert "placed twice" in errors[2]
+    assert "no widget with id 99" in errors[0]
+    assert "placed twice" in errors[1]
     placements, errors = resolve_layout(None, rows)
-    assert [p.row["id"] for p in placements] == [1, 2, 3] and errors == []
+    assert [p.row["id"] for p in placements] == [1, 2] and errors == []
+
+
+def test_legacy_sort_order_items_convert_to_row_ids():
+    items = [{"widget": 10, "w": 3}, {"widget": 99}, {"widget_id": 7, "h": 1}, "junk", {"widget": "x"}]
+    assert to_row_ids(items, {10: 4}) == [{"widget_id": 4, "w": 3}, {"widget_id": 7, "h": 1}]
+    assert to_row_ids(to_row_ids(items, {10: 4}), {10: 5}) == to_row_ids(items, {10: 4})
 
 
 def test_unknown_class_and_bad_config_are_registry_errors():

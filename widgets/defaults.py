@@ -5,9 +5,10 @@ rows (DEMO_EXTRA_WIDGET_ROWS, fed by the engine's own demo providers) and uses D
 
 Layout scheme: DEFAULT_LAYOUT is the JSON list stored in `dashboard_layouts.items`; each item
 is `{"widget": S, "w": W, "h": H}` where S is the `sort_order` of a `Widget_catalog` row (unique
-within a tenant), W the width in columns of a 12-column grid (phones stack every card full
-width) and H the height in rows (1 = KPI-card height, 2 = chart height). Items render in list
-order; w and h are optional (the widget class's default size). See widgets/layout.py.
+among the defaults; resolved to the row's id when installed, see core/layout_ids.py), W the
+width in columns of a 12-column grid (phones stack every card full width) and H the height in
+rows (1 = KPI-card height, 2 = chart height). Items render in list order; w and h are optional
+(the widget class's default size). See widgets/layout.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Resolve a dashboard layout against the widget catalog rows (pure: rows come in as dicts).
 
-Items reference `Widget_catalog.sort_order` (see widgets/defaults.py for the scheme). Problems
-never fail the dashboard: a bad or dangling item becomes an admin-visible message and is skipped.
+Items reference `Widget_catalog` row ids (`{"widget_id": ID, "w": W, "h": H}`), so reordering
+or renumbering the catalog never moves a card to another layout slot. Problems never fail the
+dashboard: a bad or dangling item becomes an admin-visible message and is skipped; an item of a
+disabled row is skipped silently (disabling hides a widget everywhere).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from widgets.base import widget_registry
 
 
 class LayoutItem(BaseModel):
+    """One card of a layout: which catalog row, and its size on the 12-column grid."""
+
     model_config = ConfigDict(extra="forbid")
 
-    widget: int
+    widget_id: int = Field(ge=1)
     w: int | None = Field(default=None, ge=1, le=12)
     h: int | None = Field(default=None, ge=1, le=4)
 
@@ -38,9 +42,7 @@ def resolve_layout(
     active = sorted((r for r in rows if r.get("active", True)), key=lambda r: (r["sort_order"], r["id"]))
     if items is None:
         return [_place(r, None, None) for r in active], []
-    by_order: dict[int, list[dict[str, Any]]] = {}
-    for r in active:
-        by_order.setdefault(int(r["sort_order"]), []).append(r)
+    by_id = {int(r["id"]): r for r in rows}
     placements: list[Placement] = []
     errors: list[str] = []
     seen: set[int] = set()
@@ -50,16 +52,16 @@ def resolve_layout(
         except ValidationError as exc:
             errors.append(f"layout item {index + 1}: {exc.errors()[0]['msg']}")
             continue
-        matches = by_order.get(item.widget, [])
-        if len(matches) != 1:
-            problem = "no active widget" if not matches else "several widgets"
-            errors.append(f"layout item {index + 1}: {problem} with sort_order {item.widget}")
+        row = by_id.get(item.widget_id)
+        if row is None:
+            errors.append(f"layout item {index + 1}: no widget with id {item.widget_id}")
             continue
-        row = matches[0]
-        if row["id"] in seen:
-            errors.append(f"layout item {index + 1}: widget {item.widget} placed twice")
+        if not row.get("active", True):
             continue
-        seen.add(row["id"])
+        if item.widget_id in seen:
+            errors.append(f"layout item {index + 1}: widget {item.widget_id} placed twice")
+            continue
+        seen.add(item.widget_id)
         placements.append(_place(row, item.w, item.h))
     if not isinstance(items, list):
         errors.append("layout items must be a list")

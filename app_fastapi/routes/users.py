@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
-from core.errors import NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from identity.users import (
     User,
     create_user,
@@ -73,6 +73,16 @@ def _own_user(rt: RuntimeDep, principal: AdminPrincipal, user_id: int) -> User:
     return user
 
 
+def _keep_an_admin(rt: RuntimeDep, principal: AdminPrincipal, user: User) -> None:
+    """409 when `user` is the tenant's last active admin (the tenant would have no admin)."""
+    if user.role != "admin" or not user.active:
+        return
+    others = [u for u in list_users(rt.db, tenant=principal.tenant)
+              if u.role == "admin" and u.active and u.id != user.id]
+    if not others:
+        raise Conflict("no se puede quitar el último administrador del cliente")
+
+
 @router.patch("/users/{user_id}", response_model=UserOut)
 def patch(user_id: int, body: UserPatch, principal: AdminPrincipal, rt: RuntimeDep,
           request: Request) -> UserOut:
@@ -80,6 +90,8 @@ def patch(user_id: int, body: UserPatch, principal: AdminPrincipal, rt: RuntimeD
     user = _own_user(rt, principal, user_id)
     if user.id == principal.user_id and (body.active is False or body.role == "viewer"):
         raise ValidationFailed("un administrador no puede desactivarse ni quitarse el rol a sí mismo")
+    if body.active is False or body.role == "viewer":
+        _keep_an_admin(rt, principal, user)
     ip = client_ip(request)
     if body.password is not None:
         set_password(rt.db, tenant=principal.tenant, username=user.username, password=body.password,
@@ -104,6 +116,7 @@ def remove(user_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Req
     user = _own_user(rt, principal, user_id)
     if user.id == principal.user_id:
         raise ValidationFailed("un administrador no puede borrarse a sí mismo")
+    _keep_an_admin(rt, principal, user)
     delete_user(rt.db, tenant=principal.tenant, user_id=user.id, actor=principal.username,
                 ip=client_ip(request))
     return Response(status_code=204)

@@ -24,6 +24,7 @@ bp = Blueprint("dashboard", __name__)
 log = logging.getLogger(__name__)
 RUN_PATH = "/api/v1/dashboard/run"
 FILTERS_PATH = "/api/v1/filters"
+DASHBOARDS_PATH = "/api/v1/dashboards"
 
 
 def _engine() -> EngineClient:
@@ -37,10 +38,17 @@ def _definitions(token: str) -> dict[str, Any]:
 Run = tuple[dict[str, Any] | None, list[dict[str, str]], str | None, int]
 
 
+def _tablero() -> int | None:
+    """The dashboard chosen in the URL or form (`tablero=<id>`); None: the tenant's default."""
+    value = request.values.get("tablero", "")
+    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
 def _run(token: str, raw: dict[str, Any]) -> Run:
     """(result, field errors, general error, status) of one engine run."""
+    body = {"filters": raw, "layout_id": _tablero()}
     try:
-        return _engine().json("POST", RUN_PATH, token=token, json={"filters": raw}), [], None, 200
+        return _engine().json("POST", RUN_PATH, token=token, json=body), [], None, 200
     except EngineError as exc:
         if exc.status_code >= 500:
             log.error("engine answered %s to a dashboard run: %s", exc.status_code, exc.message)
@@ -53,6 +61,8 @@ def _context(defs: dict[str, Any], raw: dict[str, Any], result: dict[str, Any] |
              field_errors: list[dict[str, str]], error: str | None) -> dict[str, Any]:
     filters = defs.get("filters", [])
     applied = result["meta"]["filters"] if result else {}
+    tablero = _tablero()
+    query = filters_to_query(filters, raw) + ([("tablero", str(tablero))] if tablero else [])
     return {
         "filters": filters,
         "filter_problems": defs.get("errors", []),
@@ -61,7 +71,8 @@ def _context(defs: dict[str, Any], raw: dict[str, Any], result: dict[str, Any] |
         "meta": result["meta"] if result else None,
         "field_errors": field_errors,
         "run_error": error,
-        "query": urlencode(filters_to_query(filters, raw)),
+        "query": urlencode(query),
+        "tablero": tablero,
         "identity": current_identity(),
     }
 
@@ -74,7 +85,9 @@ def index() -> ResponseReturnValue:
     defs = _definitions(token)
     raw = form_to_filters(defs.get("filters", []), request.args)
     result, field_errors, error, _status = _run(token, raw)
-    return render_template("dashboard.html", **_context(defs, raw, result, field_errors, error))
+    dashboards = _engine().json("GET", DASHBOARDS_PATH, token=token)
+    return render_template("dashboard.html", dashboards=dashboards,
+                           **_context(defs, raw, result, field_errors, error))
 
 
 @bp.post("/dashboard/apply")

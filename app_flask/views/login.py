@@ -136,3 +136,43 @@ def unlock(user_id: int) -> Response:
     engine = current_app.extensions["camet_engine"]
     engine.json("POST", f"/api/v1/users/{user_id}/unlock", token=engine_token())
     return redirect(url_for("auth.users"))
+
+
+def _user_change(method: str, path: str, body: dict | None = None) -> Response | tuple[str, int]:
+    """Send one user change to the engine; its refusal (last admin, oneself) is shown on the page."""
+    engine = current_app.extensions["camet_engine"]
+    try:
+        engine.json(method, path, token=engine_token(), json=body)
+    except EngineError as exc:
+        if exc.status_code not in (404, 409, 422):
+            raise
+        return _users_page(exc.message, exc.status_code)
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/account/users/<int:user_id>/rol")
+@admin_required
+def set_role(user_id: int) -> Response | tuple[str, int]:
+    """Make a user viewer or admin (the engine keeps the tenant's last admin)."""
+    return _user_change("PATCH", f"/api/v1/users/{user_id}", {"role": request.form.get("role", "")})
+
+
+@bp.post("/account/users/<int:user_id>/activo")
+@admin_required
+def set_active(user_id: int) -> Response | tuple[str, int]:
+    """Deactivate (`activo=0`) or reactivate a user; a deactivated user's sessions end."""
+    return _user_change("PATCH", f"/api/v1/users/{user_id}", {"active": request.form.get("activo") == "1"})
+
+
+@bp.post("/account/users/<int:user_id>/clave")
+@admin_required
+def reset_password(user_id: int) -> Response | tuple[str, int]:
+    """Set a new password for a user (they log in with it; their sessions end)."""
+    return _user_change("PATCH", f"/api/v1/users/{user_id}", {"password": request.form.get("password", "")})
+
+
+@bp.post("/account/users/<int:user_id>/borrar")
+@admin_required
+def remove_user(user_id: int) -> Response | tuple[str, int]:
+    """Delete a user of the admin's own tenant."""
+    return _user_change("DELETE", f"/api/v1/users/{user_id}")
