@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app_fastapi import header_middleware
+from app_fastapi.deps import RuntimeDep
 from app_fastapi.routes import audit, demo_external, health, reports, stops, tokens, users
 from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
 from core.errors import CametError
 from core.runtime import Runtime, set_runtime
+from jobs.scheduler import ensure_started
 
 API_PREFIX = "/api/v1"
+
+
+def start_jobs(rt: RuntimeDep) -> None:
+    """The first request of a process starts its job scheduler (no lifespan under a2wsgi)."""
+    ensure_started(rt)
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -27,6 +34,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        dependencies=[Depends(start_jobs)],
     )
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(tokens.router, prefix=API_PREFIX)

@@ -11,11 +11,16 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
 from core.metadata_cache import MetadataCache
 from core.settings import Settings, get_settings
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -25,6 +30,14 @@ class Runtime:
     meta: MetadataCache
     pid: int
     clock: Clock = SYSTEM_CLOCK
+    scheduler: Closeable | None = None  # jobs/scheduler.py, started by the first request
+
+    def close(self) -> None:
+        """Stop what this runtime started (the job scheduler) and forget its engines."""
+        if self.scheduler is not None:
+            self.scheduler.close()
+            self.scheduler = None
+        self.db.dispose()
 
 
 _lock = threading.Lock()
