@@ -46,19 +46,24 @@ class LineRun:
 
 
 def _ts_micros(conn: Connection, table: Table, lo: datetime, hi: datetime) -> np.ndarray:
-    """Detection times in [lo, hi) as datetime64[us], sorted, without one Python datetime per row."""
+    """Detection times in [lo, hi) as datetime64[us], sorted, without one Python datetime per row.
+
+    MySQL sends integer microseconds, SQLite its ISO text; the DBAPI cursor is read directly
+    (SQLAlchemy's per-row result processing would cost more than the analysis).
+    """
     where = and_(table.c.ts >= lo, table.c.ts < hi)
     if is_mysql(conn.engine.url):
         micros = literal_column("TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ts)")
         query = select(micros).select_from(table).where(where).order_by(table.c.ts)
-        values = conn.execute(query).scalars().all()
-        return np.asarray(values, dtype=np.int64).astype("datetime64[us]")
-    text_ts = conn.execute(
-        select(type_coerce(table.c.ts, String)).where(where).order_by(table.c.ts)
-    ).scalars().all()
-    if not text_ts:
+    else:
+        query = select(type_coerce(table.c.ts, String)).where(where).order_by(table.c.ts)
+    rows = conn.execute(query).cursor.fetchall()
+    if not rows:
         return np.array([], dtype="datetime64[us]")
-    return pd.to_datetime(pd.Series(text_ts), format="ISO8601").to_numpy().astype("datetime64[us]")
+    values = [r[0] for r in rows]
+    if is_mysql(conn.engine.url):
+        return np.asarray(values, dtype=np.int64).astype("datetime64[us]")
+    return pd.to_datetime(pd.Series(values), format="ISO8601").to_numpy().astype("datetime64[us]")
 
 
 def _neighbours(conn: Connection, table: Table, lo: datetime, hi: datetime) -> tuple[datetime | None, ...]:
