@@ -59,7 +59,7 @@ def detections(meta, n: int) -> pd.DataFrame:
     """The latest n demo detections of line L1, ending at END."""
     line = meta.line_by_code("L1")
     per_day = line.ideal_rate_per_min * 0.9 * 60 * 24 * 0.75
-    days = int(n / per_day) + 2
+    days = int(n / per_day * 1.2) + 2
     frame = generate_line(meta, line, DemoPlan(start=END - timedelta(days=days), end=END))
     return frame.iloc[-n:].reset_index(drop=True)
 
