@@ -107,3 +107,12 @@ def test_a_threshold_change_marks_the_line_for_reanalysis(runtime, stops_tenant)
     rows = _readable(runtime)
     assert ("micro", _dt(D1, "00:30:00"), _dt(D1, "01:00:00"), 0.0, D, "noche", False) in rows
     assert not any(r[0] == "stop" and r[3] in (600.0, 900.0) for r in rows)
+
+
+def test_jobs_list_names_every_job_and_unknown_names_fail(runtime, stops_tenant, capsys):
+    assert main(["jobs", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "gap-analysis" in out and "partitions" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["jobs", "run", "nope"])
+    assert exc.value.code != 0 and "unknown job 'nope'" in capsys.readouterr().err
