@@ -54,16 +54,27 @@ def analyse_line(ts: np.ndarray, instances: Sequence[ShiftInstance], *, micro_st
     last gap is not open). `now` (naive plant time) bounds an open stop.
     """
     t = _us(ts)
-    if len(t) == 0 or not instances:
+    if len(t) == 0:
         return _frame([])
-    g_start, g_end = t[:-1], t[1:]
+    return analyse_gaps(t[:-1], t[1:], int(t[-1]), instances, micro_stop_s=micro_stop_s,
+                        stop_threshold_s=stop_threshold_s, now=now, more_after=more_after)
+
+
+def analyse_gaps(g_start: np.ndarray, g_end: np.ndarray, last: int, instances: Sequence[ShiftInstance], *,
+                 micro_stop_s: float, stop_threshold_s: float, now: datetime | None = None,
+                 more_after: bool = False) -> pd.DataFrame:
+    """Same as `analyse_line` from the gaps themselves (int64 µs bounds; gaps no longer than
+    `micro_stop_s` may be left out) and the last detection time `last`."""
+    if not instances:
+        return _frame([])
+    g_start, g_end = np.asarray(g_start, dtype=np.int64), np.asarray(g_end, dtype=np.int64)
     length_s = (g_end - g_start) / 1e6
     is_open = np.zeros(len(g_start), dtype=bool)
     if not more_after and now is not None:
         now_us = int(_us(now))
-        if (now_us - t[-1]) / 1e6 > stop_threshold_s:
-            g_start, g_end = np.append(g_start, t[-1]), np.append(g_end, now_us)
-            length_s = np.append(length_s, (now_us - t[-1]) / 1e6)
+        if (now_us - last) / 1e6 > stop_threshold_s:
+            g_start, g_end = np.append(g_start, last), np.append(g_end, now_us)
+            length_s = np.append(length_s, (now_us - last) / 1e6)
             is_open = np.append(is_open, True)
     win_start = _us(np.array([i.start for i in instances], dtype="datetime64[us]"))
     win_end = _us(np.array([i.end for i in instances], dtype="datetime64[us]"))

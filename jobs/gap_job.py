@@ -2,9 +2,10 @@
 
 Per line, the run starts at the earliest of the stored watermark (`stops_state.next_date`) and
 the date marked dirty (late data, threshold or calendar changes), and walks production dates up
-to today in chunks of CHUNK_DAYS. Each chunk reads only the detection times of its shift
-instances (plus the one before and after), computes its rows with the pure
-`jobs.gap_analysis.analyse_line`, and in ONE transaction deletes the chunk's production dates
+to today in chunks of CHUNK_DAYS. Each chunk reads the detection times of its shift instances
+(plus the one before and after; on MySQL only the gaps longer than `micro_stop_s`, found by the
+server with LAG()), computes its rows with the pure `jobs.gap_analysis` functions, and in ONE
+transaction deletes the chunk's production dates
 from `stops`, writes the new rows and moves the watermark. Rows depend only on the raw data of
 their dates, so a rerun, or a rerun after a crash between chunks, leaves the rows of one clean
 run. The watermark never passes the day before the last detection: the open stop after it, and
@@ -27,7 +28,7 @@ from core.db import is_mysql
 from core.metadata_cache import Line, TenantMeta
 from core.runtime import Runtime
 from core.shift_calendar import ShiftInstance, shift_instances
-from jobs.gap_analysis import analyse_line
+from jobs.gap_analysis import analyse_gaps, analyse_line
 from jobs.registry import job
 
 CHUNK_DAYS = 7
@@ -46,23 +47,13 @@ class LineRun:
 
 
 def _ts_micros(conn: Connection, table: Table, lo: datetime, hi: datetime) -> np.ndarray:
-    """Detection times in [lo, hi) as datetime64[us], sorted, without one Python datetime per row.
-
-    MySQL sends integer microseconds, SQLite its ISO text; the DBAPI cursor is read directly
-    (SQLAlchemy's per-row result processing would cost more than the analysis).
-    """
-    where = and_(table.c.ts >= lo, table.c.ts < hi)
-    if is_mysql(conn.engine.url):
-        micros = literal_column("TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ts)")
-        query = select(micros).select_from(table).where(where).order_by(table.c.ts)
-    else:
-        query = select(type_coerce(table.c.ts, String)).where(where).order_by(table.c.ts)
-    rows = conn.execute(query).cursor.fetchall()
-    if not rows:
+    """SQLite: detection times in [lo, hi) as datetime64[us], sorted, parsed in one vectorised
+    step from the DBAPI cursor's ISO text (SQLAlchemy's per-row processing costs more)."""
+    query = select(type_coerce(table.c.ts, String)).where(and_(table.c.ts >= lo, table.c.ts < hi)) \
+        .order_by(table.c.ts)
+    values = [r[0] for r in conn.execute(query).cursor.fetchall()]
+    if not values:
         return np.array([], dtype="datetime64[us]")
-    values = [r[0] for r in rows]
-    if is_mysql(conn.engine.url):
-        return np.asarray(values, dtype=np.int64).astype("datetime64[us]")
     return pd.to_datetime(pd.Series(values), format="ISO8601").to_numpy().astype("datetime64[us]")
 
 
@@ -72,11 +63,55 @@ def _neighbours(conn: Connection, table: Table, lo: datetime, hi: datetime) -> t
     return before, after
 
 
+def _long_gaps_mysql(conn: Connection, table: Table, lo: datetime, hi: datetime,
+                     micro_stop_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Only the gaps longer than `micro_stop_s` inside [lo, hi), found by the server with LAG():
+    PyMySQL parses one packet per row, so sending every detection would cost far more."""
+    prev = func.lag(table.c.ts).over(order_by=table.c.ts)
+    inner = select(table.c.ts.label("ts"), prev.label("prev")).where(
+        and_(table.c.ts >= lo, table.c.ts < hi)).subquery()
+    unit = literal_column("MICROSECOND")
+    epoch = literal_column("'1970-01-01 00:00:00'")
+    query = (
+        select(func.timestampdiff(unit, epoch, inner.c.prev), func.timestampdiff(unit, epoch, inner.c.ts))
+        .where(func.timestampdiff(unit, inner.c.prev, inner.c.ts) > int(micro_stop_s * 1_000_000))
+    )
+    rows = conn.execute(query).cursor.fetchall()
+    pairs = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _analyse_mysql(conn: Connection, line: Line, instances: list[ShiftInstance], now: datetime,
+                   lo: datetime, hi: datetime) -> pd.DataFrame:
+    table = t.detections_table(line.id)
+    before, after = _neighbours(conn, table, lo, hi)
+    first_in, last_in = conn.execute(
+        select(func.min(table.c.ts), func.max(table.c.ts)).where(and_(table.c.ts >= lo, table.c.ts < hi))
+    ).first()
+    g_start, g_end = _long_gaps_mysql(conn, table, lo, hi, line.micro_stop_s)
+    points = [p for p in (before, first_in, last_in, after) if p is not None]
+    if not points:
+        return analyse_gaps([], [], 0, instances, micro_stop_s=line.micro_stop_s,
+                            stop_threshold_s=line.stop_threshold_s)
+    edges = [(a, b) for a, b in ((before, first_in or after), (last_in, after))
+             if a is not None and b is not None]  # the gaps into and out of the range
+    starts = np.concatenate([g_start, np.array([_us_of(a) for a, _ in edges], dtype=np.int64)])
+    ends = np.concatenate([g_end, np.array([_us_of(b) for _, b in edges], dtype=np.int64)])
+    return analyse_gaps(starts, ends, _us_of(max(points)), instances, micro_stop_s=line.micro_stop_s,
+                        stop_threshold_s=line.stop_threshold_s, now=now, more_after=after is not None)
+
+
+def _us_of(moment: datetime) -> int:
+    return int(np.datetime64(moment, "us").astype(np.int64))
+
+
 def analyse_chunk(conn: Connection, line: Line, instances: list[ShiftInstance],
                   now: datetime) -> pd.DataFrame:
     """Rows of one chunk of shift instances, read from the line's detections."""
     table = t.detections_table(line.id)
     lo, hi = instances[0].start, max(i.end for i in instances)
+    if is_mysql(conn.engine.url):
+        return _analyse_mysql(conn, line, instances, now, lo, hi)
     ts = _ts_micros(conn, table, lo, hi)
     before, after = _neighbours(conn, table, lo, hi)
     parts = [np.array([before], dtype="datetime64[us]")] if before is not None else []
