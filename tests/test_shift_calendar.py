@@ -73,3 +73,28 @@ closed_days: [{date: 2026-12-25, name: Navidad, lines: [ZZ]}, {date: nope, name:
     with pytest.raises(ImportRejected) as unknown:
         parse_plant("closed_days: [{date: 2026-12-25, name: Navidad, lines: [ZZ]}]")
     assert unknown.value.details == ["closed_days[0].lines: unknown line 'ZZ'"]
+
+
+def test_load_metadata_stores_the_calendar_and_a_change_marks_stops_dirty(runtime, plant_tenant):
+    from sqlalchemy import select
+
+    from core import schema_tenant as t
+    from core.stops_state import FROM_START
+    from ingest.plant_metadata import load_plant_text
+
+    meta = runtime.meta.get(plant_tenant)
+    assert {s.code: s.weekdays for s in meta.shifts.values()} == {
+        code: frozenset(range(1, 7)) for code in ("manana", "tarde", "noche")}
+    assert date(2026, 12, 25) in {c.day for c in meta.closed_days if c.line_id is None}
+    with runtime.db.tenant(plant_tenant) as conn:
+        conn.execute(t.stops_state.delete())  # as after a gap-analysis run
+    load_plant_text(runtime.db, plant_tenant, "closed_days: [{date: 2026-11-10, name: Mant., lines: [L2]}]",
+                    today=date(2026, 11, 18))
+    runtime.meta.invalidate(plant_tenant)
+    meta = runtime.meta.get(plant_tenant)
+    l2 = meta.line_by_code("L2").id
+    assert meta.is_closed(l2, date(2026, 11, 10)) and not meta.is_closed(meta.line_by_code("L1").id,
+                                                                        date(2026, 11, 10))
+    with runtime.db.tenant(plant_tenant) as conn:
+        marks = conn.execute(select(t.stops_state.c.line_id, t.stops_state.c.dirty_from)).all()
+    assert sorted(marks) == [(line_id, FROM_START) for line_id in sorted(meta.lines)]
