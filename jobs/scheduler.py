@@ -19,7 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from core.clock import SYSTEM_CLOCK
 from core.runtime import Runtime
 from jobs.leader import Leadership
-from jobs.runs import RunResult, run_due
+from jobs.runs import RunResult, due_runs, run_recorded
 
 log = logging.getLogger(__name__)
 _start_lock = threading.Lock()
@@ -41,14 +41,19 @@ class JobScheduler:
         self._scheduler.start()
 
     def tick(self) -> list[RunResult]:
-        """Run the due jobs if this process leads; a failure is logged, never raised."""
+        """Run the due jobs while this process leads (renewing the lead before each run); a
+        failure is logged, never raised."""
+        results: list[RunResult] = []
         try:
             if not self.leader.hold():
-                return []
-            return run_due(self.rt)
+                return results
+            for name, slug in due_runs(self.rt):
+                if not self.leader.hold():
+                    break
+                results.append(run_recorded(self.rt, name, slug))
         except Exception:  # the thread must survive a database outage
             log.exception("job tick failed")
-            return []
+        return results
 
     def close(self) -> None:
         """Stop ticking and let another process lead."""

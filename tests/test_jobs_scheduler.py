@@ -93,3 +93,17 @@ def test_two_processes_one_leader_and_the_other_takes_over_when_it_dies(runtime,
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_tick_runs_due_jobs_only_while_leading(runtime, clock):
+    from jobs.scheduler import JobScheduler
+
+    create_tenant(runtime.db, "acme", name="ACME")
+    other = Leadership(runtime)
+    assert other.hold()
+    scheduler = JobScheduler(runtime)  # not started: ticks are called by hand
+    assert scheduler.tick() == []
+    other.release()
+    assert [(r.job, r.status) for r in scheduler.tick()] == [("gap-analysis", "ok"), ("partitions", "ok")]
+    assert scheduler.tick() == []
+    scheduler.close()
