@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app_fastapi import header_middleware
+from app_fastapi.deps import RuntimeDep
 from app_fastapi.routes import (
     admin_classes,
     admin_dashboards,
@@ -18,6 +19,8 @@ from app_fastapi.routes import (
     dashboards,
     demo_external,
     health,
+    reports,
+    stops,
     tokens,
     users,
 )
@@ -26,9 +29,15 @@ from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
 from core.errors import CametError
 from core.runtime import Runtime, default_runtime
+from jobs.scheduler import ensure_started
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
+
+
+def start_jobs(rt: RuntimeDep) -> None:
+    """The first request of a process starts its job scheduler (no lifespan under a2wsgi)."""
+    ensure_started(rt)
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -39,6 +48,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        dependencies=[Depends(start_jobs)],
     )
     app.state.runtime = runtime or default_runtime()
     app.include_router(health.router, prefix=API_PREFIX)
@@ -51,6 +61,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(dashboards.router, prefix=API_PREFIX)
     for admin in (admin_classes, admin_filters, admin_widgets, admin_dashboards):
         app.include_router(admin.router, prefix=API_PREFIX)
+    app.include_router(stops.router, prefix=API_PREFIX)
+    app.include_router(reports.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     header_middleware.install(app)
     return app

@@ -3,5 +3,7 @@
 The list below is trusted configuration: adding a topic means adding its module name here.
 """
 
-COMMAND_MODULES = ("cli.db", "cli.tenants", "cli.demo", "cli.detections", "cli.serve", "cli.users",
-                   "cli.defaults")
+COMMAND_MODULES = (
+    "cli.db", "cli.tenants", "cli.demo", "cli.detections", "cli.serve", "cli.users", "cli.jobs",
+    "cli.defaults",
+)

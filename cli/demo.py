@@ -29,6 +29,7 @@ from ingest.demo_data import DemoPlan, estimate_rows_per_day, generate
 from ingest.plant_metadata import load_plant_file
 from ingest.progress import Progress
 from ingest.tenants import create_tenant, get_tenant
+from jobs.runs import run_recorded
 from widgets.defaults import DEFAULT_WIDGET_ROWS, DEMO_EXTRA_WIDGET_ROWS, DEMO_LAYOUT
 
 DEMO_SLUG = "demo"
@@ -66,6 +67,7 @@ def _reset_detections(rt: Runtime) -> None:
         for line_id in conn.execute(select(t.lines.c.id)).scalars().all():
             conn.execute(text(f"DROP TABLE IF EXISTS {t.detections_table_name(line_id)}"))
         conn.execute(delete(t.stops))
+        conn.execute(delete(t.stops_state))
         conn.execute(delete(t.import_batches))
 
 
@@ -134,6 +136,7 @@ def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url:
                 insert_detections(conn, line_id, chunk)
             progress.advance(len(chunk))
     load_s = progress.finish()
+    run_recorded(rt, "gap-analysis", DEMO_SLUG)  # a new user sees stops at once
     return SeedResult(total, plan.start, plan.end, gen_s, load_s)
 
 

@@ -17,7 +17,7 @@ import threading
 import time as _time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -71,6 +71,18 @@ class ShiftBreak:
     end: time
 
 
+ALL_WEEKDAYS = frozenset(range(1, 8))
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedDay:
+    """A production day the plant (line_id None) or one line does not work."""
+
+    day: date
+    line_id: int | None
+    name: str
+
+
 @dataclass(frozen=True, slots=True)
 class Shift:
     id: int
@@ -79,6 +91,7 @@ class Shift:
     start: time
     end: time
     breaks: tuple[ShiftBreak, ...] = ()
+    weekdays: frozenset[int] = ALL_WEEKDAYS  # ISO weekdays (1 = Monday) on which it is worked
 
     @property
     def crosses_midnight(self) -> bool:
@@ -115,6 +128,7 @@ class TenantMeta:
     lines: dict[int, Line] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
     shifts: dict[int, Shift] = field(default_factory=dict)
+    closed_days: tuple[ClosedDay, ...] = ()
     lines_by_code: dict[str, Line] = field(init=False, repr=False, compare=False)
     products_by_code: dict[str, Product] = field(init=False, repr=False, compare=False)
     shifts_by_code: dict[str, Shift] = field(init=False, repr=False, compare=False)
@@ -148,6 +162,11 @@ class TenantMeta:
             raise NotFound(f"unknown line {code!r}")
         return line
 
+    def is_closed(self, line_id: int, day: date) -> bool:
+        """True when `day` is a plant-closed day or a closed day of this line."""
+        closed = self.memo("closed_days", lambda: {(c.day, c.line_id) for c in self.closed_days})
+        return (day, None) in closed or (day, line_id) in closed
+
     def product_ids_by_code(self) -> dict[str, int]:
         return {code: p.id for code, p in self.products_by_code.items()}
 
@@ -163,6 +182,12 @@ def parse_hhmm(value: str) -> time:
     """'06:00' → time(6, 0); '24:00' is not a time of day."""
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
+
+
+def parse_weekdays(value: str | None) -> frozenset[int]:
+    """'123456' (ISO weekday digits, as stored) → {1..6}; empty or NULL means every day."""
+    days = frozenset(int(ch) for ch in (value or "") if ch in "1234567")
+    return days or ALL_WEEKDAYS
 
 
 def bump_metadata_version(conn: Connection) -> None:
@@ -212,11 +237,16 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
     shifts = {
         r.id: Shift(
             r.id, r.code, r.name, parse_hhmm(r.start_time), parse_hhmm(r.end_time),
-            tuple(breaks.get(r.id, ())),
+            tuple(breaks.get(r.id, ())), parse_weekdays(r.weekdays),
         )
         for r in conn.execute(select(t.shifts).order_by(t.shifts.c.start_time))
     }
-    return TenantMeta(slug, timezone, version, areas, lines, products, shifts)
+    cd = t.closed_days.c
+    closed = tuple(
+        ClosedDay(r.day, r.line_id, r.name)
+        for r in conn.execute(select(cd.day, cd.line_id, cd.name).order_by(cd.day, cd.id))
+    )
+    return TenantMeta(slug, timezone, version, areas, lines, products, shifts, closed)
 
 
 @dataclass

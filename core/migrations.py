@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import MetaData, Table, func, insert, select
+from sqlalchemy import Column, MetaData, Table, func, insert, inspect, select
 from sqlalchemy.engine import Connection, Engine
 
 from core import schema_central, schema_tenant
@@ -28,7 +28,33 @@ def _create_all(md: MetaData) -> Migration:
     return step
 
 
-CENTRAL: list[Migration] = [_create_all(schema_central.metadata)]
+def add_missing_columns(conn: Connection, table: Table, names: list[str]) -> None:
+    """ALTER TABLE ADD COLUMN for each named column the live table lacks (idempotent)."""
+    have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name in have:
+            continue
+        column: Column = table.c[name]
+        ddl_type = column.type.compile(dialect=conn.dialect)
+        default = column.default.arg if column.default is not None else None
+        tail = "" if column.nullable else f" NOT NULL DEFAULT {_literal(default)}"
+        quote = conn.dialect.identifier_preparer.quote
+        conn.exec_driver_sql(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(name)} {ddl_type}{tail}")
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _central_job_rows(conn: Connection) -> None:
+    add_missing_columns(conn, schema_central.job_runs, ["row_count"])
+
+
+CENTRAL: list[Migration] = [_create_all(schema_central.metadata), _central_job_rows]
 
 
 def _tenant_v1(conn: Connection) -> None:
@@ -42,7 +68,21 @@ def _tenant_layout_row_ids(conn: Connection) -> None:
     migrate_layouts(conn)
 
 
-TENANT: list[Migration] = [_tenant_v1, _tenant_layout_row_ids]
+def _tenant_calendar_and_stops(conn: Connection) -> None:
+    """Shift weekdays, closed days, stop pieces per shift instance, gap-analysis state."""
+    t = schema_tenant
+    for table in (t.closed_days, t.stops_state):
+        table.create(conn, checkfirst=True)
+    add_missing_columns(conn, t.shifts, ["weekdays"])
+    add_missing_columns(conn, t.stops, ["downtime_s", "production_date", "shift_id", "is_open"])
+    add_missing_columns(conn, t.import_batches, ["first_ts", "last_ts"])
+    have = {ix["name"] for ix in inspect(conn).get_indexes(t.stops.name)}
+    for index in t.stops.indexes:
+        if index.name not in have:
+            index.create(conn)
+
+
+TENANT: list[Migration] = [_tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops]
 
 
 def current_version(conn: Connection, version_table: Table) -> int:

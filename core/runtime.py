@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
@@ -22,6 +22,10 @@ from core.metadata_cache import MetadataCache
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -34,9 +38,13 @@ class Runtime:
     # Rate limiters of identity/ratelimit.py, one per (storage URI, key prefix).
     limiters: dict[tuple[str, str], Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    scheduler: Closeable | None = None  # jobs/scheduler.py, started by the first request
 
     def close(self) -> None:
-        """Release what this runtime holds: limiter storages and every database engine."""
+        """Release what this runtime holds: the job scheduler, limiter storages, every DB engine."""
+        if self.scheduler is not None:
+            self.scheduler.close()
+            self.scheduler = None
         with self.lock:
             held = list(self.limiters.values())
             self.limiters.clear()

@@ -84,6 +84,7 @@ job_runs = Table(
     Column("finished_at", DateTime, nullable=True),
     Column("status", String(16), nullable=False),
     Column("detail", Text, nullable=True),
+    Column("row_count", BigInteger, nullable=True),
 )
 
 job_locks = Table(

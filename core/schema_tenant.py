@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -92,6 +93,7 @@ shifts = Table(
     Column("name", String(100), nullable=False),
     Column("start_time", String(5), nullable=False),
     Column("end_time", String(5), nullable=False),
+    Column("weekdays", String(7), nullable=False, default="1234567"),
 )
 
 shift_breaks = Table(
@@ -145,8 +147,34 @@ stops = Table(
     Column("end_ts", Timestamp, nullable=False),
     Column("duration_s", Float, nullable=False),
     Column("kind", String(16), nullable=False),
+    Column("downtime_s", Float, nullable=False, default=0.0),
+    Column("production_date", Date, nullable=True),
+    Column("shift_id", Integer, nullable=True),
+    Column("is_open", Boolean, nullable=False, default=False),
     UniqueConstraint("line_id", "start_ts", name="uq_stops_line_start"),
     Index("ix_stops_line_start", "line_id", "start_ts"),
+    Index("ix_stops_line_day", "line_id", "production_date"),
+)
+
+# Plant-closed days (holidays, maintenance): line_id NULL closes the whole plant.
+closed_days = Table(
+    "closed_days",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("line_id", Integer, ForeignKey("lines.id", ondelete="CASCADE"), nullable=True),
+    Column("name", String(200), nullable=False),
+    Index("ix_closed_days_day", "day"),
+)
+
+# Gap-analysis progress per line: the first production date not yet final, and the earliest
+# date marked for re-analysis (late data, threshold or calendar changes).
+stops_state = Table(
+    "stops_state",
+    metadata,
+    Column("line_id", Integer, primary_key=True),
+    Column("next_date", Date, nullable=True),
+    Column("dirty_from", Date, nullable=True),
 )
 
 import_batches = Table(
@@ -159,6 +187,8 @@ import_batches = Table(
     Column("rows_inserted", Integer, nullable=False),
     Column("rows_skipped", Integer, nullable=False),
     Column("imported_at", DateTime, nullable=False),
+    Column("first_ts", Timestamp, nullable=True),
+    Column("last_ts", Timestamp, nullable=True),
 )
 
 

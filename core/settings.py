@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     lockout_minutes: int = Field(default=15, ge=1)
     clock_start: str = Field(default="", description="ISO instant the plant clock starts at; empty: real")
     _generated: dict[str, str] = PrivateAttr(default_factory=dict)  # secrets read once from var/
+    jobs: Literal["auto", "on", "off"] = Field(default="auto", description="auto: on unless env=test")
+    jobs_tick_s: float = Field(default=30.0, ge=0.2, le=3600)
+    jobs_lease_s: float = Field(default=120.0, ge=1, le=86400)
+    partition_months_ahead: int = Field(default=3, ge=1, le=36)
+    partition_retention_months: int = Field(default=0, ge=0, le=1200)
+
+    @property
+    def jobs_enabled(self) -> bool:
+        """Whether web processes start the job scheduler (tests opt in with jobs=on)."""
+        return self.jobs == "on" or (self.jobs == "auto" and self.env != "test")
 
     @field_validator("clock_start")
     @classmethod

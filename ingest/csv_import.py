@@ -15,6 +15,7 @@ import hashlib
 import io
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,7 @@ from core.detection_tables import ensure_line_table
 from core.errors import ImportRejected
 from core.metadata_cache import TenantMeta
 from core.partitions import months_between
+from core.stops_state import mark_dirty
 from ingest.bulk_load import insert_detections
 from ingest.progress import Progress
 
@@ -170,7 +172,10 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
             line_id=line.id, file_sha256=hashlib.sha256(raw).hexdigest(), filename=Path(path).name[:255],
             rows_inserted=result.rows_inserted, rows_skipped=n_bad,
             imported_at=clock.now_utc().replace(tzinfo=None),
+            first_ts=typed["ts"].min().to_pydatetime(), last_ts=typed["ts"].max().to_pydatetime(),
         ))
+        if result.rows_inserted:  # late data: the stops of these production dates are redone
+            mark_dirty(conn, [line.id], typed["ts"].min().date() - timedelta(days=1))
     if bar:
         bar.finish()
     result.rows_duplicate = len(typed) - result.rows_inserted

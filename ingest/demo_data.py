@@ -1,6 +1,7 @@
 """Deterministic synthetic detections for the demo plant.
 
-Each line runs around the clock except Sundays and its shifts' planned breaks, at a little
+Each line runs around the clock except on the calendar's days off (Sundays and closed days of the
+demo plant: the whole production day from 06:00 to 06:00) and its shifts' planned breaks, at a little
 under its ideal rate, with injected long stoppages and micro-stops, product campaigns of a few
 hours, weights around nominal with noise and overfill, and rejects (underweight or random seal
 defects). Everything is vectorised with numpy and seeded, so a given seed gives the same rows.
@@ -48,7 +49,7 @@ def _downtime(meta: TenantMeta, line: Line, plan: DemoPlan, rng: np.random.Gener
     day = datetime(plan.start.year, plan.start.month, plan.start.day)
     while day < plan.end:
         base = (day - plan.start).total_seconds()
-        if day.weekday() == 6:  # Sunday: closed from 06:00 to Monday 06:00
+        if day.weekday() == 6 or meta.is_closed(line.id, day.date()):  # closed 06:00 → next 06:00
             out.append((base + 6 * 3600, base + 30 * 3600))
         for shift in meta.shifts.values():
             for brk in shift.breaks:

@@ -1,4 +1,4 @@
-"""Plant metadata from a YAML file: areas, lines, products and shifts, created or updated by code.
+"""Plant metadata from a YAML file: areas, lines, products, shifts and closed days, upserted.
 
 The file format is documented in README.md ("Plant metadata YAML"); `config/demo_plant.yml` is
 a complete example. The whole file is validated before anything is written, and written in one
@@ -22,9 +22,11 @@ from core.db import DatabaseManager
 from core.detection_tables import ensure_line_table
 from core.errors import ImportRejected
 from core.metadata_cache import bump_metadata_version
+from core.stops_state import FROM_START, mark_dirty
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+WEEKDAY_NAMES = {"lun": 1, "mar": 2, "mie": 3, "mié": 3, "jue": 4, "vie": 5, "sab": 6, "sáb": 6, "dom": 7}
 
 
 class _Strict(BaseModel):
@@ -80,8 +82,19 @@ class ShiftIn(_Strict):
     start: str
     end: str
     breaks: list[BreakIn] = Field(default_factory=list)
+    weekdays: list[int | str] | None = None
 
     _check = field_validator("start", "end")(_hhmm)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[int | str] | None) -> list[int | str] | None:
+        if value is None:
+            return None
+        days = [WEEKDAY_NAMES.get(v.strip().lower(), 0) if isinstance(v, str) else v for v in value]
+        if not days or any(not isinstance(d, int) or not 1 <= d <= 7 for d in days):
+            raise ValueError("must list weekdays as 1-7 (1 = Monday) or lun, mar, mie, jue, vie, sab, dom")
+        return sorted(set(days))
 
     @model_validator(mode="after")
     def _not_empty(self) -> ShiftIn:
@@ -89,12 +102,23 @@ class ShiftIn(_Strict):
             raise ValueError("start and end must differ")
         return self
 
+    def weekdays_text(self) -> str:
+        """ISO weekday digits as stored ('1234567' when every day is worked)."""
+        return "".join(str(d) for d in (self.weekdays or range(1, 8)))
+
+
+class ClosedDayIn(_Strict):
+    date: date
+    name: str = Field(min_length=1, max_length=200)
+    lines: list[str] = Field(default_factory=list)
+
 
 class PlantIn(_Strict):
     areas: list[AreaIn] = Field(default_factory=list)
     lines: list[LineIn] = Field(default_factory=list)
     products: list[ProductIn] = Field(default_factory=list)
     shifts: list[ShiftIn] = Field(default_factory=list)
+    closed_days: list[ClosedDayIn] = Field(default_factory=list)
 
 
 def _unique(items: list[Any], kind: str, errors: list[str]) -> None:
@@ -115,6 +139,8 @@ def parse_plant(
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ImportRejected(f"not valid YAML{where}") from None
+    except ValueError as exc:  # e.g. a date such as 2026-13-01 fails inside the YAML loader
+        raise ImportRejected(f"not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ImportRejected("the plant file must be a mapping with areas, lines, products, shifts")
     try:
@@ -134,6 +160,10 @@ def parse_plant(
         for code in product.lines:
             if code not in lines:
                 errors.append(f"products[{i}].lines: unknown line {code!r}")
+    for i, closed in enumerate(plant.closed_days):
+        for code in closed.lines:
+            if code not in lines:
+                errors.append(f"closed_days[{i}].lines: unknown line {code!r}")
     if errors:
         raise ImportRejected("invalid plant file", details=errors)
     return plant
@@ -151,8 +181,37 @@ def _codes(conn: Connection, table) -> dict[str, int]:  # noqa: ANN001
     return {r.code: r.id for r in conn.execute(select(table.c.code, table.c.id))}
 
 
+def _thresholds(conn: Connection) -> dict[int, tuple[int, int]]:
+    rows = conn.execute(select(t.lines.c.id, t.lines.c.micro_stop_s, t.lines.c.stop_threshold_s))
+    return {r.id: (r.micro_stop_s, r.stop_threshold_s) for r in rows}
+
+
+def _calendar(conn: Connection) -> tuple:
+    """Everything planned time depends on, to notice a change that invalidates `stops`."""
+    s, b, c = t.shifts.c, t.shift_breaks.c, t.closed_days.c
+    return (
+        sorted(tuple(r) for r in conn.execute(select(s.id, s.start_time, s.end_time, s.weekdays))),
+        sorted(tuple(r) for r in conn.execute(select(b.shift_id, b.start_time, b.end_time))),
+        sorted((r.day.isoformat(), r.line_id or 0) for r in conn.execute(select(c.day, c.line_id))),
+    )
+
+
+def _apply_closed_days(conn: Connection, plant: PlantIn, line_ids: dict[str, int]) -> None:
+    c = t.closed_days.c
+    for closed in plant.closed_days:
+        for line_id in [line_ids[code] for code in closed.lines] or [None]:
+            same_line = c.line_id.is_(None) if line_id is None else c.line_id == line_id
+            conn.execute(delete(t.closed_days).where(c.day == closed.date, same_line))
+            conn.execute(insert(t.closed_days).values(day=closed.date, line_id=line_id, name=closed.name))
+
+
 def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
-    """Write a validated plant in the caller's transaction; returns counts per kind."""
+    """Write a validated plant in the caller's transaction; returns counts per kind.
+
+    Changed stop thresholds or calendar (shifts, breaks, weekdays, closed days) mark the
+    affected lines' stops for re-analysis from the start.
+    """
+    thresholds_before, calendar_before = _thresholds(conn), _calendar(conn)
     for area in plant.areas:
         _upsert(conn, t.areas, area.code, {"name": area.name})
     area_ids = _codes(conn, t.areas)
@@ -176,6 +235,7 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     for shift in plant.shifts:
         sid = _upsert(conn, t.shifts, shift.code, {
             "name": shift.name, "start_time": shift.start, "end_time": shift.end,
+            "weekdays": shift.weekdays_text(),
         })
         conn.execute(delete(t.shift_breaks).where(t.shift_breaks.c.shift_id == sid))
         if shift.breaks:
@@ -183,8 +243,15 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
                 {"shift_id": sid, "name": b.name, "start_time": b.start, "end_time": b.end}
                 for b in shift.breaks
             ])
+    _apply_closed_days(conn, plant, line_ids)
+    thresholds_after = _thresholds(conn)
+    if _calendar(conn) != calendar_before:
+        mark_dirty(conn, thresholds_after, FROM_START)
+    else:
+        changed = [i for i, v in thresholds_after.items() if thresholds_before.get(i, v) != v]
+        mark_dirty(conn, changed, FROM_START)
     bump_metadata_version(conn)
-    return {k: len(getattr(plant, k)) for k in ("areas", "lines", "products", "shifts")}
+    return {k: len(getattr(plant, k)) for k in ("areas", "lines", "products", "shifts", "closed_days")}
 
 
 def load_plant_file(db: DatabaseManager, slug: str, path: Path | str, *, today: date) -> dict[str, int]:

@@ -1,7 +1,13 @@
 """Background jobs run by APScheduler inside the app, once across processes.
 
-Gap analysis (stoppage detection into `stops`) and partition maintenance (creating next months'
-partitions ahead of time) are scheduled here; the central `job_locks`/`job_runs` tables make
-one process run each job. Until the scheduler lands, `manage.py seed-demo`, `create-tenant` and
-`import-detections` create the partitions they need (core/detection_tables.py).
+    registry.py    @job("name", every=...): the per-tenant jobs, by explicit id
+    gap_job.py     gap analysis: detections → `stops` (incremental, idempotent)
+    partitions_job.py  monthly partitions ahead of the data, rows moved out of pmax
+    runs.py        one recorded run (job_runs: start, end, status, rows, error) and what is due
+    leader.py      which process runs jobs: MySQL GET_LOCK, or a lease row on SQLite
+    scheduler.py   the APScheduler tick, started lazily by the first request of a process
+
+Importing the package registers the jobs (the list below is trusted configuration).
 """
+
+from jobs import gap_job, partitions_job  # noqa: F401  (registration)

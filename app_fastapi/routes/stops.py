@@ -1,0 +1,91 @@
+"""POST /api/v1/stops/search: the stops and micro-stops behind the dashboard's filters.
+
+The filters are the dashboard's own (same `Filters` rows, same validation, 422 per bad field);
+the date range, lines/areas and shifts select shift instances, the other filters do not apply
+to stops. Rows come from `stops`, which the gap-analysis job keeps up to date.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from app_fastapi.deps import CurrentPrincipal, RuntimeDep
+from app_fastapi.orchestrator import time_window
+from core.clock import plant_now
+from core.errors import ValidationFailed
+from core.metadata_cache import TenantMeta
+from core.runtime import Runtime
+from filters.engine import load_filter_set
+from filters.shifts import ShiftFilter
+from query.shift_report import Selection, search_stops
+
+router = APIRouter(prefix="/stops", tags=["stops"])
+
+
+class FiltersRequest(BaseModel):
+    """The dashboard's filter values, keyed by filter param (see GET /api/v1/filters)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "filters": {"fecha": {"preset": "personalizado", "start": "2026-11-16", "end": "2026-11-17"},
+                    "lineas": [1], "turnos": "todos"},
+    }]})
+
+    filters: dict[str, Any] = Field(default_factory=dict)
+
+
+class StopRow(BaseModel):
+    line: str
+    line_name: str
+    kind: str = Field(description="stop or micro")
+    start: str = Field(description="plant-local ISO time, clipped to the shift instance")
+    end: str = Field(description="plant-local ISO time; for an open stop, when it was last analysed")
+    downtime_s: float = Field(description="planned time lost inside this shift instance (0 for micro)")
+    production_date: str
+    shift: str | None
+    open: bool = Field(description="no detection since: the stop is still going on")
+
+
+class StopsResponse(BaseModel):
+    stops: list[StopRow]
+    truncated: bool = Field(description="more than 10,000 rows matched: narrow the filters")
+    filters: dict[str, Any]
+
+
+def resolve_selection(rt: Runtime, slug: str, raw: dict[str, Any]) -> tuple[TenantMeta, Selection,
+                                                                            dict[str, Any], datetime]:
+    """Validate the dashboard filters and turn them into a shift-instance selection."""
+    meta = rt.meta.get(slug)
+    with rt.db.tenant(slug) as conn:
+        filter_set = load_filter_set(conn, meta, rt.clock)
+    values = filter_set.validate(raw)
+    fragments = filter_set.fragments(values)
+    window = time_window(fragments)
+    if window is None:
+        raise ValidationFailed("Falta el filtro de fecha", details=[{"field": "filters",
+                                                                     "message": "Falta el filtro de fecha"}])
+    line_ids = {line.id for line in meta.lines.values() if line.active}
+    for fragment in fragments:
+        if fragment.line_ids is not None:
+            line_ids &= set(fragment.line_ids)
+    shift_ids = None
+    for f in filter_set.filters:
+        if isinstance(f, ShiftFilter) and values.get(f.param) is not None:
+            shift_ids = frozenset(values[f.param])
+    ordered = tuple(sorted(line_ids, key=lambda i: meta.lines[i].code))
+    sel = Selection(window[0], window[1], ordered, shift_ids)
+    return meta, sel, filter_set.applied(values), plant_now(rt.clock, meta.timezone)
+
+
+@router.post("/search", response_model=StopsResponse,
+             responses={401: {"description": "missing or invalid token"},
+                        422: {"description": "invalid filter values"}})
+def search(body: FiltersRequest, principal: CurrentPrincipal, rt: RuntimeDep) -> dict[str, Any]:
+    """Stops and micro-stops of the shift instances the filters select, oldest first."""
+    meta, sel, applied, now = resolve_selection(rt, principal.tenant, body.filters)
+    with rt.db.tenant(principal.tenant) as conn:
+        found = search_stops(conn, meta, sel, now)
+    return {**found, "filters": applied}

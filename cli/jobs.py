@@ -1,0 +1,46 @@
+"""`jobs list` and `jobs run NAME [--tenant T]`: the scheduler's jobs, by hand."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.base import fail, runtime
+from core.errors import NotFound
+from ingest.tenants import get_tenant
+from jobs.registry import JOBS, get_job
+from jobs.runs import last_runs, run_by_hand
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("jobs", help="list the background jobs or run one now (see README)")
+    jobs_sub = p.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    listing = jobs_sub.add_parser("list", help="registered jobs and their last run per tenant")
+    listing.set_defaults(handler=list_cmd)
+    run = jobs_sub.add_parser("run", help="run a job now for one tenant or all of them")
+    run.add_argument("name", help=f"one of: {', '.join(sorted(JOBS))}")
+    run.add_argument("--tenant", default=None, help="tenant slug (default: every tenant)")
+    run.set_defaults(handler=run_cmd)
+
+
+def list_cmd(_args: argparse.Namespace) -> int:
+    last = last_runs(runtime())
+    for name, spec in sorted(JOBS.items()):
+        print(f"{name:<14} every {spec.every}  {spec.description}")
+        for (job_id, slug), started in sorted(last.items()):
+            if job_id == name:
+                print(f"  {slug}: last run started {started:%Y-%m-%d %H:%M:%S} UTC")
+    return 0
+
+
+def run_cmd(args: argparse.Namespace) -> int:
+    rt = runtime()
+    get_job(args.name)
+    if args.tenant and get_tenant(rt.db, args.tenant) is None:
+        raise NotFound(f"unknown tenant {args.tenant!r}")
+    results = run_by_hand(rt, args.name, args.tenant)
+    for r in results:
+        print(f"{r.job} {r.tenant}: {r.status}, {r.rows:,} rows" + (f" ({r.error})" if r.error else ""))
+    failed = [r for r in results if r.status != "ok"]
+    if failed:
+        fail(f"{len(failed)} run(s) failed")
+    return 0

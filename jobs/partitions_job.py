@@ -1,0 +1,82 @@
+"""Partition maintenance: every detection table keeps monthly partitions ahead of the data.
+
+MySQL/MariaDB only: for each line table, the current month and the next
+`CAMET_PARTITION_MONTHS_AHEAD` months exist; rows that landed in `pmax` (data beyond the last
+month) get their months created, which REORGANIZE moves out of `pmax`; with
+`CAMET_PARTITION_RETENTION_MONTHS` > 0, monthly partitions wholly older than that many months are
+dropped (off by default). Running it twice changes nothing. On SQLite there is nothing to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from core import partitions as p
+from core import schema_tenant as t
+from core.clock import plant_today
+from core.db import is_mysql
+from core.runtime import Runtime
+from jobs.registry import job
+
+log = logging.getLogger(__name__)
+
+
+def pmax_months(conn: Connection, table_name: str) -> list[date]:
+    """The months of the rows sitting in the catch-all partition."""
+    low, high = conn.execute(
+        text(f"SELECT MIN(ts), MAX(ts) FROM `{table_name}` PARTITION ({p.CATCH_ALL})")
+    ).first()
+    if low is None:
+        return []
+    return p.months_between(low.date(), high.date())
+
+
+def drop_older_than(conn: Connection, table_name: str, cutoff: date) -> list[str]:
+    """Drop monthly partitions whose whole month is before `cutoff` (retention)."""
+    dropped = []
+    for name in p.existing_partitions(conn, table_name):
+        month = p._month_of(name)
+        if month is not None and p.add_months(month, 1) <= cutoff:
+            conn.execute(text(f"ALTER TABLE `{table_name}` DROP PARTITION {name}"))
+            dropped.append(name)
+    return dropped
+
+
+def maintain_table(conn: Connection, table_name: str, today: date, ahead: int, retention: int) -> list[str]:
+    """Create missing months (ahead and for rows in pmax), apply retention; returns changes."""
+    wanted = [p.add_months(today, n) for n in range(ahead + 1)] + pmax_months(conn, table_name)
+    changes = p.ensure_months(conn, table_name, wanted)
+    if retention > 0:
+        cutoff = p.add_months(today, -retention)
+        changes += [f"-{name}" for name in drop_older_than(conn, table_name, cutoff)]
+    return changes
+
+
+def maintain_tenant(rt: Runtime, slug: str) -> dict[str, list[str]]:
+    """Partition changes per detection table of one tenant (empty on SQLite)."""
+    meta = rt.meta.get(slug)
+    today = plant_today(rt.clock, meta.timezone)
+    out: dict[str, list[str]] = {}
+    with rt.db.tenant(slug) as conn:
+        if not is_mysql(conn.engine.url):
+            return out
+        names = [t.detections_table_name(i) for i in sorted(meta.lines)]
+        for name in names:
+            if conn.dialect.has_table(conn, name):
+                out[name] = maintain_table(conn, name, today, rt.settings.partition_months_ahead,
+                                           rt.settings.partition_retention_months)
+    return out
+
+
+@job("partitions", every=timedelta(hours=6),
+     description="monthly partitions ahead of the data, rows moved out of pmax (MySQL)")
+def partitions_job(rt: Runtime, slug: str) -> int:
+    """Partition maintenance of one tenant; returns the partitions created or dropped."""
+    changes = maintain_tenant(rt, slug)
+    if not changes:
+        log.info("partitions: nothing to do for %s (SQLite or no line tables)", slug)
+    return sum(len(v) for v in changes.values())

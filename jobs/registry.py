@@ -1,0 +1,49 @@
+"""The job registry: `@job("name", every=...)` declares a per-tenant job by an explicit id.
+
+A job is a function `(rt, tenant_slug) -> rows written`. The scheduler and `manage.py jobs`
+look jobs up here by name only; nothing is imported from a name read from a database row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from core.errors import NotFound
+from core.runtime import Runtime
+
+JobFunc = Callable[[Runtime, str], int]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A registered job: its id, how often it is due per tenant, and what it does."""
+
+    name: str
+    every: timedelta
+    func: JobFunc
+    description: str
+
+
+JOBS: dict[str, JobSpec] = {}
+
+
+def job(name: str, *, every: timedelta, description: str = "") -> Callable[[JobFunc], JobFunc]:
+    """Register `func` as job `name`, due every `every` for each tenant (duplicates fail)."""
+
+    def register(func: JobFunc) -> JobFunc:
+        if name in JOBS:
+            raise ValueError(f"job {name!r} is registered twice")
+        JOBS[name] = JobSpec(name, every, func, description or (func.__doc__ or "").strip())
+        return func
+
+    return register
+
+
+def get_job(name: str) -> JobSpec:
+    """The registered job, or NotFound listing the known ones."""
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise NotFound(f"unknown job {name!r} (known: {', '.join(sorted(JOBS))})") from None

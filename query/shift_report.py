@@ -1,0 +1,180 @@
+"""Stops and the per-shift OEE report, read from `stops` and the line tables for a selection.
+
+A selection is a [start, end) range of plant-local time (the date filter's value), lines and
+shifts: it picks the shift instances that START inside the range and have started by `now`.
+Planned time is the instance's planned time elapsed by `now`; downtime, stops and micro-stops
+come from `stops` (written by the gap-analysis job); units and good units are counted in SQL
+over the instance window. Ratios follow the issue: availability = run / planned, performance =
+units × ideal cycle / run (reported above 1 with a flag, never capped), quality = good / units,
+OEE = good × ideal cycle / planned; `None` where a denominator is zero. Totals sum the
+components first and divide after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.engine import Connection
+
+from core import schema_tenant as t
+from core.metadata_cache import TenantMeta
+from core.shift_calendar import ShiftInstance, shift_instances
+
+REPORT_COLUMNS = (
+    "production_date", "shift", "shift_name", "line", "line_name", "planned_s", "downtime_s", "run_s",
+    "stops", "micro_stops", "units", "good", "availability", "performance", "quality", "oee", "open",
+)
+MAX_STOPS = 10_000
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the filters chose: a time range, lines, shifts (None: every shift)."""
+
+    start: datetime
+    end: datetime
+    line_ids: tuple[int, ...]
+    shift_ids: frozenset[int] | None
+
+
+def selected_instances(meta: TenantMeta, sel: Selection, line_id: int, now: datetime) -> list[ShiftInstance]:
+    """The line's shift instances starting inside the range and already started."""
+    first, last = sel.start.date() - timedelta(days=1), (sel.end - timedelta(microseconds=1)).date()
+    return [
+        i for i in shift_instances(meta, line_id, first, last)
+        if sel.start <= i.start < sel.end and i.start <= now
+        and (sel.shift_ids is None or i.shift_id in sel.shift_ids)
+    ]
+
+
+def planned_until(inst: ShiftInstance, now: datetime) -> float:
+    """Planned seconds of an instance elapsed by `now`."""
+    return sum(max(0.0, (min(e, now) - s).total_seconds()) for s, e in inst.planned)
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 else None
+
+
+def ratios(planned: float, downtime: float, units: int, good: int, ideal_s: float,
+           good_ideal_s: float) -> dict[str, Any]:
+    """Availability, performance (+ warning above 1), quality and OEE from summed components."""
+    run = planned - downtime
+    performance = _ratio(ideal_s, run)
+    return {
+        "availability": _ratio(run, planned), "performance": performance,
+        "performance_above_1": performance is not None and performance > 1,
+        "quality": _ratio(good, units), "oee": _ratio(good_ideal_s, planned),
+    }
+
+
+def _stop_sums(conn: Connection, line_ids: tuple[int, ...], first: date, last: date) -> dict[tuple, dict]:
+    s = t.stops.c
+    rows = conn.execute(
+        select(s.line_id, s.production_date, s.shift_id,
+               func.sum(case((s.kind == "stop", 1), else_=0)),
+               func.sum(case((s.kind == "micro", 1), else_=0)),
+               func.sum(s.downtime_s), func.max(case((s.is_open.is_(True), s.end_ts), else_=None)))
+        .where(s.line_id.in_(line_ids), s.production_date >= first, s.production_date <= last)
+        .group_by(s.line_id, s.production_date, s.shift_id)
+    ).all()
+    return {(r[0], r[1], r[2]): {"stops": int(r[3] or 0), "micro_stops": int(r[4] or 0),
+                                 "downtime_s": float(r[5] or 0.0), "open": r[6] is not None,
+                                 "open_until": _as_datetime(r[6])} for r in rows}
+
+
+def _as_datetime(value: object) -> datetime | None:
+    """MAX() over a DATETIME comes back as text on SQLite."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _units(conn: Connection, line_id: int, inst: ShiftInstance) -> tuple[int, int]:
+    if not conn.dialect.has_table(conn, t.detections_table_name(line_id)):
+        return 0, 0
+    d = t.detections_table(line_id)
+    units, rejects = conn.execute(
+        select(func.count(), func.sum(case((d.c.status == t.STATUS_REJECT, 1), else_=0)))
+        .where(and_(d.c.ts >= inst.start, d.c.ts < inst.end))
+    ).first()
+    return int(units or 0), int(units or 0) - int(rejects or 0)
+
+
+def shift_report(conn: Connection, meta: TenantMeta, sel: Selection, now: datetime) -> dict[str, Any]:
+    """One row per production date × shift × line, plus component-wise totals."""
+    first, last = sel.start.date() - timedelta(days=1), sel.end.date()
+    sums = _stop_sums(conn, sel.line_ids, first, last) if sel.line_ids else {}
+    rows: list[dict[str, Any]] = []
+    total = {"planned_s": 0.0, "downtime_s": 0.0, "stops": 0, "micro_stops": 0, "units": 0, "good": 0}
+    ideal_total = good_ideal_total = 0.0
+    for line_id in sel.line_ids:
+        line = meta.lines[line_id]
+        for inst in selected_instances(meta, sel, line_id, now):
+            planned = planned_until(inst, now)
+            agg = sums.get((line_id, inst.production_date, inst.shift_id),
+                           {"stops": 0, "micro_stops": 0, "downtime_s": 0.0, "open": False})
+            units, good = _units(conn, line_id, inst)
+            if planned == 0 and units == 0 and agg["stops"] == 0:
+                continue
+            shift = meta.shifts[inst.shift_id]
+            downtime = agg["downtime_s"]
+            if agg["open"] and agg["open_until"] is not None:  # the open stop goes on until now
+                downtime += sum(max(0.0, (min(e, now) - max(s, agg["open_until"])).total_seconds())
+                                for s, e in inst.planned)
+            downtime = min(downtime, planned)
+            row = {
+                "production_date": inst.production_date.isoformat(), "shift": shift.code,
+                "shift_name": shift.name, "line": line.code, "line_name": line.name,
+                "planned_s": planned, "downtime_s": downtime, "run_s": planned - downtime,
+                "stops": agg["stops"], "micro_stops": agg["micro_stops"], "units": units, "good": good,
+                **ratios(planned, downtime, units, good, units * line.ideal_cycle_s,
+                         good * line.ideal_cycle_s),
+                "open": agg["open"],
+            }
+            rows.append(row)
+            for key in total:
+                total[key] += row[key]
+            ideal_total += units * line.ideal_cycle_s
+            good_ideal_total += good * line.ideal_cycle_s
+    rows.sort(key=lambda r: (r["production_date"], meta.shifts_by_code[r["shift"]].start, r["line"]))
+    totals = {**total, "run_s": total["planned_s"] - total["downtime_s"],
+              **ratios(total["planned_s"], total["downtime_s"], total["units"], total["good"],
+                       ideal_total, good_ideal_total),
+              "open": any(r["open"] for r in rows)}
+    return {"rows": rows, "totals": totals}
+
+
+def search_stops(conn: Connection, meta: TenantMeta, sel: Selection, now: datetime) -> dict[str, Any]:
+    """The stop and micro-stop rows of the selected shift instances, oldest first."""
+    wanted = {(line_id, i.production_date, i.shift_id)
+              for line_id in sel.line_ids for i in selected_instances(meta, sel, line_id, now)}
+    if not wanted:
+        return {"stops": [], "truncated": False}
+    s = t.stops.c
+    days = {key[1] for key in wanted}
+    result = conn.execute(
+        select(s.line_id, s.kind, s.start_ts, s.end_ts, s.downtime_s, s.production_date, s.shift_id,
+               s.is_open)
+        .where(s.line_id.in_(sel.line_ids), s.production_date >= min(days), s.production_date <= max(days))
+        .order_by(s.start_ts, s.line_id)
+    )
+    out: list[dict[str, Any]] = []
+    truncated = False
+    for r in result:
+        if (r.line_id, r.production_date, r.shift_id) not in wanted:
+            continue
+        if len(out) >= MAX_STOPS:
+            truncated = True
+            break
+        line, shift = meta.lines[r.line_id], meta.shifts.get(r.shift_id)
+        out.append({
+            "line": line.code, "line_name": line.name, "kind": r.kind,
+            "start": r.start_ts.isoformat(), "end": r.end_ts.isoformat(),
+            "downtime_s": float(r.downtime_s), "production_date": r.production_date.isoformat(),
+            "shift": shift.code if shift else None, "open": bool(r.is_open),
+        })
+    return {"stops": out, "truncated": truncated}
