@@ -3,4 +3,5 @@
 The list below is trusted configuration: adding a topic means adding its module name here.
 """
 
-COMMAND_MODULES = ("cli.db", "cli.tenants", "cli.demo", "cli.detections", "cli.serve", "cli.users")
+COMMAND_MODULES = ("cli.db", "cli.tenants", "cli.demo", "cli.detections", "cli.serve", "cli.users",
+                   "cli.ingest", "cli.simulate")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import MetaData, Table, func, insert, select
+from sqlalchemy import MetaData, Table, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from core import schema_central, schema_tenant
@@ -27,7 +27,11 @@ def _create_all(md: MetaData) -> Migration:
     return step
 
 
-CENTRAL: list[Migration] = [_create_all(schema_central.metadata)]
+def _central_ingest_keys(conn: Connection) -> None:
+    schema_central.ingest_keys.create(conn, checkfirst=True)
+
+
+CENTRAL: list[Migration] = [_create_all(schema_central.metadata), _central_ingest_keys]
 
 
 def _tenant_v1(conn: Connection) -> None:
@@ -36,7 +40,13 @@ def _tenant_v1(conn: Connection) -> None:
         conn.execute(insert(schema_tenant.meta_state).values(key="metadata_version", value=1))
 
 
-TENANT: list[Migration] = [_tenant_v1]
+def _tenant_line_no_data_after(conn: Connection) -> None:
+    columns = {c["name"] for c in inspect(conn).get_columns("lines")}
+    if "no_data_after_s" not in columns:
+        conn.execute(text("ALTER TABLE lines ADD COLUMN no_data_after_s INTEGER NOT NULL DEFAULT 900"))
+
+
+TENANT: list[Migration] = [_tenant_v1, _tenant_line_no_data_after]
 
 
 def current_version(conn: Connection, version_table: Table) -> int:

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     clock_start: str = Field(default="", description="ISO instant the plant clock starts at; empty: real")
+    # ingestion API (issue 15)
+    ingest_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    ingest_max_rows: int = Field(default=10_000, ge=1)
+    ingest_rate_per_key: str = Field(default="3000 per minute", pattern=r"^\d+ per (second|minute|hour)$")
 
     @field_validator("clock_start")
     @classmethod
