@@ -14,6 +14,7 @@ from app_flask import i18n, request_guards
 from app_flask.engine_client import EngineClient, default_client
 from app_flask.login_session import current_identity
 from app_flask.views import dashboard as dashboard_views
+from app_flask.views import live as live_views
 from app_flask.views import login as login_views
 from core.runtime import Runtime, get_runtime, set_runtime
 from core.settings import PROJECT_ROOT, Settings
@@ -81,6 +82,6 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
         """Liveness of the page server (the engine has its own /api/v1/health)."""
         return jsonify(status="ok")
 
-    for blueprint in (login_views.bp, dashboard_views.bp):
+    for blueprint in (login_views.bp, dashboard_views.bp, live_views.bp):
         app.register_blueprint(blueprint)
     return app
