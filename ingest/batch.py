@@ -120,14 +120,10 @@ def _row_number(message: str) -> int:
 def write_batch(db: DatabaseManager, meta: TenantMeta, frame: pd.DataFrame, *, allowed: set[str],
                 batch_id: str | None = None) -> BatchResult:
     """Validate every row, then write all lines' rows in one transaction (all or nothing)."""
+    codes = frame["line"].str.strip()
     messages = _check_lines(frame, meta, allowed)
-    typed_by_line: dict[str, pd.DataFrame] = {}
-    for code, rows in frame.groupby(frame["line"].str.strip(), sort=True):
-        if code not in meta.lines_by_code:
-            continue
-        typed, bad, _good = validate_rows(rows.reset_index(drop=True), meta, where="row")
-        messages += bad
-        typed_by_line[code] = typed
+    typed, bad, _good = validate_rows(frame, meta, where="row")
+    messages += bad
     if messages:
         messages.sort(key=_row_number)
         raise ImportRejected(f"{len(messages)} bad row(s); nothing was written",
@@ -135,9 +131,12 @@ def write_batch(db: DatabaseManager, meta: TenantMeta, frame: pd.DataFrame, *, a
     result = BatchResult(rows_received=len(frame), rows_inserted=0, batch_id=batch_id)
     if frame.empty:
         return result
+    # validate_rows numbers rows per timestamp over the whole batch; here it is per line and timestamp.
+    typed["line"] = codes.to_numpy()
+    typed["seq"] = typed.groupby(["line", "ts"], sort=False).cumcount().astype("int64")
     with db.tenant(meta.slug) as conn:
-        for code, typed in typed_by_line.items():
-            inserted = insert_detections(conn, meta.lines_by_code[code].id, typed, allow_infile=False)
+        for code, rows in typed.groupby("line", sort=True):
+            inserted = insert_detections(conn, meta.lines_by_code[code].id, rows, allow_infile=False)
             result.by_line[code] = inserted
             result.rows_inserted += inserted
     return result

@@ -9,9 +9,10 @@ byte of the body is read), body read with the same cap, row count over CAMET_ING
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -75,15 +76,20 @@ async def _read_capped(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _ingest(rt: Runtime, key: IngestKey, raw: bytes, media_type: str, line: str | None) -> IngestResult:
+def _ingest(rt: Runtime, key: IngestKey, raw: bytes, media_type: str, line: str | None,
+            timings: dict[str, float]) -> IngestResult:
+    t0 = time.perf_counter()
     meta = rt.meta.get(key.tenant)
     frame, batch_id, tenant = parse_batch(raw, media_type, default_line=line)
     if tenant is not None and tenant != key.tenant:
         raise Forbidden("la clave pertenece a otra empresa: no puede escribir en ésta")
     if len(frame) > rt.settings.ingest_max_rows:
         raise _too_large("filas", rt.settings.ingest_max_rows)
+    t1 = time.perf_counter()
     result = write_batch(rt.db, meta, frame, allowed=set(key.line_codes), batch_id=batch_id)
+    t2 = time.perf_counter()
     record_use(rt.db, key, rows_inserted=result.rows_inserted)
+    timings.update(parse=t1 - t0, write=t2 - t1, trace=time.perf_counter() - t2)
     return IngestResult(batch_id=result.batch_id, rows_received=result.rows_received,
                         rows_inserted=result.rows_inserted, rows_duplicate=result.rows_duplicate,
                         lines=result.by_line)
@@ -95,7 +101,7 @@ def _ingest(rt: Runtime, key: IngestKey, raw: bytes, media_type: str, line: str 
                         413: {"description": "body or row count over the limits"},
                         422: {"description": "bad rows (named); nothing was written"},
                         429: {"description": "too many batches for this key"}})
-async def ingest_detections(request: Request, key: IngestKeyPrincipal, rt: RuntimeDep,
+async def ingest_detections(request: Request, response: Response, key: IngestKeyPrincipal, rt: RuntimeDep,
                             line: str | None = Query(None, max_length=32,
                                                      description="line of rows that name none")
                             ) -> IngestResult:
@@ -112,4 +118,7 @@ async def ingest_detections(request: Request, key: IngestKeyPrincipal, rt: Runti
     rows = count_rows(raw, media_type)
     if rows is not None and rows > rt.settings.ingest_max_rows:
         raise _too_large("filas", rt.settings.ingest_max_rows)
-    return await run_in_threadpool(_ingest, rt, key, raw, media_type, line)
+    timings: dict[str, float] = {}
+    result = await run_in_threadpool(_ingest, rt, key, raw, media_type, line, timings)
+    response.headers["Server-Timing"] = ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in timings.items())
+    return result
