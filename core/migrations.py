@@ -43,7 +43,8 @@ def _tenant_v1(conn: Connection) -> None:
 def _tenant_line_no_data_after(conn: Connection) -> None:
     columns = {c["name"] for c in inspect(conn).get_columns("lines")}
     if "no_data_after_s" not in columns:
-        conn.execute(text("ALTER TABLE lines ADD COLUMN no_data_after_s INTEGER NOT NULL DEFAULT 900"))
+        table = conn.dialect.identifier_preparer.quote_identifier("lines")  # LINES is reserved in MySQL
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN no_data_after_s INTEGER NOT NULL DEFAULT 900"))
 
 
 TENANT: list[Migration] = [_tenant_v1, _tenant_line_no_data_after]
