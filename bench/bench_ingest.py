@@ -7,7 +7,7 @@ timings (Server-Timing: parse, write, trace), the engine's peak RSS, checks the 
 plain SQL and that a resent batch adds 0; then, in the same run, two baselines on the same rows:
 the CSV import path (`import_detections`) and row-by-row INSERTs (one statement per detection).
 
-    .venv/bin/python bench/bench_ingest.py [--rows 200000] [--batch 1000] [--clients 4]
+    .venv/bin/python bench/bench_ingest.py [--rows 200000] [--batch 1000] [--clients 8]
                                            [--backends sqlite,mysql]
 """
 
@@ -103,6 +103,12 @@ def start_engine(settings, port: int) -> subprocess.Popen:  # noqa: ANN001
          "--port", str(port), "--log-level", "warning", "--no-access-log"], cwd=PROJECT_ROOT, env=env)
     wait_until_up(f"http://127.0.0.1:{port}/api/v1/health")
     return proc
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -205,7 +211,9 @@ def run_backend(backend: str, args: argparse.Namespace, rows: list[dict], var: P
         url = f"http://127.0.0.1:{port}/api/v1/ingest/detections"
         batches = [rows[i:i + args.batch] for i in range(0, len(rows), args.batch)]
         post_all(url, key, batches[:2], 1)  # warm-up (first request builds the runtime), counted below
+        cpu0 = cpu_seconds(proc.pid)
         seconds, lat, stages = post_all(url, key, batches[2:], args.clients)
+        cpu = cpu_seconds(proc.pid) - cpu0
         sent = sum(len(b) for b in batches[2:])
         resend = httpx.post(url, json={"detections": batches[5]}, headers={"Authorization": f"Bearer {key}"})
         stored = count_all(rt)
@@ -217,7 +225,10 @@ def run_backend(backend: str, args: argparse.Namespace, rows: list[dict], var: P
         print(f"  ingest API   {sent / seconds:>10,.0f} rows/s   ({sent:,} rows in {seconds:.1f}s; "
               f"batch p50 {p50:.0f} ms, p95 {p95:.0f} ms)")
         n = len(batches) - 2
-        print("  engine stages per batch: " + ", ".join(f"{k} {v / n:.1f} ms" for k, v in stages.items()))
+        print(f"  engine CPU {cpu * 1000 / n:.1f} ms per batch → {sent / cpu:,.0f} rows per engine "
+              f"CPU-second (machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        walls = ", ".join(f"{k} {v / n:.1f} ms" for k, v in stages.items())
+        print(f"  engine stages per batch (wall): {walls}")
         print(f"  engine peak RSS {rss:,.0f} MB; stored rows {stored:,} (sent {len(rows):,}); "
               f"resent batch added {resend.json()['rows_inserted']}")
         assert stored == len(rows) and resend.json()["rows_inserted"] == 0
@@ -237,7 +248,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--sample", type=int, default=5000, help="rows of the row-by-row baseline")
     parser.add_argument("--backends", default="sqlite,mysql")
     parser.add_argument("--mysql-url", default=os.environ.get("CAMET_TEST_MYSQL_URL")
