@@ -178,6 +178,8 @@ def seed_demo(args: argparse.Namespace) -> int:
     rt = runtime()
     migrations.upgrade_central(rt.db.central_engine)
     if args.if_missing and _has_data(rt):
+        if not (rt.settings.var_dir / DEMO_KEY_FILE).exists():
+            print(f"demo ingest key for the simulator written to {seed_ingest_key(rt, DEMO_SLUG)}")
         print("demo tenant already has data: nothing to do (run `manage.py seed-demo` to rebuild)")
         return 0
     res = seed_demo_tenant(rt, days=args.days, rows=args.rows, db_url=args.db, seed=args.seed)

@@ -119,3 +119,15 @@ def test_simulate_command_needs_a_key(cli_env, tmp_path):  # noqa: F811
     result = manage("simulate", "--key-file", str(tmp_path / "none.txt"), env=cli_env)
     assert result.returncode != 0 and "cannot read the ingest key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_starts_the_simulator_only_with_a_demo_key_and_not_with_demo_live_0(monkeypatch, tmp_path):
+    from cli.serve import _start_simulator
+    from core.settings import load_settings
+
+    settings = load_settings(env="test", var_dir=tmp_path, secret_key="k" * 40, jwt_secret="j" * 40)
+    monkeypatch.setenv("DEMO_LIVE", "1")
+    assert _start_simulator(settings, "http://127.0.0.1:9", {}) is None  # no var/demo_ingest_key.txt
+    (tmp_path / "demo_ingest_key.txt").write_text("cmt_x\n")
+    monkeypatch.setenv("DEMO_LIVE", "0")
+    assert _start_simulator(settings, "http://127.0.0.1:9", {}) is None
