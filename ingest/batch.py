@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from core.db import DatabaseManager
@@ -101,15 +102,15 @@ def parse_batch(raw: bytes, media_type: str, *, default_line: str | None = None
             None if batch_id is None else str(batch_id)[:64], None if tenant is None else str(tenant))
 
 
-def _check_lines(frame: pd.DataFrame, meta: TenantMeta, allowed: set[str]) -> list[str]:
-    """Row messages for unknown lines; Forbidden when a known line is outside the key's set."""
+def _check_lines(frame: pd.DataFrame, meta: TenantMeta, allowed: set[str]) -> tuple[list[str], np.ndarray]:
+    """Row messages and mask of unknown lines; Forbidden when a known line is outside the key's set."""
     codes = frame["line"].str.strip()
     unknown = ~codes.isin(list(meta.lines_by_code))
     outside = sorted(set(codes[~unknown]) - allowed)
     if outside:
         raise Forbidden(f"la clave no puede escribir en la(s) línea(s) {', '.join(outside)}")
     pairs = zip(frame["__line"][unknown], codes[unknown], strict=True)
-    return [f"row {n}: unknown line {c!r}" for n, c in pairs]
+    return [f"row {n}: unknown line {c!r}" for n, c in pairs], unknown.to_numpy()
 
 
 def _row_number(message: str) -> int:
@@ -121,12 +122,12 @@ def write_batch(db: DatabaseManager, meta: TenantMeta, frame: pd.DataFrame, *, a
                 batch_id: str | None = None) -> BatchResult:
     """Validate every row, then write all lines' rows in one transaction (all or nothing)."""
     codes = frame["line"].str.strip()
-    messages = _check_lines(frame, meta, allowed)
-    typed, bad, _good = validate_rows(frame, meta, where="row")
+    messages, unknown = _check_lines(frame, meta, allowed)
+    typed, bad, good = validate_rows(frame, meta, where="row")
     messages += bad
     if messages:
         messages.sort(key=_row_number)
-        raise ImportRejected(f"{len(messages)} bad row(s); nothing was written",
+        raise ImportRejected(f"{int((unknown | ~good).sum())} bad row(s); nothing was written",
                              details=messages[:MAX_REPORTED])
     result = BatchResult(rows_received=len(frame), rows_inserted=0, batch_id=batch_id)
     if frame.empty:
