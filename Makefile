@@ -12,8 +12,11 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: run test test-clock setup deps assets i18n db lint bench clean
 
+# DEMO_LIVE=0 make run: no plant simulator posting live detections next to the servers.
+DEMO_LIVE ?= 1
+
 run: setup db
-	$(PY) manage.py serve
+	DEMO_LIVE=$(DEMO_LIVE) $(PY) manage.py serve
 
 # Tests marked `serial` measure the whole database server, so they run first, alone; the rest
 # run on $(PYTEST_WORKERS) workers. (pytest exits 5 when a -k leaves no serial test: not an error.)

@@ -19,6 +19,9 @@ from app_fastapi.routes import (
     dashboards,
     demo_external,
     health,
+    ingest,
+    ingest_keys,
+    line_status,
     reports,
     stops,
     tokens,
@@ -63,6 +66,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(stops.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
+    app.include_router(ingest.router, prefix=API_PREFIX)
+    app.include_router(ingest_keys.router, prefix=API_PREFIX)
+    app.include_router(line_status.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     header_middleware.install(app)
     return app

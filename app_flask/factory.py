@@ -19,6 +19,7 @@ from app_flask.login_session import current_identity
 from app_flask.views import admin as admin_views
 from app_flask.views import admin_dashboards as admin_dashboard_views
 from app_flask.views import dashboard as dashboard_views
+from app_flask.views import live as live_views
 from app_flask.views import login as login_views
 from core.runtime import Runtime, default_runtime
 from core.settings import PROJECT_ROOT, Settings
@@ -95,6 +96,7 @@ def create_app(
         """Liveness of the page server (the engine has its own /api/v1/health)."""
         return jsonify(status="ok")
 
-    for blueprint in (login_views.bp, dashboard_views.bp, admin_views.bp, admin_dashboard_views.bp):
+    for blueprint in (login_views.bp, dashboard_views.bp, admin_views.bp, admin_dashboard_views.bp,
+                      live_views.bp):
         app.register_blueprint(blueprint)
     return app

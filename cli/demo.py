@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, func, select, text
 
@@ -18,10 +20,12 @@ from core import schema_tenant as t
 from core.clock import plant_now
 from core.db import parse_db_url
 from core.detection_tables import ensure_line_table
+from core.errors import NotFound
 from core.partitions import months_between
 from core.runtime import Runtime
 from core.settings import PROJECT_ROOT
 from filters.defaults import DEFAULT_FILTER_ROWS
+from identity.ingest_keys import create_key, find_key, rotate_key
 from identity.users import create_user, set_password
 from ingest.bulk_load import insert_detections
 from ingest.dashboard_defaults import DashboardDefaults, install_defaults
@@ -95,6 +99,30 @@ def seed_user(rt: Runtime, slug: str) -> None:
         create_user(rt.db, tenant=slug, username=DEMO_USER, password=DEMO_PASSWORD, role="admin")
 
 
+DEMO_KEY_NAME = "simulador"
+DEMO_KEY_FILE = "demo_ingest_key.txt"
+
+
+def seed_ingest_key(rt: Runtime, slug: str) -> Path:
+    """A fresh ingest key of every demo line for the simulator, kept in var/ with mode 0600."""
+    meta = rt.meta.get(slug)
+    try:
+        old = find_key(rt.db, tenant=slug, name=DEMO_KEY_NAME)
+    except NotFound:
+        _record, key = create_key(rt.db, rt.settings, tenant=slug, name=DEMO_KEY_NAME,
+                                  lines=list(meta.lines_by_code), known_lines=set(meta.lines_by_code),
+                                  actor="seed-demo")
+    else:
+        _record, key = rotate_key(rt.db, rt.settings, tenant=slug, key_id=old.id, actor="seed-demo")
+    path = rt.settings.var_dir / DEMO_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return path
+
+
 @dataclass
 class SeedResult:
     rows: int
@@ -115,6 +143,7 @@ def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url:
     meta = rt.meta.get(DEMO_SLUG)
     seed_dashboard(rt, DEMO_SLUG)
     seed_user(rt, DEMO_SLUG)
+    seed_ingest_key(rt, DEMO_SLUG)
     now = plant_now(rt.clock, DEMO_TZ)
     end = now.replace(second=0, microsecond=0)
     if rows is not None:
@@ -151,6 +180,8 @@ def seed_demo(args: argparse.Namespace) -> int:
     rt = runtime(args)
     migrations.upgrade_central(rt.db.central_engine)
     if args.if_missing and _has_data(rt):
+        if not (rt.settings.var_dir / DEMO_KEY_FILE).exists():
+            print(f"demo ingest key for the simulator written to {seed_ingest_key(rt, DEMO_SLUG)}")
         print("demo tenant already has data: nothing to do (run `manage.py seed-demo` to rebuild)")
         return 0
     res = seed_demo_tenant(rt, days=args.days, rows=args.rows, db_url=args.db, seed=args.seed)

@@ -1,4 +1,8 @@
-"""`serve`: the engine (uvicorn) and the pages (waitress) as two processes; Ctrl-C stops both."""
+"""`serve`: the engine (uvicorn) and the pages (waitress) as two processes; Ctrl-C stops both.
+
+With the demo's ingest key in var/ and DEMO_LIVE not "0", the plant simulator runs alongside
+as a third process posting detections to the engine (README, "Live data").
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import time
 import httpx
 
 from cli.base import fail, runtime
-from core.settings import PROJECT_ROOT
+from cli.demo import DEMO_KEY_FILE
+from core.settings import PROJECT_ROOT, Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +40,19 @@ def _wait_ready(url: str, procs: list[subprocess.Popen], timeout_s: float = 30.0
             pass
         time.sleep(0.3)
     return False
+
+
+def _start_simulator(settings: Settings, engine_url: str, env: dict[str, str]) -> subprocess.Popen | None:
+    """The demo gateway (`manage.py simulate`), unless DEMO_LIVE=0 or no demo key exists."""
+    if os.environ.get("DEMO_LIVE", "1").strip() == "0":
+        return None
+    if not (settings.var_dir / DEMO_KEY_FILE).exists():
+        print("live demo off: no demo ingest key (run `manage.py seed-demo`)", flush=True)
+        return None
+    return subprocess.Popen(  # noqa: S603 - fixed argv, no user input
+        [sys.executable, str(PROJECT_ROOT / "manage.py"), "simulate", "--url", engine_url],
+        cwd=PROJECT_ROOT, env=env,
+    )
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -63,15 +81,18 @@ def serve(args: argparse.Namespace) -> int:
         cwd=PROJECT_ROOT, env=env,
     )
     procs = [engine, pages]
+    simulator = None
     try:
         ok = _wait_ready(f"{engine_url}/api/v1/health", procs) and _wait_ready(
             f"http://{host}:{port}/health", procs)
         if not ok:
             fail("a server did not start; see the messages above")
+        simulator = _start_simulator(settings, engine_url, env)
         print(f"\nCamet Analytics is running:\n  dashboard  http://{host}:{port}/\n"
               f"  engine     {engine_url}/api/v1/health   (API docs: {engine_url}/api/docs)\n"
               "  demo login tenant 'demo', user 'demo', password 'demo-camet'\n"
-              "Press Ctrl-C to stop both.\n", flush=True)
+              + ("  live demo  simulator posting detections (DEMO_LIVE=0: off)\n" if simulator else "")
+              + "Press Ctrl-C to stop both.\n", flush=True)
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGINT, _interrupt)
         while all(p.poll() is None for p in procs):
@@ -80,6 +101,8 @@ def serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
+        if simulator is not None:
+            procs.append(simulator)
         for p in procs:
             if p.poll() is None:
                 p.terminate()

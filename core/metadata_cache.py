@@ -48,6 +48,7 @@ class Line:
     micro_stop_s: int
     stop_threshold_s: int
     active: bool = True
+    no_data_after_s: int = 900
 
     @property
     def ideal_cycle_s(self) -> float:
@@ -215,6 +216,7 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
         r.id: Line(
             r.id, r.code, r.name, r.area_id, float(r.ideal_rate_per_min),
             int(r.micro_stop_s), int(r.stop_threshold_s), bool(r.active),
+            no_data_after_s=int(r.no_data_after_s),
         )
         for r in conn.execute(select(t.lines).order_by(t.lines.c.id))
     }

@@ -54,7 +54,11 @@ def _central_job_rows(conn: Connection) -> None:
     add_missing_columns(conn, schema_central.job_runs, ["row_count"])
 
 
-CENTRAL: list[Migration] = [_create_all(schema_central.metadata), _central_job_rows]
+def _central_ingest_keys(conn: Connection) -> None:
+    schema_central.ingest_keys.create(conn, checkfirst=True)
+
+
+CENTRAL: list[Migration] = [_create_all(schema_central.metadata), _central_job_rows, _central_ingest_keys]
 
 
 def _tenant_v1(conn: Connection) -> None:
@@ -82,7 +86,14 @@ def _tenant_calendar_and_stops(conn: Connection) -> None:
             index.create(conn)
 
 
-TENANT: list[Migration] = [_tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops]
+def _tenant_line_no_data_after(conn: Connection) -> None:
+    """Per-line silence after which the live status says "sin datos"."""
+    add_missing_columns(conn, schema_tenant.lines, ["no_data_after_s"])
+
+
+TENANT: list[Migration] = [
+    _tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops, _tenant_line_no_data_after,
+]
 
 
 def current_version(conn: Connection, version_table: Table) -> int:

@@ -1,4 +1,4 @@
-"""Central database tables: tenants, users, sessions, audit log, job runs and locks."""
+"""Central database tables: tenants, users, sessions, audit log, job runs, locks, ingest keys."""
 
 from __future__ import annotations
 
@@ -93,4 +93,22 @@ job_locks = Table(
     Column("name", String(64), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("expires_at", DateTime, nullable=False),
+)
+
+# Per-gateway API keys of the ingestion API: only a keyed hash of the key is stored.
+ingest_keys = Table(
+    "ingest_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("line_codes", JSON, nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_used_at", DateTime, nullable=True),
+    Column("revoked_at", DateTime, nullable=True),
+    Column("batches", BigInteger, nullable=False, default=0),
+    Column("rows_inserted", BigInteger, nullable=False, default=0),
+    UniqueConstraint("tenant_id", "name", name="uq_ingest_keys_tenant_name"),
 )

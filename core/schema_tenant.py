@@ -66,6 +66,8 @@ lines = Table(
     Column("micro_stop_s", Integer, nullable=False, default=20),
     Column("stop_threshold_s", Integer, nullable=False, default=120),
     Column("active", Boolean, nullable=False, default=True),
+    # live status: silence longer than this during planned time reads "sin datos"
+    Column("no_data_after_s", Integer, nullable=False, default=900),
 )
 
 products = Table(

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     def jobs_enabled(self) -> bool:
         """Whether web processes start the job scheduler (tests opt in with jobs=on)."""
         return self.jobs == "on" or (self.jobs == "auto" and self.env != "test")
+    # ingestion API (issue 15)
+    ingest_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    ingest_max_rows: int = Field(default=10_000, ge=1)
+    ingest_rate_per_key: str = Field(default="3000 per minute", pattern=r"^\d+ per (second|minute|hour)$")
 
     @field_validator("clock_start")
     @classmethod

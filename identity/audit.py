@@ -15,6 +15,7 @@ from core.schema_central import audit_log
 ACTIONS = (
     "login_ok", "login_failed", "login_locked", "lockout", "logout", "token_issued",
     "password_changed", "user_created", "user_updated", "user_deleted", "user_unlocked", "admin_edit",
+    "ingest_key_created", "ingest_key_revoked", "ingest_key_rotated",
 )
 
 

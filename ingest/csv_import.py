@@ -48,8 +48,11 @@ class ImportResult:
     seconds: float = 0.0
 
 
-def _read(raw: bytes) -> tuple[pd.DataFrame, list[str]]:
-    """Rows as strings with their file line numbers, plus messages for rows of the wrong width."""
+def read_csv(raw: bytes, required: tuple[str, ...] = REQUIRED) -> tuple[pd.DataFrame, list[str]]:
+    """Rows as strings with their file line numbers, plus messages for rows of the wrong width.
+
+    Shared with the ingestion API (CSV bodies), which also requires a `line` column.
+    """
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -61,10 +64,10 @@ def _read(raw: bytes) -> tuple[pd.DataFrame, list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
-        missing = [c for c in REQUIRED if c not in header]
+        missing = [c for c in required if c not in header]
         if missing:
             raise ImportRejected(
-                f"missing column(s) {', '.join(missing)}: the header must include {', '.join(REQUIRED)}"
+                f"missing column(s) {', '.join(missing)}: the header must include {', '.join(required)}"
             )
         width, rows, numbers, wrong = len(header), [], [], []
         for record in reader:
@@ -99,8 +102,13 @@ def _parse_ts(values: pd.Series, tz: str) -> pd.Series:
     return out
 
 
-def validate_rows(frame: pd.DataFrame, meta: TenantMeta) -> tuple[pd.DataFrame, list[str], np.ndarray]:
-    """Typed rows, messages for bad rows ('line N: reason'), and the mask of good rows."""
+def validate_rows(frame: pd.DataFrame, meta: TenantMeta, *, where: str = "line"
+                  ) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """Typed rows, messages for bad rows ('line N: reason'), and the mask of good rows.
+
+    The one set of row rules for CSV imports and the ingestion API; `where` names the position
+    in `frame["__line"]` ('line' of a file, 'row' of an API batch).
+    """
     lines = frame["__line"].to_numpy()
     ts = _parse_ts(frame["ts"], meta.timezone)
     codes = meta.product_ids_by_code()
@@ -121,7 +129,7 @@ def validate_rows(frame: pd.DataFrame, meta: TenantMeta) -> tuple[pd.DataFrame, 
     messages: list[str] = []
     for i in np.flatnonzero(bad)[:MAX_REPORTED]:
         reasons = [name for name, mask in problems.items() if mask[i]]
-        messages.append(f"line {lines[i]}: {'; '.join(reasons)}")
+        messages.append(f"{where} {lines[i]}: {'; '.join(reasons)}")
     if bad.sum() > MAX_REPORTED:
         messages.append(f"... {int(bad.sum()) - MAX_REPORTED} more bad rows")
     good = ~bad
@@ -145,7 +153,7 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
     except OSError as exc:
         raise ImportRejected(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}") from None
     started = time.perf_counter()
-    frame, wrong = _read(raw)
+    frame, wrong = read_csv(raw)
     typed, messages, _good = validate_rows(frame, meta)
     messages = wrong + messages
     n_bad = len(wrong) + len(frame) - len(typed)

@@ -52,11 +52,15 @@ class LineIn(_Strict):
     micro_stop_s: int = Field(default=20, ge=1)
     stop_threshold_s: int = Field(default=120, ge=1)
     active: bool = True
+    # live status: no detection for this long during planned time reads "sin datos"
+    no_data_after_s: int = Field(default=900, ge=1, le=86_400)
 
     @model_validator(mode="after")
     def _thresholds(self) -> LineIn:
         if self.micro_stop_s >= self.stop_threshold_s:
             raise ValueError("micro_stop_s must be smaller than stop_threshold_s")
+        if self.no_data_after_s <= self.stop_threshold_s:
+            raise ValueError("no_data_after_s must be larger than stop_threshold_s")
         return self
 
 
@@ -220,6 +224,7 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
             "name": line.name, "area_id": area_ids[line.area],
             "ideal_rate_per_min": line.ideal_rate_per_min, "micro_stop_s": line.micro_stop_s,
             "stop_threshold_s": line.stop_threshold_s, "active": line.active,
+            "no_data_after_s": line.no_data_after_s,
         })
     line_ids = _codes(conn, t.lines)
     for product in plant.products:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from app_fastapi.deps import get_principal
+from app_fastapi.routes.ingest import ingest_key_principal
 from core.schema_tenant import filters_table
 from tests.browser_utils import flask_login
 
@@ -24,6 +25,8 @@ PUBLIC_API = {
     ("POST", "/api/v1/auth/token"),
 }
 PUBLIC_API_PREFIXES = ("/api/v1/demo/",)  # the demo external providers (fake ERP, weather, FX)
+# Not JWT routes: line gateways authenticate with an ingest key scoped to one tenant and lines.
+INGEST_KEY_API = {("POST", "/api/v1/ingest/detections")}
 PUBLIC_PAGES = {"/login", "/health", "/static/<path:filename>", "/idioma/<code>"}  # language switch
 
 ZETA_MARKERS = ("ZETA-ONLY-MARKER", "zeta_only_param", "Zeta Corp", "zed")
@@ -31,7 +34,8 @@ PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
 
 def _is_public(method: str, path: str) -> bool:
-    return (method, path) in PUBLIC_API or path.startswith(PUBLIC_API_PREFIXES)
+    return ((method, path) in PUBLIC_API or path.startswith(PUBLIC_API_PREFIXES)
+            or (method, path) in INGEST_KEY_API)
 
 
 def _flat_routes(app):
@@ -80,6 +84,18 @@ def test_every_tenant_route_depends_on_the_verified_principal(engine_app):
                    if not _is_public(m, p) and not _depends_on(r.dependant, get_principal)]
     assert unprotected == []
     assert len(list(_api_routes(engine_app))) >= 8
+
+
+def test_ingest_routes_depend_on_a_verified_ingest_key_and_refuse_user_tokens(world, engine_app):
+    routes = {(m, p): r for m, p, r in _api_routes(engine_app)}
+    client = TestClient(engine_app, raise_server_exceptions=False)
+    for method, path in INGEST_KEY_API:
+        assert _depends_on(routes[(method, path)].dependant, ingest_key_principal), path
+        for headers in ({}, world.auth("ana"), {"X-Api-Key": "cmt_not-a-key"}):
+            r = client.request(method, path, params={"tenant": "zeta"},
+                               json={"tenant": "zeta", "detections": []}, headers=headers)
+            assert r.status_code == 401, f"{method} {path} {headers} → {r.status_code}"
+            assert not _leaks(r.text)
 
 
 def test_walk_engine_routes_with_foreign_and_missing_tokens(world, engine_app):

@@ -1,0 +1,46 @@
+"""The live view for a plant-floor screen: every line's status now, refreshed by HTMX polling.
+
+GET /en-vivo          the page (big numbers per line)
+GET /en-vivo/lineas   HTMX: the line cards alone; the page polls it every few seconds
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+from flask.typing import ResponseReturnValue
+
+from app_flask.engine_client import EngineClient, EngineError, EngineUnavailable
+from app_flask.login_session import engine_token, login_required
+
+bp = Blueprint("live", __name__)
+STATUS_PATH = "/api/v1/lines/status"
+POLL_SECONDS = 5
+
+
+def _engine() -> EngineClient:
+    return current_app.extensions["camet_engine"]
+
+
+def _context() -> dict[str, Any]:
+    """The engine's line statuses, or an error message the cards area shows while it retries."""
+    try:
+        data = _engine().json("GET", STATUS_PATH, token=engine_token())
+        return {"status": data, "error": None, "poll_seconds": POLL_SECONDS}
+    except (EngineError, EngineUnavailable) as exc:
+        return {"status": None, "error": exc.message, "poll_seconds": POLL_SECONDS}
+
+
+@bp.get("/en-vivo")
+@login_required
+def page() -> ResponseReturnValue:
+    """The full page; its cards poll /en-vivo/lineas."""
+    return render_template("live.html", **_context())
+
+
+@bp.get("/en-vivo/lineas")
+@login_required
+def lines() -> ResponseReturnValue:
+    """HTMX: the cards only (same markup as in the page, so polling goes on)."""
+    return render_template("partials/_live_lines.html", **_context())
