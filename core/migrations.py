@@ -36,7 +36,12 @@ def _tenant_v1(conn: Connection) -> None:
         conn.execute(insert(schema_tenant.meta_state).values(key="metadata_version", value=1))
 
 
-TENANT: list[Migration] = [_tenant_v1]
+def _tenant_plant_settings(conn: Connection) -> None:
+    """Issue 9 §1: the plant_settings table (production day start)."""
+    schema_tenant.plant_settings.create(conn, checkfirst=True)
+
+
+TENANT: list[Migration] = [_tenant_v1, _tenant_plant_settings]
 
 
 def current_version(conn: Connection, version_table: Table) -> int:

@@ -47,6 +47,7 @@ class BaseFilter:
 
     kind: ClassVar[str] = "base"
     scopes_lines: ClassVar[bool] = False  # its fragments restrict line_ids (others may depend on it)
+    sets_time_window: ClassVar[bool] = False  # validated first: its value is the request's days
     config_model: ClassVar[type[FilterConfig]] = FilterConfig
 
     def __init__(

@@ -95,6 +95,14 @@ class PlantIn(_Strict):
     lines: list[LineIn] = Field(default_factory=list)
     products: list[ProductIn] = Field(default_factory=list)
     shifts: list[ShiftIn] = Field(default_factory=list)
+    # --- production day (issue 9 §1): when the plant's day starts; absent = earliest shift ---
+    production_day_start: str | None = None
+
+
+    @field_validator("production_day_start")
+    @classmethod
+    def _day_start(cls, value: str | None) -> str | None:
+        return None if value is None else _hhmm(value)
 
 
 def _unique(items: list[Any], kind: str, errors: list[str]) -> None:
@@ -151,6 +159,15 @@ def _codes(conn: Connection, table) -> dict[str, int]:  # noqa: ANN001
     return {r.code: r.id for r in conn.execute(select(table.c.code, table.c.id))}
 
 
+def _set_setting(conn: Connection, key: str, value: str) -> None:
+    """Upsert one plant setting (portable: update, insert when nothing was updated)."""
+    s = t.plant_settings
+    if conn.execute(select(s.c.key).where(s.c.key == key)).first() is None:
+        conn.execute(insert(s).values(key=key, value=value))
+    else:
+        conn.execute(update(s).where(s.c.key == key).values(value=value))
+
+
 def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     """Write a validated plant in the caller's transaction; returns counts per kind."""
     for area in plant.areas:
@@ -183,6 +200,8 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
                 {"shift_id": sid, "name": b.name, "start_time": b.start, "end_time": b.end}
                 for b in shift.breaks
             ])
+    if plant.production_day_start is not None:
+        _set_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     bump_metadata_version(conn)
     return {k: len(getattr(plant, k)) for k in ("areas", "lines", "products", "shifts")}
 

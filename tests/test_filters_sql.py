@@ -104,8 +104,10 @@ def python_count(meta, data, fs: FilterSet, values) -> int:
                 continue
             if values["productos"] is not None and r["product_id"] not in values["productos"]:
                 continue
+            # Inside a window of whole production days, a shift's instances are exactly the rows
+            # whose time of day lies in the shift (tests/test_production_days.py checks instances).
             if values["turnos"] is not None and not any(
-                meta.shifts[s].contains_minute(minute) for s in values["turnos"]
+                meta.shifts[s].contains_minute(minute) for s in values["turnos"].ids
             ):
                 continue
             if not values["incluir_rechazos"] and r["status"] != 0:
