@@ -82,7 +82,7 @@ def panel_state(definitions: list[Mapping[str, Any]], applied: Mapping[str, Any]
         param, kind = d["param"], d.get("kind")
         value = applied.get(param, d.get("default"))
         if kind == "date_range" and isinstance(value, Mapping):
-            state[param] = _date_state(value)
+            state[param] = _date_state(value, str(d.get("production_day_start") or "00:00"))
         elif kind == "multiselect":
             state[param] = {"selected": set(value) if isinstance(value, list) else set()}
         elif kind == "numeric_range" and isinstance(value, Mapping):
@@ -92,11 +92,14 @@ def panel_state(definitions: list[Mapping[str, Any]], applied: Mapping[str, Any]
     return state
 
 
-def _date_state(value: Mapping[str, Any]) -> dict[str, str]:
+def _date_state(value: Mapping[str, Any], day_start: str = "00:00") -> dict[str, str]:
+    """Inclusive production days shown for an applied [start, end) (days start at `day_start`)."""
     out = {"preset": str(value.get("preset") or ""), "start": "", "end": "", "label": ""}
     try:
-        start = datetime.fromisoformat(str(value["start"]))
-        end = datetime.fromisoformat(str(value["end"]))
+        hours, minutes = (int(part) for part in day_start.split(":"))
+        offset = timedelta(hours=hours, minutes=minutes)
+        start = datetime.fromisoformat(str(value["start"])) - offset
+        end = datetime.fromisoformat(str(value["end"])) - offset
     except (KeyError, ValueError):
         return out
     last = end - timedelta(days=1) if end.time() == datetime.min.time() else end
