@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
-from sqlalchemy import Table, and_
 
 from core.clock import plant_now
 from core.errors import ValidationFailed
@@ -133,12 +132,9 @@ class DateRangeFilter(BaseFilter):
         return moment
 
     def to_sql(self, value: DateRange) -> SqlFragment:
-        start, end = value.start, value.end
-
-        def predicate(table: Table) -> Any:
-            return and_(table.c.ts >= start, table.c.ts < end)
-
-        return SqlFragment(predicate=predicate, time_range=(start, end))
+        # The window alone: the query builder turns it into `ts >= start AND ts < end`, or
+        # into the shift filter's ranges inside it.
+        return SqlFragment(time_range=(value.start, value.end))
 
     def to_json(self, value: DateRange) -> dict[str, str]:
         return {"preset": value.preset, "start": value.start.isoformat(), "end": value.end.isoformat()}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, false, or_
+from sqlalchemy import Table, and_, or_
 
 from core.production_days import DAY, Window, clip_windows, production_date, shift_windows
 from filters._parse import search_text
@@ -109,13 +109,8 @@ class ShiftFilter(MultiSelectFilter):
             return self._time_of_day(value.ids)
         if windows == [value.window]:
             return SqlFragment()  # the selected shifts cover the whole window
-        if not windows:
-            return SqlFragment(predicate=lambda table: false(), time_range=value.window)
-
-        def predicate(table: Table) -> Any:
-            return or_(*(and_(table.c.ts >= a, table.c.ts < b) for a, b in windows))
-
-        return SqlFragment(predicate=predicate, time_range=(windows[0][0], windows[-1][1]))
+        bounds = (windows[0][0], windows[-1][1]) if windows else value.window
+        return SqlFragment(time_range=bounds, time_ranges=tuple(windows))
 
     def _time_of_day(self, ids: frozenset[int]) -> SqlFragment:
         windows = self.minute_windows(ids)

@@ -25,6 +25,8 @@ from filters import (
 )
 from filters.defaults import DEFAULT_FILTER_ROWS
 from filters.shifts import ShiftSelection, merged_windows
+from query.builder import build_query
+from query.spec import SqlFragment
 from tests.helpers import frozen_test_clock
 
 TZ = "America/Argentina/Buenos_Aires"
@@ -163,11 +165,15 @@ def test_night_shift_is_one_ts_range_per_instance():
         (datetime(2026, 3, 2, 22), datetime(2026, 3, 3, 6)),
         (datetime(2026, 3, 3, 22), datetime(2026, 3, 4, 6)),
     ]
-    sql = compile_sql(fs, values, mysql.dialect())
-    assert sql[-1] == (
-        "detections_1.ts >= %s AND detections_1.ts < %s OR detections_1.ts >= %s AND detections_1.ts < %s"
+    frag = fs.get("turnos").to_sql(values["turnos"])
+    assert frag.predicate is None and frag.time_range == (datetime(2026, 3, 2, 22), datetime(2026, 3, 4, 6))
+    compiled = build_query([1], {"ts"}, fs.fragments(values)).statement().compile(dialect=mysql.dialect())
+    assert str(compiled).endswith(
+        "WHERE detections_1.ts >= %s AND detections_1.ts < %s OR "
+        "detections_1.ts >= %s AND detections_1.ts < %s"
     )
-    assert "HOUR(" not in " ".join(sql)
+    assert list(compiled.params.values()) == [datetime(2026, 3, 2, 22), datetime(2026, 3, 3, 6),
+                                              datetime(2026, 3, 3, 22), datetime(2026, 3, 4, 6)]
 
 
 def test_without_a_date_window_the_shift_falls_back_to_time_of_day():
@@ -187,8 +193,8 @@ def test_without_a_date_window_the_shift_falls_back_to_time_of_day():
 def test_all_shifts_of_a_full_day_add_no_predicate():
     fs = default_set()
     values = fs.validate({"fecha": "ayer", "turnos": [1, 2, 3]})
-    assert fs.get("turnos").to_sql(values["turnos"]).predicate is None
-    assert fs.get("turnos").to_sql(ShiftSelection(frozenset({1, 2, 3}))).predicate is None
+    assert fs.get("turnos").to_sql(values["turnos"]) == SqlFragment()
+    assert fs.get("turnos").to_sql(ShiftSelection(frozenset({1, 2, 3}))) == SqlFragment()
     assert fs.get("turnos").minute_windows(frozenset({1, 3})) == [(0, 840), (1320, 1440)]
     morning_and_night = fs.validate({"fecha": "ayer", "turnos": [1, 3]})["turnos"]
     assert fs.get("turnos").instances(morning_and_night) == [
@@ -295,12 +301,13 @@ def test_date_range_rejects(raw):
         date_filter(NOW).validate(raw)
 
 
-def test_date_fragment_has_time_range_and_predicate():
+def test_date_fragment_is_a_time_range_the_builder_applies():
     value = date_filter(NOW).validate("ayer")
     frag = date_filter(NOW).to_sql(value)
     assert frag.time_range == (datetime(2026, 3, 13, 6), datetime(2026, 3, 14, 6))
-    compiled = frag.predicate(detections_table(2)).compile(dialect=sqlite.dialect())
-    assert str(compiled) == "detections_2.ts >= ? AND detections_2.ts < ?"
+    assert frag.predicate is None and frag.time_ranges is None
+    compiled = build_query([2], {"ts"}, [frag]).statement().compile(dialect=sqlite.dialect())
+    assert str(compiled).endswith("WHERE detections_2.ts >= ? AND detections_2.ts < ?")
     assert list(compiled.params.values()) == [datetime(2026, 3, 13, 6), datetime(2026, 3, 14, 6)]
 
 
