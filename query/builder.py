@@ -27,7 +27,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    or_,
     select,
     union_all,
 )
@@ -41,6 +40,7 @@ from core.metadata_cache import TenantMeta
 from core.schema_tenant import detections_table
 from query.columns import ordered_sources
 from query.spec import SqlFragment
+from query.sql_time import in_ranges
 
 PARTITION_CACHE_TTL_S = 30.0
 
@@ -251,8 +251,7 @@ def _branch(
     if ranges is not None:
         # Only the ranges (already inside the window): ANDing the window too would make SQLite
         # scan the whole window instead of one index range per shift instance.
-        parts = [and_(table.c.ts >= lo, table.c.ts < hi) for lo, hi in ranges]
-        conds.append(or_(*parts) if parts else false())
+        conds.append(in_ranges(table.c.ts, ranges) if ranges else false())
     elif window is not None:
         conds += [table.c.ts >= window[0], table.c.ts < window[1]]
     conds += [f.predicate(table) for f in fragments if f.predicate is not None]

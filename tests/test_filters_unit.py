@@ -167,13 +167,21 @@ def test_night_shift_is_one_ts_range_per_instance():
     ]
     frag = fs.get("turnos").to_sql(values["turnos"])
     assert frag.predicate is None and frag.time_range == (datetime(2026, 3, 2, 22), datetime(2026, 3, 4, 6))
-    compiled = build_query([1], {"ts"}, fs.fragments(values)).statement().compile(dialect=mysql.dialect())
-    assert str(compiled).endswith(
-        "WHERE detections_1.ts >= %s AND detections_1.ts < %s OR "
-        "detections_1.ts >= %s AND detections_1.ts < %s"
+    stmt = build_query([1], {"ts"}, fs.fragments(values)).statement()
+    lite = stmt.compile(dialect=sqlite.dialect())
+    assert str(lite).endswith(
+        "WHERE (detections_1.ts >= ? AND detections_1.ts < ? OR detections_1.ts >= ? AND detections_1.ts < ?)"
     )
-    assert list(compiled.params.values()) == [datetime(2026, 3, 2, 22), datetime(2026, 3, 3, 6),
-                                              datetime(2026, 3, 3, 22), datetime(2026, 3, 4, 6)]
+    assert list(lite.params.values()) == [datetime(2026, 3, 2, 22), datetime(2026, 3, 3, 6),
+                                          datetime(2026, 3, 3, 22), datetime(2026, 3, 4, 6)]
+    # MySQL (DATETIME(3)) gets the same half-open ranges as BETWEEN ... AND end - 1 ms.
+    my = stmt.compile(dialect=mysql.dialect())
+    assert str(my).endswith(
+        "WHERE (detections_1.ts BETWEEN %s AND %s OR detections_1.ts BETWEEN %s AND %s)"
+    )
+    ms = timedelta(milliseconds=1)
+    assert list(my.params.values()) == [datetime(2026, 3, 2, 22), datetime(2026, 3, 3, 6) - ms,
+                                        datetime(2026, 3, 3, 22), datetime(2026, 3, 4, 6) - ms]
 
 
 def test_without_a_date_window_the_shift_falls_back_to_time_of_day():
