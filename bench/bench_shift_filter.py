@@ -4,10 +4,12 @@ time-of-day predicate (`HOUR(ts)*60+MINUTE(ts)` / `strftime`), reproduced here a
 Loads N detections over 3 lines and 60 days (October → December 2026, three monthly partitions on
 MariaDB) with the bench_extract loader, then runs "últimos 30 días + Noche" and "+ Mañana" both
 ways through the dashboard path (filters → query builder → reader → master frame). Both ways
-select the same rows (checked); reported per case and way: a plain COUNT(*) of the selection,
-the master-frame stages (query, fetch, dataframe, joins), rows/s, peak RSS growth, the new/old
-ratio, and the plans: EXPLAIN PARTITIONS (MariaDB, without the builder's partition hint, so the
-optimizer's own pruning from the ts ranges shows) or EXPLAIN QUERY PLAN (SQLite).
+select the same rows (checked); old and new runs alternate. Reported per case and way: a plain
+COUNT(*) of the selection (best run), MariaDB's own execution time of that COUNT (ANALYZE
+FORMAT=JSON), the master-frame stages (query, fetch, dataframe, joins; median), rows/s, peak
+RSS growth, the new/old ratios, and the plans: EXPLAIN PARTITIONS (MariaDB, without the
+builder's partition hint, so the optimizer's own pruning from the ts ranges shows) or EXPLAIN
+QUERY PLAN (SQLite).
 
     .venv/bin/python bench/bench_shift_filter.py [--rows 1000000] [--backends mysql,sqlite]
 """
@@ -15,6 +17,7 @@ optimizer's own pruning from the ts ranges shows) or EXPLAIN QUERY PLAN (SQLite)
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -36,7 +39,7 @@ from core.memory import peak_rss_bytes, release_memory, reset_peak_rss, rss_byte
 from core.runtime import build_runtime  # noqa: E402
 from filters import build_filter_set  # noqa: E402
 from filters.defaults import DEFAULT_FILTER_ROWS  # noqa: E402
-from query.builder import build_query, resolve_line_ids  # noqa: E402
+from query.builder import build_query, render_literal_mysql, resolve_line_ids  # noqa: E402
 from query.columns import source_columns_for  # noqa: E402
 from query.master_frame import build_master_frame, explain_rows  # noqa: E402
 from query.spec import SqlFragment  # noqa: E402
@@ -106,13 +109,22 @@ def _short(lines: list[str]) -> str:
     return " | ".join(line if n == 1 else f"{line} ×{n}" for line, n in counts.items())
 
 
-def median_runs(fn, repeat: int) -> dict:
-    runs = [fn() for _ in range(repeat)]
+def median_of(runs: list[dict]) -> dict:
     best = dict(runs[0])
     best["total"] = statistics.median(r["total"] for r in runs)
     best["stages"] = {k: statistics.median(r["stages"][k] for r in runs) for k in runs[0]["stages"]}
     best["peak"] = max(r["peak"] for r in runs)
     return best
+
+
+def server_ms(rt, frags: list[SqlFragment]) -> float:
+    """MariaDB's own execution time of the COUNT (ANALYZE FORMAT=JSON), free of client noise."""
+    meta = rt.meta.get(SLUG)
+    query = build_query(resolve_line_ids(meta, frags), {"ts"}, frags)
+    with rt.db.tenant(SLUG) as conn:
+        doc = json.loads(conn.exec_driver_sql("ANALYZE FORMAT=JSON " + render_literal_mysql(
+            query.count_statement())).scalar())
+    return float(doc["query_block"]["r_total_time_ms"])
 
 
 def run_backend(backend: str, rows: int, repeat: int, mysql_url: str) -> None:
@@ -126,15 +138,25 @@ def run_backend(backend: str, rows: int, repeat: int, mysql_url: str) -> None:
         frame(rt, fragments(rt, "noche")[0])  # warm-up: imports, drivers, caches
         for code in CASES:
             new, old, ranges = fragments(rt, code)
-            n_new, c_new = min((count(rt, new) for _ in range(repeat)), key=lambda r: r[1])
-            n_old, c_old = min((count(rt, old) for _ in range(repeat)), key=lambda r: r[1])
+            # Old and new alternate, so load from other processes hits both alike.
+            counts = {"old": [], "new": []}
+            frames = {"old": [], "new": []}
+            for _ in range(repeat):
+                for way, frags in (("old", old), ("new", new)):
+                    counts[way].append(count(rt, frags))
+                    frames[way].append(frame(rt, frags))
+            (n_old, c_old), (n_new, c_new) = (min(counts[w], key=lambda r: r[1]) for w in ("old", "new"))
             assert n_new == n_old, f"{code}: new {n_new} rows, old {n_old}"
-            f_old = median_runs(lambda old=old: frame(rt, old), repeat)
-            f_new = median_runs(lambda new=new: frame(rt, new), repeat)
+            f_old, f_new = median_of(frames["old"]), median_of(frames["new"])
             assert f_new["rows"] == f_old["rows"] == n_new
             print(f"-- últimos 30 días + {code}: {n_new:,} rows ({ranges} ts ranges)")
             print(f"   COUNT(*)      old {c_old * 1000:8.1f} ms   new {c_new * 1000:8.1f} ms   "
                   f"new/old {c_new / c_old:.2f}")
+            if backend == "mysql":
+                s_old = min(server_ms(rt, old) for _ in range(repeat))
+                s_new = min(server_ms(rt, new) for _ in range(repeat))
+                print(f"   server time   old {s_old:8.1f} ms   new {s_new:8.1f} ms   "
+                      f"new/old {s_new / s_old:.2f}   (ANALYZE FORMAT=JSON r_total_time_ms of the COUNT)")
             for label, r in (("old frame", f_old), ("new frame", f_new)):
                 stages = " ".join(f"{k} {v * 1000:.0f}" for k, v in r["stages"].items())
                 print(f"   {label:<12} {r['total'] * 1000:8.1f} ms  ({stages} ms)  "
@@ -154,7 +176,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--backends", default="mysql,sqlite")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median; COUNT: best)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median; COUNT: best)")
     parser.add_argument("--mysql-url", default=os.environ.get(
         "CAMET_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql"))
     args = parser.parse_args()

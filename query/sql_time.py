@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, or_
+from sqlalchemy import ColumnElement, Integer, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -68,25 +68,43 @@ class in_ranges(ColumnElement[bool]):  # noqa: N801 - reads like a SQL predicate
     SQLite gets `col >= a AND col < b` terms (its planner turns the OR into one index search
     per range). MySQL/MariaDB re-check the whole OR on every row they read, so they get the
     cheaper `col BETWEEN a AND b - 1 ms` terms (same rows, same range access and pruning).
+    The terms are built when the statement is compiled, for that dialect only.
     """
 
     type = NullType()  # a Boolean type would make SQLAlchemy append "= 1" in a WHERE clause
     inherit_cache = False
 
     def __init__(self, expr: ColumnElement[Any], ranges: Sequence[tuple[datetime, datetime]]) -> None:
-        self.half_open = or_(*(and_(expr >= lo, expr < hi) for lo, hi in ranges))
-        self.closed = or_(*(expr.between(lo, hi - MYSQL_TICK) for lo, hi in ranges))
+        if not all(isinstance(v, datetime) for r in ranges for v in r):
+            raise TypeError("in_ranges takes datetime bounds only")
+        self.expr = expr
+        self.ranges = tuple(ranges)
 
-    def get_children(self, **kw: Any) -> tuple[ColumnElement[bool], ...]:
-        return (self.half_open, self.closed)
+    def get_children(self, **kw: Any) -> tuple[ColumnElement[Any], ...]:
+        return (self.expr,)
+
+
+def _bound(element: in_ranges, compiler: SQLCompiler, value: datetime, **kw: Any) -> str:
+    return compiler.process(bindparam(None, value, type_=element.expr.type), **kw)
 
 
 @compiles(in_ranges)
 def _in_ranges_default(element: in_ranges, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.half_open, **kw)})"
+    col = compiler.process(element.expr, **kw)
+    terms = (
+        f"{col} >= {_bound(element, compiler, lo, **kw)} AND {col} < {_bound(element, compiler, hi, **kw)}"
+        for lo, hi in element.ranges
+    )
+    return f"({' OR '.join(terms)})"
 
 
 @compiles(in_ranges, "mysql")
 @compiles(in_ranges, "mariadb")
 def _in_ranges_mysql(element: in_ranges, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.closed, **kw)})"
+    col = compiler.process(element.expr, **kw)
+    terms = (
+        f"{col} BETWEEN {_bound(element, compiler, lo, **kw)} "
+        f"AND {_bound(element, compiler, hi - MYSQL_TICK, **kw)}"
+        for lo, hi in element.ranges
+    )
+    return f"({' OR '.join(terms)})"
