@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -49,6 +49,7 @@ class DashboardConfig:
     errors: list[str]
     layout_id: int | None
     timezone: str
+    day_start: timedelta = timedelta(0)  # production day start (issue 9 §1)
 
 
 @dataclass
@@ -91,7 +92,8 @@ def load_config(rt: Runtime, slug: str, layout_id: int | None) -> DashboardConfi
     items = layout.items if layout is not None else None
     placements, errors = resolve_layout(items, rows)
     errors = [f"{e.class_name} '{e.param}': {e.message}" for e in filter_set.errors] + errors
-    return DashboardConfig(filter_set, placements, errors, layout.id if layout else None, meta.timezone)
+    return DashboardConfig(filter_set, placements, errors, layout.id if layout else None, meta.timezone,
+                           meta.day_offset)
 
 
 def time_window(fragments: list[SqlFragment]) -> tuple[datetime, datetime] | None:
@@ -143,7 +145,7 @@ async def run_dashboard(
     fragments = config.filter_set.fragments(values)
     applied = config.filter_set.applied(values)
     context = WidgetContext(time_range=time_window(fragments), timezone=config.timezone,
-                            now=plant_now(rt.clock, config.timezone))
+                            now=plant_now(rt.clock, config.timezone), day_start=config.day_start)
     slots = build_slots(config, context)
     filters_s = time.perf_counter() - started
 

@@ -40,8 +40,8 @@ class SingleField:
         """The query-string pairs that reproduce `value`."""
         return [(param, str(value))]
 
-    def state(self, value: Any) -> dict[str, Any]:
-        """What the control shows for an applied (or default) value."""
+    def state(self, value: Any, definition: Mapping[str, Any]) -> dict[str, Any]:
+        """What the control shows for an applied (or default) value of the filter `definition`."""
         return {"value": value}
 
     def echo(self, value: Any) -> Any:
@@ -56,7 +56,7 @@ class MultiField(SingleField):
     def query(self, param: str, value: Any, spec: Mapping[str, Any]) -> Pairs:
         return [(param, str(v)) for v in value] if isinstance(value, list) else [(param, str(value))]
 
-    def state(self, value: Any) -> dict[str, Any]:
+    def state(self, value: Any, definition: Mapping[str, Any]) -> dict[str, Any]:
         return {"selected": set(value) if isinstance(value, list) else set()}
 
     def echo(self, value: Any) -> Any:
@@ -81,9 +81,9 @@ class RangeField(SingleField):
             return super().query(param, value, spec)
         return [(f"{param}.{k}", str(value[k])) for k in self.KEYS if value.get(k)]
 
-    def state(self, value: Any) -> dict[str, Any]:
+    def state(self, value: Any, definition: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(value, Mapping):
-            return super().state(value)
+            return super().state(value, definition)
         return {k: _num(value.get(k)) for k in self.KEYS}
 
 
@@ -104,8 +104,10 @@ class DateRangeField(SingleField):
                       (f"{param}.end", str(value.get("end") or ""))]
         return pairs
 
-    def state(self, value: Any) -> dict[str, Any]:
-        return _date_state(value) if isinstance(value, Mapping) else super().state(value)
+    def state(self, value: Any, definition: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            return super().state(value, definition)
+        return _date_state(value, str(definition.get("production_day_start") or "00:00"))
 
     def echo(self, value: Any) -> Any:
         return {"preset": value.get("preset"), "start": value.get("start"), "end": value.get("end")}
@@ -146,7 +148,7 @@ def filters_to_query(definitions: list[Mapping[str, Any]], raw: Mapping[str, Any
 
 def panel_state(definitions: list[Mapping[str, Any]], applied: Mapping[str, Any]) -> dict[str, Any]:
     """What each control shows, from the values the engine applied (or the defaults)."""
-    return {d["param"]: _field(d)[0].state(applied.get(d["param"], d.get("default"))) for d in definitions}
+    return {d["param"]: _field(d)[0].state(applied.get(d["param"], d.get("default")), d) for d in definitions}
 
 
 def as_applied(definitions: list[Mapping[str, Any]], raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,11 +157,14 @@ def as_applied(definitions: list[Mapping[str, Any]], raw: Mapping[str, Any]) -> 
             for d in definitions if raw.get(d["param"]) is not None}
 
 
-def _date_state(value: Mapping[str, Any]) -> dict[str, str]:
+def _date_state(value: Mapping[str, Any], day_start: str = "00:00") -> dict[str, str]:
+    """Inclusive production days shown for an applied [start, end) (days start at `day_start`)."""
     out = {"preset": str(value.get("preset") or ""), "start": "", "end": "", "label": ""}
     try:
-        start = datetime.fromisoformat(str(value["start"]))
-        end = datetime.fromisoformat(str(value["end"]))
+        hours, minutes = (int(part) for part in day_start.split(":"))
+        offset = timedelta(hours=hours, minutes=minutes)
+        start = datetime.fromisoformat(str(value["start"])) - offset
+        end = datetime.fromisoformat(str(value["end"])) - offset
     except (KeyError, ValueError):
         return out
     last = end - timedelta(days=1) if end.time() == datetime.min.time() else end

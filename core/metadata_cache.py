@@ -17,7 +17,7 @@ import threading
 import time as _time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -130,6 +130,8 @@ class TenantMeta:
     products: dict[int, Product] = field(default_factory=dict)
     shifts: dict[int, Shift] = field(default_factory=dict)
     closed_days: tuple[ClosedDay, ...] = ()
+    # --- production day (issue 9 §1): the stored setting; None = the earliest shift start ---
+    production_day_start: time | None = None
     lines_by_code: dict[str, Line] = field(init=False, repr=False, compare=False)
     products_by_code: dict[str, Product] = field(init=False, repr=False, compare=False)
     shifts_by_code: dict[str, Shift] = field(init=False, repr=False, compare=False)
@@ -155,6 +157,19 @@ class TenantMeta:
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+
+    # --- production day (issue 9 §1) ---
+    @property
+    def day_start(self) -> time:
+        """When this plant's production day starts: the setting, else its earliest shift start."""
+        if self.production_day_start is not None:
+            return self.production_day_start
+        return min((s.start for s in self.shifts.values()), default=time(0))
+
+    @property
+    def day_offset(self) -> timedelta:
+        """The production day start as a distance from local midnight."""
+        return timedelta(hours=self.day_start.hour, minutes=self.day_start.minute)
 
     def line_by_code(self, code: str) -> Line:
         """The line with this code, or NotFound."""
@@ -248,7 +263,17 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
         ClosedDay(r.day, r.line_id, r.name)
         for r in conn.execute(select(cd.day, cd.line_id, cd.name).order_by(cd.day, cd.id))
     )
-    return TenantMeta(slug, timezone, version, areas, lines, products, shifts, closed)
+    settings = _plant_settings(conn)
+    day_start = settings.get(t.PRODUCTION_DAY_START)
+    return TenantMeta(
+        slug, timezone, version, areas, lines, products, shifts, closed,
+        production_day_start=parse_hhmm(day_start) if day_start else None,
+    )
+
+
+def _plant_settings(conn: Connection) -> dict[str, str]:
+    """The tenant's key/value plant settings (production day start, ...)."""
+    return {r.key: r.value for r in conn.execute(select(t.plant_settings.c.key, t.plant_settings.c.value))}
 
 
 @dataclass

@@ -91,8 +91,14 @@ def _tenant_line_no_data_after(conn: Connection) -> None:
     add_missing_columns(conn, schema_tenant.lines, ["no_data_after_s"])
 
 
+def _tenant_plant_settings(conn: Connection) -> None:
+    """The plant_settings table (production day start)."""
+    schema_tenant.plant_settings.create(conn, checkfirst=True)
+
+
 TENANT: list[Migration] = [
     _tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops, _tenant_line_no_data_after,
+    _tenant_plant_settings,
 ]
 
 

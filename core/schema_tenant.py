@@ -47,6 +47,16 @@ meta_state = Table(
     Column("value", Integer, nullable=False, default=0),
 )
 
+# --- plant settings (issue 9 §1): key/value, e.g. production_day_start = "06:00" ---
+PRODUCTION_DAY_START = "production_day_start"
+
+plant_settings = Table(
+    "plant_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
 areas = Table(
     "areas",
     metadata,

@@ -52,6 +52,7 @@ class BaseFilter:
     # plus `<p>.start`, `<p>.end` when the preset is the custom one).
     form: ClassVar[Mapping[str, Any]] = MappingProxyType({"type": "single"})
     scopes_lines: ClassVar[bool] = False  # its fragments restrict line_ids (others may depend on it)
+    sets_time_window: ClassVar[bool] = False  # validated first: its value is the request's days
     config_model: ClassVar[type[FilterConfig]] = FilterConfig
 
     def __init__(

@@ -1,8 +1,9 @@
 """Named date ranges ("hoy", "este mes", ...) as [start, end) in plant-local naive time.
 
-Day-based presets end at the next local midnight (the data holds nothing later), so "hoy" is
-[today 00:00, tomorrow 00:00). "turno_actual" is the shift running now; a night shift that
-started yesterday at 22:00 is still the current shift at 03:00.
+Day-based presets select *production* days, which start at the plant's day start (its first
+shift, e.g. 06:00): at 03:00 "hoy" is still the day that began yesterday at 06:00, and "hoy" is
+[day 06:00, next day 06:00). "turno_actual" is the shift instance running now; a night shift
+that started yesterday at 22:00 is still the current shift at 03:00.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from datetime import datetime, timedelta
 
 from core.errors import CametError, ValidationFailed
 from core.metadata_cache import Shift
-from core.timeutil import day_start, month_start, previous_month_start
+from core.production_days import DAY, current_instance, days_window, production_date
+from core.timeutil import month_start, previous_month_start
 
 PRESET_LABELS: dict[str, str] = {
     "hoy": "Hoy",
@@ -24,7 +26,7 @@ PRESET_LABELS: dict[str, str] = {
     "personalizado": "Personalizado",
 }
 CUSTOM = "personalizado"
-DAY = timedelta(days=1)
+__all__ = ["CUSTOM", "DAY", "PRESET_LABELS", "NoCurrentShift", "current_shift_range", "preset_range"]
 
 
 class NoCurrentShift(CametError, LookupError):
@@ -37,37 +39,35 @@ class NoCurrentShift(CametError, LookupError):
         super().__init__(message)
 
 
-def current_shift_range(now: datetime, shifts: Iterable[Shift]) -> tuple[datetime, datetime]:
-    """The [start, end) of the shift running at `now`."""
-    minute = now.hour * 60 + now.minute
-    today = day_start(now.date())
-    for shift in shifts:
-        if not shift.contains_minute(minute):
-            continue
-        start_day = today
-        if shift.crosses_midnight and minute < shift.end_minute:
-            start_day = today - DAY
-        start = start_day + timedelta(minutes=shift.start_minute)
-        end_day = start_day + DAY if shift.crosses_midnight else start_day
-        return start, end_day + timedelta(minutes=shift.end_minute)
-    raise NoCurrentShift
+def current_shift_range(
+    now: datetime, shifts: Iterable[Shift], offset: timedelta = timedelta(0)
+) -> tuple[datetime, datetime]:
+    """The [start, end) of the shift instance running at `now`."""
+    found = current_instance(shifts, now, offset)
+    if found is None:
+        raise NoCurrentShift
+    return found[1]
 
 
-def preset_range(preset: str, now: datetime, shifts: Iterable[Shift]) -> tuple[datetime, datetime]:
-    """The [start, end) of a named preset (not "personalizado") at local time `now`."""
-    today = day_start(now.date())
-    tomorrow = today + DAY
+def preset_range(
+    preset: str, now: datetime, shifts: Iterable[Shift], offset: timedelta = timedelta(0)
+) -> tuple[datetime, datetime]:
+    """The [start, end) of a named preset (not "personalizado") at local time `now`.
+
+    `offset` is the production day start (distance from midnight).
+    """
+    today = production_date(now, offset)
     if preset == "hoy":
-        return today, tomorrow
+        return days_window(today, today, offset)
     if preset == "ayer":
-        return today - DAY, today
+        return days_window(today - DAY, today - DAY, offset)
     if preset == "ultimos_7_dias":
-        return today - 6 * DAY, tomorrow
+        return days_window(today - 6 * DAY, today, offset)
     if preset == "este_mes":
-        return day_start(month_start(now.date())), tomorrow
+        return days_window(month_start(today), today, offset)
     if preset == "mes_anterior":
-        return day_start(previous_month_start(now.date())), day_start(month_start(now.date()))
+        return days_window(previous_month_start(today), month_start(today) - DAY, offset)
     if preset == "turno_actual":
-        return current_shift_range(now, shifts)
+        return current_shift_range(now, shifts, offset)
     raise ValidationFailed(f"período desconocido «{preset[:32]}»")
 

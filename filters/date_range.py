@@ -1,9 +1,11 @@
 """Date range: presets computed in the tenant's timezone, or a custom range of days.
 
 Accepted raw shapes: a preset name ("hoy"), or {"preset": ..., "start": ..., "end": ...}.
-Custom bounds are "YYYY-MM-DD" or "DD/MM/YYYY" days (the end day is included) or ISO
-datetimes (exact, end excluded; with an offset they are converted to plant time). The typed
-value is a DateRange [start, end) of naive plant-local datetimes, like the stored detections.
+Custom bounds are "YYYY-MM-DD" or "DD/MM/YYYY" production days (the end day is included; days
+start at the plant's production day start, so [D1, D2] is [D1 06:00, D2 + 1 day 06:00) when
+days start at 06:00) or ISO datetimes (exact, end excluded; with an offset they are converted to
+plant time). The typed value is a DateRange [start, end) of naive plant-local datetimes, like
+the stored detections.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
-from sqlalchemy import Table, and_
 
 from core.clock import plant_now
 from core.errors import ValidationFailed
@@ -60,6 +61,8 @@ class DateRangeFilter(BaseFilter):
     kind = "date_range"
     form = MappingProxyType({"type": "date_range", "custom": CUSTOM})
     config_model = DateRangeConfig
+    sets_time_window = True
+
     def now(self) -> datetime:
         """The plant's current local time (naive), from the injected clock."""
         return plant_now(self.clock, self.meta.timezone)
@@ -99,7 +102,7 @@ class DateRangeFilter(BaseFilter):
 
     def _preset(self, preset: str) -> DateRange:
         try:
-            start, end = preset_range(preset, self.now(), self.meta.shifts.values())
+            start, end = preset_range(preset, self.now(), self.meta.shifts.values(), self.meta.day_offset)
         except NoCurrentShift:
             raise self.fail("no hay ningún turno en curso") from None
         return DateRange(start, end, preset)
@@ -120,7 +123,7 @@ class DateRangeFilter(BaseFilter):
                 day = _parse_day(text)
                 if not MIN_YEAR <= day.year <= MAX_YEAR:
                     raise ValueError
-                return day_start(day) + (DAY if is_end else timedelta(0))
+                return day_start(day) + self.meta.day_offset + (DAY if is_end else timedelta(0))
             moment = datetime.fromisoformat(text)
             if not MIN_YEAR <= moment.year <= MAX_YEAR:
                 raise ValueError
@@ -131,18 +134,19 @@ class DateRangeFilter(BaseFilter):
         return moment
 
     def to_sql(self, value: DateRange) -> SqlFragment:
-        start, end = value.start, value.end
-
-        def predicate(table: Table) -> Any:
-            return and_(table.c.ts >= start, table.c.ts < end)
-
-        return SqlFragment(predicate=predicate, time_range=(start, end))
+        # The window alone: the query builder turns it into `ts >= start AND ts < end`, or
+        # into the shift filter's ranges inside it.
+        return SqlFragment(time_range=(value.start, value.end))
 
     def to_json(self, value: DateRange) -> dict[str, str]:
         return {"preset": value.preset, "start": value.start.isoformat(), "end": value.end.isoformat()}
 
     def describe_extra(self) -> dict[str, Any]:
-        return {"max_days": self.config.max_days, "default_preset": self.config.default_preset}
+        return {
+            "max_days": self.config.max_days,
+            "default_preset": self.config.default_preset,
+            "production_day_start": self.meta.day_start.strftime("%H:%M"),
+        }
 
 
 def _parse_day(text: str) -> date:

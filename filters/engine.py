@@ -79,7 +79,9 @@ class FilterSet:
         values: dict[str, Any] = {}
         scopes: dict[str, frozenset[int] | None] = {}
         details: list[dict] = []
-        for f in sorted(self.filters, key=lambda f: bool(f.depends_on())):
+        # Time-window filters first (the shift filter reads the selected production days),
+        # then the others, then those that depend on line scopes.
+        for f in sorted(self.filters, key=lambda f: (bool(f.depends_on()), not f.sets_time_window)):
             try:
                 value = f.validate(raw.get(f.param), ValidationContext(values, scopes))
             except ValidationFailed as exc:

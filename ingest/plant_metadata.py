@@ -123,6 +123,13 @@ class PlantIn(_Strict):
     products: list[ProductIn] = Field(default_factory=list)
     shifts: list[ShiftIn] = Field(default_factory=list)
     closed_days: list[ClosedDayIn] = Field(default_factory=list)
+    # --- production day (issue 9 §1): when the plant's day starts; absent = earliest shift ---
+    production_day_start: str | None = None
+
+    @field_validator("production_day_start")
+    @classmethod
+    def _day_start(cls, value: str | None) -> str | None:
+        return None if value is None else _hhmm(value)
 
 
 def _unique(items: list[Any], kind: str, errors: list[str]) -> None:
@@ -209,6 +216,15 @@ def _apply_closed_days(conn: Connection, plant: PlantIn, line_ids: dict[str, int
             conn.execute(insert(t.closed_days).values(day=closed.date, line_id=line_id, name=closed.name))
 
 
+def _set_setting(conn: Connection, key: str, value: str) -> None:
+    """Upsert one plant setting (portable: update, insert when nothing was updated)."""
+    s = t.plant_settings
+    if conn.execute(select(s.c.key).where(s.c.key == key)).first() is None:
+        conn.execute(insert(s).values(key=key, value=value))
+    else:
+        conn.execute(update(s).where(s.c.key == key).values(value=value))
+
+
 def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     """Write a validated plant in the caller's transaction; returns counts per kind.
 
@@ -255,6 +271,8 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     else:
         changed = [i for i, v in thresholds_after.items() if thresholds_before.get(i, v) != v]
         mark_dirty(conn, changed, FROM_START)
+    if plant.production_day_start is not None:
+        _set_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     bump_metadata_version(conn)
     return {k: len(getattr(plant, k)) for k in ("areas", "lines", "products", "shifts", "closed_days")}
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     and_,
+    false,
     func,
     literal,
     select,
@@ -40,6 +41,7 @@ from core.metadata_cache import TenantMeta
 from core.schema_tenant import detections_table
 from query.columns import ordered_sources
 from query.spec import SqlFragment
+from query.sql_time import in_ranges
 
 PARTITION_CACHE_TTL_S = 30.0
 
@@ -105,6 +107,37 @@ def time_window(fragments: Iterable[SqlFragment]) -> tuple[datetime, datetime] |
     if start is None or end is None:
         return None
     return start, end
+
+
+def time_ranges(
+    fragments: Iterable[SqlFragment], window: tuple[datetime, datetime] | None
+) -> list[tuple[datetime, datetime]] | None:
+    """The `ts` ranges all ranged fragments allow, clipped to the window; None when none has ranges."""
+    chosen: list[tuple[datetime, datetime]] | None = None
+    for frag in fragments:
+        if frag.time_ranges is None:
+            continue
+        ranges = sorted(frag.time_ranges)
+        chosen = ranges if chosen is None else _intersect(chosen, ranges)
+    if chosen is None or window is None:
+        return chosen
+    return _intersect(chosen, [window])
+
+
+def _intersect(
+    a: Sequence[tuple[datetime, datetime]], b: Sequence[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """Intersection of two sorted lists of disjoint [start, end) ranges."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] <= b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
 
 
 def is_empty_window(window: tuple[datetime, datetime] | None) -> bool:
@@ -209,13 +242,18 @@ def _branch(
     window: tuple[datetime, datetime] | None,
     fragments: Sequence[SqlFragment],
     partition_names: Sequence[str] | None,
+    ranges: Sequence[tuple[datetime, datetime]] | None = None,
 ) -> Select:
     cols = [
         literal(line_id, SmallInteger).label("line_id") if c == "line_id" else table.c[c]
         for c in columns
     ]
     conds = []
-    if window is not None:
+    if ranges is not None:
+        # Only the ranges (already inside the window): ANDing the window too would make SQLite
+        # scan the whole window instead of one index range per shift instance.
+        conds.append(in_ranges(table.c.ts, ranges) if ranges else false())
+    elif window is not None:
         conds += [table.c.ts >= window[0], table.c.ts < window[1]]
     conds += [f.predicate(table) for f in fragments if f.predicate is not None]
     stmt = select(*cols)
@@ -242,12 +280,15 @@ def build_query(
         raise InvalidDefinition("build_query needs at least one line")
     columns = ordered_sources(set(sources)) or ("line_id",)
     window = time_window(fragments)
+    ranges = time_ranges(fragments, window)
     md = MetaData()
     routed = {k: tuple(v) for k, v in (partitions or {}).items()}
     branches = []
     for line_id in line_ids:
         table = detections_table(line_id, md)
-        branches.append(_branch(table, line_id, columns, window, fragments, routed.get(table.name)))
+        branches.append(
+            _branch(table, line_id, columns, window, fragments, routed.get(table.name), ranges)
+        )
     return DetectionQuery(tuple(branches), columns, tuple(line_ids), window, limit, routed)
 
 

@@ -3,8 +3,11 @@
 No SQL JOINs: names and codes come from the metadata cache as categoricals built with
 `Categorical.from_codes` over an `Index.get_indexer` lookup (a few ms and ~1 byte per row per
 column, against tens of ms and MBs for a `merge`). The shift of each row comes from two
-1,440-entry tables indexed by the minute of day; the night shift (e.g. 22:00–06:00) belongs to
-the production day it starts, so its after-midnight minutes get the previous `shift_date`.
+1,440-entry tables indexed by the minute of day. `shift_date` is the *production* date: the day
+(starting at the plant's production day start, e.g. 06:00) on which the row's shift instance
+started, so the night shift's after-midnight minutes get the previous date; a row outside every
+shift gets the production day it falls in. Timestamps are naive wall time, so DST days need no
+special case.
 """
 
 from __future__ import annotations
@@ -68,19 +71,25 @@ def _numbers(pos: np.ndarray, values: Sequence[float | int], dtype: np.dtype, mi
 
 
 def shift_tables(meta: TenantMeta) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """(shift ids, shift position per minute of day (-1 = none), days to subtract per minute)."""
+    """(shift ids, shift position per minute of day (-1 = none), days back to the production date)."""
     ids = sorted(meta.shifts)
+    day_start = int(meta.day_offset.total_seconds()) // 60
     shift_pos = np.full(MINUTES_PER_DAY, -1, dtype=_small_int(len(ids)))
     day_back = np.zeros(MINUTES_PER_DAY, dtype=np.int8)
+    day_back[:day_start] = 1  # outside every shift: the production day the minute falls in
     for i, sid in enumerate(ids):
         shift = meta.shifts[sid]
         start, end = shift.start_minute, shift.end_minute
+        # A shift starting before the day start (time of day) opens the previous production day.
+        before = 1 if start < day_start else 0
         if shift.crosses_midnight:
             shift_pos[start:] = i
             shift_pos[:end] = i
-            day_back[:end] = 1
+            day_back[start:] = before
+            day_back[:end] = 1 + before
         else:
             shift_pos[start:end] = i
+            day_back[start:end] = before
     return ids, shift_pos, day_back
 
 

@@ -1,8 +1,9 @@
 """What a filter contributes to the dashboard query; the query builder combines these.
 
 A filter never writes SQL text: it names the lines it restricts to, the time window it keeps
-(used for partition routing too), and/or a predicate built with SQLAlchemy Core against one
-line's detections table, with bound parameters only.
+(used for partition routing too), the `ts` ranges inside that window (shift instances), and/or a
+predicate built with SQLAlchemy Core against one line's detections table, with bound parameters
+only.
 """
 
 from __future__ import annotations
@@ -23,3 +24,6 @@ class SqlFragment:
     predicate: Predicate | None = None
     line_ids: frozenset[int] | None = None
     time_range: tuple[datetime, datetime] | None = None  # [start, end) in plant local time
+    # Sorted, disjoint [start, end) ranges the rows must fall in (any of them); `time_range` is
+    # then their bounding window. The builder emits them as one sargable OR of `ts` ranges.
+    time_ranges: tuple[tuple[datetime, datetime], ...] | None = None

@@ -12,6 +12,9 @@ from core.runtime import Runtime
 from identity.engine_tokens import Principal, issue_token
 from identity.users import find_user
 
+# The demo plant's production day starts at 06:00 (config/demo_plant.yml, production_day_start).
+DEMO_DAY_START = timedelta(hours=6)
+
 
 def demo_principal(rt: Runtime, slug: str = "demo", username: str = "demo") -> Principal:
     user = find_user(rt.db, tenant=slug, username=username)
@@ -23,7 +26,7 @@ def bearer(rt: Runtime, principal: Principal) -> dict[str, str]:
 
 
 def data_days(rt: Runtime, slug: str) -> tuple[date, date]:
-    """First and last day with detections, by plain SQL over every line table."""
+    """First and last production day with detections, by plain SQL over every line table."""
     lows, highs = [], []
     with rt.db.tenant(slug) as conn:
         for line_id in line_ids(rt, slug):
@@ -31,7 +34,7 @@ def data_days(rt: Runtime, slug: str) -> tuple[date, date]:
             if row[0] is not None:
                 lows.append(_dt(row[0]))
                 highs.append(_dt(row[1]))
-    return min(lows).date(), max(highs).date()
+    return (min(lows) - DEMO_DAY_START).date(), (max(highs) - DEMO_DAY_START).date()
 
 
 def line_ids(rt: Runtime, slug: str) -> list[int]:
@@ -39,10 +42,12 @@ def line_ids(rt: Runtime, slug: str) -> list[int]:
         return [int(i) for i in conn.execute(select(t.lines.c.id).order_by(t.lines.c.id)).scalars()]
 
 
-def truth(rt: Runtime, slug: str, start: date, end: date, lines: list[int]) -> dict:
-    """Independent plain SQL: per line count, weight sum, rejects over [start, end] days."""
-    lo = datetime.combine(start, datetime.min.time())
-    hi = datetime.combine(end + timedelta(days=1), datetime.min.time())
+def truth(
+    rt: Runtime, slug: str, start: date, end: date, lines: list[int], day_start: timedelta = DEMO_DAY_START
+) -> dict:
+    """Independent plain SQL: per line count, weight sum, rejects over production days [start, end]."""
+    lo = datetime.combine(start, datetime.min.time()) + day_start
+    hi = datetime.combine(end + timedelta(days=1), datetime.min.time()) + day_start
     out = {}
     with rt.db.tenant(slug) as conn:
         for line_id in lines:

@@ -60,7 +60,9 @@ def test_uncovered_minutes_have_no_shift():
     out = enrich(_base(STAMPS[:4], [10] * 4, [5] * 4), meta, {"shift_id", "shift_code", "shift_date"})
     assert out.shift_code.isna().tolist() == [True, False, False, True]
     assert out.shift_id.isna().tolist() == [True, False, False, True]
-    assert out.shift_date[0] == pd.Timestamp("2026-11-01")  # calendar day when no shift applies
+    # No shift applies: the production day the row falls in (days start at 06:00, the first shift).
+    assert out.shift_date[0] == pd.Timestamp("2026-10-31")
+    assert out.shift_date[3] == pd.Timestamp("2026-11-01")
 
 
 def test_names_codes_areas_and_weights():

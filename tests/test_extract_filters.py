@@ -21,20 +21,21 @@ def test_demo_filters_select_the_same_rows_as_plain_sql(runtime, plant_tenant):
     night = next(s.id for s in meta.shifts.values() if s.code == "noche")
     filter_set = build_filter_set(DEFAULT_FILTER_ROWS, meta)
     values = filter_set.validate({
-        "fecha": {"start": "2026-10-31", "end": "2026-11-01"},  # two whole days, across the month end
+        "fecha": {"start": "2026-10-31", "end": "2026-11-01"},  # two production days, across the month end
         "lineas": [ids["L1"], ids["L3"]],
         "turnos": [night],
         "incluir_rechazos": "false",
         "peso": {"min": "40", "max": "160.5"},
     })
     master = build_master_frame(runtime, plant_tenant, filter_set.fragments(values), COLUMNS)
+    # Production days start at 06:00: 31 Oct and 1 Nov are [31 Oct 06:00, 2 Nov 06:00).
     expected = expected_frame(
-        runtime, plant_tenant, [ids["L1"], ids["L3"]], datetime(2026, 10, 31), datetime(2026, 11, 2),
+        runtime, plant_tenant, [ids["L1"], ids["L3"]], datetime(2026, 10, 31, 6), datetime(2026, 11, 2, 6),
         "AND d.status = 0 AND d.weight_g >= 40 AND d.weight_g <= 160.5",
     )
     expected = expected[expected.shift_code == "noche"]
     assert master.rows == len(expected) > 50
     assert_matches(master.frame, expected)
     assert set(master.frame.shift_code) == {"noche"} and not master.frame.is_reject.any()
-    assert set(master.frame.shift_date) <= {pd.Timestamp("2026-10-30"), pd.Timestamp("2026-10-31"),
-                                            pd.Timestamp("2026-11-01")}
+    # Exactly the two nights that start on the selected production days.
+    assert set(master.frame.shift_date) == {pd.Timestamp("2026-10-31"), pd.Timestamp("2026-11-01")}

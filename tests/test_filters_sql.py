@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import and_, false, func, insert, inspect, or_, select
 from sqlalchemy.dialects import mysql
 
 from core import schema_tenant as t
 from core.errors import ValidationFailed
 from filters import FilterSet, build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
+from query.builder import build_query, time_ranges, time_window
 
 DAY0 = datetime(2026, 3, 1)
 INJECTIONS = [
@@ -75,15 +76,22 @@ def filter_set(meta) -> FilterSet:
 
 
 def sql_count(conn, meta, fragments) -> int:
-    """Apply fragments the way the query builder does: lines intersected, predicates ANDed."""
+    """Apply fragments the way the query builder does: lines intersected, predicates ANDed, the
+    time window (or the shift ranges inside it) as `ts` bounds."""
     lines = set(meta.lines)
     for frag in fragments:
         if frag.line_ids is not None:
             lines &= frag.line_ids
+    window = time_window(fragments)
+    ranges = time_ranges(fragments, window)
     total = 0
     for line_id in sorted(lines):
         table = t.detections_table(line_id)
         preds = [frag.predicate(table) for frag in fragments if frag.predicate is not None]
+        if ranges is not None:
+            preds.append(or_(false(), *(and_(table.c.ts >= a, table.c.ts < b) for a, b in ranges)))
+        elif window is not None:
+            preds += [table.c.ts >= window[0], table.c.ts < window[1]]
         total += conn.execute(select(func.count()).select_from(table).where(*preds)).scalar()
     return total
 
@@ -104,8 +112,10 @@ def python_count(meta, data, fs: FilterSet, values) -> int:
                 continue
             if values["productos"] is not None and r["product_id"] not in values["productos"]:
                 continue
+            # Inside a window of whole production days, a shift's instances are exactly the rows
+            # whose time of day lies in the shift (tests/test_production_days.py checks instances).
             if values["turnos"] is not None and not any(
-                meta.shifts[s].contains_minute(minute) for s in values["turnos"]
+                meta.shifts[s].contains_minute(minute) for s in values["turnos"].ids
             ):
                 continue
             if not values["incluir_rechazos"] and r["status"] != 0:
@@ -247,14 +257,9 @@ def test_user_values_travel_as_bind_parameters(plant_rows):
             "incluir_rechazos": False,
         }
     )
-    table = t.detections_table(1)
-    for frag in fs.fragments(values):
-        if frag.predicate is None:
-            continue
-        compiled = frag.predicate(table).compile(
-            dialect=mysql.dialect(), compile_kwargs={"render_postcompile": True}
-        )
-        sql = str(compiled)
-        assert compiled.params, sql
-        for literal in ("41.5", "77.25", "1320", "360", "2026"):
-            assert literal not in sql
+    query = build_query(sorted(meta.lines), {"ts", "weight_g"}, fs.fragments(values))
+    compiled = query.statement().compile(dialect=mysql.dialect(), compile_kwargs={"render_postcompile": True})
+    sql = str(compiled)
+    assert compiled.params, sql
+    for literal in ("41.5", "77.25", "1320", "360", "2026", "22:00"):
+        assert literal not in sql

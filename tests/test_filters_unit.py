@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +24,9 @@ from filters import (
     filter_registry,
 )
 from filters.defaults import DEFAULT_FILTER_ROWS
-from filters.shifts import merged_windows
+from filters.shifts import ShiftSelection, merged_windows
+from query.builder import build_query
+from query.spec import SqlFragment
 from tests.helpers import frozen_test_clock
 
 TZ = "America/Argentina/Buenos_Aires"
@@ -155,11 +157,41 @@ def test_product_predicate_is_an_expanding_bound_in():
 # --- shifts -------------------------------------------------------------------------------------
 
 
-def test_night_shift_crosses_midnight():
+def test_night_shift_is_one_ts_range_per_instance():
+    """Production days (issue 9): "2 March + Noche" is 22:00 2 Mar → 06:00 3 Mar, as a ts range."""
     fs = default_set()
-    values = fs.validate({"turnos": [3]})
-    assert fs.get("turnos").windows(values["turnos"]) == [(0, 360), (1320, 1440)]
-    [sql] = compile_sql(fs, {"turnos": values["turnos"]}, mysql.dialect())
+    values = fs.validate({"fecha": {"start": "2026-03-02", "end": "2026-03-03"}, "turnos": [3]})
+    assert fs.get("turnos").instances(values["turnos"]) == [
+        (datetime(2026, 3, 2, 22), datetime(2026, 3, 3, 6)),
+        (datetime(2026, 3, 3, 22), datetime(2026, 3, 4, 6)),
+    ]
+    frag = fs.get("turnos").to_sql(values["turnos"])
+    assert frag.predicate is None and frag.time_range == (datetime(2026, 3, 2, 22), datetime(2026, 3, 4, 6))
+    stmt = build_query([1], {"ts"}, fs.fragments(values)).statement()
+    lite = stmt.compile(dialect=sqlite.dialect())
+    assert str(lite).endswith(
+        "WHERE (detections_1.ts >= ? AND detections_1.ts < ? OR detections_1.ts >= ? AND detections_1.ts < ?)"
+    )
+    assert list(lite.params.values()) == [datetime(2026, 3, 2, 22), datetime(2026, 3, 3, 6),
+                                          datetime(2026, 3, 3, 22), datetime(2026, 3, 4, 6)]
+    # MySQL (DATETIME(3)) gets the same half-open ranges as BETWEEN ... AND end - 1 ms.
+    my = stmt.compile(dialect=mysql.dialect())
+    assert str(my).endswith(
+        "WHERE (detections_1.ts BETWEEN %s AND %s OR detections_1.ts BETWEEN %s AND %s)"
+    )
+    ms = timedelta(milliseconds=1)
+    assert list(my.params.values()) == [datetime(2026, 3, 2, 22), datetime(2026, 3, 3, 6) - ms,
+                                        datetime(2026, 3, 3, 22), datetime(2026, 3, 4, 6) - ms]
+
+
+def test_without_a_date_window_the_shift_falls_back_to_time_of_day():
+    fs = default_set()
+    values = fs.validate({"turnos": [3]})  # the default date range applies ...
+    assert values["turnos"].window == (values["fecha"].start, values["fecha"].end)
+    alone = fs.get("turnos").validate([3])  # ... but a shift filter on its own has no days
+    assert alone.window is None
+    assert fs.get("turnos").minute_windows(alone.ids) == [(0, 360), (1320, 1440)]
+    sql = str(fs.get("turnos").to_sql(alone).predicate(detections_table(1)).compile(dialect=mysql.dialect()))
     assert sql == (
         "(HOUR(detections_1.ts) * 60 + MINUTE(detections_1.ts)) < %s OR "
         "(HOUR(detections_1.ts) * 60 + MINUTE(detections_1.ts)) >= %s"
@@ -168,8 +200,23 @@ def test_night_shift_crosses_midnight():
 
 def test_all_shifts_of_a_full_day_add_no_predicate():
     fs = default_set()
-    assert fs.get("turnos").to_sql(frozenset({1, 2, 3})).predicate is None
-    assert fs.get("turnos").windows(frozenset({1, 3})) == [(0, 840), (1320, 1440)]
+    values = fs.validate({"fecha": "ayer", "turnos": [1, 2, 3]})
+    assert fs.get("turnos").to_sql(values["turnos"]) == SqlFragment()
+    assert fs.get("turnos").to_sql(ShiftSelection(frozenset({1, 2, 3}))) == SqlFragment()
+    assert fs.get("turnos").minute_windows(frozenset({1, 3})) == [(0, 840), (1320, 1440)]
+    morning_and_night = fs.validate({"fecha": "ayer", "turnos": [1, 3]})["turnos"]
+    assert fs.get("turnos").instances(morning_and_night) == [
+        (morning_and_night.window[0], morning_and_night.window[0] + timedelta(hours=8)),
+        (morning_and_night.window[1] - timedelta(hours=8), morning_and_night.window[1]),
+    ]
+
+
+def test_huge_selections_fall_back_to_time_of_day():
+    fs = default_set()
+    wide = ShiftSelection(frozenset({1, 3}), (datetime(2020, 1, 1, 6), datetime(2026, 1, 1, 6)))
+    assert fs.get("turnos").instances(wide) is None
+    sql = str(fs.get("turnos").to_sql(wide).predicate(detections_table(1)).compile(dialect=sqlite.dialect()))
+    assert "strftime" in sql
 
 
 def test_merged_windows():
@@ -179,16 +226,17 @@ def test_merged_windows():
 # --- date range ---------------------------------------------------------------------------------
 
 NOW = datetime(2026, 3, 15, 3, 30)  # a Sunday night, inside the night shift that began on the 14th
+# Production days start at 06:00 (the first shift): at 03:30 on the 15th it is still the 14th.
 
 
 @pytest.mark.parametrize(
     ("preset", "start", "end"),
     [
-        ("hoy", datetime(2026, 3, 15), datetime(2026, 3, 16)),
-        ("ayer", datetime(2026, 3, 14), datetime(2026, 3, 15)),
-        ("ultimos_7_dias", datetime(2026, 3, 9), datetime(2026, 3, 16)),
-        ("este_mes", datetime(2026, 3, 1), datetime(2026, 3, 16)),
-        ("mes_anterior", datetime(2026, 2, 1), datetime(2026, 3, 1)),
+        ("hoy", datetime(2026, 3, 14, 6), datetime(2026, 3, 15, 6)),
+        ("ayer", datetime(2026, 3, 13, 6), datetime(2026, 3, 14, 6)),
+        ("ultimos_7_dias", datetime(2026, 3, 8, 6), datetime(2026, 3, 15, 6)),
+        ("este_mes", datetime(2026, 3, 1, 6), datetime(2026, 3, 15, 6)),
+        ("mes_anterior", datetime(2026, 2, 1, 6), datetime(2026, 3, 1, 6)),
         ("turno_actual", datetime(2026, 3, 14, 22), datetime(2026, 3, 15, 6)),
     ],
 )
@@ -199,7 +247,7 @@ def test_presets(preset, start, end):
 
 def test_previous_month_across_the_year():
     value = date_filter(datetime(2026, 1, 10, 12)).validate("mes_anterior")
-    assert (value.start, value.end) == (datetime(2025, 12, 1), datetime(2026, 1, 1))
+    assert (value.start, value.end) == (datetime(2025, 12, 1, 6), datetime(2026, 1, 1, 6))
 
 
 def test_current_shift_in_the_afternoon_and_in_a_gap():
@@ -220,8 +268,8 @@ def test_current_shift_in_the_afternoon_and_in_a_gap():
     ("raw", "start", "end"),
     [
         ({"preset": "personalizado", "start": "2026-02-01", "end": "2026-02-03"},
-         datetime(2026, 2, 1), datetime(2026, 2, 4)),
-        ({"start": "01/02/2026", "end": "01/02/2026"}, datetime(2026, 2, 1), datetime(2026, 2, 2)),
+         datetime(2026, 2, 1, 6), datetime(2026, 2, 4, 6)),
+        ({"start": "01/02/2026", "end": "01/02/2026"}, datetime(2026, 2, 1, 6), datetime(2026, 2, 2, 6)),
         ({"start": "2026-02-01T06:00:00", "end": "2026-02-01T14:00"},
          datetime(2026, 2, 1, 6), datetime(2026, 2, 1, 14)),
         # An explicit UTC offset is converted to plant time (Buenos Aires is UTC-3).
@@ -244,7 +292,7 @@ def test_end_before_start_is_rejected_in_spanish_naming_the_field():
 
 def test_max_span():
     f = date_filter(NOW, max_days=31)
-    assert f.validate({"start": "2026-01-01", "end": "2026-01-31"}).end == datetime(2026, 2, 1)
+    assert f.validate({"start": "2026-01-01", "end": "2026-01-31"}).end == datetime(2026, 2, 1, 6)
     with pytest.raises(ValidationFailed, match="no puede superar 31 días"):
         f.validate({"start": "2026-01-01", "end": "2026-02-01"})
     with pytest.raises(ValidationFailed, match="no puede superar 1 días"):
@@ -261,13 +309,14 @@ def test_date_range_rejects(raw):
         date_filter(NOW).validate(raw)
 
 
-def test_date_fragment_has_time_range_and_predicate():
+def test_date_fragment_is_a_time_range_the_builder_applies():
     value = date_filter(NOW).validate("ayer")
     frag = date_filter(NOW).to_sql(value)
-    assert frag.time_range == (datetime(2026, 3, 14), datetime(2026, 3, 15))
-    compiled = frag.predicate(detections_table(2)).compile(dialect=sqlite.dialect())
-    assert str(compiled) == "detections_2.ts >= ? AND detections_2.ts < ?"
-    assert list(compiled.params.values()) == [datetime(2026, 3, 14), datetime(2026, 3, 15)]
+    assert frag.time_range == (datetime(2026, 3, 13, 6), datetime(2026, 3, 14, 6))
+    assert frag.predicate is None and frag.time_ranges is None
+    compiled = build_query([2], {"ts"}, [frag]).statement().compile(dialect=sqlite.dialect())
+    assert str(compiled).endswith("WHERE detections_2.ts >= ? AND detections_2.ts < ?")
+    assert list(compiled.params.values()) == [datetime(2026, 3, 13, 6), datetime(2026, 3, 14, 6)]
 
 
 @pytest.mark.clock
@@ -280,7 +329,8 @@ def test_timezone_drives_today():
         local = TenantMeta("x", tz, 1, meta.areas, meta.lines, meta.products, meta.shifts)
         f = DateRangeFilter(param="fecha", label="Fecha", config={}, meta=local, clock=clock)
         days[tz] = f.validate("hoy").start.date()
-        assert days[tz] == clock.now_utc().astimezone(ZoneInfo(tz)).date()
+        wall = clock.now_utc().astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+        assert days[tz] == (wall - timedelta(hours=6)).date()  # production days start at 06:00
     assert days["Pacific/Kiritimati"] > days["Pacific/Pago_Pago"]
 
 

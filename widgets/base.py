@@ -22,7 +22,7 @@ Contract for subclasses (one file per widget, registered with `@widget_registry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -52,6 +52,7 @@ class WidgetContext:
     time_range: tuple[datetime, datetime] | None = None
     timezone: str = "UTC"
     now: datetime | None = None  # the plant's local time of this run, from the injected clock
+    day_start: timedelta = timedelta(0)  # production day start: day buckets are production days
 
 
 class BaseWidget:

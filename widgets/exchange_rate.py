@@ -46,10 +46,11 @@ class ExchangeRateWidget(BaseWidget):
         return self.config.api
 
     def api_params(self) -> dict[str, str]:
-        """Currency pair and the applied date window (inclusive dates)."""
+        """Currency pair and the applied window as inclusive production dates."""
         params = {"base": self.config.base, "quote": self.config.quote}
         if self.context.time_range is not None:
             start, end = self.context.time_range
+            start, end = start - self.context.day_start, end - self.context.day_start  # production days
             last = end - timedelta(microseconds=1)
             params["start"] = start.date().isoformat()
             params["end"] = max(start, last).date().isoformat()

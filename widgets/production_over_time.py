@@ -1,4 +1,4 @@
-"""Line chart: units per line over time, bucketed by hour or day depending on the span."""
+"""Line chart: units per line over time, bucketed by hour or production day depending on the span."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ class ProductionOverTimeWidget(BaseWidget):
         start, end = self._span(ts)
         bucket = self._bucket(start, end)
         freq = FREQ[bucket]
+        if bucket == "day":  # day buckets are production days (e.g. 06:00 → 06:00), labelled by date
+            shift = pd.Timedelta(self.context.day_start)
+            ts, start, end = ts - shift, start - shift, end - shift
         axis = pd.date_range(pd.Timestamp(start).floor(freq), pd.Timestamp(end).floor(freq), freq=freq)
         lines, names = line_keys(data)
         step = pd.Timedelta(1, unit=FREQ[bucket]).value

@@ -74,7 +74,7 @@ def resolve_selection(rt: Runtime, slug: str, raw: dict[str, Any]) -> tuple[Tena
     shift_ids = None
     for f in filter_set.filters:
         if isinstance(f, ShiftFilter) and values.get(f.param) is not None:
-            shift_ids = frozenset(values[f.param])
+            shift_ids = frozenset(values[f.param].ids)
     ordered = tuple(sorted(line_ids, key=lambda i: meta.lines[i].code))
     sel = Selection(window[0], window[1], ordered, shift_ids)
     return meta, sel, filter_set.applied(values), plant_now(rt.clock, meta.timezone)
