@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app_fastapi import header_middleware
-from app_fastapi.routes import audit, demo_external, health, tokens, users
+from app_fastapi.routes import audit, demo_erp, demo_external, external, health, tokens, users
 from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
@@ -35,6 +35,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(filters_routes.router, prefix=API_PREFIX)
     app.include_router(dashboard_routes.router, prefix=API_PREFIX)
     app.include_router(demo_external.router, prefix=API_PREFIX)
+    app.include_router(demo_erp.router, prefix=API_PREFIX)
+    app.include_router(external.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     header_middleware.install(app)
     return app

@@ -10,12 +10,23 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
 from core.metadata_cache import MetadataCache
 from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from broker.state import BrokerState
+
+
+def _broker_state() -> BrokerState:
+    """The broker's per-process state; imported on use so core never imports broker at load."""
+    from broker.state import BrokerState
+
+    return BrokerState()
 
 
 @dataclass
@@ -25,6 +36,7 @@ class Runtime:
     meta: MetadataCache
     pid: int
     clock: Clock = SYSTEM_CLOCK
+    broker: BrokerState = field(default_factory=_broker_state)  # clients, cache, breakers
 
 
 _lock = threading.Lock()

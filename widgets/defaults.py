@@ -26,6 +26,10 @@ DEFAULT_WIDGET_ROWS: list[dict[str, Any]] = [
     {"class_name": "LineSummaryWidget", "title": "Resumen por línea", "config": {}, "sort_order": 70},
     {"class_name": "ExchangeRateWidget", "title": "Cotización del dólar",
      "config": {"api": "fx_rates", "base": "USD", "quote": "ARS"}, "sort_order": 80},
+    {"class_name": "PlanVsActualWidget", "title": "Plan vs. real (ERP demo)",
+     "config": {"api": "erp_plans"}, "sort_order": 83},
+    {"class_name": "OpenOrdersWidget", "title": "Órdenes abiertas (ERP demo)",
+     "config": {"api": "erp_orders"}, "sort_order": 86},
 ]
 
 DEFAULT_LAYOUT: list[dict[str, int]] = [
@@ -37,4 +41,6 @@ DEFAULT_LAYOUT: list[dict[str, int]] = [
     {"widget": 60, "w": 6, "h": 2},
     {"widget": 70, "w": 6, "h": 2},
     {"widget": 80, "w": 6, "h": 2},
+    {"widget": 83, "w": 6, "h": 2},
+    {"widget": 86, "w": 6, "h": 2},
 ]
