@@ -148,7 +148,7 @@ def parse_manifest(text: str, source: str = "external_apis.yml") -> Manifest:
             apis[key] = ApiSpec.model_validate(raw if isinstance(raw, dict) else {"url": raw})
         except ValidationError as exc:
             err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "entry"
+            where = ".".join(str(p) for p in err["loc"]) or "url"  # the address check
             msg = str(err["msg"]).removeprefix("Value error, ")
             errors[key] = f"{where}: {msg}"
     return Manifest(apis=apis, errors=errors)
