@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app_fastapi import header_middleware
+from app_fastapi.deps import runtime_dep
 from app_fastapi.routes import audit, demo_erp, demo_external, external, health, tokens, users
 from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
@@ -15,6 +19,13 @@ from core.errors import CametError
 from core.runtime import Runtime, set_runtime
 
 API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """Under uvicorn: close this loop's shared httpx client on shutdown (a2wsgi runs no lifespan)."""
+    yield
+    await runtime_dep().broker.clients.aclose_current()
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -27,6 +38,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(tokens.router, prefix=API_PREFIX)

@@ -57,6 +57,11 @@ class ClientPool:
                 self.created += 1
             return entry
 
+    def __len__(self) -> int:
+        """How many loops hold an open client."""
+        with self._lock:
+            return sum(1 for entry in self._clients.values() if not entry.client.is_closed)
+
     async def aclose_current(self) -> None:
         """Close the running loop's client (the engine's shutdown hook under uvicorn)."""
         loop = asyncio.get_running_loop()

@@ -59,22 +59,29 @@ def test_test_connection_reports_without_payload_or_secret(runtime, auth_world, 
         path = tmp_path / "apis.yml"
         path.write_text(manifest_text(provider))
         runtime.settings.external_apis_file = path
-        client = TestClient(create_app(runtime))
-        admin = auth_world.auth("ana")
+        with TestClient(create_app(runtime)) as client:  # runs the lifespan, like uvicorn
+            check_test_connection(client, auth_world, provider, monkeypatch)
+            assert len(runtime.broker.clients) == 1  # the remote calls shared one client
+        assert len(runtime.broker.clients) == 0  # closed on shutdown
 
-        local = client.post("/api/v1/external/fx_rates/test", headers=admin).json()
-        assert local["ok"] is True and set(local) == {"ok", "message", "elapsed_ms"}
-        missing = client.post("/api/v1/external/secured/test", headers=admin).json()
-        assert missing["ok"] is False and "falta el token" in missing["message"]
-        monkeypatch.setenv("CAMET_T14_TOKEN", TOKEN)
-        ok = client.post("/api/v1/external/secured/test", headers=admin)
-        assert ok.json()["ok"] is True and TOKEN not in ok.text
-        provider.healthy = False
-        down = client.post("/api/v1/external/flap/test", headers=admin).json()
-        assert down == {"ok": False, "message": "el servicio respondió 500", "elapsed_ms": down["elapsed_ms"]}
-        zeta = client.post("/api/v1/external/acme_only/test", headers=auth_world.auth("zed")).json()
-        assert zeta["ok"] is False and "no está habilitada" in zeta["message"]
-        assert provider.count("/fx") == 0
-        assert client.post("/api/v1/external/nope/test", headers=admin).status_code == 404
-        viewer = auth_world.auth("vic")
-        assert client.post("/api/v1/external/fx_rates/test", headers=viewer).status_code == 403
+
+def check_test_connection(client, auth_world, provider, monkeypatch) -> None:
+    """Each outcome of the admin's live test: ok, missing token, down, other tenant, unknown."""
+    admin = auth_world.auth("ana")
+
+    local = client.post("/api/v1/external/fx_rates/test", headers=admin).json()
+    assert local["ok"] is True and set(local) == {"ok", "message", "elapsed_ms"}
+    missing = client.post("/api/v1/external/secured/test", headers=admin).json()
+    assert missing["ok"] is False and "falta el token" in missing["message"]
+    monkeypatch.setenv("CAMET_T14_TOKEN", TOKEN)
+    ok = client.post("/api/v1/external/secured/test", headers=admin)
+    assert ok.json()["ok"] is True and TOKEN not in ok.text
+    provider.healthy = False
+    down = client.post("/api/v1/external/flap/test", headers=admin).json()
+    assert down == {"ok": False, "message": "el servicio respondió 500", "elapsed_ms": down["elapsed_ms"]}
+    zeta = client.post("/api/v1/external/acme_only/test", headers=auth_world.auth("zed")).json()
+    assert zeta["ok"] is False and "no está habilitada" in zeta["message"]
+    assert provider.count("/fx") == 0
+    assert client.post("/api/v1/external/nope/test", headers=admin).status_code == 404
+    viewer = auth_world.auth("vic")
+    assert client.post("/api/v1/external/fx_rates/test", headers=viewer).status_code == 403
