@@ -96,7 +96,9 @@ def test_widget_numbers_equal_plain_sql(runtime, demo_tenant, engine, provider):
     assert meta["rows"] == units
     assert meta["filters"]["lineas"] == sorted(chosen)
     assert meta["filters"]["fecha"]["preset"] == "personalizado"
-    assert set(meta["columns"]) == {"status", "weight_g", "ts", "line_code", "line_name", "product_name"}
+    # shift_date: the plan-vs-actual widget reads the frame besides its ERP payload.
+    assert set(meta["columns"]) == {"status", "weight_g", "ts", "line_code", "line_name", "product_name",
+                                    "shift_date"}
     assert set(meta["timings"]) == {"filters", "query", "fetch", "joins", "broker", "widgets", "total"}
     timing = response.headers["Server-Timing"]
     for stage in meta["timings"]:
