@@ -21,24 +21,24 @@ from core.runtime import Runtime, set_runtime
 API_PREFIX = "/api/v1"
 
 
-@asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """Under uvicorn: close this loop's shared httpx client on shutdown (a2wsgi runs no lifespan)."""
-    yield
-    await runtime_dep().broker.clients.aclose_current()
-
-
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     """Build the engine; with `runtime` given (tests) it replaces the lazy process runtime."""
     if runtime is not None:
         set_runtime(runtime)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        """Under uvicorn: close this loop's shared httpx client on shutdown (a2wsgi runs none)."""
+        yield
+        await (runtime or runtime_dep()).broker.clients.aclose_current()
+
     app = FastAPI(
         title="Camet Analytics engine",
         version=VERSION,
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        lifespan=_lifespan,
+        lifespan=lifespan,
     )
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(tokens.router, prefix=API_PREFIX)

@@ -91,6 +91,7 @@ class ExternalAPIService:
         self._env = env if env is not None else os.environ
         self._local_transport = local_transport
         self.use_cache = use_cache
+        self.stale_max_s = settings.broker_stale_max_s
         self.calls_made = 0
 
     async def fetch_many(self, requests: Iterable[ApiRequest]) -> dict[ApiRequest, Any]:
@@ -138,14 +139,17 @@ class ExternalAPIService:
         try:
             payload = await self._attempts(request, spec, token, local)
         except CallFailed as exc:
-            if exc.counts:
-                with self.state.breakers.lock:
+            with self.state.breakers.lock:
+                if exc.counts:
                     breaker.failure(self.clock.now_utc(), exc.message)
-            else:
-                with self.state.breakers.lock:
+                else:
                     breaker.probing = False
             log.warning("external API %s (tenant %s) failed: %s", api_id, self.tenant, exc.message)
             return self._fallback(api_id, entry, exc.message)
+        except BaseException:  # cancelled with the run: let the next call probe again
+            with self.state.breakers.lock:
+                breaker.probing = False
+            raise
         fetched_at = self.clock.now_utc()
         with self.state.breakers.lock:
             breaker.success(fetched_at)
@@ -177,7 +181,10 @@ class ExternalAPIService:
         return await asyncio.to_thread(self.cache.get, key)
 
     def _fallback(self, api_id: str, entry: CacheEntry | None, message: str) -> Fetched:
-        if entry is None:
+        """The last good answer marked stale, if it is not older than CAMET_BROKER_STALE_MAX_S."""
+        too_old = entry is not None and (
+            (self.clock.now_utc() - entry.fetched_at).total_seconds() > self.stale_max_s)
+        if entry is None or too_old:
             raise ExternalAPIError(api_id, message)
         return Fetched(entry.payload, entry.fetched_at, "stale", error=message)
 

@@ -219,6 +219,23 @@ def test_stale_answer_is_served_marked_when_the_provider_fails(provider, state, 
     assert stale.stale and stale.payload == first.payload
     assert stale.fetched_at == first.fetched_at and "respondió 500" in stale.error
     assert provider.count("/flap") == 2
+    clock.advance(timedelta(seconds=bsettings.broker_stale_max_s))
+    too_old = one(service, ApiRequest.of("flap"))
+    assert isinstance(too_old, ExternalAPIError) and "respondió 500" in too_old.message
+
+
+def test_memory_cache_is_bounded_lru():
+    from datetime import UTC, datetime
+
+    from broker.cache import CacheEntry, MemoryCache
+
+    cache = MemoryCache(max_entries=2)
+    at = datetime(2026, 11, 18, tzinfo=UTC)
+    cache.put("a", CacheEntry(1, at))
+    cache.put("b", CacheEntry(2, at))
+    assert cache.get("a").payload == 1  # "a" is now the most recently used
+    cache.put("c", CacheEntry(3, at))
+    assert len(cache) == 2 and cache.get("b") is None and cache.get("a").payload == 1
 
 
 def test_breaker_opens_after_failures_fails_fast_and_closes_after_recovery(provider, state, bsettings, clock):
