@@ -206,7 +206,9 @@ async def run_dashboard(
         "widgets": _ms(widgets_s),
         "total": _ms(time.perf_counter() - started),
     }
-    errors = config.errors + manifest.messages() if principal.is_admin else []
+    errors = []
+    if principal.is_admin:
+        errors = config.errors + manifest.messages() + rt.broker.breakers.notes(slug, rt.clock.now_utc())
     meta = {
         "rows": int(frame_rows),
         "columns": sorted(columns),

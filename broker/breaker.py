@@ -94,3 +94,16 @@ class BreakerBoard:
     def peek(self, api_id: str, tenant: str) -> Breaker | None:
         with self.lock:
             return self._breakers.get((api_id, tenant))
+
+    def notes(self, tenant: str, now: datetime) -> list[str]:
+        """One admin-visible line per breaker of `tenant` that is not closed."""
+        with self.lock:
+            items = sorted((api, b) for (api, t), b in self._breakers.items() if t == tenant)
+            out = []
+            for api_id, breaker in items:
+                if breaker.state == "closed":
+                    continue
+                wait = f"; reintento en {breaker.retry_in_s(now):.0f} s" if breaker.state == "open" else ""
+                out.append(f"fuente externa '{api_id}': circuito abierto tras {breaker.consecutive} "
+                           f"fallas (último error: {breaker.last_error}{wait})")
+            return out

@@ -112,6 +112,9 @@ def test_flapping_provider_is_served_stale_then_fails_fast(engine, provider, clo
         assert provider.count("/flap") == expected_calls
         assert elapsed <= TIMEOUT_S * 1.1 + baseline_s
     assert "en pausa" in fx["stale"]["reason"]
+    notes = [e for e in body["meta"]["errors"] if "circuito abierto" in e]  # the demo user is admin
+    assert notes == ["fuente externa 'fx_rates': circuito abierto tras 2 fallas (último error: "
+                     "el servicio respondió 500; reintento en 120 s)"]
     provider.healthy = True
     clock.advance(timedelta(seconds=121))
     fx, _ = split(engine.run()[0])
