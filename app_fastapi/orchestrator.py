@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from broker import DataBroker, ExternalAPIError, ExternalAPIService, Fetched
+from broker.credentials import stored_credentials
 from core import schema_tenant as t
 from core.clock import plant_now
 from core.errors import NotFound, RegistryError
@@ -156,7 +158,8 @@ async def run_dashboard(
     manifest = rt.broker.manifests.load(rt.settings.external_apis_file)
     local = httpx.ASGITransport(app=local_app) if local_app is not None else None
     broker = DataBroker(external or ExternalAPIService(
-        manifest, rt.broker, rt.settings, rt.clock, tenant=slug, local_transport=local))
+        manifest, rt.broker, rt.settings, rt.clock, tenant=slug, local_transport=local,
+        credentials=partial(stored_credentials, rt.db, rt.settings, slug)))
     live = [s.widget for s in slots if s.widget is not None]
     columns = broker.required_columns(live)
     spans: dict[str, list[float]] = {}

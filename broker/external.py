@@ -14,7 +14,7 @@ import asyncio
 import logging
 import os
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ import httpx
 
 from broker.cache import CacheEntry, cache_key
 from broker.calls import CallFailed, call_api
+from broker.credentials import UNREADABLE
 from broker.manifest import ApiSpec, Manifest
 from broker.state import BrokerState
 from core.clock import Clock
@@ -82,6 +83,7 @@ class ExternalAPIService:
         env: Mapping[str, str] | None = None,
         local_transport: httpx.AsyncBaseTransport | None = None,
         use_cache: bool = True,
+        credentials: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self.manifest = manifest
         self.state = state
@@ -91,6 +93,8 @@ class ExternalAPIService:
         self._env = env if env is not None else os.environ
         self._local_transport = local_transport
         self.use_cache = use_cache
+        self._credentials = credentials
+        self._stored: Mapping[str, str] = {}
         self.stale_max_s = settings.broker_stale_max_s
         self.calls_made = 0
 
@@ -99,6 +103,7 @@ class ExternalAPIService:
         unique = list(dict.fromkeys(requests))
         if not unique:
             return {}
+        await self._load_stored(r.api_id for r in unique)
         local = None
         if self._local_transport is not None:
             local = httpx.AsyncClient(transport=self._local_transport, base_url=LOCAL_BASE)
@@ -163,6 +168,7 @@ class ExternalAPIService:
         if problem:
             return {"ok": False, "message": f"configuración inválida: {problem}"}
         spec = self.manifest.apis[api_id]
+        await self._load_stored([api_id])
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -208,7 +214,25 @@ class ExternalAPIService:
                 attempt += 1
                 await asyncio.sleep(pause)
 
+    async def _load_stored(self, api_ids: Iterable[str]) -> None:
+        """Read the tenant's stored credentials once, if a remote API is about to be called."""
+        specs = [self.manifest.apis.get(a) for a in api_ids]
+        if self._credentials is not None and any(s is not None and not s.is_local for s in specs):
+            loader, self._credentials = self._credentials, None
+            try:
+                self._stored = await asyncio.to_thread(loader)
+            except Exception as exc:  # noqa: BLE001 - e.g. `init-db` not run yet: env tokens still work
+                log.warning("stored API credentials of %s unreadable (%s)", self.tenant,
+                            exc.__class__.__name__)
+
     def _token(self, api_id: str, spec: ApiSpec) -> str | None:
+        """The bearer token: the tenant's stored credential, else its environment variable."""
+        stored = self._stored.get(api_id)
+        if stored == UNREADABLE:
+            raise ExternalAPIError(api_id, "la credencial guardada ya no se puede leer "
+                                           "(cambió la clave del servidor): vuelva a cargarla")
+        if stored:
+            return stored
         env_name = spec.token_env_for(self.tenant)
         if not env_name:
             return None

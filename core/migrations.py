@@ -36,7 +36,11 @@ def _tenant_v1(conn: Connection) -> None:
         conn.execute(insert(schema_tenant.meta_state).values(key="metadata_version", value=1))
 
 
-TENANT: list[Migration] = [_tenant_v1]
+def _tenant_external_credentials(conn: Connection) -> None:
+    schema_tenant.external_credentials.create(conn, checkfirst=True)
+
+
+TENANT: list[Migration] = [_tenant_v1, _tenant_external_credentials]
 
 
 def current_version(conn: Connection, version_table: Table) -> int:
