@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app_fastapi.main import create_app
@@ -11,6 +12,9 @@ from broker import ApiRequest, ExternalAPIService
 from tests.provider_server import TOKEN, ProviderServer
 
 STATUS = "/api/v1/external/status"
+# Routes over process state (breakers, clients); stored credentials run on both backends in
+# test_broker_credentials.py.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 def manifest_text(provider: ProviderServer) -> str:

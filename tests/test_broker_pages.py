@@ -48,7 +48,8 @@ def fx_card(html: str) -> str:
     return match.group(0)
 
 
-def test_card_shows_the_time_of_the_last_good_answer(client, provider, clock, runtime):
+@pytest.mark.parametrize("backend", ["sqlite"])  # rendering: the data path is tested on both
+def test_card_shows_the_time_of_the_last_good_answer(client, provider, clock, runtime, backend):
     received = plant_now(clock, "America/Argentina/Buenos_Aires")
     first = fx_card(client.get("/").get_data(as_text=True))
     assert 'data-state="ok"' in first and "badge--stale" not in first
