@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +19,9 @@ from app_fastapi.routes import (
     admin_widgets,
     audit,
     dashboards,
+    demo_erp,
     demo_external,
+    external,
     health,
     ingest,
     ingest_keys,
@@ -30,6 +34,7 @@ from app_fastapi.routes import (
 from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
+from broker.state import broker_state
 from core.errors import CametError
 from core.runtime import Runtime, default_runtime
 from jobs.scheduler import ensure_started
@@ -45,6 +50,13 @@ def start_jobs(rt: RuntimeDep) -> None:
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     """Build the engine on `runtime` (default: one from the environment's settings)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Under uvicorn: close this loop's shared httpx client on shutdown (a2wsgi runs none)."""
+        yield
+        await broker_state(app.state.runtime).clients.aclose_current()
+
     app = FastAPI(
         title="Camet Analytics engine",
         version=VERSION,
@@ -52,6 +64,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
         dependencies=[Depends(start_jobs)],
+        lifespan=lifespan,
     )
     app.state.runtime = runtime or default_runtime()
     app.include_router(health.router, prefix=API_PREFIX)
@@ -69,6 +82,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(ingest.router, prefix=API_PREFIX)
     app.include_router(ingest_keys.router, prefix=API_PREFIX)
     app.include_router(line_status.router, prefix=API_PREFIX)
+    app.include_router(demo_erp.router, prefix=API_PREFIX)
+    app.include_router(external.router, prefix=API_PREFIX)
     _install_error_handlers(app)
     header_middleware.install(app)
     return app

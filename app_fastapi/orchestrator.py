@@ -16,13 +16,17 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from broker import DataBroker, ExternalAPIError, ExternalAPIService, load_manifest
+from broker import DataBroker, ExternalAPIError, ExternalAPIService, Fetched
+from broker.credentials import stored_credentials
+from broker.state import broker_state
 from core import schema_tenant as t
 from core.clock import plant_now
 from core.errors import NotFound, RegistryError
@@ -34,7 +38,7 @@ from query.columns import check_columns
 from query.master_frame import build_master_frame
 from query.spec import SqlFragment
 from widgets import widget_registry
-from widgets.base import BaseWidget, WidgetContext, WidgetDataError
+from widgets.base import BaseWidget, CombinedData, WidgetContext, WidgetDataError
 from widgets.layout import Placement, resolve_layout
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,7 @@ class Slot:
     error: str | None = None
     data: dict[str, Any] | None = None
     time_ms: float = 0.0
+    stale: dict[str, str] | None = None
 
 
 @dataclass
@@ -68,10 +73,13 @@ class RunResult:
     widgets: list[dict[str, Any]]
     meta: dict[str, Any]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    spans_ms: dict[str, list[float]] = field(default_factory=dict)
 
     def server_timing(self) -> str:
         """The Server-Timing header value (shows in the browser's dev tools)."""
-        return ", ".join(f"{k};dur={v:.1f}" for k, v in self.timings_ms.items())
+        parts = [f"{k};dur={v:.1f}" for k, v in self.timings_ms.items()]
+        parts += [f'span-{k};dur={e - s:.1f};desc="{s:.1f}-{e:.1f}"' for k, (s, e) in self.spans_ms.items()]
+        return ", ".join(parts)
 
 
 def load_config(rt: Runtime, slug: str, layout_id: int | None) -> DashboardConfig:
@@ -149,22 +157,34 @@ async def run_dashboard(
     slots = build_slots(config, context)
     filters_s = time.perf_counter() - started
 
-    manifest = load_manifest(rt.settings.external_apis_file)
+    manifest = broker_state(rt).manifests.load(rt.settings.external_apis_file)
     local = httpx.ASGITransport(app=local_app) if local_app is not None else None
-    broker = DataBroker(external or ExternalAPIService(manifest, local_transport=local))
+    broker = DataBroker(external or ExternalAPIService(
+        manifest, broker_state(rt), rt.settings, rt.clock, tenant=slug, local_transport=local,
+        credentials=partial(stored_credentials, rt.db, rt.settings, slug)))
     live = [s.widget for s in slots if s.widget is not None]
     columns = broker.required_columns(live)
+    spans: dict[str, list[float]] = {}
 
     async def fetch_external() -> tuple[dict[int, Any], float]:
         t0 = time.perf_counter()
         payloads = await broker.fetch_external(live)
-        return payloads, time.perf_counter() - t0
+        t1 = time.perf_counter()
+        spans["external"] = [_ms(t0 - started), _ms(t1 - started)]
+        return payloads, t1 - t0
+
+    def read_master() -> Any:
+        t0 = time.perf_counter()
+        try:
+            return build_master_frame(rt, slug, fragments, set(columns))
+        finally:
+            spans["db"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
 
     external_task = asyncio.create_task(fetch_external())
     master = None
     try:
         if columns:
-            master = await run_in_threadpool(build_master_frame, rt, slug, fragments, set(columns))
+            master = await run_in_threadpool(read_master)
         payloads, external_s = await external_task
     finally:
         if not external_task.done():
@@ -172,7 +192,8 @@ async def run_dashboard(
 
     try:
         slots, broker_s, widgets_s = await run_in_threadpool(
-            _feed_widgets, broker, slots, master.frame if master is not None else None, payloads
+            _feed_widgets, broker, slots, master.frame if master is not None else None, payloads,
+            config.timezone,
         )
     finally:
         frame_rows = master.rows if master is not None else 0
@@ -190,7 +211,10 @@ async def run_dashboard(
         "widgets": _ms(widgets_s),
         "total": _ms(time.perf_counter() - started),
     }
-    errors = config.errors + manifest.messages() if principal.is_admin else []
+    errors = []
+    if principal.is_admin:
+        notes = broker_state(rt).breakers.notes(slug, rt.clock.now_utc())
+        errors = config.errors + manifest.messages() + notes
     meta = {
         "rows": int(frame_rows),
         "columns": sorted(columns),
@@ -199,12 +223,14 @@ async def run_dashboard(
         "timings": timings,
         "filters": applied,
         "errors": errors,
+        "spans": spans,
     }
-    return RunResult(widgets=[_entry(s) for s in slots], meta=meta, timings_ms=timings)
+    return RunResult(widgets=[_entry(s) for s in slots], meta=meta, timings_ms=timings,
+                     spans_ms=spans)
 
 
 def _feed_widgets(
-    broker: DataBroker, slots: list[Slot], frame: Any, payloads: dict[int, Any]
+    broker: DataBroker, slots: list[Slot], frame: Any, payloads: dict[int, Any], timezone: str
 ) -> tuple[list[Slot], float, float]:
     """Scope each widget's data and run it; returns (slots, scoping seconds, widget seconds)."""
     scoping = widgets = 0.0
@@ -213,8 +239,15 @@ def _feed_widgets(
         if widget is None:
             continue
         t0 = time.perf_counter()
+        data: Any = None
         if widget.source_type == "external":
-            data = payloads.get(widget.widget_id)
+            data = answer = payloads.get(widget.widget_id)
+            if isinstance(answer, Fetched):
+                data = answer.payload
+                if answer.stale:
+                    slot.stale = _stale_note(answer, timezone)
+                if widget.columns():
+                    data = CombinedData(frame=broker.scope(widget, frame), payload=answer.payload)
         else:
             data = broker.scope(widget, frame)
         t1 = time.perf_counter()
@@ -226,6 +259,13 @@ def _feed_widgets(
         slot.time_ms = _ms(time.perf_counter() - t1)
         widgets += time.perf_counter() - t1
     return slots, scoping, widgets
+
+
+def _stale_note(answer: Fetched, timezone: str) -> dict[str, str]:
+    """How the card marks an old answer: "datos de hh:mm" (plant time) and why it is old."""
+    local = answer.fetched_at.astimezone(ZoneInfo(timezone))
+    return {"as_of": local.isoformat(timespec="seconds"), "label": f"datos de {local:%H:%M}",
+            "reason": answer.error or ""}
 
 
 def _process(widget: BaseWidget, data: Any) -> tuple[dict[str, Any] | None, str | None]:
@@ -255,4 +295,6 @@ def _entry(slot: Slot) -> dict[str, Any]:
         entry["error"] = slot.error
     else:
         entry["data"] = slot.data
+    if slot.stale is not None:
+        entry["stale"] = slot.stale
     return entry

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_seed.py", "bench_filters.py", "bench_auth.py", "bench_extract.py", "bench_ingest.py")
+SCRIPTS = ("bench_seed.py", "bench_filters.py", "bench_auth.py", "bench_extract.py", "bench_ingest.py",
+           "bench_broker.py")
 
 
 def main() -> int:

@@ -1,8 +1,9 @@
 """DataBroker: gives every widget exactly its data, wherever it comes from (roadmap stage 4).
 
 Internal widgets get a column-scoped view of the master DataFrame; external widgets get the
-payload of their API, fetched concurrently through ExternalAPIService. The broker knows widgets
-only through the small `BrokeredWidget` protocol, so it does not import the widgets package.
+answer of their API, fetched concurrently through ExternalAPIService; an external widget that
+also declares columns gets both. The broker knows widgets only through the small
+`BrokeredWidget` protocol, so it does not import the widgets package.
 """
 
 from __future__ import annotations
@@ -35,15 +36,14 @@ class DataBroker:
 
     @staticmethod
     def required_columns(widgets: Iterable[BrokeredWidget]) -> set[str]:
-        """The union of the internal widgets' columns: what the SELECT must read."""
+        """The union of every widget's columns: what the SELECT must read."""
         out: set[str] = set()
         for widget in widgets:
-            if widget.source_type == "internal":
-                out |= widget.columns()
+            out |= widget.columns()
         return out
 
     async def fetch_external(self, widgets: Iterable[BrokeredWidget]) -> dict[int, Any]:
-        """Payload (or ExternalAPIError) per external widget id; equal calls are made once."""
+        """Fetched (or ExternalAPIError) per external widget id; equal calls are made once."""
         wanted: dict[int, ApiRequest] = {}
         out: dict[int, Any] = {}
         for widget in widgets:

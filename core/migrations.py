@@ -96,9 +96,14 @@ def _tenant_plant_settings(conn: Connection) -> None:
     schema_tenant.plant_settings.create(conn, checkfirst=True)
 
 
+def _tenant_external_credentials(conn: Connection) -> None:
+    """Encrypted per-tenant credentials of external APIs."""
+    schema_tenant.external_credentials.create(conn, checkfirst=True)
+
+
 TENANT: list[Migration] = [
     _tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops, _tenant_line_no_data_after,
-    _tenant_plant_settings,
+    _tenant_plant_settings, _tenant_external_credentials,
 ]
 
 

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
@@ -28,6 +28,9 @@ class Closeable(Protocol):
     def close(self) -> None: ...
 
 
+Part = TypeVar("Part", bound=Closeable)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -39,15 +42,26 @@ class Runtime:
     limiters: dict[tuple[str, str], Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     scheduler: Closeable | None = None  # jobs/scheduler.py, started by the first request
+    # Long-lived services of the layers above core (e.g. the broker's clients, cache and
+    # breakers), built on first use by `part()` and released by close().
+    parts: dict[str, Any] = field(default_factory=dict)
+
+    def part(self, name: str, factory: Callable[[], Part]) -> Part:
+        """The named long-lived part of this runtime, built once on first use."""
+        with self.lock:
+            if name not in self.parts:
+                self.parts[name] = factory()
+            return self.parts[name]
 
     def close(self) -> None:
-        """Release what this runtime holds: the job scheduler, limiter storages, every DB engine."""
+        """Release what this runtime holds: the scheduler, parts, limiter storages, DB engines."""
         if self.scheduler is not None:
             self.scheduler.close()
             self.scheduler = None
         with self.lock:
-            held = list(self.limiters.values())
+            held = list(self.limiters.values()) + list(self.parts.values())
             self.limiters.clear()
+            self.parts.clear()
         for item in held:
             try:
                 item.close()

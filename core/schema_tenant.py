@@ -203,6 +203,16 @@ import_batches = Table(
     Column("last_ts", Timestamp, nullable=True),
 )
 
+# Credentials of external APIs set by the tenant's admin, Fernet-encrypted (broker/credentials.py).
+external_credentials = Table(
+    "external_credentials",
+    metadata,
+    Column("api_id", String(64), primary_key=True),
+    Column("secret_enc", String(8192), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)
+
 
 def detections_table_name(line_id: int) -> str:
     """The detections table of one line; `line_id` must be an int from metadata."""

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_rows: int = Field(default=5_000_000, ge=1)
     query_timeout_s: float = Field(default=30.0, gt=0)
     external_apis_file: Path = PROJECT_ROOT / "config" / "external_apis.yml"
+    broker_cache_url: str = Field(default="", description="empty: per-process memory; redis://...")
+    broker_cache_max_entries: int = Field(default=1000, ge=1)
+    broker_stale_max_s: int = Field(default=86_400, ge=1)
+    broker_max_per_host: int = Field(default=4, ge=1, le=100)
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     clock_start: str = Field(default="", description="ISO instant the plant clock starts at; empty: real")
@@ -98,6 +102,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("broker_cache_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be empty (per-process memory) or a redis:// URL")
         return value
 
     @field_validator("central_db_url", "engine_url")

@@ -63,8 +63,16 @@ def truth(
 
 
 def write_manifest(path: Path, fx_url: str, timeout_s: float = 2.0) -> Path:
-    path.write_text(f"apis:\n  fx_rates:\n    url: {fx_url}\n    timeout_s: {timeout_s}\n")
+    """A manifest whose fx_rates is a test server on 127.0.0.1 (so marked internal)."""
+    path.write_text(f"apis:\n  fx_rates:\n    url: {fx_url}\n    timeout_s: {timeout_s}\n"
+                    "    internal: true\n    cache_ttl_s: 0\n" + ERP_ENTRIES)
     return path
+
+
+# The demo ERP of the shipped manifest, served in-process by the engine under test.
+ERP_ENTRIES = ("  erp_plans:\n    url: /api/v1/demo/erp/plans\n"
+               "  erp_orders:\n    url: /api/v1/demo/erp/orders\n")
+ERP_WIDGETS = {"PlanVsActualWidget", "OpenOrdersWidget"}
 
 
 def _dt(value: object) -> datetime:

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 TOKEN = "s3cret-token"  # noqa: S105 - test server
+TENANT_TOKENS = {"tok-acme-111": "acme", "tok-zeta-222": "zeta"}  # per-tenant ERP credentials
 
 
 def fx_payload(query: dict[str, list[str]]) -> dict:
@@ -28,7 +29,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading (e.g. the size cap): expected
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
@@ -49,7 +53,28 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/fail":
             self._send(503, b'{"error": "down"}')
         elif url.path == "/malformed":
-            self._send(200, b"<html>not json", "text/html")
+            self._send(200, b'{"base": "USD", "rates": [', "application/json")
+        elif url.path == "/wrong-type":
+            self._send(200, b"<html>not json</html>", "text/html; charset=utf-8")
+        elif url.path == "/big":
+            self._send(200, b'{"pad": "' + b"x" * self.server.big_bytes + b'"}')
+        elif url.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif url.path == "/flap":
+            if self.server.healthy:
+                self._send(200, json.dumps(fx_payload(query)).encode())
+            else:
+                self._send(500, b'{"error": "flapping"}')
+        elif url.path == "/tenant-erp":
+            auth = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            owner = TENANT_TOKENS.get(auth)
+            if owner is None:
+                self._send(401, b'{"error": "unauthorized"}')
+            else:
+                self._send(200, json.dumps({"owner": owner, "calls": len(self.server.calls)}).encode())
         elif url.path == "/wrong-shape":
             self._send(200, json.dumps({"base": "USD", "rates": "many"}).encode())
         elif url.path == "/token":
@@ -74,11 +99,17 @@ class ProviderServer(ThreadingHTTPServer):
     def __init__(self, slow_s: float = 2.0) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.slow_s = slow_s
+        self.big_bytes = 3_000_000
+        self.healthy = True
         self.calls: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
+
+    def count(self, path: str) -> int:
+        """Requests received on `path` so far."""
+        return sum(1 for p, _ in self.calls if p == path)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}{path}"

@@ -10,7 +10,8 @@ Contract for subclasses (one file per widget, registered with `@widget_registry.
 - internal widgets: `required_columns` (names from query.columns.MASTER_COLUMNS); it may be a
   property when it depends on the config. They receive `frame[required_columns]`.
 - external widgets: `required_api_id` (a key of config/external_apis.yml) and `api_params()`;
-  they receive the decoded JSON payload of that API.
+  they receive the decoded JSON payload of that API. An external widget that also declares
+  `required_columns` receives `CombinedData(frame=frame[required_columns], payload=...)`.
 - `shape`: names the page's partial `partials/widgets/_<shape>.html` ("kpi", "chart", "table"
   ship with the product; an unknown shape falls back to `_default.html`).
 - `config_model`: a pydantic model validating the row's `config` JSON (extra keys rejected).
@@ -43,6 +44,14 @@ class NoConfig(BaseModel):
     """Config model of widgets without options: only an empty object is accepted."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class CombinedData:
+    """What a widget declaring both an API and columns receives: its frame and the payload."""
+
+    frame: Any
+    payload: Any
 
 
 @dataclass(frozen=True)
@@ -88,8 +97,8 @@ class BaseWidget:
         return type(self).__name__
 
     def columns(self) -> frozenset[str]:
-        """The master-frame columns this widget reads (empty for external widgets)."""
-        return frozenset(self.required_columns) if self.source_type == "internal" else frozenset()
+        """The master-frame columns this widget reads (external widgets usually none)."""
+        return frozenset(self.required_columns)
 
     def api_params(self) -> dict[str, str]:
         """Query parameters for the external API call (external widgets override)."""

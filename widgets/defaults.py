@@ -33,6 +33,10 @@ DEFAULT_WIDGET_ROWS: list[dict[str, Any]] = [
 DEMO_EXTRA_WIDGET_ROWS: list[dict[str, Any]] = [
     {"class_name": "ExchangeRateWidget", "title": "Cotización del dólar",
      "config": {"api": "fx_rates", "base": "USD", "quote": "ARS"}, "sort_order": 80},
+    {"class_name": "PlanVsActualWidget", "title": "Plan vs. real (ERP demo)",
+     "config": {"api": "erp_plans"}, "sort_order": 83},
+    {"class_name": "OpenOrdersWidget", "title": "Órdenes abiertas (ERP demo)",
+     "config": {"api": "erp_orders"}, "sort_order": 86},
 ]
 
 DEFAULT_LAYOUT: list[dict[str, int]] = [
@@ -49,4 +53,6 @@ DEMO_LAYOUT: list[dict[str, int]] = [
     *DEFAULT_LAYOUT[:-1],
     {"widget": 70, "w": 6, "h": 2},
     {"widget": 80, "w": 6, "h": 2},
+    {"widget": 83, "w": 6, "h": 2},
+    {"widget": 86, "w": 6, "h": 2},
 ]

@@ -30,6 +30,14 @@ class RunRequest(BaseModel):
     layout_id: int | None = Field(default=None, description="dashboard_layouts id; default if absent")
 
 
+class StaleNote(BaseModel):
+    """An external answer older than its TTL, shown because the provider failed just now."""
+
+    as_of: str = Field(description="when that answer was received (plant time, ISO 8601)")
+    label: str = Field(description='what the card shows, e.g. "datos de 14:05"')
+    reason: str = Field(description="why the live call failed")
+
+
 class WidgetResult(BaseModel):
     """One widget of the layout, in layout order: its data, or why it has none."""
 
@@ -49,6 +57,7 @@ class WidgetResult(BaseModel):
         "datasets: [{label, data}]}, options?}; table: {columns: [{key, label, decimals}], rows}; "
         "no data for the filters: {empty: true}"))
     error: str | None = Field(default=None, description="user-facing reason this widget has no data")
+    stale: StaleNote | None = Field(default=None, description="set when external data is stale")
 
 
 class Timings(BaseModel):
@@ -71,6 +80,9 @@ class RunMeta(BaseModel):
     timings: Timings
     filters: dict[str, Any] = Field(description="the filter values actually applied, per param")
     errors: list[str] = Field(description="configuration problems (admins only)")
+    spans: dict[str, list[float]] = Field(default_factory=dict, description=(
+        "[start, end] ms since the run began of the overlapping stages: db (master frame "
+        "read) and external (API calls)"))
 
 
 class RunResponse(BaseModel):
