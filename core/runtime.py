@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
 from core.metadata_cache import MetadataCache
+from core.query_state import QueryState
 from core.settings import Settings, get_settings
 
 
@@ -25,6 +26,7 @@ class Runtime:
     meta: MetadataCache
     pid: int
     clock: Clock = SYSTEM_CLOCK
+    query_state: QueryState = field(default_factory=QueryState)  # partitions, reader failures, engines
 
 
 _lock = threading.Lock()
