@@ -192,7 +192,8 @@ def repeated_run(engine: str) -> dict:
             r = c.post("/api/v1/dashboard/run", headers={"authorization": f"Bearer {tok}"},
                        json={"filters": {"fecha": {"preset": "ayer"}}})
             out.append({"ms": round((time.perf_counter() - t0) * 1000, 1), "status": r.status_code,
-                        "served": r.json().get("meta", {}).get("served")})
+                        "served": r.json().get("meta", {}).get("served"),
+                        "server_timing": r.headers.get("server-timing", "")})
         return {"runs": out}
 
 
