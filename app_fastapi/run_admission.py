@@ -9,8 +9,9 @@
 
 Data watermark: per line table MAX(ts) (an index lookup), plus COUNT/MAX(id) of
 import_batches (history imports add rows older than MAX(ts)), plus the metadata version read
-from the database. A late row written outside an import and older than its line's newest row is
-not seen by it; the cache TTL (30 s by default) bounds that.
+from the database; the external API manifest (path, size, mtime) is in the key too. A late row
+written outside an import and older than its line's newest row is not seen by the watermark;
+the cache TTL (30 s by default) bounds that.
 
 The gate's state is per event loop (one per process under uvicorn or a2wsgi), so limits are
 per process, as with every in-memory limit here.
@@ -27,6 +28,7 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
@@ -161,6 +163,15 @@ def data_watermark(rt: Runtime, slug: str) -> list[Any] | None:
     return [version, *(str(v) for v in row)]
 
 
+def _file_mark(path: Path) -> list[Any]:
+    """Path, size and modification time: an edited file gives another key."""
+    try:
+        st = path.stat()
+    except OSError:
+        return [str(path), None]
+    return [str(path), st.st_size, st.st_mtime_ns]
+
+
 def run_key(rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
             layout_id: int | None) -> tuple[str, bool]:
     """(key, cacheable) of one run; raises ValidationFailed/NotFound exactly like the run."""
@@ -179,6 +190,7 @@ def run_key(rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
         "widgets": [(p.row, p.w, p.h) for p in config.placements],
         "errors": config.errors,
         "watermark": watermark,
+        "manifest": _file_mark(rt.settings.external_apis_file),  # external API config
     }
     raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest(), watermark is not None

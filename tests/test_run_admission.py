@@ -114,8 +114,10 @@ def _filters(runtime, demo_tenant, day_offset: int = 0) -> dict:
     return {"fecha": {"preset": "personalizado", "start": start.isoformat(), "end": today.isoformat()}}
 
 
-def test_repeat_is_a_cache_hit_until_data_or_metadata_move(runtime, demo_tenant):
-    rt = _runtime_with(runtime, result_cache_ttl_s=300)
+def test_repeat_is_a_cache_hit_until_data_or_metadata_move(runtime, demo_tenant, tmp_path):
+    manifest = tmp_path / "apis.yml"
+    manifest.write_text(runtime.settings.external_apis_file.read_text())
+    rt = _runtime_with(runtime, result_cache_ttl_s=300, external_apis_file=manifest)
     body = {"filters": _filters(rt, demo_tenant)}
     with TestClient(create_app(rt)) as client:
         client.headers.update(bearer(rt, demo_principal(rt)))
@@ -138,6 +140,9 @@ def test_repeat_is_a_cache_hit_until_data_or_metadata_move(runtime, demo_tenant)
 
         with rt.db.tenant(demo_tenant) as conn:
             bump_metadata_version(conn)
+        assert client.post(RUN, json=body).json()["meta"]["served"] == "computed"
+
+        manifest.write_text(manifest.read_text() + "\n# edited\n")  # external API config changed
         assert client.post(RUN, json=body).json()["meta"]["served"] == "computed"
 
 
