@@ -11,6 +11,12 @@ default dtypes). MariaDB databases created here are dropped at the end.
 
     .venv/bin/python bench/bench_extract.py [--rows 1000000] [--backends mysql,sqlite]
     .venv/bin/python bench/bench_extract.py --rows 5000000 --backends mysql   # ~9 min here
+    .venv/bin/python bench/bench_extract.py --rows 3800000 --backends mysql --defects-only
+
+`--defects` (or `--defects-only`) adds, on MariaDB, issue 11's two counting traps measured in
+alternating rounds: ConnectorX reading every line with and without `LIMIT max_rows+1` (its
+pre-count wraps the statement in COUNT(*)), and the 413 guard's exact count as one UNION ALL
+wrapped in COUNT(*) against one COUNT(*) per table (what master_frame runs now).
 
 MariaDB comes from --mysql-url (or CAMET_BENCH_MYSQL_URL; default root@127.0.0.1:3306).
 """
@@ -144,7 +150,7 @@ def cli_dump(env: dict, columns: list[str], repeat: int) -> dict:
     window = (datetime.fromisoformat(env["start"]), datetime.fromisoformat(env["end"]))
     frags = [SqlFragment(time_range=window)]
     with rt.db.tenant(SLUG) as conn:
-        routed = route_partitions(conn, env["line_ids"], window)
+        routed = route_partitions(conn, rt.query_state.partitions, env["line_ids"], window)
     query = build_query(env["line_ids"], source_columns_for(set(columns)), frags, partitions=routed)
     sql = render_literal_mysql(query.statement())
     rt.db.dispose()
@@ -217,6 +223,58 @@ def child(payload: dict) -> dict:
     return _measure(naive, payload["repeat"], lambda: naive(hour))
 
 
+# ---------------------------------------------------------------- counting traps (issue 11)
+
+def defects(env: dict, repeat: int) -> dict[str, list[float]]:
+    """Alternating rounds of ConnectorX with/without LIMIT and UNION/per-table exact counts."""
+    import connectorx as cx
+    from sqlalchemy import func, select, union_all
+
+    settings = settings_for(env["central_url"], env["var_dir"])
+    rt = build_runtime(settings)
+    window = (datetime.fromisoformat(env["start"]), datetime.fromisoformat(env["end"]))
+    with rt.db.tenant(SLUG) as conn:
+        routed = route_partitions(conn, rt.query_state.partitions, env["line_ids"], window)
+    query = build_query(env["line_ids"], source_columns_for(set(COLUMNS)), [SqlFragment(time_range=window)],
+                        partitions=routed, limit=settings.max_rows + 1)
+    url = make_url(env["tenant_url"]).set(drivername="mysql", query={}).render_as_string(hide_password=False)
+    plain = [render_literal_mysql(b) for b in query.branch_statements()]
+    limited = [render_literal_mysql(b.limit(query.limit)) for b in query.branches]
+    union_count = select(func.count()).select_from(union_all(*query.branches).subquery("c"))
+    labels = ("cx LIMIT", "cx no LIMIT", "count UNION", "count per table")
+    out: dict[str, list[float]] = {k: [] for k in labels}
+
+    def cx_all(sqls: list[str]) -> int:
+        return sum(len(cx.read_sql(url, sql)) for sql in sqls)
+
+    for _ in range(repeat):
+        for label, sqls in (("cx LIMIT", limited), ("cx no LIMIT", plain)):
+            t0 = time.perf_counter()
+            n = cx_all(sqls)
+            out[label].append(time.perf_counter() - t0)
+            release_memory()
+        with rt.db.tenant(SLUG) as conn:
+            t0 = time.perf_counter()
+            a = int(conn.execute(union_count).scalar())
+            out["count UNION"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            b = sum(int(conn.execute(s).scalar()) for s in query.count_statements())
+            out["count per table"].append(time.perf_counter() - t0)
+        assert a == b == n, (a, b, n)
+    rt.db.dispose()
+    return out
+
+
+def report_defects(rows: int, out: dict[str, list[float]]) -> None:
+    med = {k: statistics.median(v) for k, v in out.items()}
+    rounds = len(out["cx LIMIT"])
+    print(f"\n== issue 11 counting traps, MariaDB, {rows:,} detections (medians of {rounds}) ==")
+    for k, v in out.items():
+        print(f"{k:<18} {med[k]:7.2f} s   samples {', '.join(f'{x:.2f}' for x in v)}")
+    print(f"ConnectorX with LIMIT / without: {med['cx LIMIT'] / med['cx no LIMIT']:.2f}×")
+    print(f"413 count UNION ALL / per table: {med['count UNION'] / med['count per table']:.2f}×")
+
+
 # ---------------------------------------------------------------- report
 
 def row(label: str, r: dict, cli_s: float | None) -> str:
@@ -274,6 +332,8 @@ def main() -> None:
     parser.add_argument("--slow-repeat", type=int, default=1, help="runs for PyMySQL and the baseline")
     parser.add_argument("--mysql-url", default=os.environ.get(
         "CAMET_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"))
+    parser.add_argument("--defects", action="store_true", help="add the issue 11 counting traps (MariaDB)")
+    parser.add_argument("--defects-only", action="store_true", help="only the counting traps")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -286,6 +346,10 @@ def main() -> None:
         try:
             env = prepare(backend, args.rows, args.days, args.mysql_url, var_dir, prefix)
             base = {k: env[k] for k in ("central_url", "var_dir", "start", "end", "line_ids")}
+            if backend == "mysql" and (args.defects or args.defects_only):
+                report_defects(args.rows, defects(env, args.repeat))
+            if args.defects_only:
+                continue
             cli = cli_dump(env, COLUMNS, args.repeat) if backend == "mysql" else None
             results: dict[str, dict] = {}
             for reader in available_readers(backend):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from identity.ingest_keys import create_key, find_key, rotate_key
 from identity.users import create_user, set_password
 from ingest.bulk_load import insert_detections
 from ingest.dashboard_defaults import DashboardDefaults, install_defaults
-from ingest.demo_data import DemoPlan, estimate_rows_per_day, generate
+from ingest.demo_data import DemoPlan, generate
 from ingest.plant_metadata import load_plant_file
 from ingest.progress import Progress
 from ingest.tenants import create_tenant, get_tenant
@@ -46,7 +45,7 @@ DEMO_TZ = "America/Argentina/Buenos_Aires"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("seed-demo", help="create/replace the demo tenant with a realistic plant")
     p.add_argument("--days", type=int, default=14, help="days of history ending now (default 14)")
-    p.add_argument("--rows", type=int, default=None, help="keep only the most recent N detections")
+    p.add_argument("--rows", type=int, default=None, help="exactly N detections, spread over --days")
     p.add_argument("--db", default=None, help="tenant DB URL (default: next to the central DB)")
     p.add_argument("--seed", type=int, default=42, help="random seed (same seed, same rows)")
     p.add_argument("--if-missing", action="store_true", help="do nothing if the demo has data")
@@ -146,8 +145,6 @@ def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url:
     seed_ingest_key(rt, DEMO_SLUG)
     now = plant_now(rt.clock, DEMO_TZ)
     end = now.replace(second=0, microsecond=0)
-    if rows is not None:
-        days = min(days, max(1, math.ceil(rows / estimate_rows_per_day(meta) * 1.1)))
     plan = DemoPlan(start=end - timedelta(days=days), end=end, seed=seed)
     started = time.perf_counter()
     frames = generate(meta, plan, rows=rows)

@@ -11,6 +11,7 @@
     ├── ImportRejected (422)           a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)              a dashboard query that must be narrowed
     ├── QueryTimeout (504)             a query cancelled for running too long
+    ├── Overloaded (503)               too many dashboard runs at once; retry after `retry_after_s`
     ├── AuthError (401) / Forbidden (403)
     ├── RateLimited (429)              identity/ratelimit.py: a limit is spent (`retry_after`)
     ├── RegistryError                  unknown or misconfigured class name in a DB row
@@ -92,6 +93,15 @@ class TooManyRows(CametError):
 class QueryTimeout(CametError):
     status_code = 504
     code = "query_timeout"
+
+
+class Overloaded(CametError):
+    status_code = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after_s: int, details: object = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_s = retry_after_s
 
 
 class AuthError(CametError):

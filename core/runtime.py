@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
 from core.metadata_cache import MetadataCache
+from core.query_state import QueryState
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Runtime:
     # Long-lived services of the layers above core (e.g. the broker's clients, cache and
     # breakers), built on first use by `part()` and released by close().
     parts: dict[str, Any] = field(default_factory=dict)
+    query_state: QueryState = field(default_factory=QueryState)  # partitions, reader failures, engines
 
     def part(self, name: str, factory: Callable[[], Part]) -> Part:
         """The named long-lived part of this runtime, built once on first use."""

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8001, ge=1, le=65535)
     max_rows: int = Field(default=5_000_000, ge=1)
     query_timeout_s: float = Field(default=30.0, gt=0)
+    run_concurrency: int = Field(default=2, ge=0, description="heavy dashboard runs at once; 0: no gate")
+    run_queue: int = Field(default=8, ge=0, description="runs waiting for a slot before 503")
+    result_cache_ttl_s: float = Field(default=30.0, ge=0, description="0: no result cache")
+    result_cache_url: str = Field(default="", description="redis://… shares results; empty: per process")
     external_apis_file: Path = PROJECT_ROOT / "config" / "external_apis.yml"
     broker_cache_url: str = Field(default="", description="empty: per-process memory; redis://...")
     broker_cache_max_entries: int = Field(default=1000, ge=1)
@@ -104,7 +108,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
-    @field_validator("broker_cache_url")
+    @field_validator("broker_cache_url", "result_cache_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:
         value = value.strip()

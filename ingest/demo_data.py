@@ -84,13 +84,14 @@ def _running_to_wall(offsets: np.ndarray, down: np.ndarray) -> np.ndarray:
     return offsets + shift
 
 
-def generate_line(meta: TenantMeta, line: Line, plan: DemoPlan) -> pd.DataFrame:
-    """All detections of one line for the plan's period, sorted by time."""
+def generate_line(meta: TenantMeta, line: Line, plan: DemoPlan, density: float = 1.0) -> pd.DataFrame:
+    """All detections of one line for the plan's period, sorted by time (`density` scales the
+    running speed, so a fixed row count can be spread over any period)."""
     rng = np.random.default_rng([plan.seed, line.id])
     total = (plan.end - plan.start).total_seconds()
     down = _downtime(meta, line, plan, rng)
     running = total - float((down[:, 1] - down[:, 0]).sum()) if len(down) else total
-    mean_gap = 60.0 / (line.ideal_rate_per_min * plan.performance)
+    mean_gap = 60.0 / (line.ideal_rate_per_min * plan.performance * density)
     n = int(running / mean_gap * 1.02) + 10
     gaps = mean_gap * rng.lognormal(-0.5 * 0.18**2, 0.18, n)
     offsets = np.cumsum(gaps)
@@ -123,19 +124,55 @@ def _unique_ms(ts: np.ndarray) -> np.ndarray:
     return fixed.astype("datetime64[ms]")
 
 
-def generate(meta: TenantMeta, plan: DemoPlan, rows: int | None = None) -> dict[int, pd.DataFrame]:
-    """Detections per active line; with `rows`, only the most recent `rows` of the plant."""
-    frames = {
-        line.id: generate_line(meta, line, plan)
+EXACT_SLACK = 1.03
+"""With `rows`, the density is tuned until the period holds between rows and rows × this; the
+few extra rows are then dropped at random, so the stoppage pattern stays realistic."""
+
+
+def _generate_all(meta: TenantMeta, plan: DemoPlan, density: float) -> dict[int, pd.DataFrame]:
+    return {
+        line.id: generate_line(meta, line, plan, density)
         for line in sorted(meta.lines.values(), key=lambda x: x.id)
         if line.active
     }
+
+
+def generate(meta: TenantMeta, plan: DemoPlan, rows: int | None = None) -> dict[int, pd.DataFrame]:
+    """Detections per active line; with `rows`, exactly that many, spread over the whole period."""
+    density = 1.0
+    frames = _generate_all(meta, plan, density)
+    if rows is None:
+        return frames
     total = sum(len(f) for f in frames.values())
-    if rows is not None and total > rows:
-        all_ts = np.concatenate([f["ts"].to_numpy() for f in frames.values()])
-        threshold = np.partition(all_ts, total - rows)[total - rows]
-        frames = {k: f[f["ts"].to_numpy() >= threshold].reset_index(drop=True) for k, f in frames.items()}
-    return frames
+    best = (total, frames) if total >= rows else None  # the smallest period that holds enough
+    for _ in range(12):
+        if rows <= total <= rows * EXACT_SLACK:
+            break
+        density *= (rows * (1 + EXACT_SLACK) / 2) / max(total, 1)
+        frames = _generate_all(meta, plan, density)
+        total = sum(len(f) for f in frames.values())
+        if total >= rows and (best is None or total < best[0]):
+            best = (total, frames)
+    if best is None:
+        raise ValueError(f"could not generate {rows:,} detections in the period (got {total:,})")
+    total, frames = best
+    return _drop_at_random(frames, total - rows, plan.seed)
+
+
+def _drop_at_random(frames: dict[int, pd.DataFrame], extra: int, seed: int) -> dict[int, pd.DataFrame]:
+    """Remove `extra` rows chosen uniformly over all lines (deterministic for a seed)."""
+    if extra == 0:
+        return frames
+    sizes = [len(f) for f in frames.values()]
+    drop = np.random.default_rng([seed, 7]).choice(sum(sizes), size=extra, replace=False)
+    keep = np.ones(sum(sizes), dtype=bool)
+    keep[drop] = False
+    out: dict[int, pd.DataFrame] = {}
+    offset = 0
+    for (line_id, frame), size in zip(frames.items(), sizes, strict=True):
+        out[line_id] = frame[keep[offset:offset + size]].reset_index(drop=True)
+        offset += size
+    return out
 
 
 def estimate_rows_per_day(meta: TenantMeta, performance: float = 0.9) -> float:

@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
@@ -39,7 +38,8 @@ from query.builder import (
 from query.columns import check_columns, ordered_sources, source_columns_for
 from query.enrich import enrich
 from query.readers import ReadContext, available_readers, read_with_fallback, select_reader
-from query.readers.base import empty_frame, is_timeout_error, query_timeout, timeout_sql, too_many_rows
+from query.readers.base import empty_frame, too_many_rows
+from query.readers.deadline import statement_deadline
 from query.spec import SqlFragment
 
 ESTIMATE_SHARE = 0.5
@@ -89,16 +89,9 @@ def _check_budget(conn: Connection, query: DetectionQuery, max_rows: int, timeou
     estimate = sum(int(r.get("rows") or 0) for r in explain_rows(conn, query))
     if estimate <= max_rows * ESTIMATE_SHARE:
         return
-    set_sql, reset_sql = timeout_sql(bool(getattr(conn.dialect, "is_mariadb", False)), timeout_s)
-    conn.execute(text(set_sql))
-    try:
-        count = int(conn.execute(query.count_statement()).scalar() or 0)
-    except DBAPIError as exc:
-        if is_timeout_error(exc):
-            raise query_timeout(timeout_s) from None
-        raise
-    finally:
-        conn.execute(text(reset_sql))
+    with statement_deadline(timeout_s, conn):
+        # One count per table: MariaDB materialises a UNION ALL wrapped in COUNT(*).
+        count = sum(int(conn.execute(stmt).scalar() or 0) for stmt in query.count_statements())
     if count > max_rows:
         raise too_many_rows(max_rows, count)
 
@@ -118,17 +111,8 @@ def _check_budget_sqlite(
     if upper <= max_rows:
         return
     bounded = select(func.count()).select_from(query.statement().subquery("b"))
-    driver = conn.connection.dbapi_connection
-    deadline = time.monotonic() + timeout_s
-    driver.set_progress_handler(lambda: int(time.monotonic() > deadline), 20_000)
-    try:
+    with statement_deadline(timeout_s, conn):
         count = int(conn.execute(bounded).scalar() or 0)
-    except DBAPIError as exc:
-        if is_timeout_error(exc):
-            raise query_timeout(timeout_s) from None
-        raise
-    finally:
-        driver.set_progress_handler(None, 0)
     if count > max_rows:
         raise too_many_rows(max_rows)
 
@@ -170,7 +154,7 @@ def build_master_frame(
     with rt.db.tenant(slug) as conn:
         mariadb = bool(getattr(conn.dialect, "is_mariadb", False))
         if backend == "mysql":
-            routed = route_partitions(conn, line_ids, window)
+            routed = route_partitions(conn, rt.query_state.partitions, line_ids, window)
         query = build_query(
             line_ids, sources, list(fragments), partitions=routed, limit=settings.max_rows + 1
         )
@@ -186,8 +170,9 @@ def build_master_frame(
         timeout_s=settings.query_timeout_s,
         max_rows=settings.max_rows,
         mariadb=mariadb,
+        engines=rt.query_state.engines,
     )
-    result, used = read_with_fallback(candidates, ctx, key=str(url))
+    result, used = read_with_fallback(candidates, ctx, key=str(url), failures=rt.query_state.failures)
     rows, read_timings, base = result.rows, result.timings, result.frame
     del result
     t1 = time.perf_counter()

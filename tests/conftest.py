@@ -114,13 +114,13 @@ def plant_tenant(runtime: Runtime) -> str:
 
 @pytest.fixture
 def demo_tenant(runtime: Runtime) -> str:
-    """Tenant 'demo' as `manage.py seed-demo` builds it, with the latest 60k detections.
+    """Tenant 'demo' as `manage.py seed-demo` builds it, with 60k detections spread over the last day.
 
     Includes the default Filters, Widget_catalog and layout, and user demo / demo-camet (admin).
     """
     from cli.demo import seed_demo_tenant
 
-    seed_demo_tenant(runtime, days=3, rows=DEMO_TEST_ROWS, quiet=True)
+    seed_demo_tenant(runtime, days=1, rows=DEMO_TEST_ROWS, quiet=True)
     return "demo"
 
 

@@ -11,7 +11,6 @@ from core.detection_tables import ensure_line_table
 from core.metadata_cache import Line, TenantMeta
 from query.builder import (
     build_query,
-    partition_cache,
     render_literal_mysql,
     resolve_line_ids,
     route_partitions,
@@ -108,7 +107,7 @@ def test_explain_shows_only_touched_partitions(runtime, plant_tenant, mysql_url,
     for window, expected in cases.items():
         frags = [SqlFragment(time_range=window), SqlFragment(line_ids=frozenset({ids["L1"], ids["L2"]}))]
         with runtime.db.tenant(plant_tenant) as conn:
-            routed = route_partitions(conn, [ids["L1"], ids["L2"]], window)
+            routed = route_partitions(conn, runtime.query_state.partitions, [ids["L1"], ids["L2"]], window)
             query = build_query([ids["L1"], ids["L2"]], {"ts"}, frags, partitions=routed)
             sql = str(query.statement().compile(dialect=conn.dialect))
             plans = [r for r in explain_rows(conn, query) if r.get("table", "").startswith("detections_")]
@@ -134,7 +133,6 @@ def test_new_partition_is_picked_up_without_losing_rows(runtime, plant_tenant, m
     with runtime.db.tenant(plant_tenant) as conn:
         n = conn.execute(text(f"SELECT COUNT(*) FROM detections_{ids['L1']} PARTITION (p202609)")).scalar()
     assert n == 1
-    partition_cache.clear()
 
 
 def _holder(layout: list[str], moment: datetime) -> str:

@@ -78,7 +78,8 @@ def _context(runtime, slug, ids, frags, **limits) -> ReadContext:
     query = build_query(sorted(ids.values()), source_columns_for({"ts", "line_id"}), frags, limit=None)
     values = {"timeout_s": 30.0, "max_rows": 10_000_000, **limits}
     return ReadContext(query=query, url=make_url(runtime.db.tenant_url(slug)),
-                       connect=lambda: runtime.db.tenant(slug), chunk_rows=500, **values)
+                       connect=lambda: runtime.db.tenant(slug), chunk_rows=500,
+                       engines=runtime.query_state.engines, **values)
 
 
 def test_every_reader_stops_past_max_rows(runtime, plant_tenant, loaded, backend):
@@ -122,13 +123,16 @@ def test_failing_reader_falls_back_to_the_next(runtime, plant_tenant, loaded, ba
     frags = [SqlFragment(time_range=(datetime(2026, 11, 1), datetime(2026, 11, 2)))]
     fallback = available_readers(backend)[-1]
     ctx = _context(runtime, plant_tenant, loaded, frags)
-    result, used = read_with_fallback([_BrokenDriverReader, fallback], ctx, key=f"test-{backend}")
+    failures = runtime.query_state.failures
+    result, used = read_with_fallback([_BrokenDriverReader, fallback], ctx, key=f"test-{backend}",
+                                      failures=failures)
     assert used == fallback.name and result.rows > 0
     # Skipped for a while afterwards, without trying it again.
-    result2, used2 = read_with_fallback([_BrokenDriverReader, fallback], ctx, key=f"test-{backend}")
+    result2, used2 = read_with_fallback([_BrokenDriverReader, fallback], ctx, key=f"test-{backend}",
+                                        failures=failures)
     assert used2 == fallback.name and result2.rows == result.rows
     with pytest.raises(RuntimeError, match="authentication"):
-        read_with_fallback([_BrokenDriverReader], ctx, key=f"other-{backend}")  # nothing left
+        read_with_fallback([_BrokenDriverReader], ctx, key=f"other-{backend}", failures=failures)
 
 
 def test_budget_counts_with_the_predicates(runtime, plant_tenant, loaded, backend):

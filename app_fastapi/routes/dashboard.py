@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from app_fastapi.orchestrator import run_dashboard
+from app_fastapi.run_admission import dashboard_runs
+from core.errors import Overloaded
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 
@@ -83,6 +86,9 @@ class RunMeta(BaseModel):
     spans: dict[str, list[float]] = Field(default_factory=dict, description=(
         "[start, end] ms since the run began of the overlapping stages: db (master frame "
         "read) and external (API calls)"))
+    served: Literal["computed", "shared", "cache"] = Field(
+        default="computed", description="computed for this request, shared with an identical run "
+        "in flight, or from the short-lived result cache")
 
 
 class RunResponse(BaseModel):
@@ -95,6 +101,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "unknown layout"},
     413: {"description": "the filters select too many rows: narrow them"},
     422: {"description": "invalid filter values; `details` lists {field, message} per bad field"},
+    503: {"description": "too many runs at once; retry after the `Retry-After` seconds"},
     504: {"description": "the query ran too long"},
 }
 
@@ -102,7 +109,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/run", response_model=RunResponse, responses=ERRORS)
 async def run(body: RunRequest, principal: CurrentPrincipal, rt: RuntimeDep, request: Request,
               response: Response) -> Any:
-    """Validate the filters, read the data once, run every widget of the layout."""
-    result = await run_dashboard(rt, principal, body.filters, body.layout_id, local_app=request.app)
+    """Validate the filters, read the data once, run every widget of the layout (identical runs
+    are shared or answered from the short-lived cache; see app_fastapi/run_admission.py)."""
+    runs = dashboard_runs(request.app, rt.settings)
+    try:
+        result = await runs.run(rt, principal, body.filters, body.layout_id, lambda: run_dashboard(
+            rt, principal, body.filters, body.layout_id, local_app=request.app))
+    except Overloaded as exc:
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code,
+                            headers={"Retry-After": str(exc.retry_after_s)})
     response.headers["Server-Timing"] = result.server_timing()
     return {"widgets": result.widgets, "meta": result.meta}

@@ -10,11 +10,10 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Sequence
 
 from core.errors import CametError, InvalidDefinition
+from core.query_state import ReaderFailures
 from query.readers.base import BaseReader, ReadContext, ReadResult
 from query.readers.connectorx_reader import ConnectorXReader
 from query.readers.mysqlclient_reader import MySQLClientReader
@@ -34,22 +33,15 @@ def available_readers(backend: str) -> list[type[BaseReader]]:
     return sorted(found, key=lambda r: r.rank)
 
 
-FAILURE_COOLDOWN_S = 600.0
-_failed: dict[tuple[str, str], float] = {}
-_failed_lock = threading.Lock()
-
-
 def read_with_fallback(
-    candidates: Sequence[type[BaseReader]], ctx: ReadContext, key: str
+    candidates: Sequence[type[BaseReader]], ctx: ReadContext, key: str, failures: ReaderFailures
 ) -> tuple[ReadResult, str]:
     """Read with the first candidate that works; a reader that fails for another reason than
-    the guards (e.g. a driver that cannot talk to this server) is logged, skipped for
-    FAILURE_COOLDOWN_S on this database `key`, and the next one is tried. The last candidate's
-    error is raised as is."""
-    now = time.monotonic()
-    with _failed_lock:
-        usable = [c for c in candidates if now - _failed.get((key, c.name), -1e18) > FAILURE_COOLDOWN_S]
-    usable = usable or list(candidates)
+    the guards (e.g. a driver that cannot talk to this server) is logged, recorded in `failures`
+    (skipped for its cooldown on this database `key`), and the next one is tried. The last
+    candidate's error is raised as is."""
+    names = set(failures.usable(key, [c.name for c in candidates]))
+    usable = [c for c in candidates if c.name in names] or list(candidates)
     for i, cls in enumerate(usable):
         try:
             return cls().read(ctx), cls.name
@@ -60,8 +52,7 @@ def read_with_fallback(
                 raise
             log.warning("reader %s failed (%s: %s); falling back to %s",
                         cls.name, type(exc).__name__, str(exc)[:200], usable[i + 1].name)
-            with _failed_lock:
-                _failed[(key, cls.name)] = time.monotonic()
+            failures.record(key, cls.name)
     raise AssertionError("unreachable")
 
 

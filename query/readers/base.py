@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import URL, Connection
 
-from core.errors import QueryTimeout, TooManyRows
+from core.errors import TooManyRows
 from core.memory import paused_gc
+from core.query_state import EngineCache
 from query.builder import DetectionQuery
 
 SOURCE_DTYPES: dict[str, Any] = {
@@ -31,8 +32,6 @@ SOURCE_DTYPES: dict[str, Any] = {
     "weight_g": np.dtype(np.float32),
     "status": np.dtype(np.int8),
 }
-
-TIMEOUT_ERRNOS = {1969, 3024, 1317}  # MariaDB max_statement_time, MySQL max_execution_time, KILL
 
 
 @dataclass
@@ -46,6 +45,7 @@ class ReadContext:
     max_rows: int
     chunk_rows: int = 100_000
     mariadb: bool = True  # MySQL servers: which statement time limit applies
+    engines: EngineCache = field(default_factory=EngineCache)  # the runtime's, for extra drivers
 
 
 @dataclass
@@ -77,15 +77,6 @@ class BaseReader(ABC):
     @abstractmethod
     def read(self, ctx: ReadContext) -> ReadResult:
         """Run the query; raise TooManyRows past ctx.max_rows and QueryTimeout past the limit."""
-
-
-def timeout_sql(mariadb: bool, timeout_s: float) -> tuple[str, str]:
-    """(set, reset) SQL for a per-session statement time limit on MariaDB or MySQL."""
-    if mariadb:
-        return (f"SET SESSION max_statement_time = {float(timeout_s):.3f}",
-                "SET SESSION max_statement_time = DEFAULT")
-    return (f"SET SESSION max_execution_time = {int(timeout_s * 1000)}",
-            "SET SESSION max_execution_time = DEFAULT")
 
 
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
@@ -132,24 +123,6 @@ def too_many_rows(max_rows: int, rows: int | None = None) -> TooManyRows:
         "Acotá el rango de fechas o elegí menos líneas.",
         details={"max_rows": max_rows, "rows": rows},
     )
-
-
-def query_timeout(timeout_s: float) -> QueryTimeout:
-    return QueryTimeout(
-        f"La consulta tardó más de {timeout_s:g} s y se canceló. "
-        "Acotá el rango de fechas o elegí menos líneas.",
-        details={"timeout_s": timeout_s},
-    )
-
-
-def is_timeout_error(exc: BaseException) -> bool:
-    """True for a driver error that means 'statement cancelled for time'."""
-    orig = getattr(exc, "orig", None) or exc
-    args = getattr(orig, "args", ())
-    if args and isinstance(args[0], int) and args[0] in TIMEOUT_ERRNOS:
-        return True
-    text = str(orig)
-    return "max_statement_time" in text or "interrupted" in text.lower()
 
 
 def stream_cursor(cursor: Any, ctx: ReadContext, timings: dict[str, float]) -> ReadResult:

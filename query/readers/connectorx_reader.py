@@ -14,19 +14,9 @@ import warnings
 
 import numpy as np
 
-from core.errors import CametError
 from query.builder import render_literal_mysql
-from query.readers.base import (
-    SOURCE_DTYPES,
-    BaseReader,
-    ReadContext,
-    ReadResult,
-    assemble,
-    is_timeout_error,
-    query_timeout,
-    timeout_sql,
-    too_many_rows,
-)
+from query.readers.base import SOURCE_DTYPES, BaseReader, ReadContext, ReadResult, assemble, too_many_rows
+from query.readers.deadline import deadline_sql, statement_deadline
 
 BRANCHES_PER_CALL = 1  # one server connection at a time; parallel reads lost on 2 cores
 
@@ -43,11 +33,13 @@ class ConnectorXReader(BaseReader):
     driver_module = "connectorx"
 
     def read(self, ctx: ReadContext) -> ReadResult:
-        """ConnectorX calls over the line branches; the session time limit is set first."""
+        """ConnectorX calls over the line branches (no LIMIT: ConnectorX's own COUNT(*) over a
+        limited statement makes MariaDB materialise it; rows are checked after each branch and
+        the budget was checked before); the session time limit is set first."""
         timings: dict[str, float] = {"query": 0.0, "fetch": 0.0, "dataframe": 0.0}
         t0 = time.perf_counter()
         sqls = [render_literal_mysql(stmt) for stmt in ctx.query.branch_statements()]
-        pre = [timeout_sql(ctx.mariadb, ctx.timeout_s)[0]]
+        pre = [deadline_sql(ctx.mariadb, ctx.timeout_s)[0]]
         timings["query"] = time.perf_counter() - t0
         columns = ctx.query.columns
         chunks: list[list[np.ndarray]] = []
@@ -75,17 +67,10 @@ class ConnectorXReader(BaseReader):
 def _read(url: str, sqls: list[str], pre: list[str], timeout_s: float):  # noqa: ANN202 - pandas frame
     import connectorx as cx
 
-    try:
-        with warnings.catch_warnings():
-            # ConnectorX 0.4 builds frames through a pandas internal that pandas 3 deprecates.
-            warnings.simplefilter("ignore", category=Warning)
-            return cx.read_sql(url, sqls if len(sqls) > 1 else sqls[0], pre_execution_query=pre)
-    except CametError:
-        raise
-    except Exception as exc:
-        if is_timeout_error(exc):
-            raise query_timeout(timeout_s) from None
-        raise
+    with statement_deadline(timeout_s), warnings.catch_warnings():
+        # ConnectorX 0.4 builds frames through a pandas internal that pandas 3 deprecates.
+        warnings.simplefilter("ignore", category=Warning)
+        return cx.read_sql(url, sqls if len(sqls) > 1 else sqls[0], pre_execution_query=pre)
 
 
 def _compact(name: str, values: np.ndarray) -> np.ndarray:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from sqlalchemy import create_engine
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from query.readers._mysql_session import stream_mysql
 from query.readers.base import BaseReader, ReadContext, ReadResult
-
-_engines: dict[str, Engine] = {}
-_lock = threading.Lock()
 
 
 def _conversions() -> dict[Any, Any]:
@@ -39,19 +35,14 @@ def _restore(driver: Any, saved: Any) -> None:
     driver.cursorclass = saved
 
 
-def _engine(url: URL) -> Engine:
-    """A NullPool engine on the same database through the mysqlclient driver."""
-    target = url.set(drivername="mysql+mysqldb")
-    key = target.render_as_string(hide_password=False)
-    with _lock:
-        engine = _engines.get(key)
-        if engine is None:
-            engine = _engines[key] = create_engine(
-                target,
-                poolclass=NullPool,
-                connect_args={"conv": _conversions(), "charset": "utf8mb4", "connect_timeout": 5},
-            )
-        return engine
+def _engine(ctx: ReadContext) -> Engine:
+    """A NullPool engine on the same database through the mysqlclient driver (kept by the runtime)."""
+    target = ctx.url.set(drivername="mysql+mysqldb")
+    return ctx.engines.get(target.render_as_string(hide_password=False), lambda: create_engine(
+        target,
+        poolclass=NullPool,
+        connect_args={"conv": _conversions(), "charset": "utf8mb4", "connect_timeout": 5},
+    ))
 
 
 class MySQLClientReader(BaseReader):
@@ -62,5 +53,5 @@ class MySQLClientReader(BaseReader):
 
     def read(self, ctx: ReadContext) -> ReadResult:
         """Stream through a mysqlclient connection opened for this read."""
-        with _engine(ctx.url).connect() as conn:
+        with _engine(ctx).connect() as conn:
             return stream_mysql(conn, ctx, before=_unbuffered, after=_restore)

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from core.errors import CametError
-from query.readers.base import (
-    BaseReader,
-    ReadContext,
-    ReadResult,
-    is_timeout_error,
-    query_timeout,
-    stream_cursor,
-)
-
-PROGRESS_STEPS = 20_000
+from query.readers.base import BaseReader, ReadContext, ReadResult, stream_cursor
+from query.readers.deadline import statement_deadline
 
 
 class SQLiteReader(BaseReader):
@@ -24,25 +14,13 @@ class SQLiteReader(BaseReader):
     backends = frozenset({"sqlite"})
 
     def read(self, ctx: ReadContext) -> ReadResult:
-        """Run on the tenant's SQLite file; a progress handler cancels past the time limit."""
+        """Run on the tenant's SQLite file under the statement deadline (a progress handler)."""
         timings: dict[str, float] = {}
-        with ctx.connect() as conn:
-            driver: Any = conn.connection.dbapi_connection
-            deadline = time.monotonic() + ctx.timeout_s
-            driver.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+        with ctx.connect() as conn, statement_deadline(ctx.timeout_s, conn):
+            t0 = time.perf_counter()
+            result = conn.execute(ctx.query.statement())
+            timings["query"] = time.perf_counter() - t0
             try:
-                t0 = time.perf_counter()
-                result = conn.execute(ctx.query.statement())
-                timings["query"] = time.perf_counter() - t0
-                try:
-                    return stream_cursor(result.cursor, ctx, timings)
-                finally:
-                    result.close()
-            except CametError:
-                raise
-            except Exception as exc:
-                if is_timeout_error(exc):
-                    raise query_timeout(ctx.timeout_s) from None
-                raise
+                return stream_cursor(result.cursor, ctx, timings)
             finally:
-                driver.set_progress_handler(None, 0)
+                result.close()

@@ -1,0 +1,101 @@
+"""A short-lived cache of whole dashboard answers, per process or shared through Redis.
+
+The key (built by app_fastapi.run_admission) names everything an answer depends on, including
+a data watermark, so an entry is never served after the data or the configuration moved; the
+TTL only bounds what the watermark cannot see (e.g. a late row older than every line's newest
+one written outside an import batch). Values are JSON documents; a Redis outage is logged and
+behaves as a miss, never as a failed run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_LOCAL_ENTRIES = 256
+REDIS_PREFIX = "camet:run:"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class ResultCache:
+    """get/put of JSON-able answers by key for `ttl_s` seconds; ttl_s == 0 disables it."""
+
+    def __init__(self, ttl_s: float, url: str = "") -> None:
+        self.ttl_s = ttl_s
+        self.url = url
+        self._local: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._redis: Any = None
+        if url and ttl_s > 0:
+            import redis
+
+            self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl_s > 0
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The cached answer (a fresh copy), or None."""
+        if not self.enabled:
+            return None
+        raw = self._get_redis(key) if self._redis is not None else self._get_local(key)
+        return json.loads(raw) if raw is not None else None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        """Keep a JSON-able answer for ttl_s seconds."""
+        if not self.enabled:
+            return
+        try:
+            raw = json.dumps(value, separators=(",", ":"), default=_plain)
+        except (TypeError, ValueError) as exc:
+            log.warning("result cache: answer not stored (%s)", exc)
+            return
+        if self._redis is not None:
+            try:
+                self._redis.set(REDIS_PREFIX + key, raw, px=max(1, int(self.ttl_s * 1000)))
+            except Exception as exc:  # the cache is an optimisation: never fail the run
+                log.warning("result cache: Redis write failed (%s)", type(exc).__name__)
+            return
+        with self._lock:
+            self._local[key] = (time.monotonic() + self.ttl_s, raw)
+            self._local.move_to_end(key)
+            while len(self._local) > MAX_LOCAL_ENTRIES:
+                self._local.popitem(last=False)
+
+    def _get_local(self, key: str) -> str | None:
+        with self._lock:
+            hit = self._local.get(key)
+            if hit is None:
+                return None
+            if hit[0] <= time.monotonic():
+                del self._local[key]
+                return None
+            return hit[1]
+
+    def _get_redis(self, key: str) -> str | None:
+        try:
+            raw = self._redis.get(REDIS_PREFIX + key)
+        except Exception as exc:
+            log.warning("result cache: Redis read failed (%s)", type(exc).__name__)
+            return None
+        return raw.decode() if raw is not None else None
+
+    def close(self) -> None:
+        """Drop the local entries and the Redis connection pool."""
+        with self._lock:
+            self._local.clear()
+        if self._redis is not None:
+            self._redis.close()
