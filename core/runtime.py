@@ -61,7 +61,7 @@ class Runtime:
             self.scheduler.close()
             self.scheduler = None
         with self.lock:
-            held = list(self.limiters.values()) + list(self.parts.values())
+            held = [*self.limiters.values(), *self.parts.values(), self.query_state]
             self.limiters.clear()
             self.parts.clear()
         for item in held:
