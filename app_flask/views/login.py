@@ -17,6 +17,7 @@ from app_flask.login_session import (
 )
 from app_flask.request_guards import limiter
 from core.errors import AuthError, ValidationFailed
+from core.usernames import normalize_username
 from identity.audit import record
 from identity.ratelimit import LOGIN_PER_IP, LOGIN_PER_USER
 from identity.users import authenticate, change_password, tenant_id
@@ -26,7 +27,7 @@ bp = Blueprint("auth", __name__)
 
 def _login_user_key() -> str:
     tenant = (request.form.get("tenant") or "").strip().lower()[:32]
-    username = (request.form.get("username") or "").strip().lower()[:64]
+    username = normalize_username(request.form.get("username") or "")[:64]
     return f"login:{tenant}:{username}"
 
 
