@@ -7,12 +7,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app_fastapi import header_middleware
+from app_fastapi.edge_guard import engine_hosts
 from app_fastapi.routes import audit, demo_external, health, tokens, users
 from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
 from core.errors import CametError
-from core.runtime import Runtime, set_runtime
+from core.runtime import Runtime, get_runtime, set_runtime
 
 API_PREFIX = "/api/v1"
 
@@ -36,7 +37,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(dashboard_routes.router, prefix=API_PREFIX)
     app.include_router(demo_external.router, prefix=API_PREFIX)
     _install_error_handlers(app)
-    header_middleware.install(app)
+    header_middleware.install(app, trusted_hosts=lambda: engine_hosts((runtime or get_runtime()).settings))
     return app
 
 

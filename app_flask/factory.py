@@ -10,7 +10,7 @@ from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 from redis import Redis
 
-from app_flask import i18n, request_guards
+from app_flask import i18n, proxy_fix, request_guards
 from app_flask.engine_client import EngineClient, default_client
 from app_flask.login_session import current_identity
 from app_flask.views import dashboard as dashboard_views
@@ -68,7 +68,6 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config["SECRET_KEY"] = rt.settings.secret("secret_key")
-    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["camet_runtime"] = rt
     app.extensions["camet_engine"] = engine or default_client(rt.settings.engine_url)
     _configure_sessions(app, rt.settings)
@@ -83,4 +82,5 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
 
     for blueprint in (login_views.bp, dashboard_views.bp):
         app.register_blueprint(blueprint)
+    proxy_fix.init_app(app, rt.settings)
     return app

@@ -87,12 +87,13 @@ def engine_token() -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site relative paths are followed after login (no open redirect)."""
-    if not target:
+    """Only same-site relative paths are followed after login (no open redirect, no header
+    injection): control characters, backslashes and `//` anywhere send to the home page."""
+    if not target or len(target) > 2048 or not target.startswith("/") or "//" in target \
+            or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 

@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.errors import CametError, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The names a development or test installation answers to when CAMET_TRUSTED_HOSTS is empty.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver")
 
 
 class Settings(BaseSettings):
@@ -55,6 +57,10 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     clock_start: str = Field(default="", description="ISO instant the plant clock starts at; empty: real")
+    trusted_hosts: str = Field(default="", description="Host names served, comma separated; "
+                               "required in production; empty elsewhere: the local names")
+    trusted_proxies: str = Field(default="", description="IPs of the reverse proxy whose "
+                                 "X-Forwarded-* headers are believed; empty: none")
 
     @field_validator("clock_start")
     @classmethod
@@ -72,6 +78,23 @@ class Settings(BaseSettings):
         if self.clock_start and self.env == "production":
             raise ValueError("CAMET_CLOCK_START is for tests and demos; production runs on the real clock")
         return self
+
+    @model_validator(mode="after")
+    def _hosts_in_production(self) -> Settings:
+        if self.env == "production" and not self.trusted_host_list():
+            raise ValueError("CAMET_TRUSTED_HOSTS is required in production (e.g. camet.example.com)")
+        return self
+
+    def trusted_host_list(self) -> list[str]:
+        """Host names (a leading dot: and its subdomains) the apps answer; local ones by default."""
+        hosts = [h.strip().lower() for h in self.trusted_hosts.split(",") if h.strip()]
+        if hosts or self.env == "production":
+            return hosts
+        return list(LOCAL_HOSTS)
+
+    def trusted_proxy_list(self) -> list[str]:
+        """Peer addresses whose X-Forwarded-For/-Proto headers are believed (none by default)."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @field_validator("default_timezone")
     @classmethod

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep
 from identity.audit import list_events
+from identity.request_limits import MAX_DB_INT
 from identity.users import tenant_id
 
 router = APIRouter(tags=["audit"])
@@ -31,7 +32,8 @@ class AuditPage(BaseModel):
 
 @router.get("/audit", response_model=AuditPage)
 def audit(principal: AdminPrincipal, rt: RuntimeDep,
-          limit: int = Query(100, ge=1, le=500), before: int | None = Query(None, ge=1)) -> AuditPage:
+          limit: int = Query(100, ge=1, le=500),
+          before: int | None = Query(None, ge=1, le=MAX_DB_INT)) -> AuditPage:
     """Newest first; pass `before` (an event id) to page backwards."""
     with rt.db.central() as conn:
         tid = tenant_id(conn, principal.tenant)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from app_fastapi.orchestrator import run_dashboard
+from identity.request_limits import MAX_DB_INT
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 
@@ -27,7 +28,8 @@ class RunRequest(BaseModel):
 
     filters: dict[str, Any] = Field(default_factory=dict, description="raw value per filter param; "
                                     "a missing param takes its default")
-    layout_id: int | None = Field(default=None, description="dashboard_layouts id; default if absent")
+    layout_id: int | None = Field(default=None, ge=1, le=MAX_DB_INT,
+                                  description="dashboard_layouts id; default if absent")
 
 
 class WidgetResult(BaseModel):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
 from core.errors import NotFound, ValidationFailed
+from identity.request_limits import MAX_DB_INT
 from identity.users import (
     User,
     create_user,
@@ -22,6 +23,8 @@ from identity.users import (
 )
 
 router = APIRouter(tags=["users"])
+
+UserId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="a user id of the caller's tenant")]
 
 
 class UserOut(BaseModel):
@@ -74,7 +77,7 @@ def _own_user(rt: RuntimeDep, principal: AdminPrincipal, user_id: int) -> User:
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def patch(user_id: int, body: UserPatch, principal: AdminPrincipal, rt: RuntimeDep,
+def patch(user_id: UserId, body: UserPatch, principal: AdminPrincipal, rt: RuntimeDep,
           request: Request) -> UserOut:
     """Change role, active flag and/or password of one user of the caller's tenant."""
     user = _own_user(rt, principal, user_id)
@@ -90,7 +93,7 @@ def patch(user_id: int, body: UserPatch, principal: AdminPrincipal, rt: RuntimeD
 
 
 @router.post("/users/{user_id}/unlock", response_model=UserOut)
-def unlock(user_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> UserOut:
+def unlock(user_id: UserId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> UserOut:
     """Lift a lockout now instead of waiting for its expiry."""
     user = _own_user(rt, principal, user_id)
     unlock_user(rt.db, tenant=principal.tenant, username=user.username, actor=principal.username,
@@ -99,7 +102,7 @@ def unlock(user_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Req
 
 
 @router.delete("/users/{user_id}", status_code=204)
-def remove(user_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
+def remove(user_id: UserId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
     """Delete one user of the caller's tenant (not oneself)."""
     user = _own_user(rt, principal, user_id)
     if user.id == principal.user_id:

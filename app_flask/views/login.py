@@ -20,6 +20,7 @@ from core.errors import AuthError, ValidationFailed
 from core.usernames import normalize_username
 from identity.audit import record
 from identity.ratelimit import LOGIN_PER_IP, LOGIN_PER_USER
+from identity.request_limits import MAX_DB_INT
 from identity.users import authenticate, change_password, tenant_id
 
 bp = Blueprint("auth", __name__)
@@ -95,7 +96,8 @@ def audit() -> str:
     """The tenant's audit log, read through the engine like every other tenant data."""
     engine = current_app.extensions["camet_engine"]
     before = request.args.get("before", type=int)
-    params = {"limit": 100, **({"before": before} if before else {})}
+    in_range = before is not None and 1 <= before <= MAX_DB_INT
+    params = {"limit": 100, **({"before": before} if in_range else {})}
     data = engine.json("GET", "/api/v1/audit", token=engine_token(), params=params)
     return render_template("account_audit.html", events=data.get("events", []))
 
@@ -130,7 +132,7 @@ def create_user() -> Response | tuple[str, int]:
     return redirect(url_for("auth.users"))
 
 
-@bp.post("/account/users/<int:user_id>/unlock")
+@bp.post("/account/users/<int(max=9223372036854775807):user_id>/unlock")
 @admin_required
 def unlock(user_id: int) -> Response:
     """Lift a lockout of one user of the admin's own tenant (404 for anyone else's)."""
