@@ -6,8 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app_fastapi import header_middleware
+from app_fastapi import docs, header_middleware
 from app_fastapi.edge_guard import engine_hosts
+from app_fastapi.openapi_errors import document_errors, install_http_error_handler
 from app_fastapi.routes import audit, demo_external, health, tokens, users
 from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
@@ -16,6 +17,7 @@ from core.errors import CametError
 from core.runtime import Runtime, get_runtime, set_runtime
 
 API_PREFIX = "/api/v1"
+OPENAPI_URL = "/api/openapi.json"
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -25,18 +27,15 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app = FastAPI(
         title="Camet Analytics engine",
         version=VERSION,
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
     )
-    app.include_router(health.router, prefix=API_PREFIX)
-    app.include_router(tokens.router, prefix=API_PREFIX)
-    app.include_router(audit.router, prefix=API_PREFIX)
-    app.include_router(users.router, prefix=API_PREFIX)
-    app.include_router(filters_routes.router, prefix=API_PREFIX)
-    app.include_router(dashboard_routes.router, prefix=API_PREFIX)
-    app.include_router(demo_external.router, prefix=API_PREFIX)
+    for module in (health, tokens, audit, users, filters_routes, dashboard_routes, demo_external):
+        app.include_router(document_errors(module.router), prefix=API_PREFIX)
+    docs.install(app, openapi_url=OPENAPI_URL)
     _install_error_handlers(app)
+    install_http_error_handler(app)
     header_middleware.install(app, trusted_hosts=lambda: engine_hosts((runtime or get_runtime()).settings))
     return app
 

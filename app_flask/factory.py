@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cachelib.file import FileSystemCache
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request, url_for
 from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 from redis import Redis
@@ -74,6 +74,11 @@ def create_app(runtime: Runtime | None = None, engine: EngineClient | None = Non
     request_guards.init_app(app, rt.settings)
     i18n.init_app(app)
     app.jinja_env.globals["current_identity"] = current_identity
+
+    @app.get("/favicon.ico")
+    def favicon():  # noqa: ANN202 - Flask view
+        """Browsers ask for /favicon.ico even with a <link rel="icon">: point them at the SVG."""
+        return redirect(url_for("static", filename="favicon.svg"), 301)
 
     @app.get("/health")
     def health():  # noqa: ANN202 - Flask view

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from core.errors import DatabaseConfigError, DatabaseUnavailable, NotFound
+from core.file_modes import private_sqlite_file
 from core.settings import Settings
 
 SUPPORTED_DRIVERS = {"sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql"}
@@ -99,7 +100,7 @@ def build_engine(url: URL | str, *, tls: TlsMode = "auto") -> Engine:
     """An engine without a pool; MySQL gets utf8mb4 and LOCAL INFILE for bulk loads."""
     url = parse_db_url(url) if isinstance(url, str) else url
     if url.drivername.startswith("sqlite"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(Path(url.database))
         engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -142,7 +142,7 @@ class Settings(BaseSettings):
             return value
         path = self.var_dir / f"{name}.txt"
         if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
+            self.var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(48))
         return path.read_text().strip()

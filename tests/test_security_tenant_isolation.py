@@ -24,7 +24,8 @@ PUBLIC_API = {
     ("POST", "/api/v1/auth/token"),
 }
 PUBLIC_API_PREFIXES = ("/api/v1/demo/",)  # the demo external providers (fake ERP, weather, FX)
-PUBLIC_PAGES = {"/login", "/health", "/static/<path:filename>", "/idioma/<code>"}  # language switch
+PUBLIC_PAGES = {"/login", "/health", "/static/<path:filename>", "/idioma/<code>",  # language switch
+                "/favicon.ico"}
 
 ZETA_MARKERS = ("ZETA-ONLY-MARKER", "zeta_only_param", "Zeta Corp", "zed")
 PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep
 from identity.audit import list_events
@@ -18,7 +18,7 @@ router = APIRouter(tags=["audit"])
 
 class AuditEventOut(BaseModel):
     id: int
-    ts: datetime
+    ts: datetime = Field(description="when it happened, UTC")
     user_id: int | None
     username: str | None
     action: str
@@ -38,4 +38,4 @@ def audit(principal: AdminPrincipal, rt: RuntimeDep,
     with rt.db.central() as conn:
         tid = tenant_id(conn, principal.tenant)
     events = list_events(rt.db, tenant_id=tid, limit=limit, before_id=before)
-    return AuditPage(events=[AuditEventOut(**vars(e)) for e in events])
+    return AuditPage(events=[AuditEventOut(**{**vars(e), "ts": e.ts.replace(tzinfo=UTC)}) for e in events])
