@@ -10,7 +10,7 @@ CAMET_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-clock setup deps assets i18n db lint bench clean
+.PHONY: run test test-clock setup deps assets i18n db lint bench fuzz clean
 
 run: setup db
 	$(PY) manage.py serve
@@ -74,6 +74,10 @@ lint: deps
 
 bench: setup
 	$(PY) bench/run_all.py
+
+# Acceptance fuzz of the engine API (minutes; not part of `make test`): see bench/fuzz_api.py.
+fuzz: setup
+	$(PY) bench/fuzz_api.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) var

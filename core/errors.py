@@ -6,6 +6,7 @@
     ├── DatabaseUnavailable      the database does not answer (503)
     ├── NotFound (404)           unknown tenant, line, layout...
     ├── ValidationFailed (422)   user input rejected; carries per-field messages
+    │   └── Conflict (409)       valid input that clashes with the current state
     ├── ImportRejected (422)     a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)        a dashboard query that must be narrowed
     ├── QueryTimeout (504)       a query cancelled for running too long
@@ -79,6 +80,13 @@ class QueryTimeout(CametError):
 class AuthError(CametError):
     status_code = 401
     code = "unauthorized"
+
+
+class Conflict(ValidationFailed):
+    """Well-formed input that clashes with the current state (a duplicate name, oneself)."""
+
+    status_code = 409
+    code = "conflict"
 
 
 class Forbidden(CametError):

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from core.db import DatabaseManager
-from core.errors import AuthError, NotFound, ValidationFailed
+from core.errors import AuthError, Conflict, NotFound, ValidationFailed
 from core.schema_central import tenants, users
 from core.settings import Settings
 from core.usernames import normalize_username
@@ -115,15 +115,15 @@ def create_user(db: DatabaseManager, *, tenant: str, username: str, password: st
         exists = conn.execute(select(users.c.id).where(users.c.tenant_id == tid,
                                                        users.c.username == username)).first()
         if exists is not None:
-            raise ValidationFailed(f"el usuario {username!r} ya existe",
-                                   details=[{"field": "username", "message": "ya existe"}])
+            raise Conflict(f"el usuario {username!r} ya existe",
+                           details=[{"field": "username", "message": "ya existe"}])
         try:
             user_id = conn.execute(insert(users).values(
                 tenant_id=tid, username=username, password_hash=password_hash, role=role,
                 active=True, failed_attempts=0, password_changed_at=now, created_at=now,
             )).inserted_primary_key[0]
         except IntegrityError:
-            raise ValidationFailed(f"el usuario {username!r} ya existe") from None
+            raise Conflict(f"el usuario {username!r} ya existe") from None
         record(conn, action="user_created", tenant_id=tid, user_id=user_id, username=actor or username,
                ip=ip, detail={"username": username, "role": role})
     return int(user_id)

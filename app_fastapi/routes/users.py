@@ -9,7 +9,9 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
-from core.errors import NotFound, ValidationFailed
+from app_fastapi.openapi_errors import ErrorBody
+from core.errors import Conflict, NotFound
+from identity.passwords import MAX_LENGTH, MIN_LENGTH
 from identity.request_limits import MAX_DB_INT
 from identity.users import (
     User,
@@ -24,6 +26,10 @@ from identity.users import (
 
 router = APIRouter(tags=["users"])
 
+# What validate_username accepts before normalising: ASCII letters (any case), digits, . _ @ -
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+CONFLICT = {409: {"description": "duplicate username, or an admin acting on itself",
+                  "model": ErrorBody}}
 UserId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="a user id of the caller's tenant")]
 
 
@@ -38,15 +44,16 @@ class UserOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=1, max_length=64, pattern=USERNAME_PATTERN,
+                          description="stored trimmed and in lower case; `Ana` and `ana` are one user")
+    password: str = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
     role: Literal["viewer", "admin"] = "viewer"
 
 
 class UserPatch(BaseModel):
     role: Literal["viewer", "admin"] | None = None
     active: bool | None = None
-    password: str | None = Field(default=None, min_length=1, max_length=256)
+    password: str | None = Field(default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
 
 
 def _out(user: User | None) -> UserOut:
@@ -61,7 +68,7 @@ def users(principal: AdminPrincipal, rt: RuntimeDep) -> list[UserOut]:
     return [_out(u) for u in list_users(rt.db, tenant=principal.tenant)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
+@router.post("/users", response_model=UserOut, status_code=201, responses=CONFLICT)
 def create(body: UserCreate, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> UserOut:
     """Add a user to the caller's tenant."""
     uid = create_user(rt.db, tenant=principal.tenant, username=body.username, password=body.password,
@@ -76,13 +83,13 @@ def _own_user(rt: RuntimeDep, principal: AdminPrincipal, user_id: int) -> User:
     return user
 
 
-@router.patch("/users/{user_id}", response_model=UserOut)
+@router.patch("/users/{user_id}", response_model=UserOut, responses=CONFLICT)
 def patch(user_id: UserId, body: UserPatch, principal: AdminPrincipal, rt: RuntimeDep,
           request: Request) -> UserOut:
     """Change role, active flag and/or password of one user of the caller's tenant."""
     user = _own_user(rt, principal, user_id)
     if user.id == principal.user_id and (body.active is False or body.role == "viewer"):
-        raise ValidationFailed("un administrador no puede desactivarse ni quitarse el rol a sí mismo")
+        raise Conflict("un administrador no puede desactivarse ni quitarse el rol a sí mismo")
     ip = client_ip(request)
     if body.password is not None:
         set_password(rt.db, tenant=principal.tenant, username=user.username, password=body.password,
@@ -101,12 +108,12 @@ def unlock(user_id: UserId, principal: AdminPrincipal, rt: RuntimeDep, request: 
     return _out(_own_user(rt, principal, user_id))
 
 
-@router.delete("/users/{user_id}", status_code=204)
+@router.delete("/users/{user_id}", status_code=204, responses=CONFLICT)
 def remove(user_id: UserId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
     """Delete one user of the caller's tenant (not oneself)."""
     user = _own_user(rt, principal, user_id)
     if user.id == principal.user_id:
-        raise ValidationFailed("un administrador no puede borrarse a sí mismo")
+        raise Conflict("un administrador no puede borrarse a sí mismo")
     delete_user(rt.db, tenant=principal.tenant, user_id=user.id, actor=principal.username,
                 ip=client_ip(request))
     return Response(status_code=204)

@@ -19,9 +19,10 @@ from app_flask.request_guards import limiter
 from core.errors import AuthError, ValidationFailed
 from core.usernames import normalize_username
 from identity.audit import record
+from identity.passwords import validate_password
 from identity.ratelimit import LOGIN_PER_IP, LOGIN_PER_USER
 from identity.request_limits import MAX_DB_INT
-from identity.users import authenticate, change_password, tenant_id
+from identity.users import authenticate, change_password, tenant_id, validate_username
 
 bp = Blueprint("auth", __name__)
 
@@ -124,9 +125,14 @@ def create_user() -> Response | tuple[str, int]:
     body = {"username": form.get("username", ""), "password": form.get("password", ""),
             "role": form.get("role", "viewer")}
     try:
+        validate_username(body["username"])
+        validate_password(body["password"])
+    except ValidationFailed as exc:  # the engine checks again; here for a Spanish message
+        return _users_page(exc.message, 422)
+    try:
         engine.json("POST", "/api/v1/users", token=engine_token(), json=body)
     except EngineError as exc:
-        if exc.status_code != 422:
+        if exc.status_code not in (409, 422):
             raise
         return _users_page(exc.message, 422)
     return redirect(url_for("auth.users"))
