@@ -92,6 +92,16 @@ def test_tokens_end_with_a_password_reset_role_change_or_deactivation(auth_world
     assert _api_status(client, token) == 401, "a deactivation ends old tokens for good"
 
 
+def test_admin_api_cannot_reset_the_callers_own_password(auth_world, engine_app):
+    client = TestClient(engine_app)
+    own = client.patch(f"/api/v1/users/{auth_world.ids['ana']}", json={"password": "otra-clave-larga-1"},
+                       headers=auth_world.auth("ana"))
+    assert own.status_code == 409, "a stolen token alone must not take the account over"
+    other = client.patch(f"/api/v1/users/{auth_world.ids['vic']}", json={"password": "otra-clave-larga-1"},
+                         headers=auth_world.auth("ana"))
+    assert other.status_code == 200
+
+
 def test_flask_session_from_before_a_reset_or_role_change_ends(auth_world, flask_app):
     rt = auth_world.runtime
     client = flask_app.test_client()

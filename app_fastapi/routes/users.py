@@ -90,6 +90,10 @@ def patch(user_id: UserId, body: UserPatch, principal: AdminPrincipal, rt: Runti
     user = _own_user(rt, principal, user_id)
     if user.id == principal.user_id and (body.active is False or body.role == "viewer"):
         raise Conflict("un administrador no puede desactivarse ni quitarse el rol a sí mismo")
+    if user.id == principal.user_id and body.password is not None:
+        # The own password changes only with the current one (the account page): a stolen
+        # token must not be enough to take the account over for good.
+        raise Conflict("la contraseña propia se cambia en Cuenta → Contraseña, con la actual")
     ip = client_ip(request)
     if body.password is not None:
         set_password(rt.db, tenant=principal.tenant, username=user.username, password=body.password,
