@@ -154,8 +154,9 @@ def test_integers_beyond_64_bits_are_4xx_not_500(auth_world, engine_app, flask_a
     assert client.patch(f"/api/v1/users/{HUGE}", json={}, headers=ana).status_code in (404, 422)
     assert client.post(f"/api/v1/users/{HUGE}/unlock", headers=ana).status_code in (404, 422)
     assert client.delete(f"/api/v1/users/{HUGE}", headers=ana).status_code in (404, 422)
-    run = client.post("/api/v1/dashboard/run", json={"layout_id": HUGE}, headers=ana)
-    assert run.status_code == 422
+    for layout_id in (HUGE, True, "1"):
+        run = client.post("/api/v1/dashboard/run", json={"layout_id": layout_id}, headers=ana)
+        assert run.status_code == 422, layout_id
     pages = flask_app.test_client()
     flask_login(pages, "acme", "ana", AUTH_PASSWORD)
     assert pages.get(f"/account/audit?before={HUGE}").status_code in (200, 404, 422)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from app_fastapi.orchestrator import run_dashboard
@@ -28,7 +28,7 @@ class RunRequest(BaseModel):
 
     filters: dict[str, Any] = Field(default_factory=dict, description="raw value per filter param; "
                                     "a missing param takes its default")
-    layout_id: int | None = Field(default=None, ge=1, le=MAX_DB_INT,
+    layout_id: StrictInt | None = Field(default=None, ge=1, le=MAX_DB_INT,
                                   description="dashboard_layouts id; default if absent")
 
 
