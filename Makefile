@@ -10,7 +10,7 @@ CAMET_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-clock setup deps assets i18n db lint bench clean
+.PHONY: run test test-clock setup deps assets i18n db lint bench fuzz clean
 
 # DEMO_LIVE=0 make run: no plant simulator posting live detections next to the servers.
 DEMO_LIVE ?= 1
@@ -59,6 +59,9 @@ $(VENDOR)/.installed: package.json package-lock.json
 	cp node_modules/@alpinejs/csp/dist/cdn.min.js $(VENDOR)/alpine-csp.min.js
 	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
 	cp node_modules/sortablejs/Sortable.min.js $(VENDOR)/Sortable.min.js
+	mkdir -p $(VENDOR)/swagger-ui
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	  node_modules/swagger-ui-dist/favicon-32x32.png $(VENDOR)/swagger-ui/
 	touch $(VENDOR)/.installed
 
 # UI translations (Spanish source, English catalog); re-extract with:
@@ -75,6 +78,10 @@ lint: deps
 
 bench: setup
 	$(PY) bench/run_all.py
+
+# Acceptance fuzz of the engine API (minutes; not part of `make test`): see bench/fuzz_api.py.
+fuzz: setup
+	$(PY) bench/fuzz_api.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) var

@@ -12,12 +12,14 @@ import base64
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app_fastapi.edge_guard import EdgeGuard
 from identity.ratelimit import RateLimited
 from identity.secure_headers import API_CSP, docs_csp, secure_headers
 
@@ -88,12 +90,13 @@ class SecurityMiddleware:
             await send({"type": "http.response.body", "body": _INTERNAL})
 
 
-def install(app: FastAPI) -> None:
-    """Add the middleware and the 429 handler to the engine."""
+def install(app: FastAPI, *, trusted_hosts: Callable[[], list[str]]) -> None:
+    """Add the edge guard (hosts, body sizes), the header middleware and the 429 handler."""
 
     @app.exception_handler(RateLimited)
     async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=429,
                             headers={"Retry-After": str(exc.retry_after)})
 
+    app.add_middleware(EdgeGuard, trusted_hosts=trusted_hosts)
     app.add_middleware(SecurityMiddleware)

@@ -10,8 +10,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app_fastapi import header_middleware
+from app_fastapi import docs, header_middleware
 from app_fastapi.deps import RuntimeDep
+from app_fastapi.edge_guard import engine_hosts
+from app_fastapi.openapi_errors import document_errors, install_http_error_handler
 from app_fastapi.routes import (
     admin_classes,
     admin_dashboards,
@@ -40,6 +42,7 @@ from core.runtime import Runtime, default_runtime
 from jobs.scheduler import ensure_started
 
 API_PREFIX = "/api/v1"
+OPENAPI_URL = "/api/openapi.json"
 log = logging.getLogger(__name__)
 
 
@@ -60,32 +63,22 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app = FastAPI(
         title="Camet Analytics engine",
         version=VERSION,
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
         dependencies=[Depends(start_jobs)],
         lifespan=lifespan,
     )
-    app.state.runtime = runtime or default_runtime()
-    app.include_router(health.router, prefix=API_PREFIX)
-    app.include_router(tokens.router, prefix=API_PREFIX)
-    app.include_router(audit.router, prefix=API_PREFIX)
-    app.include_router(users.router, prefix=API_PREFIX)
-    app.include_router(filters_routes.router, prefix=API_PREFIX)
-    app.include_router(dashboard_routes.router, prefix=API_PREFIX)
-    app.include_router(demo_external.router, prefix=API_PREFIX)
-    app.include_router(dashboards.router, prefix=API_PREFIX)
-    for admin in (admin_classes, admin_filters, admin_widgets, admin_dashboards):
-        app.include_router(admin.router, prefix=API_PREFIX)
-    app.include_router(stops.router, prefix=API_PREFIX)
-    app.include_router(reports.router, prefix=API_PREFIX)
-    app.include_router(ingest.router, prefix=API_PREFIX)
-    app.include_router(ingest_keys.router, prefix=API_PREFIX)
-    app.include_router(line_status.router, prefix=API_PREFIX)
-    app.include_router(demo_erp.router, prefix=API_PREFIX)
-    app.include_router(external.router, prefix=API_PREFIX)
+    rt = app.state.runtime = runtime or default_runtime()
+    routers = (health, tokens, audit, users, filters_routes, dashboard_routes, demo_external, dashboards,
+               admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, reports, ingest,
+               ingest_keys, line_status, demo_erp, external)
+    for module in routers:
+        app.include_router(document_errors(module.router), prefix=API_PREFIX)
+    docs.install(app, openapi_url=OPENAPI_URL)
     _install_error_handlers(app)
-    header_middleware.install(app)
+    install_http_error_handler(app)
+    header_middleware.install(app, trusted_hosts=lambda: engine_hosts(rt.settings))
     return app
 
 

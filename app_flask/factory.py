@@ -7,13 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from cachelib.file import FileSystemCache
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request, url_for
 from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 from jinja2 import ChoiceLoader, FileSystemLoader
 from redis import Redis
 
-from app_flask import i18n, request_guards
+from app_flask import i18n, proxy_fix, request_guards
 from app_flask.engine_client import EngineClient, default_client
 from app_flask.login_session import current_identity
 from app_flask.views import admin as admin_views
@@ -83,13 +83,17 @@ def create_app(
     if template_dirs:
         app.jinja_loader = ChoiceLoader([FileSystemLoader([str(d) for d in template_dirs]), app.jinja_loader])
     app.config["SECRET_KEY"] = rt.settings.secret("secret_key")
-    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["camet_runtime"] = rt
     app.extensions["camet_engine"] = engine or default_client(rt)
     _configure_sessions(app, rt.settings)
     request_guards.init_app(app, rt.settings)
     i18n.init_app(app)
     app.jinja_env.globals["current_identity"] = current_identity
+
+    @app.get("/favicon.ico")
+    def favicon():  # noqa: ANN202 - Flask view
+        """Browsers ask for /favicon.ico even with a <link rel="icon">: point them at the SVG."""
+        return redirect(url_for("static", filename="favicon.svg"), 301)
 
     @app.get("/health")
     def health():  # noqa: ANN202 - Flask view
@@ -99,4 +103,5 @@ def create_app(
     for blueprint in (login_views.bp, dashboard_views.bp, admin_views.bp, admin_dashboard_views.bp,
                       live_views.bp):
         app.register_blueprint(blueprint)
+    proxy_fix.init_app(app, rt.settings)
     return app

@@ -31,8 +31,9 @@ def runtime() -> Runtime:
 
 
 def _stamp(user: User) -> str:
-    """Changes whenever the password hash changes, ending the user's other sessions."""
-    return user.password_tag
+    """Changes with every credential change (password, role, deactivation) and with the
+    password hash, ending the sessions opened before it."""
+    return f"{user.credential_version}:{user.password_tag}"
 
 
 def start_session(user: User) -> None:
@@ -43,7 +44,7 @@ def start_session(user: User) -> None:
                    login_at=now, seen_at=now, pwd_at=_stamp(user))
     session.permanent = True
     current_app.session_interface.regenerate(session)
-    g.camet_identity = Identity(user.id, user.username, user.tenant, user.role)
+    g.camet_identity = Identity(user.id, user.username, user.tenant, user.role, user.credential_version)
 
 
 def end_session() -> None:
@@ -66,7 +67,7 @@ def _load() -> Identity | None:
         end_session()
         return None
     session["seen_at"] = now
-    return Identity(user.id, user.username, user.tenant, user.role)
+    return Identity(user.id, user.username, user.tenant, user.role, user.credential_version)
 
 
 def current_identity() -> Identity | None:
@@ -81,17 +82,17 @@ def engine_token() -> str:
     ident = current_identity()
     if ident is None:
         raise AuthError("engine_token() needs a logged-in user")
-    principal = Principal(ident.user_id, ident.username, ident.tenant, ident.role)
-    return issue_token(runtime().settings, principal)
+    return issue_token(runtime().settings, ident)
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site relative paths are followed after login (no open redirect)."""
-    if not target:
+    """Only same-site relative paths are followed after login (no open redirect, no header
+    injection): control characters, backslashes and `//` anywhere send to the home page."""
+    if not target or len(target) > 2048 or not target.startswith("/") or "//" in target \
+            or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 

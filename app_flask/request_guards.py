@@ -22,6 +22,13 @@ from app_flask.responses import error_response, is_htmx
 from core.errors import CametError
 from core.settings import Settings
 from identity.ratelimit import DASHBOARD_RUN_PER_USER, key_prefix
+from identity.request_limits import (
+    MAX_FORM_FIELDS,
+    MAX_FORM_MEMORY,
+    PAGE_BODY_LIMITS,
+    PAGE_DEFAULT_BODY,
+    body_limit,
+)
 from identity.secure_headers import page_csp, secure_headers
 
 log = logging.getLogger(__name__)
@@ -50,9 +57,28 @@ def csp_nonce() -> str:
     return nonce
 
 
+def _limit_request() -> Response | None:
+    """413 before any parsing (and so before CSRF and rate-limit keys read the form) when the
+    body is over its route's limit or a urlencoded form has too many fields."""
+    limit = body_limit(PAGE_BODY_LIMITS, PAGE_DEFAULT_BODY, request.path)
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        return error_response(413)
+    if request.mimetype == "application/x-www-form-urlencoded":
+        data = request.get_data(cache=True)  # bounded by max_content_length, even when chunked
+        if data.count(b"&") >= MAX_FORM_FIELDS:
+            return error_response(413)
+    return None
+
+
 def init_app(app: Flask, settings: Settings) -> None:
-    """Bind CSRF, limiter, headers and error handlers to `app`."""
+    """Bind request limits, trusted hosts, CSRF, limiter, headers and error handlers to `app`."""
+    app.before_request(_limit_request)  # first: nothing may parse a body before it
     app.config.update(
+        MAX_CONTENT_LENGTH=PAGE_DEFAULT_BODY,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_MEMORY,
+        MAX_FORM_PARTS=MAX_FORM_FIELDS,
+        TRUSTED_HOSTS=settings.trusted_host_list() or None,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_KEY_PREFIX=key_prefix(settings) + "-flask",
         RATELIMIT_HEADER_RETRY_AFTER_VALUE="delta-seconds",

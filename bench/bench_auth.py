@@ -3,7 +3,8 @@
 Reports: hash and verify time of the production parameters (RFC 9106 low-memory profile)
 against the OWASP minimum (m=19 MiB, t=2, p=1) as the baseline in the same run; median
 `authenticate` time for a right password, a wrong one, an unknown user and an unknown tenant
-(the last three must cost about the same: ratio to "wrong password"); and the engine's token
+(the others must cost about the same: ratio to "wrong password"; over-long passwords, for a
+known or an unknown user, included); and the engine's token
 check (signature only vs signature + the user-row lookup) on SQLite.
 
     .venv/bin/python bench/bench_auth.py [--repeat 15]
@@ -83,6 +84,8 @@ def main() -> None:
             "wrong password": ("bench", "ana", "not-the-password"),
             "unknown user": ("bench", "nobody", "not-the-password"),
             "unknown tenant": ("nope", "ana", "not-the-password"),
+            "over-long pwd": ("bench", "ana", "x" * 1025),
+            "over-long, unkn": ("bench", "nobody", "x" * 1025),
         }
         samples: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(repeat):  # interleaved, so load drift hits every case alike

@@ -55,6 +55,32 @@ def _start_simulator(settings: Settings, engine_url: str, env: dict[str, str]) -
     )
 
 
+def uvicorn_options(settings: Settings) -> dict[str, object]:
+    """Proxy headers off unless CAMET_TRUSTED_PROXIES names the proxy (uvicorn's default
+    believes X-Forwarded-For from 127.0.0.1, which every local client is)."""
+    proxies = settings.trusted_proxy_list()
+    if not proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(proxies)}
+
+
+def waitress_options(settings: Settings) -> dict[str, str]:
+    """waitress believes X-Forwarded-* only from the one configured proxy, and drops them else."""
+    proxies = settings.trusted_proxy_list()
+    if not proxies:
+        return {}
+    if len(proxies) > 1:
+        fail("waitress trusts one proxy: CAMET_TRUSTED_PROXIES must name a single address for serve")
+    return {"trusted_proxy": proxies[0], "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto",
+            "clear_untrusted_proxy_headers": "true"}
+
+
+def _uvicorn_argv(options: dict[str, object]) -> list[str]:
+    if not options["proxy_headers"]:
+        return ["--no-proxy-headers"]
+    return ["--proxy-headers", "--forwarded-allow-ips", str(options["forwarded_allow_ips"])]
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     """SIGTERM (and SIGINT, even when inherited as ignored) stop both servers like Ctrl-C."""
     raise KeyboardInterrupt
@@ -72,11 +98,13 @@ def serve(args: argparse.Namespace) -> int:
     env = dict(os.environ, CAMET_ENGINE_URL=engine_url, PYTHONUNBUFFERED="1")
     engine = subprocess.Popen(  # noqa: S603 - fixed argv, no user input
         [sys.executable, "-m", "uvicorn", "--factory", "app_fastapi.main:create_app",
-         "--host", host, "--port", str(api_port), "--no-server-header", "--log-level", "warning"],
+         "--host", host, "--port", str(api_port), "--no-server-header", "--log-level", "warning",
+         *_uvicorn_argv(uvicorn_options(settings))],
         cwd=PROJECT_ROOT, env=env,
     )
     pages = subprocess.Popen(  # noqa: S603 - fixed argv, no user input
         [sys.executable, "-m", "waitress", "--host", host, "--port", str(port), "--threads", "8", "--ident=",
+         *(f"--{k.replace('_', '-')}={v}" for k, v in waitress_options(settings).items()),
          "--call", "app_flask:create_app"],
         cwd=PROJECT_ROOT, env=env,
     )

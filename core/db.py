@@ -24,6 +24,7 @@ from core.db_url import is_mysql as is_mysql
 from core.db_url import parse_db_url
 from core.db_url import redact as redact
 from core.errors import DatabaseUnavailable, NotFound
+from core.file_modes import private_sqlite_file
 from core.settings import Settings
 
 
@@ -65,7 +66,7 @@ def build_engine(url: URL | str, *, tls: TlsMode = "auto") -> Engine:
     """An engine without a pool; MySQL gets utf8mb4 and LOCAL INFILE for bulk loads."""
     url = parse_db_url(url) if isinstance(url, str) else url
     if url.drivername.startswith("sqlite"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(Path(url.database))
         engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

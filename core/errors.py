@@ -7,7 +7,8 @@
     │   └── EngineUnavailable          app_flask/engine_client.py: the engine does not answer
     ├── NotFound (404)                 unknown tenant, line, layout...
     ├── ValidationFailed (422)         user input rejected; carries per-field messages
-    ├── Conflict (409)                 a change that would break something else (e.g. the last admin)
+    │   └── Conflict (409)             valid input that clashes with the current state (last admin,
+    │                                  oneself, a duplicate name)
     ├── ImportRejected (422)           a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)              a dashboard query that must be narrowed
     ├── QueryTimeout (504)             a query cancelled for running too long
@@ -75,11 +76,6 @@ class ValidationFailed(CametError):
     code = "validation"
 
 
-class Conflict(CametError):
-    status_code = 409
-    code = "conflict"
-
-
 class ImportRejected(CametError):
     status_code = 422
     code = "import_rejected"
@@ -107,6 +103,13 @@ class Overloaded(CametError):
 class AuthError(CametError):
     status_code = 401
     code = "unauthorized"
+
+
+class Conflict(ValidationFailed):
+    """Well-formed input that clashes with the current state (a duplicate name, oneself)."""
+
+    status_code = 409
+    code = "conflict"
 
 
 class Forbidden(CametError):

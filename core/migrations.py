@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Column, MetaData, Table, func, insert, inspect, select
+from sqlalchemy import Column, MetaData, Table, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from core import schema_central, schema_tenant
 from core.db import transaction
+from core.errors import CametError
 from core.layout_ids import migrate_layouts
+from core.usernames import normalize_username
 
 Migration = Callable[[Connection], None]
 
@@ -58,7 +60,48 @@ def _central_ingest_keys(conn: Connection) -> None:
     schema_central.ingest_keys.create(conn, checkfirst=True)
 
 
-CENTRAL: list[Migration] = [_create_all(schema_central.metadata), _central_job_rows, _central_ingest_keys]
+
+
+class MigrationError(CametError):
+    """A step that cannot run on the data found (nothing of that step is written)."""
+
+    code = "migration"
+
+
+def _users_credentials(conn: Connection) -> None:
+    """Users get `credential_version`, normalised names and (MySQL) a binary collation."""
+    users = schema_central.users
+    if "credential_version" not in {c["name"] for c in inspect(conn).get_columns("users")}:
+        conn.execute(text("ALTER TABLE users ADD COLUMN credential_version INTEGER NOT NULL DEFAULT 0"))
+    rows = conn.execute(select(users.c.id, users.c.tenant_id, users.c.username)).all()
+    seen: dict[tuple[int, str], str] = {}
+    clashes = []
+    for row in rows:
+        key = (row.tenant_id, normalize_username(row.username))
+        if key in seen:
+            clashes.append(f"{seen[key]!r} / {row.username!r} → {key[1]!r} (tenant id {key[0]})")
+        seen.setdefault(key, row.username)
+    if clashes:
+        raise MigrationError("usernames that become equal once normalised; rename one of each "
+                             "pair and run init-db again: " + "; ".join(clashes))
+    for row in rows:
+        name = normalize_username(row.username)
+        if name != row.username:
+            conn.execute(update(users).where(users.c.id == row.id).values(username=name))
+    if conn.dialect.name in ("mysql", "mariadb"):
+        conn.execute(text("ALTER TABLE users MODIFY username VARCHAR(64) CHARACTER SET utf8mb4 "
+                          "COLLATE utf8mb4_bin NOT NULL"))
+
+
+def normalise_usernames(engine: Engine) -> None:
+    """Run the username step again by hand (it is idempotent); MigrationError on clashes."""
+    with transaction(engine) as conn:
+        _users_credentials(conn)
+
+
+CENTRAL: list[Migration] = [
+    _create_all(schema_central.metadata), _central_job_rows, _central_ingest_keys, _users_credentials,
+]
 
 
 def _tenant_v1(conn: Connection) -> None:

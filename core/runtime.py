@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
+from core.file_modes import secure_var_dir
 from core.metadata_cache import MetadataCache
 from core.query_state import QueryState
 from core.settings import Settings, get_settings
@@ -84,6 +85,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     """Fresh services for the given settings (tests pass their own settings and clock)."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per engine call is noise
+    secure_var_dir(settings.var_dir)
     db = DatabaseManager(settings)
     return Runtime(settings=settings, db=db, meta=MetadataCache(db), pid=os.getpid(),
                    clock=clock or clock_for(settings))

@@ -17,8 +17,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.mysql import VARCHAR
 
 from core.schema_version import schema_version_table
+
+# Usernames are stored normalised (core.usernames) and compared bytewise on every backend.
+USERNAME_TYPE = String(64).with_variant(VARCHAR(64, charset="utf8mb4", collation="utf8mb4_bin"),
+                                        "mysql", "mariadb")
 
 metadata = MetaData()
 
@@ -41,7 +46,7 @@ users = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("tenant_id", Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    Column("username", String(64), nullable=False),
+    Column("username", USERNAME_TYPE, nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("role", String(16), nullable=False, default="viewer"),
     Column("active", Boolean, nullable=False, default=True),
@@ -49,6 +54,7 @@ users = Table(
     Column("locked_until", DateTime, nullable=True),
     Column("password_changed_at", DateTime, nullable=True),
     Column("created_at", DateTime, nullable=False),
+    Column("credential_version", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
 )
 

@@ -23,6 +23,8 @@ from core.db_url import parse_db_url
 from core.errors import CametError, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The names a development or test installation answers to when CAMET_TRUSTED_HOSTS is empty.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver")
 
 
 class Settings(BaseSettings):
@@ -77,10 +79,15 @@ class Settings(BaseSettings):
     def jobs_enabled(self) -> bool:
         """Whether web processes start the job scheduler (tests opt in with jobs=on)."""
         return self.jobs == "on" or (self.jobs == "auto" and self.env != "test")
+
     # ingestion API (issue 15)
     ingest_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     ingest_max_rows: int = Field(default=10_000, ge=1)
     ingest_rate_per_key: str = Field(default="3000 per minute", pattern=r"^\d+ per (second|minute|hour)$")
+    trusted_hosts: str = Field(default="", description="Host names served, comma separated; "
+                               "required in production; empty elsewhere: the local names")
+    trusted_proxies: str = Field(default="", description="IPs of the reverse proxy whose "
+                                 "X-Forwarded-* headers are believed; empty: none")
 
     @field_validator("clock_start")
     @classmethod
@@ -98,6 +105,23 @@ class Settings(BaseSettings):
         if self.clock_start and self.env == "production":
             raise ValueError("CAMET_CLOCK_START is for tests and demos; production runs on the real clock")
         return self
+
+    @model_validator(mode="after")
+    def _hosts_in_production(self) -> Settings:
+        if self.env == "production" and not self.trusted_host_list():
+            raise ValueError("CAMET_TRUSTED_HOSTS is required in production (e.g. camet.example.com)")
+        return self
+
+    def trusted_host_list(self) -> list[str]:
+        """Host names (a leading dot: and its subdomains) the apps answer; local ones by default."""
+        hosts = [h.strip().lower() for h in self.trusted_hosts.split(",") if h.strip()]
+        if hosts or self.env == "production":
+            return hosts
+        return list(LOCAL_HOSTS)
+
+    def trusted_proxy_list(self) -> list[str]:
+        """Peer addresses whose X-Forwarded-For/-Proto headers are believed (none by default)."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @field_validator("default_timezone")
     @classmethod
@@ -158,7 +182,7 @@ class Settings(BaseSettings):
 def _generated_secret(path: Path) -> str:
     """The secret kept at `path`; the first process creates it atomically (0600, never torn)."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
         try:
             with os.fdopen(fd, "w") as handle:

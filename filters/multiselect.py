@@ -14,6 +14,15 @@ from filters._parse import parse_ids
 from filters.base import BaseFilter, ValidationContext
 
 MAX_LISTED = 10
+# Most ids one selection may carry (checked before parsing them; "todos" selects everything).
+MAX_SELECTED = 2000
+
+
+def _count(raw: Any) -> int:
+    """How many ids a raw selection would carry, without parsing them."""
+    if isinstance(raw, list | tuple):
+        return len(raw)
+    return raw.count(",") + 1 if isinstance(raw, str) else 1
 
 
 class MultiSelectFilter(BaseFilter):
@@ -40,6 +49,8 @@ class MultiSelectFilter(BaseFilter):
     def validate(self, raw: Any, context: ValidationContext | None = None) -> frozenset[int] | None:
         if raw is None:
             return self.default()
+        if _count(raw) > MAX_SELECTED:
+            raise self.fail(f"como máximo {MAX_SELECTED} opciones; para todas, elegí «Todos»")
         try:
             ids = parse_ids(raw)
         except ValueError as exc:

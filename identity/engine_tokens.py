@@ -20,7 +20,7 @@ from identity.users import active_user
 ALGORITHM = "HS256"
 ISSUER = "camet-flask"
 AUDIENCE = "camet-engine"
-REQUIRED = ["exp", "iat", "iss", "aud", "sub", "tenant", "role", "uid"]
+REQUIRED = ["exp", "iat", "iss", "aud", "sub", "tenant", "role", "uid", "cv"]
 ROLES = ("viewer", "admin")
 
 
@@ -32,6 +32,7 @@ class Principal:
     username: str
     tenant: str
     role: str
+    credential_version: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -55,6 +56,7 @@ def issue_token(settings: Settings, principal: Principal, ttl_s: int | None = No
         "uid": principal.user_id,
         "tenant": principal.tenant,
         "role": principal.role,
+        "cv": principal.credential_version,
         "iat": now,
         "exp": now + (ttl_s or settings.jwt_ttl_s),
         "iss": ISSUER,
@@ -77,16 +79,20 @@ def verify_token(settings: Settings, token: str) -> Principal:
         )
     except jwt.PyJWTError:
         raise AuthError("invalid or expired token") from None
-    if claims["role"] not in ROLES or not isinstance(claims["uid"], int):
+    if claims["role"] not in ROLES or not isinstance(claims["uid"], int) \
+            or not isinstance(claims["cv"], int) or isinstance(claims["cv"], bool):
         raise AuthError("invalid token")
-    return Principal(claims["uid"], str(claims["sub"]), str(claims["tenant"]), claims["role"])
+    return Principal(claims["uid"], str(claims["sub"]), str(claims["tenant"]), claims["role"],
+                     claims["cv"])
 
 
 def verify_active_token(settings: Settings, token: str, db: DatabaseManager) -> Principal:
-    """`verify_token`, then one primary-key lookup: a deleted, inactive or locked user, or a
-    user moved out of the token's tenant, gets 401; the role is the one stored now."""
+    """`verify_token`, then one primary-key lookup: a deleted, inactive or locked user, a user
+    moved out of the token's tenant, or a token older than the user's last credential change
+    (password reset, role change, deactivation) gets 401."""
     principal = verify_token(settings, token)
     user = active_user(db, user_id=principal.user_id, tenant=principal.tenant)
-    if user is None or user.username != principal.username:
+    if user is None or user.username != principal.username \
+            or user.credential_version != principal.credential_version:
         raise AuthError("invalid token: user no longer active")
-    return Principal(user.id, user.username, user.tenant, user.role)
+    return Principal(user.id, user.username, user.tenant, user.role, user.credential_version)

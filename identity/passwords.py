@@ -18,6 +18,8 @@ from core.errors import ValidationFailed
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
+# Longest password a login form or the token endpoint accepts (both sides, same bound).
+MAX_LOGIN_LENGTH = 1024
 
 HASHER = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
 
@@ -32,23 +34,23 @@ def validate_password(password: str, *, field: str = "password") -> str:
     return password
 
 
-def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
     """A PHC-format Argon2id hash of a validated password."""
-    return hasher.hash(validate_password(password))
+    return (hasher or HASHER).hash(validate_password(password))
 
 
-def verify_password(stored_hash: str, password: str, hasher: PasswordHasher = HASHER) -> bool:
+def verify_password(stored_hash: str, password: str, hasher: PasswordHasher | None = None) -> bool:
     """True when `password` matches; a malformed stored hash is a mismatch, not a crash."""
     try:
-        return hasher.verify(stored_hash, password)
+        return (hasher or HASHER).verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(stored_hash: str, hasher: PasswordHasher = HASHER) -> bool:
+def needs_rehash(stored_hash: str, hasher: PasswordHasher | None = None) -> bool:
     """True when the stored hash was made with other parameters than the current ones."""
     try:
-        return hasher.check_needs_rehash(stored_hash)
+        return (hasher or HASHER).check_needs_rehash(stored_hash)
     except (InvalidHashError, ValueError):
         return True
 
@@ -60,4 +62,4 @@ def _dummy_hash() -> str:
 
 def burn_verify(password: str) -> None:
     """Spend one verification's time, so an unknown user costs what a wrong password does."""
-    verify_password(_dummy_hash(), password or "")
+    verify_password(_dummy_hash(), (password or "")[:MAX_LOGIN_LENGTH])

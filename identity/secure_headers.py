@@ -30,13 +30,13 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-act
 
 
 def docs_csp(script_hashes: list[str]) -> str:
-    """The engine's Swagger page: its CDN bundle plus the exact hashes of its inline scripts."""
+    """The engine's Swagger page: its local bundle plus the exact hashes of its inline scripts."""
     hashes = " ".join(f"'sha256-{h}'" for h in script_hashes)
     return "; ".join((
         "default-src 'none'",
-        f"script-src https://cdn.jsdelivr.net {hashes}".strip(),
-        "style-src https://cdn.jsdelivr.net",
-        "img-src 'self' data: https://fastapi.tiangolo.com",
+        f"script-src 'self' {hashes}".strip(),
+        "style-src 'self'",
+        "img-src 'self' data:",
         "connect-src 'self'",
         "frame-ancestors 'none'",
         "base-uri 'none'",

@@ -18,15 +18,16 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from core.db import DatabaseManager
-from core.errors import AuthError, NotFound, ValidationFailed
+from core.errors import AuthError, Conflict, NotFound, ValidationFailed
 from core.schema_central import tenants, users
 from core.settings import Settings
+from core.usernames import normalize_username
 from identity import lockout
 from identity.audit import record, utcnow
-from identity.passwords import burn_verify, hash_password, needs_rehash, verify_password
+from identity.passwords import MAX_LOGIN_LENGTH, burn_verify, hash_password, needs_rehash, verify_password
 
 ROLES = ("viewer", "admin")
-USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 LOGIN_FAILED = "Usuario o contraseña incorrectos, o cuenta bloqueada temporalmente."
 
 
@@ -43,6 +44,7 @@ class User:
     password_changed_at: datetime | None
     created_at: datetime
     password_tag: str = ""
+    credential_version: int = 0
 
     def is_locked(self, now: datetime | None = None) -> bool:
         return lockout.is_locked(self.locked_until, now or utcnow())
@@ -59,13 +61,15 @@ class User:
 
 _COLUMNS = (users.c.id, users.c.tenant_id, tenants.c.slug, users.c.username, users.c.role,
             users.c.active, users.c.failed_attempts, users.c.locked_until,
-            users.c.password_changed_at, users.c.created_at, users.c.password_hash)
+            users.c.password_changed_at, users.c.created_at, users.c.password_hash,
+            users.c.credential_version)
 
 
 def _user(row: Row) -> User:
     tag = hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
     return User(row.id, row.tenant_id, row.slug, row.username, row.role, bool(row.active),
-                row.failed_attempts, row.locked_until, row.password_changed_at, row.created_at, tag)
+                row.failed_attempts, row.locked_until, row.password_changed_at, row.created_at, tag,
+                int(row.credential_version or 0))
 
 
 def _select():  # noqa: ANN202 - a Select builder
@@ -73,7 +77,9 @@ def _select():  # noqa: ANN202 - a Select builder
 
 
 def validate_username(username: str) -> str:
-    if not isinstance(username, str) or not USERNAME_RE.match(username):
+    """The normalised name (NFC, trimmed, case-folded) when it is a valid one."""
+    username = normalize_username(username) if isinstance(username, str) else ""
+    if not USERNAME_RE.match(username):
         raise ValidationFailed(
             "nombre de usuario inválido: 1-64 letras, dígitos o . _ @ -",
             details=[{"field": "username", "message": "1-64 letras, dígitos o . _ @ -"}],
@@ -100,7 +106,7 @@ def tenant_id(conn: Connection, slug: str) -> int:
 def create_user(db: DatabaseManager, *, tenant: str, username: str, password: str, role: str,
                 actor: str | None = None, ip: str | None = None) -> int:
     """Create a user of `tenant`; a duplicate username is a 422, not an integrity crash."""
-    validate_username(username)
+    username = validate_username(username)
     validate_role(role)
     password_hash = hash_password(password)
     now = utcnow()
@@ -109,15 +115,15 @@ def create_user(db: DatabaseManager, *, tenant: str, username: str, password: st
         exists = conn.execute(select(users.c.id).where(users.c.tenant_id == tid,
                                                        users.c.username == username)).first()
         if exists is not None:
-            raise ValidationFailed(f"el usuario {username!r} ya existe",
-                                   details=[{"field": "username", "message": "ya existe"}])
+            raise Conflict(f"el usuario {username!r} ya existe",
+                           details=[{"field": "username", "message": "ya existe"}])
         try:
             user_id = conn.execute(insert(users).values(
                 tenant_id=tid, username=username, password_hash=password_hash, role=role,
                 active=True, failed_attempts=0, password_changed_at=now, created_at=now,
             )).inserted_primary_key[0]
         except IntegrityError:
-            raise ValidationFailed(f"el usuario {username!r} ya existe") from None
+            raise Conflict(f"el usuario {username!r} ya existe") from None
         record(conn, action="user_created", tenant_id=tid, user_id=user_id, username=actor or username,
                ip=ip, detail={"username": username, "role": role})
     return int(user_id)
@@ -131,6 +137,7 @@ def get_user(db: DatabaseManager, *, tenant: str, user_id: int) -> User | None:
 
 
 def find_user(db: DatabaseManager, *, tenant: str, username: str) -> User | None:
+    username = normalize_username(username)
     with db.central() as conn:
         row = conn.execute(_select().where(users.c.username == username, tenants.c.slug == tenant)).first()
     return _user(row) if row else None
@@ -156,6 +163,7 @@ def active_user(db: DatabaseManager, *, user_id: int, tenant: str) -> User | Non
 
 
 def _require(conn: Connection, tenant: str, username: str) -> Row:
+    username = normalize_username(username)
     row = conn.execute(_select().where(users.c.username == username, tenants.c.slug == tenant)).first()
     if row is None:
         raise NotFound(f"unknown user {username!r} in tenant {tenant!r}")
@@ -169,7 +177,8 @@ def set_password(db: DatabaseManager, *, tenant: str, username: str, password: s
     with db.central() as conn:
         row = _require(conn, tenant, username)
         conn.execute(update(users).where(users.c.id == row.id)
-                     .values(password_hash=new_hash, password_changed_at=utcnow()))
+                     .values(password_hash=new_hash, password_changed_at=utcnow(),
+                             credential_version=users.c.credential_version + 1))
         record(conn, action="password_changed", tenant_id=row.tenant_id, user_id=row.id,
                username=actor or username, ip=ip, detail={"username": username, "by": actor or "operator"})
 
@@ -195,18 +204,19 @@ def authenticate(db: DatabaseManager, settings: Settings, *, tenant: str, userna
                  password: str, ip: str | None = None) -> User:
     """The user when the credentials are right and the account usable; one AuthError otherwise."""
     tenant = (tenant or "").strip().lower()[:32]
-    username = (username or "").strip()[:64]
+    username = normalize_username(username)[:64]
     password = password or ""
+    too_long = len(password) > MAX_LOGIN_LENGTH
     with db.central() as conn:
         row = conn.execute(_select().where(users.c.username == username, tenants.c.slug == tenant,
                                            tenants.c.active.is_(True))).first()
         tid = row.tenant_id if row else conn.execute(
             select(tenants.c.id).where(tenants.c.slug == tenant)).scalar()
-    if row is None:
-        burn_verify(password)
+    if row is None or too_long:
+        burn_verify(password)  # one verification on every path, over-long passwords included
         matches = False
     else:
-        matches = len(password) <= 1024 and verify_password(row.password_hash, password)
+        matches = verify_password(row.password_hash, password)
     user_id = row.id if row else 0
     now = utcnow()
     with db.central() as conn:
@@ -262,8 +272,11 @@ def update_user(db: DatabaseManager, *, tenant: str, user_id: int, role: str | N
     if user is None:
         raise NotFound("unknown user")
     if values:
+        changes = dict(values)
+        if values.get("role", user.role) != user.role or values.get("active", user.active) != user.active:
+            changes["credential_version"] = users.c.credential_version + 1
         with db.central() as conn:
-            conn.execute(update(users).where(users.c.id == user.id).values(**values))
+            conn.execute(update(users).where(users.c.id == user.id).values(**changes))
             record(conn, action="user_updated", tenant_id=user.tenant_id, user_id=user.id,
                    username=actor, ip=ip, detail={"username": user.username, **values})
     updated = get_user(db, tenant=tenant, user_id=user_id)

@@ -35,6 +35,8 @@ from ingest.bulk_load import insert_detections
 from ingest.progress import Progress
 
 REQUIRED = ("ts", "product_code", "weight_g", "status")
+# The years the date filters can select (filters/date_range.py MIN_YEAR/MAX_YEAR).
+MIN_YEAR, MAX_YEAR = 1970, 2999
 MAX_REPORTED = 200
 CHUNK = 100_000
 
@@ -118,6 +120,8 @@ def validate_rows(frame: pd.DataFrame, meta: TenantMeta, *, where: str = "line"
     status = frame["status"].str.strip().str.lower().map(t.STATUS_CODES)
     problems = {
         "ts is not an ISO 8601 date-time": ts.isna().to_numpy(),
+        f"ts year outside {MIN_YEAR}-{MAX_YEAR}":
+            (ts.notna() & ~ts.dt.year.between(MIN_YEAR, MAX_YEAR)).to_numpy(),
         "unknown product_code": product_id.isna().to_numpy(),
         "weight_g is not a number": ((weight_raw != "") & weight.isna()).to_numpy(),
         "weight_g is negative or too large": ((weight < 0) | (weight > 1e7)).fillna(False).to_numpy(),

@@ -51,7 +51,7 @@ def test_admin_user_management_api(auth_world, engine_app):
     assert client.post("/api/v1/users", json={"username": "x", "password": AUTH_PASSWORD},
                        headers=auth_world.auth("vic")).status_code == 403
     assert client.post("/api/v1/users", json={"username": "nuevo", "password": AUTH_PASSWORD},
-                       headers=ana).status_code == 422
+                       headers=ana).status_code == 409, "a duplicate is a conflict"
     assert client.post("/api/v1/users", json={"username": "corto", "password": "corta"},
                        headers=ana).status_code == 422
     assert client.patch(f"/api/v1/users/{new_id}", json={"role": "admin"}, headers=auth_world.auth("zed")
@@ -59,7 +59,7 @@ def test_admin_user_management_api(auth_world, engine_app):
     promoted = client.patch(f"/api/v1/users/{new_id}", json={"role": "admin"}, headers=ana)
     assert promoted.json()["role"] == "admin"
     assert client.patch(f"/api/v1/users/{auth_world.ids['ana']}", json={"active": False},
-                        headers=ana).status_code == 422, "an admin cannot lock itself out"
+                        headers=ana).status_code == 409, "an admin cannot lock itself out"
     assert client.delete(f"/api/v1/users/{new_id}", headers=auth_world.auth("zed")).status_code == 404
     assert client.delete(f"/api/v1/users/{new_id}", headers=ana).status_code == 204
     assert find_user(rt.db, tenant="acme", username="nuevo") is None

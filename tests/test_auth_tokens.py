@@ -25,7 +25,8 @@ URL = "/api/v1/users"
 def _claims(world, username, **changes):
     now = int(time.time())
     claims = {"sub": username, "uid": world.ids[username], "tenant": world.tenant_of[username],
-              "role": world.role_of[username], "iat": now, "exp": now + 300, "iss": ISSUER, "aud": AUDIENCE}
+              "role": world.role_of[username], "cv": 0, "iat": now, "exp": now + 300, "iss": ISSUER,
+              "aud": AUDIENCE}
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not None}
 

@@ -27,7 +27,8 @@ PUBLIC_API = {
 PUBLIC_API_PREFIXES = ("/api/v1/demo/",)  # the demo external providers (fake ERP, weather, FX)
 # Not JWT routes: line gateways authenticate with an ingest key scoped to one tenant and lines.
 INGEST_KEY_API = {("POST", "/api/v1/ingest/detections")}
-PUBLIC_PAGES = {"/login", "/health", "/static/<path:filename>", "/idioma/<code>"}  # language switch
+PUBLIC_PAGES = {"/login", "/health", "/static/<path:filename>", "/idioma/<code>",  # language switch
+                "/favicon.ico"}
 
 ZETA_MARKERS = ("ZETA-ONLY-MARKER", "zeta_only_param", "Zeta Corp", "zed")
 PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep
 from identity.audit import list_events
+from identity.request_limits import MAX_DB_INT
 from identity.users import tenant_id
 
 router = APIRouter(tags=["audit"])
@@ -17,7 +18,7 @@ router = APIRouter(tags=["audit"])
 
 class AuditEventOut(BaseModel):
     id: int
-    ts: datetime
+    ts: datetime = Field(description="when it happened, UTC")
     user_id: int | None
     username: str | None
     action: str
@@ -31,9 +32,10 @@ class AuditPage(BaseModel):
 
 @router.get("/audit", response_model=AuditPage)
 def audit(principal: AdminPrincipal, rt: RuntimeDep,
-          limit: int = Query(100, ge=1, le=500), before: int | None = Query(None, ge=1)) -> AuditPage:
+          limit: int = Query(100, ge=1, le=500),
+          before: int | None = Query(None, ge=1, le=MAX_DB_INT)) -> AuditPage:
     """Newest first; pass `before` (an event id) to page backwards."""
     with rt.db.central() as conn:
         tid = tenant_id(conn, principal.tenant)
     events = list_events(rt.db, tenant_id=tid, limit=limit, before_id=before)
-    return AuditPage(events=[AuditEventOut(**vars(e)) for e in events])
+    return AuditPage(events=[AuditEventOut(**{**vars(e), "ts": e.ts.replace(tzinfo=UTC)}) for e in events])

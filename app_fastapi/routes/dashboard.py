@@ -10,12 +10,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from app_fastapi.orchestrator import run_dashboard
 from app_fastapi.run_admission import dashboard_runs
 from core.errors import Overloaded
+from identity.request_limits import MAX_DB_INT
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 
@@ -30,7 +31,8 @@ class RunRequest(BaseModel):
 
     filters: dict[str, Any] = Field(default_factory=dict, description="raw value per filter param; "
                                     "a missing param takes its default")
-    layout_id: int | None = Field(default=None, description="dashboard_layouts id; default if absent")
+    layout_id: StrictInt | None = Field(default=None, ge=1, le=MAX_DB_INT,
+                                  description="dashboard_layouts id; default if absent")
 
 
 class StaleNote(BaseModel):

@@ -8,11 +8,12 @@ no rate, as with a real provider.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from app_fastapi.deps import RuntimeDep
 from core.errors import ValidationFailed
@@ -20,6 +21,7 @@ from core.errors import ValidationFailed
 router = APIRouter(prefix="/demo", tags=["demo provider"])
 
 EPOCH = date(2024, 1, 1)
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_DAYS = 400
 PAIRS = {("USD", "ARS"): 850.0, ("EUR", "ARS"): 930.0, ("USD", "EUR"): 0.92}
 
@@ -27,6 +29,16 @@ PAIRS = {("USD", "ARS"): 850.0, ("EUR", "ARS"): 930.0, ("USD", "EUR"): 0.92}
 class Rate(BaseModel):
     date: date
     rate: float
+
+
+def _iso_day(value: object) -> object:
+    """Only `YYYY-MM-DD` (pydantic alone would also read `0` as 1970-01-01)."""
+    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+        raise ValueError("se esperaba una fecha AAAA-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class FxRates(BaseModel):
@@ -47,8 +59,8 @@ def fx_rates(
     rt: RuntimeDep,
     base: Annotated[str, Query(pattern=r"^[A-Z]{3}$")] = "USD",
     quote: Annotated[str, Query(pattern=r"^[A-Z]{3}$")] = "ARS",
-    start: date | None = None,
-    end: date | None = None,
+    start: IsoDay | None = None,
+    end: IsoDay | None = None,
 ) -> FxRates:
     """Daily rates for [start, end] (default: the last 7 days); none after today."""
     if (base, quote) not in PAIRS:

@@ -12,8 +12,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app_fastapi.deps import RuntimeDep, client_ip
+from core.usernames import normalize_username
 from identity.audit import record
 from identity.engine_tokens import Principal, issue_token
+from identity.passwords import MAX_LOGIN_LENGTH
 from identity.ratelimit import API_LOGIN_PER_IP, API_LOGIN_PER_USER, limiter_for
 from identity.users import authenticate
 
@@ -23,7 +25,7 @@ router = APIRouter(tags=["auth"])
 class TokenRequest(BaseModel):
     tenant: str = Field(min_length=1, max_length=32, examples=["demo"])
     username: str = Field(min_length=1, max_length=64, examples=["demo"])
-    password: str = Field(min_length=1, max_length=1024)
+    password: str = Field(min_length=1, max_length=MAX_LOGIN_LENGTH)
 
 
 class TokenResponse(BaseModel):
@@ -42,12 +44,13 @@ def token(body: TokenRequest, request: Request, rt: RuntimeDep) -> TokenResponse
     ip = client_ip(request)
     limiter = limiter_for(rt)
     limiter.hit(API_LOGIN_PER_IP, "api-login-ip", ip)
-    limiter.hit(API_LOGIN_PER_USER, "api-login-user", body.tenant.strip(), body.username.strip())
+    limiter.hit(API_LOGIN_PER_USER, "api-login-user", body.tenant.strip(), normalize_username(body.username))
     user = authenticate(rt.db, rt.settings, tenant=body.tenant, username=body.username,
                         password=body.password, ip=ip)
     with rt.db.central() as conn:
         record(conn, action="token_issued", tenant_id=user.tenant_id, user_id=user.id,
                username=user.username, ip=ip)
-    jwt = issue_token(rt.settings, Principal(user.id, user.username, user.tenant, user.role))
+    jwt = issue_token(rt.settings, Principal(user.id, user.username, user.tenant, user.role,
+                                             user.credential_version))
     return TokenResponse(access_token=jwt, expires_in=rt.settings.jwt_ttl_s, tenant=user.tenant,
                          role=user.role)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
-from core.errors import Conflict, NotFound, ValidationFailed
+from app_fastapi.openapi_errors import ErrorBody
+from core.errors import Conflict, NotFound
+from identity.passwords import MAX_LENGTH, MIN_LENGTH
+from identity.request_limits import MAX_DB_INT
 from identity.users import (
     User,
     create_user,
@@ -23,6 +26,12 @@ from identity.users import (
 
 router = APIRouter(tags=["users"])
 
+# What validate_username accepts before normalising: ASCII letters (any case), digits, . _ @ -
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+CONFLICT = {409: {"description": "duplicate username, or an admin acting on itself",
+                  "model": ErrorBody}}
+UserId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="a user id of the caller's tenant")]
+
 
 class UserOut(BaseModel):
     id: int
@@ -35,15 +44,16 @@ class UserOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=1, max_length=64, pattern=USERNAME_PATTERN,
+                          description="stored trimmed and in lower case; `Ana` and `ana` are one user")
+    password: str = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
     role: Literal["viewer", "admin"] = "viewer"
 
 
 class UserPatch(BaseModel):
     role: Literal["viewer", "admin"] | None = None
     active: bool | None = None
-    password: str | None = Field(default=None, min_length=1, max_length=256)
+    password: str | None = Field(default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
 
 
 def _out(user: User | None) -> UserOut:
@@ -58,7 +68,7 @@ def users(principal: AdminPrincipal, rt: RuntimeDep) -> list[UserOut]:
     return [_out(u) for u in list_users(rt.db, tenant=principal.tenant)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
+@router.post("/users", response_model=UserOut, status_code=201, responses=CONFLICT)
 def create(body: UserCreate, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> UserOut:
     """Add a user to the caller's tenant."""
     uid = create_user(rt.db, tenant=principal.tenant, username=body.username, password=body.password,
@@ -83,13 +93,17 @@ def _keep_an_admin(rt: RuntimeDep, principal: AdminPrincipal, user: User) -> Non
         raise Conflict("no se puede quitar el último administrador del cliente")
 
 
-@router.patch("/users/{user_id}", response_model=UserOut)
-def patch(user_id: int, body: UserPatch, principal: AdminPrincipal, rt: RuntimeDep,
+@router.patch("/users/{user_id}", response_model=UserOut, responses=CONFLICT)
+def patch(user_id: UserId, body: UserPatch, principal: AdminPrincipal, rt: RuntimeDep,
           request: Request) -> UserOut:
     """Change role, active flag and/or password of one user of the caller's tenant."""
     user = _own_user(rt, principal, user_id)
     if user.id == principal.user_id and (body.active is False or body.role == "viewer"):
-        raise ValidationFailed("un administrador no puede desactivarse ni quitarse el rol a sí mismo")
+        raise Conflict("un administrador no puede desactivarse ni quitarse el rol a sí mismo")
+    if user.id == principal.user_id and body.password is not None:
+        # The own password changes only with the current one (the account page): a stolen
+        # token must not be enough to take the account over for good.
+        raise Conflict("la contraseña propia se cambia en Cuenta → Contraseña, con la actual")
     if body.active is False or body.role == "viewer":
         _keep_an_admin(rt, principal, user)
     ip = client_ip(request)
@@ -102,7 +116,7 @@ def patch(user_id: int, body: UserPatch, principal: AdminPrincipal, rt: RuntimeD
 
 
 @router.post("/users/{user_id}/unlock", response_model=UserOut)
-def unlock(user_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> UserOut:
+def unlock(user_id: UserId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> UserOut:
     """Lift a lockout now instead of waiting for its expiry."""
     user = _own_user(rt, principal, user_id)
     unlock_user(rt.db, tenant=principal.tenant, username=user.username, actor=principal.username,
@@ -110,12 +124,12 @@ def unlock(user_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Req
     return _out(_own_user(rt, principal, user_id))
 
 
-@router.delete("/users/{user_id}", status_code=204)
-def remove(user_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
+@router.delete("/users/{user_id}", status_code=204, responses=CONFLICT)
+def remove(user_id: UserId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
     """Delete one user of the caller's tenant (not oneself)."""
     user = _own_user(rt, principal, user_id)
     if user.id == principal.user_id:
-        raise ValidationFailed("un administrador no puede borrarse a sí mismo")
+        raise Conflict("un administrador no puede borrarse a sí mismo")
     _keep_an_admin(rt, principal, user)
     delete_user(rt.db, tenant=principal.tenant, user_id=user.id, actor=principal.username,
                 ip=client_ip(request))

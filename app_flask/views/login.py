@@ -17,16 +17,19 @@ from app_flask.login_session import (
 )
 from app_flask.request_guards import limiter
 from core.errors import AuthError, ValidationFailed
+from core.usernames import normalize_username
 from identity.audit import record
+from identity.passwords import validate_password
 from identity.ratelimit import LOGIN_PER_IP, LOGIN_PER_USER
-from identity.users import authenticate, change_password, tenant_id
+from identity.request_limits import MAX_DB_INT
+from identity.users import authenticate, change_password, tenant_id, validate_username
 
 bp = Blueprint("auth", __name__)
 
 
 def _login_user_key() -> str:
     tenant = (request.form.get("tenant") or "").strip().lower()[:32]
-    username = (request.form.get("username") or "").strip().lower()[:64]
+    username = normalize_username(request.form.get("username") or "")[:64]
     return f"login:{tenant}:{username}"
 
 
@@ -94,7 +97,8 @@ def audit() -> str:
     """The tenant's audit log, read through the engine like every other tenant data."""
     engine = current_app.extensions["camet_engine"]
     before = request.args.get("before", type=int)
-    params = {"limit": 100, **({"before": before} if before else {})}
+    in_range = before is not None and 1 <= before <= MAX_DB_INT
+    params = {"limit": 100, **({"before": before} if in_range else {})}
     data = engine.json("GET", "/api/v1/audit", token=engine_token(), params=params)
     return render_template("account_audit.html", events=data.get("events", []))
 
@@ -121,15 +125,20 @@ def create_user() -> Response | tuple[str, int]:
     body = {"username": form.get("username", ""), "password": form.get("password", ""),
             "role": form.get("role", "viewer")}
     try:
+        validate_username(body["username"])
+        validate_password(body["password"])
+    except ValidationFailed as exc:  # the engine checks again; here for a Spanish message
+        return _users_page(exc.message, 422)
+    try:
         engine.json("POST", "/api/v1/users", token=engine_token(), json=body)
     except EngineError as exc:
-        if exc.status_code != 422:
+        if exc.status_code not in (409, 422):
             raise
         return _users_page(exc.message, 422)
     return redirect(url_for("auth.users"))
 
 
-@bp.post("/account/users/<int:user_id>/unlock")
+@bp.post("/account/users/<int(max=9223372036854775807):user_id>/unlock")
 @admin_required
 def unlock(user_id: int) -> Response:
     """Lift a lockout of one user of the admin's own tenant (404 for anyone else's)."""
