@@ -7,9 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from widgets import widget_registry
 from widgets._erp import api_id_field, invalid_payload
-from widgets.base import BaseWidget
+from widgets.base import BaseWidget, widget_registry
 
 COLUMNS = [
     {"key": "id", "label": "Orden", "decimals": None},

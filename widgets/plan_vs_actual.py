@@ -8,9 +8,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from widgets import widget_registry
 from widgets._erp import api_id_field, invalid_payload
-from widgets.base import BaseWidget, CombinedData
+from widgets.base import BaseWidget, CombinedData, widget_registry
 
 COLUMNS = [
     {"key": "day", "label": "Día", "decimals": None},
