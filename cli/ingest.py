@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cli.base import fail, runtime
+from core.runtime import Runtime
 from identity.ingest_keys import create_key, find_key, list_keys, revoke_key
 from ingest.tenants import get_tenant
 
@@ -26,15 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=list_cmd)
 
 
-def _tenant(slug: str) -> None:
-    if get_tenant(runtime().db, slug) is None:
+def _tenant(rt: Runtime, slug: str) -> None:
+    if get_tenant(rt.db, slug) is None:
         fail(f"unknown tenant {slug!r}")
 
 
 def create_cmd(args: argparse.Namespace) -> int:
     """Print the new key on its own line (the only time it is shown)."""
-    _tenant(args.tenant)
-    rt = runtime()
+    rt = runtime(args)
+    _tenant(rt, args.tenant)
     known = set(rt.meta.get(args.tenant).lines_by_code)
     record, key = create_key(rt.db, rt.settings, tenant=args.tenant, name=args.name,
                              lines=args.lines.split(","), known_lines=known, actor="manage.py")
@@ -45,8 +46,8 @@ def create_cmd(args: argparse.Namespace) -> int:
 
 
 def revoke_cmd(args: argparse.Namespace) -> int:
-    _tenant(args.tenant)
-    rt = runtime()
+    rt = runtime(args)
+    _tenant(rt, args.tenant)
     key = find_key(rt.db, tenant=args.tenant, name=args.name)
     revoke_key(rt.db, tenant=args.tenant, key_id=key.id, actor="manage.py")
     print(f"key {key.name!r} revoked")
@@ -54,8 +55,9 @@ def revoke_cmd(args: argparse.Namespace) -> int:
 
 
 def list_cmd(args: argparse.Namespace) -> int:
-    _tenant(args.tenant)
-    keys = list_keys(runtime().db, tenant=args.tenant)
+    rt = runtime(args)
+    _tenant(rt, args.tenant)
+    keys = list_keys(rt.db, tenant=args.tenant)
     if not keys:
         print("no ingest keys")
     for k in keys:

@@ -22,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=run_cmd)
 
 
-def list_cmd(_args: argparse.Namespace) -> int:
-    last = last_runs(runtime())
+def list_cmd(args: argparse.Namespace) -> int:
+    last = last_runs(runtime(args))
     for name, spec in sorted(JOBS.items()):
         print(f"{name:<14} every {spec.every}  {spec.description}")
         for (job_id, slug), started in sorted(last.items()):
@@ -33,7 +33,7 @@ def list_cmd(_args: argparse.Namespace) -> int:
 
 
 def run_cmd(args: argparse.Namespace) -> int:
-    rt = runtime()
+    rt = runtime(args)
     get_job(args.name)
     if args.tenant and get_tenant(rt.db, args.tenant) is None:
         raise NotFound(f"unknown tenant {args.tenant!r}")

@@ -64,7 +64,7 @@ def run(sim: PlantSimulator, client: GatewayClient, *, interval_s: float, stop: 
 
 def simulate_cmd(args: argparse.Namespace) -> int:
     """Run until Ctrl-C or SIGTERM."""
-    rt = runtime()
+    rt = runtime(args)
     settings = rt.settings
     key_path = Path(args.key_file) if args.key_file else settings.var_dir / DEMO_KEY_FILE
     try:

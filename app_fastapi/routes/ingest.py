@@ -54,7 +54,7 @@ def ingest_key_principal(request: Request, rt: RuntimeDep) -> IngestKey:
     if not key:
         raise AuthError("missing ingest key (Authorization: Bearer cmt_... or X-Api-Key)")
     record = verify_key(rt.db, rt.settings, key)
-    limiter_for(rt.settings).hit(rt.settings.ingest_rate_per_key, "ingest-key", str(record.id))
+    limiter_for(rt).hit(rt.settings.ingest_rate_per_key, "ingest-key", str(record.id))
     return record
 
 
