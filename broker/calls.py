@@ -20,16 +20,19 @@ import httpx
 from broker.clients import ClientPool
 from broker.guard import SsrfRefused, resolve_public
 from broker.manifest import ApiSpec
+from core.errors import CametError
 
 _MIME = re.compile(r"^[a-z0-9.+-]{1,40}/[a-z0-9.+-]{1,60}$")
 
 
-class CallFailed(Exception):
+class CallFailed(CametError):
     """One failed attempt; `message` is safe for the widget card (no URL, no secret)."""
+
+    status_code = 502
+    code = "external_call_failed"
 
     def __init__(self, message: str, *, retryable: bool = False, counts: bool = True) -> None:
         super().__init__(message)
-        self.message = message
         self.retryable = retryable
         self.counts = counts
 

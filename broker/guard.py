@@ -15,6 +15,8 @@ import asyncio
 import ipaddress
 import socket
 
+from core.errors import CametError
+
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Ranges Python's flags do not all cover: carrier-grade NAT, the cloud metadata addresses.
@@ -24,8 +26,11 @@ _EXTRA_BLOCKED = [ipaddress.ip_network(n) for n in (
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 
 
-class SsrfRefused(Exception):
+class SsrfRefused(CametError):
     """The destination is not a public address; the message is safe to show."""
+
+    status_code = 502
+    code = "external_refused"
 
 
 def address_problem(address: IpAddress) -> str | None:

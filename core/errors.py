@@ -11,6 +11,7 @@
     │                                  oneself, a duplicate name)
     ├── ImportRejected (422)           a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)              a dashboard query that must be narrowed
+    ├── PayloadTooLarge (413)          app_fastapi/routes/ingest.py: an ingestion batch over its limits
     ├── QueryTimeout (504)             a query cancelled for running too long
     ├── Overloaded (503)               too many dashboard runs at once; retry after `retry_after_s`
     ├── AuthError (401) / Forbidden (403)
@@ -21,6 +22,9 @@
     ├── NoCurrentShift (422)           filters/date_presets.py: also a LookupError
     ├── WidgetDataError                widgets/base.py: data a widget cannot render
     ├── ExternalAPIError (502)         broker/external.py: a failed external call
+    │   (inside the broker: CallFailed, one failed attempt, and SsrfRefused, a non-public
+    │    destination, both 502 and both turned into ExternalAPIError for the widget)
+    ├── MigrationError                 core/migrations.py: a schema step that cannot run on the data
     └── EngineError                    app_flask/engine_client.py: a non-2xx engine answer,
                                        with the engine's status and body
 

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from core import errors
 from core.errors import CametError, QueryTimeout
 from core.settings import PROJECT_ROOT
-from query.readers.base import query_timeout, too_many_rows
+from query.readers.base import too_many_rows
+from query.readers.deadline import query_timeout
 
 PACKAGES = ("core", "query", "identity", "ingest", "filters", "widgets", "broker", "jobs",
             "app_fastapi", "app_flask", "cli")
