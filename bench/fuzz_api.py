@@ -140,7 +140,8 @@ def main() -> int:
         argv = [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(CONFIG), "run",
                 f"{base}/api/openapi.json", "--checks", "all", "-H", f"Authorization: Bearer {token}",
                 "--max-examples", str(args.max_examples), "--seed", str(args.seed),
-                "--workers", str(args.workers), *(["--max-time", str(args.max_time)] if args.max_time else []),
+                "--workers", str(args.workers),
+                *(["--max-time", str(args.max_time)] if args.max_time else []),
                 "--report", "ndjson", "--report-ndjson-path", str(report), "--output-truncate", "true"]
         t1 = time.perf_counter()
         run = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True)  # noqa: S603
