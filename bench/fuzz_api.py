@@ -6,7 +6,7 @@ token for a dedicated admin, runs `schemathesis run --checks all` and prints the
 number of requests, the server errors and the check failures. Exit status 0 only when the run
 made at least --min-requests requests with no server error and no failed check.
 
-    .venv/bin/python bench/fuzz_api.py [--max-examples 250] [--seed 16] [--mysql]
+    .venv/bin/python bench/fuzz_api.py [--max-examples 250] [--max-time 900] [--seed 16] [--mysql]
 
 One worker by default: with two, hypothesis' lambda-source cache once crashed (a tool error,
 not an API failure); `--workers 2` is faster on an idle machine.
@@ -109,6 +109,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=1, help="schemathesis workers (see above)")
+    parser.add_argument("--max-time", type=int, default=900,
+                        help="seconds; fuzzing and stateful phases repeat until spent (0: no budget)")
     parser.add_argument("--min-requests", type=int, default=3000)
     parser.add_argument("--mysql", action="store_true", help="central and tenant DBs on MariaDB")
     args = parser.parse_args()
@@ -139,6 +141,7 @@ def main() -> int:
                 f"{base}/api/openapi.json", "--checks", "all", "-H", f"Authorization: Bearer {token}",
                 "--max-examples", str(args.max_examples), "--seed", str(args.seed),
                 "--workers", str(args.workers),
+                *(["--max-time", str(args.max_time)] if args.max_time else []),
                 "--report", "ndjson", "--report-ndjson-path", str(report), "--output-truncate", "true"]
         t1 = time.perf_counter()
         run = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True)  # noqa: S603

@@ -104,6 +104,7 @@ def test_new_kind_and_shape_appear_on_the_page(client, runtime, demo_tenant):
     assert "nota=turno+B" in html  # the new kind travels in the shareable URL
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # templates only: one backend is enough
 def test_new_kind_falls_back_and_unknown_shape_uses_the_default(runtime, plugin):
     from app_flask.factory import create_app
 
