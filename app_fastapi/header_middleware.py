@@ -12,7 +12,7 @@ import base64
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app_fastapi.edge_guard import EdgeGuard
 from identity.ratelimit import RateLimited
+from identity.request_limits import ENGINE_BODY_LIMITS
 from identity.secure_headers import API_CSP, docs_csp, secure_headers
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ class SecurityMiddleware:
             await send({"type": "http.response.body", "body": _INTERNAL})
 
 
-def install(app: FastAPI, *, trusted_hosts: Callable[[], list[str]]) -> None:
+def install(app: FastAPI, *, trusted_hosts: Callable[[], list[str]],
+            body_limits: Mapping[str, int] = ENGINE_BODY_LIMITS) -> None:
     """Add the edge guard (hosts, body sizes), the header middleware and the 429 handler."""
 
     @app.exception_handler(RateLimited)
@@ -98,5 +100,5 @@ def install(app: FastAPI, *, trusted_hosts: Callable[[], list[str]]) -> None:
         return JSONResponse(exc.to_dict(), status_code=429,
                             headers={"Retry-After": str(exc.retry_after)})
 
-    app.add_middleware(EdgeGuard, trusted_hosts=trusted_hosts)
+    app.add_middleware(EdgeGuard, trusted_hosts=trusted_hosts, limits=body_limits)
     app.add_middleware(SecurityMiddleware)

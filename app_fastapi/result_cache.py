@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections import OrderedDict
 from typing import Any
+
+from core.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,9 @@ def _plain(value: Any) -> Any:
 class ResultCache:
     """get/put of JSON-able answers by key for `ttl_s` seconds; ttl_s == 0 disables it."""
 
-    def __init__(self, ttl_s: float, url: str = "") -> None:
+    def __init__(self, ttl_s: float, url: str = "", clock: Clock = SYSTEM_CLOCK) -> None:
         self.ttl_s = ttl_s
+        self.clock = clock  # local entries expire on the injected clock; Redis keys on its own
         self.url = url
         self._local: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._lock = threading.Lock()
@@ -42,6 +44,9 @@ class ResultCache:
             import redis
 
             self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    def _now(self) -> float:
+        return self.clock.now_utc().timestamp()
 
     @property
     def enabled(self) -> bool:
@@ -70,7 +75,7 @@ class ResultCache:
                 log.warning("result cache: Redis write failed (%s)", type(exc).__name__)
             return
         with self._lock:
-            self._local[key] = (time.monotonic() + self.ttl_s, raw)
+            self._local[key] = (self._now() + self.ttl_s, raw)
             self._local.move_to_end(key)
             while len(self._local) > MAX_LOCAL_ENTRIES:
                 self._local.popitem(last=False)
@@ -80,7 +85,7 @@ class ResultCache:
             hit = self._local.get(key)
             if hit is None:
                 return None
-            if hit[0] <= time.monotonic():
+            if hit[0] <= self._now():
                 del self._local[key]
                 return None
             return hit[1]

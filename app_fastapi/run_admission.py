@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app_fastapi.orchestrator import RunResult, load_config
 from app_fastapi.result_cache import ResultCache
 from core import schema_tenant as t
+from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import Overloaded
 from core.metadata_cache import read_version
 from core.runtime import Runtime
@@ -199,9 +200,9 @@ def run_key(rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
 class DashboardRuns:
     """The gate and the result cache of one engine app (kept on app.state)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.gate = RunGate(settings.run_concurrency, settings.run_queue)
-        self.cache = ResultCache(settings.result_cache_ttl_s, settings.result_cache_url)
+        self.cache = ResultCache(settings.result_cache_ttl_s, settings.result_cache_url, clock)
         self.gated = settings.run_concurrency > 0
 
     async def run(self, rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
@@ -223,19 +224,19 @@ class DashboardRuns:
             result, shared = await self.gate.run(key, compute)
         else:
             result, shared = await compute(), False
-        if cacheable and not shared and not any("error" in w for w in result.widgets):
-            # An answer with a failed widget (e.g. an external API down) is not kept.
+        if cacheable and not shared and not any("error" in w or "stale" in w for w in result.widgets):
+            # An answer with a failed or stale widget (an external API down) is not kept.
             await run_in_threadpool(self.cache.put, key, {"widgets": result.widgets, "meta": result.meta})
         meta = {**result.meta, "served": "shared" if shared else "computed"}
-        return RunResult(result.widgets, meta, result.timings_ms)
+        return RunResult(result.widgets, meta, result.timings_ms, result.spans_ms)
 
     def close(self) -> None:
         self.cache.close()
 
 
-def dashboard_runs(app: Any, settings: Settings) -> DashboardRuns:
+def dashboard_runs(app: Any, rt: Runtime) -> DashboardRuns:
     """The app's DashboardRuns, built on first use (a2wsgi never runs the lifespan)."""
     runs = getattr(app.state, "dashboard_runs", None)
     if runs is None:
-        runs = app.state.dashboard_runs = DashboardRuns(settings)
+        runs = app.state.dashboard_runs = DashboardRuns(rt.settings, rt.clock)
     return runs

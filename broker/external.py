@@ -31,7 +31,7 @@ from core.errors import CametError
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
-LOCAL_BASE = "http://engine.local"
+LOCAL_BASE = "http://engine.internal"  # the in-process host the engine trusts (edge_guard)
 BACKOFF_BASE_S = 0.05
 
 

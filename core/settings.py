@@ -81,7 +81,7 @@ class Settings(BaseSettings):
         return self.jobs == "on" or (self.jobs == "auto" and self.env != "test")
 
     # ingestion API (issue 15)
-    ingest_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    ingest_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     ingest_max_rows: int = Field(default=10_000, ge=1)
     ingest_rate_per_key: str = Field(default="3000 per minute", pattern=r"^\d+ per (second|minute|hour)$")
     trusted_hosts: str = Field(default="", description="Host names served, comma separated; "

@@ -19,6 +19,7 @@ ENGINE_BODY_LIMITS: Mapping[str, int] = {
     "/api/v1/auth/token": 8 * KIB,
     "/api/v1/dashboard/run": 256 * KIB,
 }
+INGEST_PATH = "/api/v1/ingest/detections"  # bulk batches: its limit is CAMET_INGEST_MAX_BYTES
 ENGINE_DEFAULT_BODY = 64 * KIB
 
 # Flask pages → body bytes; the dashboard form of a large plant stays well below the default.

@@ -90,9 +90,9 @@ def test_users_page_actions_and_last_admin_guard(auth_world, admin):
     rt = auth_world.runtime
     me, vic = auth_world.ids["ana"], auth_world.ids["vic"]
     r = post(admin, f"/account/users/{me}/rol", {"role": "viewer"})
-    assert r.status_code == 422 and "sí mismo" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "sí mismo" in r.get_data(as_text=True)
     r = post(admin, f"/account/users/{me}/borrar", {})
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert post(admin, f"/account/users/{vic}/rol", {"role": "admin"}).status_code == 302
     assert post(admin, f"/account/users/{vic}/activo", {"activo": "0"}).status_code == 302
     assert post(admin, f"/account/users/{vic}/clave", {"password": "otra-clave-larga-1"}).status_code == 302

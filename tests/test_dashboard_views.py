@@ -11,7 +11,7 @@ from app_flask.dashboard_form import filters_to_query, form_to_filters, panel_st
 from tests.browser_utils import flask_login
 from tests.dashboard_support import write_manifest
 from tests.provider_server import closed_port_url
-from widgets.defaults import DEFAULT_LAYOUT
+from widgets.defaults import DEMO_LAYOUT
 
 DEFS = [
     {"param": "fecha", "kind": "date_range", "form": {"type": "date_range", "custom": "personalizado"}},
@@ -62,7 +62,7 @@ def test_panel_state_shows_inclusive_end_day():
 def test_page_renders_every_widget_in_spanish_and_english(client):
     html = client.get("/").get_data(as_text=True)
     assert "Aplicar filtros" in html
-    assert len(re.findall(r'<article class="card ', html)) == len(DEFAULT_LAYOUT)
+    assert len(re.findall(r'<article class="card ', html)) == len(DEMO_LAYOUT)
     assert 'class="chart-data"' in html and "<canvas" in html
     assert "is-error" in html  # the FX provider is down in this fixture
     english = client.get("/?lang=en").get_data(as_text=True)
@@ -80,7 +80,7 @@ def test_apply_needs_csrf_and_returns_partials(client):
     assert ok.status_code == 200
     body = ok.get_data(as_text=True)
     assert 'data-status="ok"' in body and 'data-query="fecha=ultimos_7_dias&amp;lineas=1"' in body
-    assert body.count('<article class="card ') == len(DEFAULT_LAYOUT)
+    assert body.count('<article class="card ') == len(DEMO_LAYOUT)
     bad = client.post("/dashboard/apply", data={"lineas": ["999"]},
                       headers={"HX-Request": "true", "X-CSRFToken": token})
     assert bad.status_code == 422

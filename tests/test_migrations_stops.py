@@ -22,8 +22,9 @@ def test_old_databases_get_the_new_columns_once(runtime):
     with runtime.db.central_engine.begin() as conn:
         conn.execute(text("ALTER TABLE job_runs DROP COLUMN row_count"))
         conn.execute(delete(schema_central.schema_version).where(schema_central.schema_version.c.version > 1))
-    assert migrations.upgrade_tenant(engine) == [2]
-    assert migrations.upgrade_central(runtime.db.central_engine) == [2]
+    assert migrations.upgrade_tenant(engine) == list(range(2, len(migrations.TENANT) + 1))
+    central = runtime.db.central_engine
+    assert migrations.upgrade_central(central) == list(range(2, len(migrations.CENTRAL) + 1))
     assert migrations.upgrade_tenant(engine) == []
     assert migrations.upgrade_central(runtime.db.central_engine) == []
     with engine.connect() as conn:

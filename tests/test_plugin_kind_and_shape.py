@@ -60,12 +60,12 @@ def client(runtime, demo_tenant, plugin, tmp_path):
         conn.execute(insert(t.filters_table).values(
             class_name="ObservationFilter", param_name="nota", label="Nota", config={}, sort_order=80,
             active=True))
-        conn.execute(insert(t.widget_catalog).values(
+        gauge_id = conn.execute(insert(t.widget_catalog).values(
             class_name="GoodShareGaugeWidget", title="Unidades buenas", config={}, sort_order=95,
-            active=True))
+            active=True)).inserted_primary_key[0]
         layout = conn.execute(t.dashboard_layouts.select()).first()
         conn.execute(update(t.dashboard_layouts).where(t.dashboard_layouts.c.id == layout.id)
-                     .values(items=[*layout.items, {"widget": 95}]))
+                     .values(items=[*layout.items, {"widget_id": gauge_id}]))
     engine = EngineClient(wsgi_app=ASGIMiddleware(create_engine(runtime)))
     app = create_app(runtime, engine=engine, template_dirs=[PLUGIN / "templates"])
     app.config["RATELIMIT_ENABLED"] = False

@@ -156,7 +156,7 @@ def test_concurrent_identical_requests_run_the_dashboard_once(runtime, demo_tena
     async def scenario():
         from app_fastapi.run_admission import dashboard_runs
 
-        runs = dashboard_runs(app, rt.settings)
+        runs = dashboard_runs(app, rt)
         gate_open = asyncio.Event()
 
         async def hold():  # the first run waits until every other request has joined it
@@ -187,7 +187,7 @@ def test_full_queue_answers_503_with_retry_after_in_spanish(runtime, demo_tenant
     async def scenario():
         from app_fastapi.run_admission import dashboard_runs
 
-        runs = dashboard_runs(app, rt.settings)
+        runs = dashboard_runs(app, rt)
         gate_open = asyncio.Event()
 
         async def hold():

@@ -59,6 +59,7 @@ def test_cookie_is_only_an_opaque_id_and_rotates_at_login(auth_world, flask_app)
     assert not _logged_in(replay)
 
 
+@pytest.mark.settings(trusted_hosts="camet.example")
 def test_secure_cookie_and_hsts_over_https(auth_world, flask_app):
     client = flask_app.test_client()
     page = client.get("/login", base_url="https://camet.example")

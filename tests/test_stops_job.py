@@ -55,7 +55,7 @@ def _readable(runtime) -> list[tuple]:
 
 
 def test_jobs_run_writes_the_hand_computed_stops_and_records_the_run(runtime, stops_tenant, capsys):
-    assert main(["jobs", "run", "gap-analysis", "--tenant", SLUG]) == 0
+    assert main(["jobs", "run", "gap-analysis", "--tenant", SLUG], runtime=runtime) == 0
     assert "gap-analysis acme: ok, 10 rows" in capsys.readouterr().out
     assert _readable(runtime) == EXPECTED_ROWS
     with runtime.db.central() as conn:
@@ -92,7 +92,7 @@ def test_importing_history_for_an_analysed_period_updates_its_stops(runtime, sto
         assert conn.execute(select(t.stops_state.c.dirty_from)).scalar() == date(2026, 11, 9)
         batch = conn.execute(select(t.import_batches)).one()
     assert (batch.first_ts, batch.last_ts) == (datetime(2026, 11, 10, 8), datetime(2026, 11, 18, 0, 45))
-    assert main(["jobs", "run", "gap-analysis", "--tenant", SLUG]) == 0
+    assert main(["jobs", "run", "gap-analysis", "--tenant", SLUG], runtime=runtime) == 0
     rows = _readable(runtime)
     assert ("stop", _dt(date(2026, 11, 10), "08:00:10"), _dt(date(2026, 11, 10), "08:30:00"), 1790.0,
             date(2026, 11, 10), "manana", False) in rows
@@ -104,7 +104,7 @@ def test_importing_history_for_an_analysed_period_updates_its_stops(runtime, sto
 
 def test_a_threshold_change_marks_the_line_for_reanalysis(runtime, stops_tenant):
     analyse_tenant(runtime, SLUG)
-    slower = ds.PLANT_YAML.replace("stop_threshold_s: 120", "stop_threshold_s: 1800")
+    slower = ds.PLANT_YAML.replace("stop_threshold_s: 120", "stop_threshold_s: 1800, no_data_after_s: 3600")
     load_plant_text(runtime.db, SLUG, slower, today=ds.NOW.date())
     runtime.meta.invalidate(SLUG)
     analyse_tenant(runtime, SLUG)
@@ -114,11 +114,11 @@ def test_a_threshold_change_marks_the_line_for_reanalysis(runtime, stops_tenant)
 
 
 def test_jobs_list_names_every_job_and_unknown_names_fail(runtime, stops_tenant, capsys):
-    assert main(["jobs", "list"]) == 0
+    assert main(["jobs", "list"], runtime=runtime) == 0
     out = capsys.readouterr().out
     assert "gap-analysis" in out and "partitions" in out
     with pytest.raises(SystemExit) as exc:
-        main(["jobs", "run", "nope"])
+        main(["jobs", "run", "nope"], runtime=runtime)
     assert exc.value.code != 0 and "unknown job 'nope'" in capsys.readouterr().err
 
 

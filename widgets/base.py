@@ -23,7 +23,7 @@ Contract for subclasses (one file per widget, registered with `@widget_registry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -62,6 +62,13 @@ class WidgetContext:
     timezone: str = "UTC"
     now: datetime | None = None  # the plant's local time of this run, from the injected clock
     day_start: timedelta = timedelta(0)  # production day start: day buckets are production days
+
+    def production_days(self) -> tuple[date, date] | None:
+        """First and last production date (inclusive) of the applied window, when there is one."""
+        if self.time_range is None:
+            return None
+        start, end = (moment - self.day_start for moment in self.time_range)
+        return start.date(), max(start, end - timedelta(microseconds=1)).date()
 
 
 class BaseWidget:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -48,12 +48,9 @@ class ExchangeRateWidget(BaseWidget):
     def api_params(self) -> dict[str, str]:
         """Currency pair and the applied window as inclusive production dates."""
         params = {"base": self.config.base, "quote": self.config.quote}
-        if self.context.time_range is not None:
-            start, end = self.context.time_range
-            start, end = start - self.context.day_start, end - self.context.day_start  # production days
-            last = end - timedelta(microseconds=1)
-            params["start"] = start.date().isoformat()
-            params["end"] = max(start, last).date().isoformat()
+        days = self.context.production_days()
+        if days is not None:
+            params["start"], params["end"] = days[0].isoformat(), days[1].isoformat()
         return params
 
     def process_data(self, data: Any) -> dict[str, Any]:

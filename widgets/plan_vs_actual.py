@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -52,11 +52,8 @@ class PlanVsActualWidget(BaseWidget):
 
     def api_params(self) -> dict[str, str]:
         """The applied production days (inclusive), so the plan matches the frame."""
-        if self.context.time_range is None:
-            return {}
-        start, end = self.context.time_range
-        last = max(start, end - timedelta(microseconds=1))
-        return {"start": start.date().isoformat(), "end": last.date().isoformat()}
+        days = self.context.production_days()
+        return {} if days is None else {"start": days[0].isoformat(), "end": days[1].isoformat()}
 
     def process_data(self, data: CombinedData) -> dict[str, Any]:
         """Join the plan with counts grouped by (production day, line code)."""

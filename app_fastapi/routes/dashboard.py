@@ -113,7 +113,7 @@ async def run(body: RunRequest, principal: CurrentPrincipal, rt: RuntimeDep, req
               response: Response) -> Any:
     """Validate the filters, read the data once, run every widget of the layout (identical runs
     are shared or answered from the short-lived cache; see app_fastapi/run_admission.py)."""
-    runs = dashboard_runs(request.app, rt.settings)
+    runs = dashboard_runs(request.app, rt)
     try:
         result = await runs.run(rt, principal, body.filters, body.layout_id, lambda: run_dashboard(
             rt, principal, body.filters, body.layout_id, local_app=request.app))
