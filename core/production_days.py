@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 
 from core.metadata_cache import Shift
 from core.timeutil import day_start
 
 DAY = timedelta(days=1)
 Window = tuple[datetime, datetime]
+Point = TypeVar("Point", datetime, int)
 
 
 def offset_of(moment: time) -> timedelta:
@@ -43,9 +45,9 @@ def shift_instance(shift: Shift, day: date, offset: timedelta) -> Window:
     )
 
 
-def merge_windows(windows: Iterable[Window]) -> list[Window]:
-    """Union of [start, end) windows, sorted, with touching or overlapping ones merged."""
-    merged: list[Window] = []
+def merge_windows(windows: Iterable[tuple[Point, Point]]) -> list[tuple[Point, Point]]:
+    """Union of [start, end) windows (instants or minutes), sorted, touching ones merged."""
+    merged: list[tuple[Point, Point]] = []
     for start, end in sorted(windows):
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, or_
 
-from core.production_days import DAY, Window, clip_windows, production_date, shift_windows
+from core.production_days import DAY, Window, clip_windows, merge_windows, production_date, shift_windows
 from filters._parse import search_text
 from filters.base import ValidationContext, filter_registry
 from filters.date_range import DateRange
@@ -29,14 +29,8 @@ MAX_WINDOWS = 1500  # 366 days × 4 shifts; beyond it the time-of-day fallback i
 
 
 def merged_windows(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Union of [start, end) minute windows, sorted and merged."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(windows):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+    """Union of [start, end) minute-of-day windows, sorted and merged."""
+    return merge_windows(windows)
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app_fastapi.deps import RuntimeDep
+from app_fastapi.routes.demo_external import checked_days
 from core.clock import plant_now
-from core.errors import ValidationFailed
 from core.settings import PROJECT_ROOT
 
 router = APIRouter(prefix="/demo/erp", tags=["demo provider"])
 
 DEMO_PLANT = PROJECT_ROOT / "config" / "demo_plant.yml"
-MAX_DAYS = 400
 EFFICIENCY = 0.8  # the plan assumes 80 % of the ideal rate over the planned minutes
 ORDER_DAYS = (-2, 6)  # orders due from two days ago to six days ahead
 
@@ -93,13 +92,7 @@ def plans(rt: RuntimeDep, start: date | None = None, end: date | None = None) ->
     today = plant_now(rt.clock, rt.settings.default_timezone).date()
     start = start or today
     end = end or start
-    if end < start:
-        raise ValidationFailed("end before start",
-                               details=[{"field": "end", "message": "fin antes del inicio"}])
-    if (end - start).days > MAX_DAYS:
-        raise ValidationFailed(f"at most {MAX_DAYS} days",
-                               details=[{"field": "start", "message": f"máximo {MAX_DAYS} días"}])
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    days = checked_days(start, end)
     lines = sorted(demo_plant()["lines"])
     return Plans(plans=[Plan(date=d, line=c, planned_units=planned_units(c, d)) for d in days for c in lines])
 

@@ -47,6 +47,18 @@ class FxRates(BaseModel):
     rates: list[Rate]
 
 
+def checked_days(start: date, end: date, last: date | None = None) -> list[date]:
+    """The days of [start, end] (at most MAX_DAYS, cut at `last`), or a 422 naming the bad bound."""
+    if end < start:
+        raise ValidationFailed("end before start",
+                               details=[{"field": "end", "message": "fin antes del inicio"}])
+    if (end - start).days > MAX_DAYS:
+        raise ValidationFailed(f"at most {MAX_DAYS} days",
+                               details=[{"field": "start", "message": f"máximo {MAX_DAYS} días"}])
+    stop = min(end, last) if last is not None else end
+    return [start + timedelta(days=i) for i in range((stop - start).days + 1)]
+
+
 def demo_rate(base: str, quote: str, day: date) -> float:
     """A smooth, deterministic series: slow drift plus a weekly wiggle."""
     start = PAIRS[(base, quote)]
@@ -69,11 +81,5 @@ def fx_rates(
     today = rt.clock.now_utc().date()
     end = end or today
     start = start or end - timedelta(days=6)
-    if end < start:
-        raise ValidationFailed("end before start",
-                               details=[{"field": "end", "message": "fin antes del inicio"}])
-    if (end - start).days > MAX_DAYS:
-        raise ValidationFailed(f"at most {MAX_DAYS} days",
-                               details=[{"field": "start", "message": f"máximo {MAX_DAYS} días"}])
-    days = [start + timedelta(days=i) for i in range((min(end, today) - start).days + 1)]
+    days = checked_days(start, end, last=today)
     return FxRates(base=base, quote=quote, rates=[Rate(date=d, rate=demo_rate(base, quote, d)) for d in days])
