@@ -23,6 +23,7 @@ pytestmark = pytest.mark.clock  # presets and demo data follow the clock
 
 RUN = "/api/v1/dashboard/run"
 REDIS_URL = "redis://127.0.0.1:6379/15"
+ENGINE = "http://engine.internal"  # the in-process host the engine trusts
 
 
 # ---------------------------------------------------------------- the gate alone
@@ -33,6 +34,18 @@ async def _until(predicate) -> None:
         if predicate():
             return
         await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
+async def _waiting(predicate, tasks) -> None:
+    """Wait until `predicate` holds; fail at once if a request already ended (e.g. refused)."""
+    for _ in range(6000):
+        if predicate():
+            return
+        ended = [t for t in tasks if t.done()]
+        if ended:
+            raise AssertionError(f"a request ended early: {ended[0].result().status_code}")
+        await asyncio.sleep(0.01)
     raise AssertionError("condition never held")
 
 
@@ -163,10 +176,9 @@ def test_concurrent_identical_requests_run_the_dashboard_once(runtime, demo_tena
             await gate_open.wait()
         runs.gate.before_compute = hold
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://engine", headers=headers) as c:
+        async with httpx.AsyncClient(transport=transport, base_url=ENGINE, headers=headers) as c:
             tasks = [asyncio.create_task(c.post(RUN, json=body, timeout=60)) for _ in range(n)]
-            while runs.gate.stats["shared"] < n - 1:
-                await asyncio.sleep(0.01)
+            await _waiting(lambda: runs.gate.stats["shared"] >= n - 1, tasks)
             gate_open.set()
             responses = await asyncio.gather(*tasks)
         return runs, responses
@@ -194,11 +206,10 @@ def test_full_queue_answers_503_with_retry_after_in_spanish(runtime, demo_tenant
             await gate_open.wait()
         runs.gate.before_compute = hold
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://engine", headers=headers) as c:
+        async with httpx.AsyncClient(transport=transport, base_url=ENGINE, headers=headers) as c:
             held = [asyncio.create_task(c.post(RUN, json={"filters": _filters(rt, demo_tenant, i)},
                                                timeout=60)) for i in range(2)]
-            while runs.gate.load()[:2] != (1, 1):
-                await asyncio.sleep(0.01)
+            await _waiting(lambda: runs.gate.load()[:2] == (1, 1), held)
             refused = await c.post(RUN, json={"filters": _filters(rt, demo_tenant, 5)}, timeout=60)
             gate_open.set()
             return refused, await asyncio.gather(*held)
