@@ -85,6 +85,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     """Fresh services for the given settings (tests pass their own settings and clock)."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per engine call is noise
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per 30 s tick, likewise
     secure_var_dir(settings.var_dir)
     db = DatabaseManager(settings)
     return Runtime(settings=settings, db=db, meta=MetadataCache(db), pid=os.getpid(),
