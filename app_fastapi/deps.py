@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.errors import AuthError, Forbidden
 from core.runtime import Runtime
 from identity.engine_tokens import Principal, verify_active_token
 from identity.ratelimit import ENGINE_DASHBOARD_RUN_PER_USER, limiter_for
+from identity.request_limits import MAX_DB_INT
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -69,3 +70,8 @@ def get_admin(principal: CurrentPrincipal) -> Principal:
 
 
 AdminPrincipal = Annotated[Principal, Depends(get_admin)]
+
+
+# Every integer id in a path is bounded to what both databases store (2^63 - 1): larger ones are
+# a 422 from validation, never an overflow in the driver.
+RowId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="a row id of the caller's tenant")]

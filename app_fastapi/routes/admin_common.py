@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request
 from pydantic import BaseModel, Field
@@ -24,6 +24,7 @@ from core.errors import NotFound, ValidationFailed
 from core.runtime import Runtime
 from identity.audit import record
 from identity.engine_tokens import Principal
+from identity.request_limits import MAX_DB_INT
 from identity.users import tenant_id
 
 
@@ -94,7 +95,7 @@ def read_row(conn: Connection, table: Table, row_id: int, label: str) -> dict[st
 class OrderIn(BaseModel):
     """Every row id of the table, in the new display order."""
 
-    ids: list[int] = Field(max_length=1000)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_DB_INT)]] = Field(max_length=1000)
 
 
 def reorder(conn: Connection, table: Table, ids: list[int], change: Change) -> None:

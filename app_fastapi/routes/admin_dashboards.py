@@ -15,10 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Text, delete, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
-from app_fastapi.deps import AdminPrincipal, RuntimeDep
+from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import audited_change, parse_config, refuse
 from core import schema_tenant as t
 from core.errors import Conflict, NotFound
+from identity.request_limits import MAX_DB_INT
 
 router = APIRouter(prefix="/admin/dashboards", tags=["admin"])
 layouts = t.dashboard_layouts
@@ -27,7 +28,7 @@ layouts = t.dashboard_layouts
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    widget_id: int = Field(ge=1, description="Widget_catalog row id of the caller's tenant")
+    widget_id: int = Field(ge=1, le=MAX_DB_INT, description="Widget_catalog row id of the caller's tenant")
     w: int | None = Field(default=None, ge=1, le=12, description="width in columns (class default)")
     h: int | None = Field(default=None, ge=1, le=4, description="height in rows (class default)")
 
@@ -91,7 +92,7 @@ def list_dashboards(principal: AdminPrincipal, rt: RuntimeDep) -> list[Dashboard
 
 
 @router.get("/{layout_id}", response_model=DashboardOut)
-def get_dashboard(layout_id: int, principal: AdminPrincipal, rt: RuntimeDep) -> DashboardOut:
+def get_dashboard(layout_id: RowId, principal: AdminPrincipal, rt: RuntimeDep) -> DashboardOut:
     """One dashboard with its items."""
     with rt.db.tenant(principal.tenant) as conn:
         return DashboardOut(**_one(conn, layout_id))
@@ -113,7 +114,7 @@ def create(body: DashboardIn, principal: AdminPrincipal, rt: RuntimeDep, request
 
 
 @router.put("/{layout_id}", response_model=DashboardOut)
-def replace(layout_id: int, body: DashboardIn, principal: AdminPrincipal, rt: RuntimeDep,
+def replace(layout_id: RowId, body: DashboardIn, principal: AdminPrincipal, rt: RuntimeDep,
             request: Request) -> DashboardOut:
     """Replace name and items; `is_default: true` makes it the default (it cannot be unset here)."""
     with audited_change(rt, principal, request, "dashboard") as (conn, change):
@@ -129,7 +130,8 @@ def replace(layout_id: int, body: DashboardIn, principal: AdminPrincipal, rt: Ru
 
 
 @router.post("/{layout_id}/default", response_model=DashboardOut)
-def set_default(layout_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> DashboardOut:
+def set_default(layout_id: RowId, principal: AdminPrincipal, rt: RuntimeDep,
+                request: Request) -> DashboardOut:
     """Make this dashboard the one users see first."""
     with audited_change(rt, principal, request, "dashboard") as (conn, change):
         before = _one(conn, layout_id)
@@ -140,7 +142,7 @@ def set_default(layout_id: int, principal: AdminPrincipal, rt: RuntimeDep, reque
 
 
 @router.delete("/{layout_id}", status_code=204)
-def remove(layout_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
+def remove(layout_id: RowId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
     """Delete a dashboard; deleting the default promotes the oldest other one; the last stays."""
     with audited_change(rt, principal, request, "dashboard") as (conn, change):
         before = _one(conn, layout_id)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from app_fastapi.deps import AdminPrincipal, RuntimeDep
+from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import OrderIn, audited_change, read_row, read_rows, refuse, reorder
 from core.runtime import Runtime
 from core.schema_tenant import filters_table
@@ -111,7 +111,7 @@ def create(body: FilterRowIn, principal: AdminPrincipal, rt: RuntimeDep, request
 
 
 @router.patch("/{row_id}", response_model=FilterRowOut)
-def patch(row_id: int, body: FilterRowPatch, principal: AdminPrincipal, rt: RuntimeDep,
+def patch(row_id: RowId, body: FilterRowPatch, principal: AdminPrincipal, rt: RuntimeDep,
           request: Request) -> FilterRowOut:
     """Change some fields of one row (enable/disable: `{"active": false}`), validated first."""
     with audited_change(rt, principal, request, "filter") as (conn, change):
@@ -126,7 +126,7 @@ def patch(row_id: int, body: FilterRowPatch, principal: AdminPrincipal, rt: Runt
 
 
 @router.delete("/{row_id}", status_code=204)
-def remove(row_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
+def remove(row_id: RowId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
     """Delete one row (refused if another active filter depends on it)."""
     with audited_change(rt, principal, request, "filter") as (conn, change):
         before = read_row(conn, filters_table, row_id, "filtro")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Text, delete, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
-from app_fastapi.deps import AdminPrincipal, RuntimeDep
+from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import (
     OrderIn,
     audited_change,
@@ -121,7 +121,7 @@ def create(body: WidgetRowIn, principal: AdminPrincipal, rt: RuntimeDep, request
 
 
 @router.patch("/{row_id}", response_model=WidgetRowOut)
-def patch(row_id: int, body: WidgetRowPatch, principal: AdminPrincipal, rt: RuntimeDep,
+def patch(row_id: RowId, body: WidgetRowPatch, principal: AdminPrincipal, rt: RuntimeDep,
           request: Request) -> WidgetRowOut:
     """Change some fields of one row (enable/disable: `{"active": false}`), validated first."""
     with audited_change(rt, principal, request, "widget") as (conn, change):
@@ -135,7 +135,7 @@ def patch(row_id: int, body: WidgetRowPatch, principal: AdminPrincipal, rt: Runt
 
 
 @router.delete("/{row_id}", status_code=204)
-def remove(row_id: int, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
+def remove(row_id: RowId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
     """Delete one row that no dashboard places (409 naming the dashboards otherwise)."""
     with audited_change(rt, principal, request, "widget") as (conn, change):
         before = read_row(conn, catalog, row_id, "widget")

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app_fastapi.deps import AdminPrincipal, RuntimeDep
+from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from identity.ingest_keys import IngestKey, create_key, list_keys, revoke_key
 
 router = APIRouter(tags=["ingest"])
@@ -54,6 +54,6 @@ def create(body: IngestKeyCreate, principal: AdminPrincipal, rt: RuntimeDep) -> 
 
 
 @router.post("/ingest-keys/{key_id}/revoke", response_model=IngestKeyOut)
-def revoke(key_id: int, principal: AdminPrincipal, rt: RuntimeDep) -> IngestKeyOut:
+def revoke(key_id: RowId, principal: AdminPrincipal, rt: RuntimeDep) -> IngestKeyOut:
     """Revoke one key of the caller's tenant; its next batch gets 401."""
     return _out(revoke_key(rt.db, tenant=principal.tenant, key_id=key_id, actor=principal.username))
