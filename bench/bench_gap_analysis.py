@@ -31,8 +31,9 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench._common import machine_info, mb, print_machine, run_child, timed  # noqa: E402
+from bench.bench_extract import drop_databases  # noqa: E402
 from core import migrations  # noqa: E402
-from core.db import build_engine, is_mysql, parse_db_url  # noqa: E402
+from core.db import is_mysql, parse_db_url  # noqa: E402
 from core.detection_tables import ensure_line_table  # noqa: E402
 from core.memory import peak_rss_bytes, reset_peak_rss, rss_bytes  # noqa: E402
 from core.partitions import months_between  # noqa: E402
@@ -147,17 +148,6 @@ def child(payload: dict) -> dict:
     return {"rows": rows, "job_s": job_s, "job_rows_s": rows / job_s, "stop_rows": sum(r.rows for r in runs),
             "chunks": sum(r.chunks for r in runs), "rss_before": before, "rss_peak": peak_rss_bytes(),
             "lag_s": lag_s, "lag_rows_s": rows / lag_s, "lag_stops": lag_stops}
-
-
-def drop_databases(mysql_url: str, prefix: str) -> None:
-    server = build_engine(parse_db_url(mysql_url).set(database="mysql"))
-    try:
-        with server.begin() as conn:
-            for name in conn.execute(text("SHOW DATABASES")).scalars().all():
-                if name == prefix or name.startswith(prefix + "_"):
-                    conn.execute(text(f"DROP DATABASE `{name}`"))
-    finally:
-        server.dispose()
 
 
 def main() -> None:
