@@ -48,12 +48,18 @@ def overview() -> ResponseReturnValue:
                            error=request.args.get("error"), saved=request.args.get("guardado"))
 
 
+def _problem(kind: PlantKind, detail: dict[str, Any]) -> str:
+    """One engine field message with the field's Spanish label (none for the whole entry)."""
+    where = str(detail.get("field") or "")
+    message = str(detail.get("message", ""))
+    return message if where in ("", "body") else f"{kind.label_of(where)}: {message}"
+
+
 def _form(tipo: str, row: dict[str, Any], *, error: str | None = None,
           details: list[dict[str, Any]] | None = None, status: int = 200) -> ResponseReturnValue:
     kind = KINDS[tipo]
     options = {"areas": [r["code"] for r in _rows("areas")], "lines": [r["code"] for r in _rows("lineas")]}
-    problems = [f"{kind.label_of(str(d.get('field', '')))}: {d.get('message', '')}"
-                for d in details or [] if isinstance(d, dict)]
+    problems = [_problem(kind, d) for d in details or [] if isinstance(d, dict)]
     return render_template("admin/plant_form.html", tipo=tipo, kind=kind, row=row, options=options,
                            weekdays=WEEKDAYS, breaks=blank_rows(row), error=error, problems=problems,
                            ), status
