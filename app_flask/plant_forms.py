@@ -2,7 +2,7 @@
 
 The body has the YAML loader's shape (ingest/plant_metadata.py), which the engine validates;
 this module only reads the form and never decides what is valid (an empty optional number is
-left out so the loader's default applies; anything else is sent as typed).
+left out so the loader's default applies; numbers are sent as JSON numbers when they parse).
 """
 
 from __future__ import annotations
@@ -111,8 +111,19 @@ def form_body(kind: PlantKind, form: FormData) -> dict[str, Any]:
         else:
             value = (form.get(f.name) or "").strip()
             if value or f.required:
-                body[f.name] = value
+                body[f.name] = _number(value, f.kind) if f.kind in ("number", "integer") else value
     return body
+
+
+def _number(text: str, kind: str) -> int | float | str:
+    """A typed number for the engine; text that is not one is sent as is, for the engine's reason."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if kind == "integer" and number.is_integer():
+        return int(number)
+    return number
 
 
 def blank_rows(row: dict[str, Any], extra: int = 2) -> list[dict[str, str]]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
+from app_fastapi.openapi_errors import ErrorBody
 from core import schema_tenant as t
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.metadata_cache import bump_metadata_version
@@ -24,7 +25,8 @@ from core.stops_state import mark_dirty
 from ingest.plant_metadata import PlantIn, apply_plant, cross_check
 from ingest.plant_rows import Row, codes
 
-CONFLICT = {409: {"description": "a code that already exists, or a row still in use"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {
+    "description": "a code that already exists or would change, or a row still in use", "model": ErrorBody}}
 
 
 def refusal(errors: list[str]) -> ValidationFailed:
@@ -64,7 +66,7 @@ def require_same_code(before: Row, code: str) -> None:
     """Codes identify entries in YAML files, CSV imports and links: they do not change."""
     if code != before["code"]:
         keep = f"debe seguir siendo «{before['code']}»"
-        raise ValidationFailed("el código no se puede cambiar", details=[{"field": "code", "message": keep}])
+        raise Conflict("el código no se puede cambiar", details=[{"field": "code", "message": keep}])
 
 
 def editable(row: Row) -> dict[str, Any]:
