@@ -10,7 +10,9 @@ Parts:
 - "stops": the stop and micro-stop rows of the selection (`search_stops`);
 - "calendar": the selected shift instances per line, with their planned periods;
 - "status": the live status of each selected line now (`query.line_status`);
-- "targets": the tenant's production targets (units per shift, OEE) per line/shift/product.
+`targets` (the tenant's production targets: units per shift and OEE per line, optionally per
+shift/product) and `lines` (the selected lines' names and ideal rates) always come along: they are
+metadata, no query.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-PLANT_PARTS: frozenset[str] = frozenset({"report", "previous", "stops", "calendar", "status", "targets"})
+PLANT_PARTS: frozenset[str] = frozenset({"report", "previous", "stops", "calendar", "status"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ class PlantData:
     calendar: list[dict[str, Any]] | None = None
     status: list[dict[str, Any]] | None = None
     targets: list[dict[str, Any]] = field(default_factory=list)
+    lines: dict[str, dict[str, Any]] = field(default_factory=dict)  # code → name, ideal_rate_per_min
+
+    def ideal_cycle_s(self, line: str) -> float:
+        """Seconds per unit at the line's ideal rate (the OEE performance reference)."""
+        return 60.0 / float(self.lines[line]["ideal_rate_per_min"])
 
     def target_for(self, line: str, shift: str | None = None) -> dict[str, Any] | None:
         """The most specific target of a line (its shift's when there is one, else the line's)."""
