@@ -1,4 +1,5 @@
-"""Plant metadata from a YAML file: areas, lines, products, shifts and closed days, upserted.
+"""Plant metadata from a YAML file: areas, lines, products, shifts, closed days and stop reasons,
+upserted.
 
 The file format is documented in README.md ("Plant metadata YAML"); `config/demo_plant.yml` is
 a complete example. The whole file is validated before anything is written, and written in one
@@ -117,12 +118,19 @@ class ClosedDayIn(_Strict):
     lines: list[str] = Field(default_factory=list)
 
 
+class StopReasonIn(_Strict):
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=1, max_length=200)
+    active: bool = True
+
+
 class PlantIn(_Strict):
     areas: list[AreaIn] = Field(default_factory=list)
     lines: list[LineIn] = Field(default_factory=list)
     products: list[ProductIn] = Field(default_factory=list)
     shifts: list[ShiftIn] = Field(default_factory=list)
     closed_days: list[ClosedDayIn] = Field(default_factory=list)
+    stop_reasons: list[StopReasonIn] = Field(default_factory=list)
     # --- production day (issue 9 §1): when the plant's day starts; absent = earliest shift ---
     production_day_start: str | None = None
 
@@ -160,7 +168,7 @@ def parse_plant(
         msgs = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ImportRejected("invalid plant file", details=msgs) from None
     errors: list[str] = []
-    for kind in ("areas", "lines", "products", "shifts"):
+    for kind in ("areas", "lines", "products", "shifts", "stop_reasons"):
         _unique(getattr(plant, kind), kind, errors)
     areas = known_areas | {a.code for a in plant.areas}
     lines = known_lines | {line.code for line in plant.lines}
@@ -265,6 +273,8 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
                 for b in shift.breaks
             ])
     _apply_closed_days(conn, plant, line_ids)
+    for reason in plant.stop_reasons:
+        _upsert(conn, t.stop_reasons, reason.code, {"name": reason.name, "active": reason.active})
     thresholds_after = _thresholds(conn)
     if _calendar(conn) != calendar_before:
         mark_dirty(conn, thresholds_after, FROM_START)
@@ -274,7 +284,8 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     if plant.production_day_start is not None:
         _set_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     bump_metadata_version(conn)
-    return {k: len(getattr(plant, k)) for k in ("areas", "lines", "products", "shifts", "closed_days")}
+    return {k: len(getattr(plant, k))
+            for k in ("areas", "lines", "products", "shifts", "closed_days", "stop_reasons")}
 
 
 def load_plant_file(db: DatabaseManager, slug: str, path: Path | str, *, today: date) -> dict[str, int]:
