@@ -340,8 +340,7 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
         _set_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     bump_metadata_version(conn)
     return {k: len(getattr(plant, k))
-            for k in ("areas", "lines", "products", "shifts", "closed_days", "targets")}
-            for k in ("areas", "lines", "products", "shifts", "closed_days", "stop_reasons")}
+            for k in ("areas", "lines", "products", "shifts", "closed_days", "targets", "stop_reasons")}
 
 
 def load_plant_file(db: DatabaseManager, slug: str, path: Path | str, *, today: date) -> dict[str, int]:
