@@ -233,14 +233,16 @@ rollups = Table(
     Column("hist", Text, nullable=False),
 )
 
-# Rollup progress per line: buckets with bucket_start < rolled_until are complete; dirty_from
-# (a bucket start) asks for the buckets from there up to rolled_until to be aggregated again.
+# Rollup progress per line: buckets with bucket_start < rolled_until are complete;
+# [dirty_from, dirty_until) (bucket edges, both NULL or both set) are buckets below rolled_until
+# that late data, imports or a nominal-weight change asked to aggregate again.
 rollups_state = Table(
     "rollups_state",
     metadata,
     Column("line_id", Integer, primary_key=True, autoincrement=False),
     Column("rolled_until", Timestamp, nullable=True),
     Column("dirty_from", Timestamp, nullable=True),
+    Column("dirty_until", Timestamp, nullable=True),
 )
 
 import_batches = Table(
