@@ -29,6 +29,7 @@ from app_fastapi.routes import (
     ingest_keys,
     line_status,
     reports,
+    stop_labels,
     stops,
     tokens,
     users,
@@ -72,8 +73,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     )
     rt = app.state.runtime = runtime or default_runtime()
     routers = (health, tokens, audit, users, filters_routes, dashboard_routes, demo_external, dashboards,
-               admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, reports, ingest,
-               ingest_keys, line_status, demo_erp, external)
+               admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, stop_labels, reports,
+               ingest, ingest_keys, line_status, demo_erp, external)
     for module in routers:
         app.include_router(document_errors(module.router), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)

@@ -149,9 +149,15 @@ def _tenant_targets(conn: Connection) -> None:
     schema_tenant.targets.create(conn, checkfirst=True)
 
 
+def _tenant_stop_reasons(conn: Connection) -> None:
+    """Stop reason codes and the reason labels of stops (issue 12)."""
+    for table in (schema_tenant.stop_reasons, schema_tenant.stop_labels):
+        table.create(conn, checkfirst=True)
+
+
 TENANT: list[Migration] = [
     _tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops, _tenant_line_no_data_after,
-    _tenant_plant_settings, _tenant_external_credentials, _tenant_targets,
+    _tenant_plant_settings, _tenant_external_credentials, _tenant_stop_reasons, _tenant_targets,
 ]
 
 

@@ -229,6 +229,34 @@ external_credentials = Table(
 )
 
 
+# Stop reasons (issue 12): the tenant's reason codes, loaded from the plant YAML.
+stop_reasons = Table(
+    "stop_reasons",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+# Reason labels of stops, keyed by (line, stop start) rather than by `stops.id`: gap analysis
+# deletes and rewrites a chunk's stops, and a stop that still exists keeps its start, so its
+# labels still apply. One row per segment of a split stop; `seg_end` NULL = to the stop's end.
+stop_labels = Table(
+    "stop_labels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", Integer, ForeignKey("lines.id", ondelete="CASCADE"), nullable=False),
+    Column("stop_start", Timestamp, nullable=False),
+    Column("seg_start", Timestamp, nullable=False),
+    Column("seg_end", Timestamp, nullable=True),
+    Column("reason_id", Integer, ForeignKey("stop_reasons.id"), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("line_id", "stop_start", "seg_start", name="uq_stop_labels_segment"),
+)
+
+
 def detections_table_name(line_id: int) -> str:
     """The detections table of one line; `line_id` must be an int from metadata."""
     if not isinstance(line_id, int) or isinstance(line_id, bool) or line_id <= 0:

@@ -1,4 +1,5 @@
-"""Plant metadata from a YAML file: areas, lines, products, shifts, closed days, targets, upserted.
+"""Plant metadata from a YAML file: areas, lines, products, shifts, closed days, stop reasons and
+targets, upserted.
 
 The file format is documented in README.md ("Plant metadata YAML"); `config/demo_plant.yml` is
 a complete example. The whole file is validated before anything is written, and written in one
@@ -137,6 +138,12 @@ class TargetIn(_Strict):
         return self.line, self.shift, self.product
 
 
+class StopReasonIn(_Strict):
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=1, max_length=200)
+    active: bool = True
+
+
 class PlantIn(_Strict):
     areas: list[AreaIn] = Field(default_factory=list)
     lines: list[LineIn] = Field(default_factory=list)
@@ -144,6 +151,7 @@ class PlantIn(_Strict):
     shifts: list[ShiftIn] = Field(default_factory=list)
     closed_days: list[ClosedDayIn] = Field(default_factory=list)
     targets: list[TargetIn] = Field(default_factory=list)
+    stop_reasons: list[StopReasonIn] = Field(default_factory=list)
     # --- production day (issue 9 §1): when the plant's day starts; absent = earliest shift ---
     production_day_start: str | None = None
 
@@ -182,7 +190,7 @@ def parse_plant(
         msgs = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ImportRejected("invalid plant file", details=msgs) from None
     errors: list[str] = []
-    for kind in ("areas", "lines", "products", "shifts"):
+    for kind in ("areas", "lines", "products", "shifts", "stop_reasons"):
         _unique(getattr(plant, kind), kind, errors)
     areas = known_areas | {a.code for a in plant.areas}
     lines = known_lines | {line.code for line in plant.lines}
@@ -322,6 +330,8 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
             ])
     _apply_closed_days(conn, plant, line_ids)
     _apply_targets(conn, plant, line_ids)
+    for reason in plant.stop_reasons:
+        _upsert(conn, t.stop_reasons, reason.code, {"name": reason.name, "active": reason.active})
     thresholds_after = _thresholds(conn)
     if _calendar(conn) != calendar_before:
         mark_dirty(conn, thresholds_after, FROM_START)
@@ -332,7 +342,7 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
         _set_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     bump_metadata_version(conn)
     return {k: len(getattr(plant, k))
-            for k in ("areas", "lines", "products", "shifts", "closed_days", "targets")}
+            for k in ("areas", "lines", "products", "shifts", "closed_days", "stop_reasons", "targets")}
 
 
 def load_plant_file(db: DatabaseManager, slug: str, path: Path | str, *, today: date) -> dict[str, int]:

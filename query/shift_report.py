@@ -12,12 +12,13 @@ components first and divide after.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from core import schema_tenant as t
 from core.metadata_cache import TenantMeta
@@ -148,31 +149,39 @@ def shift_report(conn: Connection, meta: TenantMeta, sel: Selection, now: dateti
     return {"rows": rows, "totals": totals}
 
 
-def search_stops(conn: Connection, meta: TenantMeta, sel: Selection, now: datetime) -> dict[str, Any]:
-    """The stop and micro-stop rows of the selected shift instances, oldest first."""
+def selected_stop_rows(conn: Connection, meta: TenantMeta, sel: Selection, now: datetime,
+                       kinds: tuple[str, ...] = ("stop", "micro")) -> Iterator[Row]:
+    """`stops` rows of the selected shift instances, oldest first (id, line_id, kind, start_ts,
+    end_ts, downtime_s, production_date, shift_id, is_open)."""
     wanted = {(line_id, i.production_date, i.shift_id)
               for line_id in sel.line_ids for i in selected_instances(meta, sel, line_id, now)}
     if not wanted:
-        return {"stops": [], "truncated": False}
+        return
     s = t.stops.c
     days = {key[1] for key in wanted}
     result = conn.execute(
-        select(s.line_id, s.kind, s.start_ts, s.end_ts, s.downtime_s, s.production_date, s.shift_id,
-               s.is_open)
-        .where(s.line_id.in_(sel.line_ids), s.production_date >= min(days), s.production_date <= max(days))
+        select(s.id, s.line_id, s.kind, s.start_ts, s.end_ts, s.downtime_s, s.production_date,
+               s.shift_id, s.is_open)
+        .where(s.line_id.in_(sel.line_ids), s.production_date >= min(days), s.production_date <= max(days),
+               s.kind.in_(kinds))
         .order_by(s.start_ts, s.line_id)
     )
+    for r in result:
+        if (r.line_id, r.production_date, r.shift_id) in wanted:
+            yield r
+
+
+def search_stops(conn: Connection, meta: TenantMeta, sel: Selection, now: datetime) -> dict[str, Any]:
+    """The stop and micro-stop rows of the selected shift instances, oldest first."""
     out: list[dict[str, Any]] = []
     truncated = False
-    for r in result:
-        if (r.line_id, r.production_date, r.shift_id) not in wanted:
-            continue
+    for r in selected_stop_rows(conn, meta, sel, now):
         if len(out) >= MAX_STOPS:
             truncated = True
             break
         line, shift = meta.lines[r.line_id], meta.shifts.get(r.shift_id)
         out.append({
-            "line": line.code, "line_name": line.name, "kind": r.kind,
+            "id": r.id, "line": line.code, "line_name": line.name, "kind": r.kind,
             "start": r.start_ts.isoformat(), "end": r.end_ts.isoformat(),
             "downtime_s": float(r.downtime_s), "production_date": r.production_date.isoformat(),
             "shift": shift.code if shift else None, "open": bool(r.is_open),

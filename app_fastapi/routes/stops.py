@@ -22,6 +22,7 @@ from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
 from filters.engine import load_filter_set
 from query.shift_report import Selection, search_stops
+from query.stop_reasons import attach_segments
 
 router = APIRouter(prefix="/stops", tags=["stops"])
 
@@ -37,7 +38,15 @@ class FiltersRequest(BaseModel):
     filters: dict[str, Any] = Field(default_factory=dict)
 
 
+class StopSegment(BaseModel):
+    start: str
+    end: str
+    reason: str | None = Field(description="reason code; null for an unknown one")
+    reason_name: str
+
+
 class StopRow(BaseModel):
+    id: int = Field(description="current row id for PATCH /stops/{id}; gap analysis may rewrite it")
     line: str
     line_name: str
     kind: str = Field(description="stop or micro")
@@ -47,6 +56,7 @@ class StopRow(BaseModel):
     production_date: str
     shift: str | None
     open: bool = Field(description="no detection since: the stop is still going on")
+    segments: list[StopSegment] = Field(description="its reasons, in order; empty: no reason given")
 
 
 class StopsResponse(BaseModel):
@@ -78,4 +88,5 @@ def search(body: FiltersRequest, principal: CurrentPrincipal, rt: RuntimeDep) ->
     meta, sel, applied, now = resolve_selection(rt, principal.tenant, body.filters)
     with rt.db.tenant(principal.tenant) as conn:
         found = search_stops(conn, meta, sel, now)
+        attach_segments(conn, meta, found["stops"])
     return {**found, "filters": applied}
