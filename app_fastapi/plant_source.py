@@ -25,6 +25,7 @@ from filters.shifts import ShiftFilter
 from query.line_status import current_shift, line_statuses
 from query.shift_report import Selection, search_stops, selected_instances, shift_report
 from query.spec import SqlFragment
+from query.stop_reasons import minutes_by_reason
 from widgets.plant_data import PlantData
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ def load_plant_data(rt: Runtime, slug: str, sel: Selection, parts: Iterable[str]
             loaded["previous"] = shift_report(conn, meta, previous_period(sel), now)
         if "stops" in wanted:
             loaded["stops"] = search_stops(conn, meta, sel, now)["stops"]
+        if "reasons" in wanted:
+            loaded["reasons"] = minutes_by_reason(conn, meta, sel, now)
         if "status" in wanted:
             loaded["status"] = _statuses(conn, meta, rt, sel, now)
     if "calendar" in wanted:

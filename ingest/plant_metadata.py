@@ -137,6 +137,8 @@ class TargetIn(_Strict):
     @property
     def key(self) -> tuple[str, str | None, str | None]:
         return self.line, self.shift, self.product
+
+
 class StopReasonIn(_Strict):
     code: str = Field(pattern=CODE)
     name: str = Field(min_length=1, max_length=200)

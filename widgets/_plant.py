@@ -77,8 +77,18 @@ def summed(rows: Iterable[dict[str, Any]], plant: PlantData) -> Components:
 
 
 def report_rows(report: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The rows of a loaded report (none when the part was not loaded)."""
-    return list(report["rows"]) if report else []
+    """The rows of a loaded report; none when the part was not loaded or nothing was recorded.
+
+    A period with planned time but neither a detection nor a stop (before a line's first data,
+    a range in the distant past) has no data: widgets show "Sin datos", not an OEE of 0.
+    """
+    rows = list(report["rows"]) if report else []
+    return rows if any(recorded(r) for r in rows) else []
+
+
+def recorded(row: dict[str, Any]) -> bool:
+    """True when a report row saw a unit, a stop or a micro-stop."""
+    return bool(row["units"] or row["stops"] or row["micro_stops"])
 
 
 def hhmm(iso: str | None) -> str | None:

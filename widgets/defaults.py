@@ -41,6 +41,8 @@ PLANT_WIDGET_ROWS: list[dict[str, Any]] = [
      "config": {"by": "line"}, "sort_order": 132},
     {"class_name": "StopsParetoWidget", "title": "Minutos de parada por duración (Pareto)",
      "config": {"by": "band"}, "sort_order": 133},
+    {"class_name": "StopsParetoWidget", "title": "Minutos de parada por motivo (Pareto)",
+     "config": {"by": "reason"}, "sort_order": 136},
     {"class_name": "ShiftComparisonWidget", "title": "Comparación de turnos", "config": {},
      "sort_order": 134},
     {"class_name": "RateVsIdealWidget", "title": "Ritmo real vs. ideal por línea", "config": {},
@@ -91,10 +93,11 @@ DEFAULT_LAYOUT: list[dict[str, int]] = [
     {"widget": 134, "w": 6, "h": 2},
     {"widget": 132, "w": 6, "h": 2},
     {"widget": 133, "w": 6, "h": 2},
+    {"widget": 136, "w": 6, "h": 2},
     {"widget": 50, "w": 6, "h": 2},
     {"widget": 135, "w": 6, "h": 2},
     {"widget": 60, "w": 6, "h": 2},
-    {"widget": 70, "w": 6, "h": 2},
+    {"widget": 70, "w": 12, "h": 2},
 ]
 
 DEMO_LAYOUT: list[dict[str, int]] = [

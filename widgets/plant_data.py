@@ -10,6 +10,8 @@ Parts:
 - "stops": the stop and micro-stop rows of the selection (`search_stops`);
 - "calendar": the selected shift instances per line, with their planned periods;
 - "status": the live status of each selected line now (`query.line_status`);
+- "reasons": downtime minutes per stop reason over the selection (`query.stop_reasons`: name,
+  minutes, stops; unlabelled downtime under "Sin motivo");
 `targets` (the tenant's production targets: units per shift and OEE per line, optionally per
 shift/product) and `lines` (the selected lines' names and ideal rates) always come along: they are
 metadata, no query.
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-PLANT_PARTS: frozenset[str] = frozenset({"report", "previous", "stops", "calendar", "status"})
+PLANT_PARTS: frozenset[str] = frozenset({"report", "previous", "stops", "calendar", "status", "reasons"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class PlantData:
     stops: list[dict[str, Any]] | None = None
     calendar: list[dict[str, Any]] | None = None
     status: list[dict[str, Any]] | None = None
+    reasons: list[dict[str, Any]] | None = None
     targets: list[dict[str, Any]] = field(default_factory=list)
     lines: dict[str, dict[str, Any]] = field(default_factory=dict)  # code → name, ideal_rate_per_min
 

@@ -25,6 +25,8 @@ class RateVsIdealWidget(BaseWidget):
         for row in report_rows(data.report):
             per_line.setdefault(row["line"], Components()).add(row, data.ideal_cycle_s(row["line"]))
         lines = [code for code in data.lines if code in per_line and per_line[code].planned_s > 0]
+        if not any(per_line[c].units for c in lines):
+            return self.empty_result()
         if not lines:
             return self.empty_result()
         running = [_per_hour(per_line[c].units, per_line[c].run_s) for c in lines]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from widgets._plant import recorded, report_rows
 from widgets.base import BaseWidget, widget_registry
 from widgets.plant_data import PlantData
 
@@ -66,13 +67,19 @@ class StopTimelineWidget(BaseWidget):
     """One lane per selected line over the selected shift instances."""
 
     source_type = "plant"
-    plant_parts = frozenset({"stops", "calendar"})
+    plant_parts = frozenset({"stops", "calendar", "report"})
     shape = "timeline"
     default_size = (12, 2)
 
     def process_data(self, data: PlantData) -> dict[str, Any]:
-        """Periods of every lane, oldest first; capped at MAX_PERIODS (flagged as truncated)."""
-        calendar = data.calendar or []
+        """Periods of every lane, oldest first; capped at MAX_PERIODS (flagged as truncated).
+
+        Only shift instances that recorded a unit or a stop are drawn: without any record the
+        running periods would be a guess.
+        """
+        rows = report_rows(data.report)
+        seen = {(r["line"], r["production_date"], r["shift"]) for r in rows if recorded(r)}
+        calendar = [i for i in data.calendar or [] if (i["line"], i["production_date"], i["shift"]) in seen]
         if not calendar:
             return self.empty_result()
         lanes: dict[str, str] = {}

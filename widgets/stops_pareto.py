@@ -12,7 +12,6 @@ from widgets.base import BaseWidget, widget_registry
 from widgets.plant_data import PlantData
 
 ParetoBy = Literal["line", "band", "reason"]
-NO_REASON = "Sin motivo"
 # (lower bound in minutes, label): a stop falls in the last band whose bound it reaches
 BANDS: tuple[tuple[float, str], ...] = (
     (0.0, "< 5 min"), (5.0, "5–15 min"), (15.0, "15–30 min"), (30.0, "30–60 min"), (60.0, "> 60 min"),
@@ -40,12 +39,19 @@ def band_of(minutes: float) -> str:
     return label
 
 
-def _key(stop: dict[str, Any], by: str) -> str:
-    if by == "line":
-        return str(stop["line_name"])
-    if by == "band":
-        return band_of(duration_min(stop))
-    return str(stop.get("reason") or NO_REASON)
+def minutes_by(data: PlantData, by: str) -> dict[str, float]:
+    """Downtime minutes per group; micro-stops carry no downtime and are left out."""
+    minutes: dict[str, float] = {}
+    if by == "reason":
+        for entry in data.reasons or []:
+            minutes[entry["name"]] = minutes.get(entry["name"], 0.0) + float(entry["minutes"])
+        return minutes
+    for stop in data.stops or []:
+        if stop["kind"] != "stop":
+            continue
+        key = str(stop["line_name"]) if by == "line" else band_of(duration_min(stop))
+        minutes[key] = minutes.get(key, 0.0) + float(stop["downtime_s"]) / 60.0
+    return minutes
 
 
 @widget_registry.register
@@ -53,19 +59,18 @@ class StopsParetoWidget(BaseWidget):
     """Minutes of planned time lost to stops (micro-stops cost no downtime), largest first."""
 
     source_type = "plant"
-    plant_parts = frozenset({"stops"})
     shape = "chart"
     config_model = ParetoConfig
     default_size = (6, 2)
 
+    @property
+    def plant_parts(self) -> frozenset[str]:  # type: ignore[override]
+        """Reasons come summed per reason (split stops shared out); lines and bands from the stops."""
+        return frozenset({"reasons"}) if self.config.by == "reason" else frozenset({"stops"})
+
     def process_data(self, data: PlantData) -> dict[str, Any]:
         """Sum downtime per group, sort descending, add the cumulative share of the total."""
-        minutes: dict[str, float] = {}
-        for stop in data.stops or []:
-            if stop["kind"] != "stop":
-                continue
-            key = _key(stop, self.config.by)
-            minutes[key] = minutes.get(key, 0.0) + float(stop["downtime_s"]) / 60.0
+        minutes = minutes_by(data, self.config.by)
         total = sum(minutes.values())
         if total <= 0:
             return self.empty_result()
