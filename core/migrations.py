@@ -144,6 +144,11 @@ def _tenant_external_credentials(conn: Connection) -> None:
     schema_tenant.external_credentials.create(conn, checkfirst=True)
 
 
+def _tenant_targets(conn: Connection) -> None:
+    """Production targets per line (and optionally shift and product): units per shift, OEE."""
+    schema_tenant.targets.create(conn, checkfirst=True)
+
+
 def _tenant_stop_reasons(conn: Connection) -> None:
     """Stop reason codes and the reason labels of stops (issue 12)."""
     for table in (schema_tenant.stop_reasons, schema_tenant.stop_labels):
@@ -152,7 +157,7 @@ def _tenant_stop_reasons(conn: Connection) -> None:
 
 TENANT: list[Migration] = [
     _tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops, _tenant_line_no_data_after,
-    _tenant_plant_settings, _tenant_external_credentials, _tenant_stop_reasons,
+    _tenant_plant_settings, _tenant_external_credentials, _tenant_stop_reasons, _tenant_targets,
 ]
 
 

@@ -180,6 +180,20 @@ closed_days = Table(
     Index("ix_closed_days_day", "day"),
 )
 
+# Production targets (issue 12): per line, optionally narrowed to a shift and/or a product.
+# No unique constraint: NULL shift/product would not collide; the loader replaces by key.
+targets = Table(
+    "targets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", Integer, ForeignKey("lines.id", ondelete="CASCADE"), nullable=False),
+    Column("shift_id", Integer, ForeignKey("shifts.id", ondelete="CASCADE"), nullable=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=True),
+    Column("units_per_shift", Integer, nullable=True),
+    Column("oee", Float, nullable=True),
+    Index("ix_targets_line", "line_id"),
+)
+
 # Gap-analysis progress per line: the first production date not yet final, and the earliest
 # date marked for re-analysis (late data, threshold or calendar changes).
 stops_state = Table(

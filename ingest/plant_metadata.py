@@ -1,5 +1,5 @@
-"""Plant metadata from a YAML file: areas, lines, products, shifts, closed days and stop reasons,
-upserted.
+"""Plant metadata from a YAML file: areas, lines, products, shifts, closed days, stop reasons and
+targets, upserted.
 
 The file format is documented in README.md ("Plant metadata YAML"); `config/demo_plant.yml` is
 a complete example. The whole file is validated before anything is written, and written in one
@@ -118,6 +118,26 @@ class ClosedDayIn(_Strict):
     lines: list[str] = Field(default_factory=list)
 
 
+class TargetIn(_Strict):
+    """A production target: a line's units per shift and/or OEE, optionally per shift/product."""
+
+    line: str
+    shift: str | None = None
+    product: str | None = None
+    units_per_shift: int | None = Field(default=None, ge=1, le=10_000_000)
+    oee: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _some_target(self) -> TargetIn:
+        if self.units_per_shift is None and self.oee is None:
+            raise ValueError("a target needs units_per_shift or oee")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None]:
+        return self.line, self.shift, self.product
+
+
 class StopReasonIn(_Strict):
     code: str = Field(pattern=CODE)
     name: str = Field(min_length=1, max_length=200)
@@ -130,6 +150,7 @@ class PlantIn(_Strict):
     products: list[ProductIn] = Field(default_factory=list)
     shifts: list[ShiftIn] = Field(default_factory=list)
     closed_days: list[ClosedDayIn] = Field(default_factory=list)
+    targets: list[TargetIn] = Field(default_factory=list)
     stop_reasons: list[StopReasonIn] = Field(default_factory=list)
     # --- production day (issue 9 §1): when the plant's day starts; absent = earliest shift ---
     production_day_start: str | None = None
@@ -149,7 +170,8 @@ def _unique(items: list[Any], kind: str, errors: list[str]) -> None:
 
 
 def parse_plant(
-    raw_text: str, *, known_areas: set[str] = frozenset(), known_lines: set[str] = frozenset()
+    raw_text: str, *, known_areas: set[str] = frozenset(), known_lines: set[str] = frozenset(),
+    known_shifts: set[str] = frozenset(), known_products: set[str] = frozenset(),
 ) -> PlantIn:
     """Parse and validate a plant file; every problem is reported with its path."""
     try:
@@ -183,9 +205,27 @@ def parse_plant(
         for code in closed.lines:
             if code not in lines:
                 errors.append(f"closed_days[{i}].lines: unknown line {code!r}")
+    _check_targets(plant, lines, known_shifts | {s.code for s in plant.shifts},
+                   known_products | {p.code for p in plant.products}, errors)
     if errors:
         raise ImportRejected("invalid plant file", details=errors)
     return plant
+
+
+def _check_targets(plant: PlantIn, lines: set[str], shifts: set[str], products: set[str],
+                   errors: list[str]) -> None:
+    """Every target names known codes, at most once per (line, shift, product)."""
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for i, target in enumerate(plant.targets):
+        if target.line not in lines:
+            errors.append(f"targets[{i}].line: unknown line {target.line!r}")
+        if target.shift is not None and target.shift not in shifts:
+            errors.append(f"targets[{i}].shift: unknown shift {target.shift!r}")
+        if target.product is not None and target.product not in products:
+            errors.append(f"targets[{i}].product: unknown product {target.product!r}")
+        if target.key in seen:
+            errors.append(f"targets[{i}]: duplicate target for {target.key!r}")
+        seen.add(target.key)
 
 
 def _upsert(conn: Connection, table, code: str, values: dict[str, Any]) -> int:  # noqa: ANN001
@@ -222,6 +262,22 @@ def _apply_closed_days(conn: Connection, plant: PlantIn, line_ids: dict[str, int
             same_line = c.line_id.is_(None) if line_id is None else c.line_id == line_id
             conn.execute(delete(t.closed_days).where(c.day == closed.date, same_line))
             conn.execute(insert(t.closed_days).values(day=closed.date, line_id=line_id, name=closed.name))
+
+
+def _apply_targets(conn: Connection, plant: PlantIn, line_ids: dict[str, int]) -> None:
+    """Replace each listed (line, shift, product) target; targets not listed stay."""
+    shift_ids, product_ids = _codes(conn, t.shifts), _codes(conn, t.products)
+    g = t.targets.c
+    for target in plant.targets:
+        shift_id = shift_ids[target.shift] if target.shift else None
+        product_id = product_ids[target.product] if target.product else None
+        conn.execute(delete(t.targets).where(
+            g.line_id == line_ids[target.line],
+            g.shift_id.is_(None) if shift_id is None else g.shift_id == shift_id,
+            g.product_id.is_(None) if product_id is None else g.product_id == product_id))
+        conn.execute(insert(t.targets).values(line_id=line_ids[target.line], shift_id=shift_id,
+                                              product_id=product_id, oee=target.oee,
+                                              units_per_shift=target.units_per_shift))
 
 
 def _set_setting(conn: Connection, key: str, value: str) -> None:
@@ -273,6 +329,7 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
                 for b in shift.breaks
             ])
     _apply_closed_days(conn, plant, line_ids)
+    _apply_targets(conn, plant, line_ids)
     for reason in plant.stop_reasons:
         _upsert(conn, t.stop_reasons, reason.code, {"name": reason.name, "active": reason.active})
     thresholds_after = _thresholds(conn)
@@ -285,7 +342,7 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
         _set_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     bump_metadata_version(conn)
     return {k: len(getattr(plant, k))
-            for k in ("areas", "lines", "products", "shifts", "closed_days", "stop_reasons")}
+            for k in ("areas", "lines", "products", "shifts", "closed_days", "stop_reasons", "targets")}
 
 
 def load_plant_file(db: DatabaseManager, slug: str, path: Path | str, *, today: date) -> dict[str, int]:
@@ -307,6 +364,8 @@ def load_plant_text(db: DatabaseManager, slug: str, raw: str, *, today: date) ->
             raw,
             known_areas=set(_codes(conn, t.areas)),
             known_lines=set(_codes(conn, t.lines)),
+            known_shifts=set(_codes(conn, t.shifts)),
+            known_products=set(_codes(conn, t.products)),
         )
         counts = apply_plant(conn, plant)
         line_ids = sorted(_codes(conn, t.lines).values())

@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from app_fastapi.orchestrator import time_window
+from app_fastapi.plant_source import selection_of
 from core.clock import plant_now
 from core.errors import ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
 from filters.engine import load_filter_set
-from filters.shifts import ShiftFilter
 from query.shift_report import Selection, search_stops
 from query.stop_reasons import attach_segments
 
@@ -73,20 +73,10 @@ def resolve_selection(rt: Runtime, slug: str, raw: dict[str, Any]) -> tuple[Tena
         filter_set = load_filter_set(conn, meta, rt.clock)
     values = filter_set.validate(raw)
     fragments = filter_set.fragments(values)
-    window = time_window(fragments)
-    if window is None:
+    sel = selection_of(meta, filter_set, values, fragments, time_window(fragments))
+    if sel is None:
         raise ValidationFailed("Falta el filtro de fecha", details=[{"field": "filters",
                                                                      "message": "Falta el filtro de fecha"}])
-    line_ids = {line.id for line in meta.lines.values() if line.active}
-    for fragment in fragments:
-        if fragment.line_ids is not None:
-            line_ids &= set(fragment.line_ids)
-    shift_ids = None
-    for f in filter_set.filters:
-        if isinstance(f, ShiftFilter) and values.get(f.param) is not None:
-            shift_ids = frozenset(values[f.param].ids)
-    ordered = tuple(sorted(line_ids, key=lambda i: meta.lines[i].code))
-    sel = Selection(window[0], window[1], ordered, shift_ids)
     return meta, sel, filter_set.applied(values), plant_now(rt.clock, meta.timezone)
 
 
