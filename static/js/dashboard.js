@@ -333,7 +333,15 @@
     });
   }
 
+  // Links that carry the dashboard's filters elsewhere (stops table, exports) follow each run.
+  function updateQueryLinks(query) {
+    document.querySelectorAll("a[data-keeps-query]").forEach(function (link) {
+      link.setAttribute("href", link.getAttribute("data-keeps-query") + (query ? "?" + query : ""));
+    });
+  }
+
   function updateUrl(query, replace) {
+    updateQueryLinks(query);
     var url = location.pathname + (query ? "?" + query : "");
     if (url === location.pathname + location.search) { return; }
     history[replace ? "replaceState" : "pushState"]({ camet: true }, "", url);
