@@ -18,6 +18,11 @@ from app_fastapi.routes import (
     admin_classes,
     admin_dashboards,
     admin_filters,
+    admin_plant_areas,
+    admin_plant_calendar,
+    admin_plant_lines,
+    admin_plant_products,
+    admin_plant_shifts,
     admin_widgets,
     audit,
     dashboards,
@@ -74,7 +79,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     rt = app.state.runtime = runtime or default_runtime()
     routers = (health, tokens, audit, users, filters_routes, dashboard_routes, demo_external, dashboards,
                admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, stop_labels, reports,
-               ingest, ingest_keys, line_status, demo_erp, external)
+               ingest, ingest_keys, line_status, demo_erp, external, admin_plant_areas, admin_plant_lines,
+               admin_plant_products, admin_plant_shifts, admin_plant_calendar)
     for module in routers:
         app.include_router(document_errors(module.router), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)
