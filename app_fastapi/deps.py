@@ -9,10 +9,13 @@ one, plus the route's own from ROUTE_LIMITS.
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 
 from core.errors import AuthError, Forbidden
 from core.runtime import Runtime
@@ -75,3 +78,17 @@ AdminPrincipal = Annotated[Principal, Depends(get_admin)]
 # Every integer id in a path is bounded to what both databases store (2^63 - 1): larger ones are
 # a 422 from validation, never an overflow in the driver.
 RowId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="a row id of the caller's tenant")]
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Only `YYYY-MM-DD` (pydantic alone would also read `0` as 1970-01-01)."""
+    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+        raise ValueError("se esperaba una fecha AAAA-MM-DD")
+    return value
+
+
+# A calendar day in a query or body: exactly what the OpenAPI `format: date` says.
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]

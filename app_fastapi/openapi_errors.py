@@ -72,6 +72,11 @@ def document_errors(router: APIRouter) -> APIRouter:
     return router
 
 
+def conflict(description: str) -> dict[int | str, dict[str, Any]]:
+    """The `responses` entry of an operation that answers 409 when a change clashes with the state."""
+    return {409: {"description": description, "model": ErrorBody}}
+
+
 def install_http_error_handler(app: FastAPI) -> None:
     """Starlette's own errors (unknown route, wrong method, unreadable body) in our shape."""
 

@@ -7,6 +7,8 @@ The route stays thin; this module alone knows filters/, broker/ and widgets/. St
 3. read the master frame with only the union of the internal widgets' columns, while the
    external calls run concurrently with it;
 4. hand each widget its scoped data and run `process_data`; a failure is that widget's error.
+Plant widgets (stops, shift report, line status) get one PlantData per run, loaded by
+app_fastapi/plant_source.py alongside the master read.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import httpx
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from app_fastapi.plant_source import PlantUnavailable, plant_for_run
 from broker import DataBroker, ExternalAPIError, ExternalAPIService, Fetched
 from broker.credentials import stored_credentials
 from broker.state import broker_state
@@ -180,20 +183,30 @@ async def run_dashboard(
         finally:
             spans["db"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
 
+    def read_plant() -> Any:
+        t0 = time.perf_counter()
+        try:
+            return plant_for_run(rt, slug, config.filter_set, values, fragments, context.time_range, live)
+        finally:
+            spans["plant"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
+
+    plant_task = asyncio.create_task(run_in_threadpool(read_plant))
     external_task = asyncio.create_task(fetch_external())
     master = None
     try:
         if columns:
             master = await run_in_threadpool(read_master)
         payloads, external_s = await external_task
+        plant = await plant_task
     finally:
-        if not external_task.done():
-            external_task.cancel()
+        for task in (external_task, plant_task):
+            if not task.done():
+                task.cancel()
 
     try:
         slots, broker_s, widgets_s = await run_in_threadpool(
             _feed_widgets, broker, slots, master.frame if master is not None else None, payloads,
-            config.timezone,
+            config.timezone, plant,
         )
     finally:
         frame_rows = master.rows if master is not None else 0
@@ -230,7 +243,8 @@ async def run_dashboard(
 
 
 def _feed_widgets(
-    broker: DataBroker, slots: list[Slot], frame: Any, payloads: dict[int, Any], timezone: str
+    broker: DataBroker, slots: list[Slot], frame: Any, payloads: dict[int, Any], timezone: str,
+    plant: Any = None,
 ) -> tuple[list[Slot], float, float]:
     """Scope each widget's data and run it; returns (slots, scoping seconds, widget seconds)."""
     scoping = widgets = 0.0
@@ -248,12 +262,16 @@ def _feed_widgets(
                     slot.stale = _stale_note(answer, timezone)
                 if widget.columns():
                     data = CombinedData(frame=broker.scope(widget, frame), payload=answer.payload)
+        elif widget.source_type == "plant":
+            data = plant
         else:
             data = broker.scope(widget, frame)
         t1 = time.perf_counter()
         scoping += t1 - t0
         if isinstance(data, ExternalAPIError):
             slot.error = f"Fuente externa no disponible: {data.message}"
+        elif isinstance(data, PlantUnavailable):
+            slot.error = data.message
         else:
             slot.data, slot.error = _process(widget, data)
         slot.time_ms = _ms(time.perf_counter() - t1)

@@ -114,6 +114,27 @@ class Shift:
         return self.start_minute <= minute_of_day < self.end_minute
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A production target of a line, optionally for one shift and/or one product."""
+
+    line_id: int
+    shift_id: int | None
+    product_id: int | None
+    units_per_shift: int | None
+    oee: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StopReason:
+    """A reason code a supervisor can give a stop (inactive ones still name old labels)."""
+
+    id: int
+    code: str
+    name: str
+    active: bool = True
+
+
 def _index(items: Iterable[Any], attr: str) -> dict[Any, Any]:
     return {getattr(item, attr): item for item in items}
 
@@ -130,11 +151,15 @@ class TenantMeta:
     products: dict[int, Product] = field(default_factory=dict)
     shifts: dict[int, Shift] = field(default_factory=dict)
     closed_days: tuple[ClosedDay, ...] = ()
+    targets: tuple[Target, ...] = ()
     # --- production day (issue 9 §1): the stored setting; None = the earliest shift start ---
     production_day_start: time | None = None
+    # --- stop reasons (issue 12) ---
+    stop_reasons: dict[int, StopReason] = field(default_factory=dict)
     lines_by_code: dict[str, Line] = field(init=False, repr=False, compare=False)
     products_by_code: dict[str, Product] = field(init=False, repr=False, compare=False)
     shifts_by_code: dict[str, Shift] = field(init=False, repr=False, compare=False)
+    stop_reasons_by_code: dict[str, StopReason] = field(init=False, repr=False, compare=False)
     products_by_line: dict[int, frozenset[int]] = field(init=False, repr=False, compare=False)
     lines_by_area: dict[int, frozenset[int]] = field(init=False, repr=False, compare=False)
     _memo: dict[Any, Any] = field(init=False, repr=False, compare=False)
@@ -151,6 +176,7 @@ class TenantMeta:
             "lines_by_code": _index(self.lines.values(), "code"),
             "products_by_code": _index(self.products.values(), "code"),
             "shifts_by_code": _index(self.shifts.values(), "code"),
+            "stop_reasons_by_code": _index(self.stop_reasons.values(), "code"),
             "products_by_line": {k: frozenset(v) for k, v in by_line.items()},
             "lines_by_area": {k: frozenset(v) for k, v in by_area.items()},
             "_memo": {},
@@ -263,11 +289,21 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
         ClosedDay(r.day, r.line_id, r.name)
         for r in conn.execute(select(cd.day, cd.line_id, cd.name).order_by(cd.day, cd.id))
     )
+    tg = t.targets.c
+    targets = tuple(
+        Target(r.line_id, r.shift_id, r.product_id, r.units_per_shift, r.oee)
+        for r in conn.execute(select(tg.line_id, tg.shift_id, tg.product_id, tg.units_per_shift, tg.oee)
+                              .order_by(tg.id))
+    )
     settings = _plant_settings(conn)
     day_start = settings.get(t.PRODUCTION_DAY_START)
+    sr = t.stop_reasons.c
+    reasons = {r.id: StopReason(r.id, r.code, r.name, bool(r.active))
+               for r in conn.execute(select(sr.id, sr.code, sr.name, sr.active).order_by(sr.id))}
     return TenantMeta(
-        slug, timezone, version, areas, lines, products, shifts, closed,
+        slug, timezone, version, areas, lines, products, shifts, closed, targets,
         production_day_start=parse_hhmm(day_start) if day_start else None,
+        stop_reasons=reasons,
     )
 
 

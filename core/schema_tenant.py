@@ -23,6 +23,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
@@ -180,6 +181,20 @@ closed_days = Table(
     Index("ix_closed_days_day", "day"),
 )
 
+# Production targets (issue 12): per line, optionally narrowed to a shift and/or a product.
+# No unique constraint: NULL shift/product would not collide; the loader replaces by key.
+targets = Table(
+    "targets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", Integer, ForeignKey("lines.id", ondelete="CASCADE"), nullable=False),
+    Column("shift_id", Integer, ForeignKey("shifts.id", ondelete="CASCADE"), nullable=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=True),
+    Column("units_per_shift", Integer, nullable=True),
+    Column("oee", Float, nullable=True),
+    Index("ix_targets_line", "line_id"),
+)
+
 # Gap-analysis progress per line: the first production date not yet final, and the earliest
 # date marked for re-analysis (late data, threshold or calendar changes).
 stops_state = Table(
@@ -188,6 +203,46 @@ stops_state = Table(
     Column("line_id", Integer, primary_key=True),
     Column("next_date", Date, nullable=True),
     Column("dirty_from", Date, nullable=True),
+)
+
+# Rollups: one row per line × 5-minute bucket × product × status, kept by jobs/rollup_job.py.
+# Its own MetaData: `_tenant_v1` creates everything in `metadata` unpartitioned, while on MySQL
+# this table is RANGE-partitioned by month on bucket_start (the rollups migration creates it).
+# NULLs: product_id and status are never NULL (a detection always has both). A NULL weight
+# counts in `units` but not in `weight_n`; the weight sums are 0 and min/max NULL when
+# weight_n = 0. under_nominal_n, giveaway_sum_g and `hist` count only weighed units of a product
+# with a row in `products` (its nominal weight): units of an unknown product have an all-zero
+# histogram. `hist` is JSON text, a list of core.rollup_grain.HIST_BINS counts.
+rollup_metadata = MetaData()
+
+rollups = Table(
+    "rollups",
+    rollup_metadata,
+    Column("line_id", Integer, primary_key=True, autoincrement=False),
+    Column("bucket_start", Timestamp, primary_key=True, nullable=False),
+    Column("product_id", Integer, primary_key=True, autoincrement=False),
+    Column("status", SmallInteger, primary_key=True, autoincrement=False),
+    Column("units", Integer, nullable=False),
+    Column("weight_n", Integer, nullable=False),
+    Column("weight_sum_g", Double, nullable=False),
+    Column("weight_sumsq_g2", Double, nullable=False),
+    Column("weight_min_g", Float, nullable=True),  # the detections' type: reads back identically
+    Column("weight_max_g", Float, nullable=True),
+    Column("under_nominal_n", Integer, nullable=False),
+    Column("giveaway_sum_g", Double, nullable=False),
+    Column("hist", Text, nullable=False),
+)
+
+# Rollup progress per line: buckets with bucket_start < rolled_until are complete;
+# [dirty_from, dirty_until) (bucket edges, both NULL or both set) are buckets below rolled_until
+# that late data, imports or a nominal-weight change asked to aggregate again.
+rollups_state = Table(
+    "rollups_state",
+    metadata,
+    Column("line_id", Integer, primary_key=True, autoincrement=False),
+    Column("rolled_until", Timestamp, nullable=True),
+    Column("dirty_from", Timestamp, nullable=True),
+    Column("dirty_until", Timestamp, nullable=True),
 )
 
 import_batches = Table(
@@ -204,6 +259,29 @@ import_batches = Table(
     Column("last_ts", Timestamp, nullable=True),
 )
 
+# Saved views (issue 13): a user's named filter values, personal or shared with the tenant.
+# `filters` holds the raw values as the dashboard form sends them; they are validated again
+# each time the view is opened, because the tenant's filters may have changed since.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", Integer, nullable=False, index=True),  # central users.id
+    Column("name", String(80), nullable=False),
+    Column("shared", Boolean, nullable=False, default=False),
+    Column("layout_id", Integer, nullable=True),
+    Column("filters", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# The view each user opens at `/` (one row per user at most).
+saved_view_starts = Table(
+    "saved_view_starts",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("view_id", Integer, ForeignKey("saved_views.id", ondelete="CASCADE"), nullable=False),
+)
+
 # Credentials of external APIs set by the tenant's admin, Fernet-encrypted (broker/credentials.py).
 external_credentials = Table(
     "external_credentials",
@@ -212,6 +290,34 @@ external_credentials = Table(
     Column("secret_enc", String(8192), nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("updated_by", String(64), nullable=False),
+)
+
+
+# Stop reasons (issue 12): the tenant's reason codes, loaded from the plant YAML.
+stop_reasons = Table(
+    "stop_reasons",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+# Reason labels of stops, keyed by (line, stop start) rather than by `stops.id`: gap analysis
+# deletes and rewrites a chunk's stops, and a stop that still exists keeps its start, so its
+# labels still apply. One row per segment of a split stop; `seg_end` NULL = to the stop's end.
+stop_labels = Table(
+    "stop_labels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", Integer, ForeignKey("lines.id", ondelete="CASCADE"), nullable=False),
+    Column("stop_start", Timestamp, nullable=False),
+    Column("seg_start", Timestamp, nullable=False),
+    Column("seg_end", Timestamp, nullable=True),
+    Column("reason_id", Integer, ForeignKey("stop_reasons.id"), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("line_id", "stop_start", "seg_start", name="uq_stop_labels_segment"),
 )
 
 

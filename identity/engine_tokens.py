@@ -21,7 +21,7 @@ ALGORITHM = "HS256"
 ISSUER = "camet-flask"
 AUDIENCE = "camet-engine"
 REQUIRED = ["exp", "iat", "iss", "aud", "sub", "tenant", "role", "uid", "cv"]
-ROLES = ("viewer", "admin")
+ROLES = ("viewer", "supervisor", "admin")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def can_label_stops(self) -> bool:
+        """Supervisors and admins give stops their reasons; viewers only read them."""
+        return self.role in ("supervisor", "admin")
 
 
 def _keys(settings: Settings) -> dict[str, str]:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from core.db import DatabaseManager
-from core.errors import AuthError, NotFound, ValidationFailed
+from core.errors import AuthError, Conflict, NotFound, ValidationFailed
 from core.schema_central import ingest_keys, tenants
 from core.settings import Settings
 from identity.audit import record, utcnow
@@ -100,7 +100,7 @@ def create_key(db: DatabaseManager, settings: Settings, *, tenant: str, name: st
             record(conn, action="ingest_key_created", tenant_id=tid, username=actor,
                    detail={"key_id": key_id, "name": name, "lines": codes})
     except IntegrityError:
-        raise ValidationFailed(f"ya existe una clave llamada {name!r}") from None
+        raise Conflict(f"ya existe una clave llamada {name!r}") from None
     return get_key(db, tenant=tenant, key_id=key_id), key
 
 

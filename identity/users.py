@@ -26,7 +26,7 @@ from identity import lockout
 from identity.audit import record, utcnow
 from identity.passwords import MAX_LOGIN_LENGTH, burn_verify, hash_password, needs_rehash, verify_password
 
-ROLES = ("viewer", "admin")
+ROLES = ("viewer", "supervisor", "admin")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 LOGIN_FAILED = "Usuario o contraseña incorrectos, o cuenta bloqueada temporalmente."
 
@@ -89,8 +89,8 @@ def validate_username(username: str) -> str:
 
 def validate_role(role: str) -> str:
     if role not in ROLES:
-        raise ValidationFailed(f"rol inválido {role!r}: viewer o admin",
-                               details=[{"field": "role", "message": "viewer o admin"}])
+        raise ValidationFailed(f"rol inválido {role!r}: viewer, supervisor o admin",
+                               details=[{"field": "role", "message": "viewer, supervisor o admin"}])
     return role
 
 

@@ -1,4 +1,5 @@
-"""Plant metadata from a YAML file: areas, lines, products, shifts and closed days, upserted.
+"""Plant metadata from a YAML file: areas, lines, products, shifts, closed days, targets and stop
+reasons, upserted.
 
 The file format is documented in README.md ("Plant metadata YAML"); `config/demo_plant.yml` is
 a complete example. The whole file is validated before anything is written, and written in one
@@ -22,6 +23,7 @@ from core.db import DatabaseManager
 from core.detection_tables import ensure_line_table
 from core.errors import ImportRejected
 from core.metadata_cache import bump_metadata_version
+from core.rollups_state import mark_products_dirty
 from core.stops_state import FROM_START, mark_dirty
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
@@ -117,12 +119,40 @@ class ClosedDayIn(_Strict):
     lines: list[str] = Field(default_factory=list)
 
 
+class TargetIn(_Strict):
+    """A production target: a line's units per shift and/or OEE, optionally per shift/product."""
+
+    line: str
+    shift: str | None = None
+    product: str | None = None
+    units_per_shift: int | None = Field(default=None, ge=1, le=10_000_000)
+    oee: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _some_target(self) -> TargetIn:
+        if self.units_per_shift is None and self.oee is None:
+            raise ValueError("a target needs units_per_shift or oee")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None]:
+        return self.line, self.shift, self.product
+
+
+class StopReasonIn(_Strict):
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=1, max_length=200)
+    active: bool = True
+
+
 class PlantIn(_Strict):
     areas: list[AreaIn] = Field(default_factory=list)
     lines: list[LineIn] = Field(default_factory=list)
     products: list[ProductIn] = Field(default_factory=list)
     shifts: list[ShiftIn] = Field(default_factory=list)
     closed_days: list[ClosedDayIn] = Field(default_factory=list)
+    targets: list[TargetIn] = Field(default_factory=list)
+    stop_reasons: list[StopReasonIn] = Field(default_factory=list)
     # --- production day (issue 9 §1): when the plant's day starts; absent = earliest shift ---
     production_day_start: str | None = None
 
@@ -141,7 +171,8 @@ def _unique(items: list[Any], kind: str, errors: list[str]) -> None:
 
 
 def parse_plant(
-    raw_text: str, *, known_areas: set[str] = frozenset(), known_lines: set[str] = frozenset()
+    raw_text: str, *, known_areas: set[str] = frozenset(), known_lines: set[str] = frozenset(),
+    known_shifts: set[str] = frozenset(), known_products: set[str] = frozenset(),
 ) -> PlantIn:
     """Parse and validate a plant file; every problem is reported with its path."""
     try:
@@ -159,19 +190,21 @@ def parse_plant(
     except ValidationError as exc:
         msgs = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ImportRejected("invalid plant file", details=msgs) from None
-    errors = cross_check(plant, known_areas=known_areas, known_lines=known_lines)
+    errors = cross_check(plant, known_areas=known_areas, known_lines=known_lines,
+                         known_shifts=known_shifts, known_products=known_products)
     if errors:
         raise ImportRejected("invalid plant file", details=errors)
     return plant
 
 
-def cross_check(plant: PlantIn, *, known_areas: set[str], known_lines: set[str]) -> list[str]:
-    """What the models alone cannot see: duplicate codes and references to unknown areas/lines.
+def cross_check(plant: PlantIn, *, known_areas: set[str], known_lines: set[str],
+                known_shifts: set[str] = frozenset(), known_products: set[str] = frozenset()) -> list[str]:
+    """What the models alone cannot see: duplicate codes and references to unknown codes.
 
     Shared by the YAML loader and the admin API (which passes one entity and the stored codes).
     """
     errors: list[str] = []
-    for kind in ("areas", "lines", "products", "shifts"):
+    for kind in ("areas", "lines", "products", "shifts", "stop_reasons"):
         _unique(getattr(plant, kind), kind, errors)
     areas = known_areas | {a.code for a in plant.areas}
     lines = known_lines | {line.code for line in plant.lines}
@@ -188,7 +221,25 @@ def cross_check(plant: PlantIn, *, known_areas: set[str], known_lines: set[str])
         for code in closed.lines:
             if code not in lines:
                 errors.append(f"closed_days[{i}].lines: unknown line {code!r}")
+    _check_targets(plant, lines, known_shifts | {s.code for s in plant.shifts},
+                   known_products | {p.code for p in plant.products}, errors)
     return errors
+
+
+def _check_targets(plant: PlantIn, lines: set[str], shifts: set[str], products: set[str],
+                   errors: list[str]) -> None:
+    """Every target names known codes, at most once per (line, shift, product)."""
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for i, target in enumerate(plant.targets):
+        if target.line not in lines:
+            errors.append(f"targets[{i}].line: unknown line {target.line!r}")
+        if target.shift is not None and target.shift not in shifts:
+            errors.append(f"targets[{i}].shift: unknown shift {target.shift!r}")
+        if target.product is not None and target.product not in products:
+            errors.append(f"targets[{i}].product: unknown product {target.product!r}")
+        if target.key in seen:
+            errors.append(f"targets[{i}]: duplicate target for {target.key!r}")
+        seen.add(target.key)
 
 
 def _upsert(conn: Connection, table, code: str, values: dict[str, Any]) -> int:  # noqa: ANN001
@@ -206,6 +257,11 @@ def _codes(conn: Connection, table) -> dict[str, int]:  # noqa: ANN001
 def _thresholds(conn: Connection) -> dict[int, tuple[int, int]]:
     rows = conn.execute(select(t.lines.c.id, t.lines.c.micro_stop_s, t.lines.c.stop_threshold_s))
     return {r.id: (r.micro_stop_s, r.stop_threshold_s) for r in rows}
+
+
+def _nominals(conn: Connection) -> dict[int, float]:
+    """Nominal weight per product: rollups (under/over, histogram) depend on it."""
+    return dict(conn.execute(select(t.products.c.id, t.products.c.nominal_weight_g)).all())
 
 
 def _calendar(conn: Connection) -> tuple:
@@ -227,6 +283,22 @@ def _apply_closed_days(conn: Connection, plant: PlantIn, line_ids: dict[str, int
             conn.execute(insert(t.closed_days).values(day=closed.date, line_id=line_id, name=closed.name))
 
 
+def _apply_targets(conn: Connection, plant: PlantIn, line_ids: dict[str, int]) -> None:
+    """Replace each listed (line, shift, product) target; targets not listed stay."""
+    shift_ids, product_ids = _codes(conn, t.shifts), _codes(conn, t.products)
+    g = t.targets.c
+    for target in plant.targets:
+        shift_id = shift_ids[target.shift] if target.shift else None
+        product_id = product_ids[target.product] if target.product else None
+        conn.execute(delete(t.targets).where(
+            g.line_id == line_ids[target.line],
+            g.shift_id.is_(None) if shift_id is None else g.shift_id == shift_id,
+            g.product_id.is_(None) if product_id is None else g.product_id == product_id))
+        conn.execute(insert(t.targets).values(line_id=line_ids[target.line], shift_id=shift_id,
+                                              product_id=product_id, oee=target.oee,
+                                              units_per_shift=target.units_per_shift))
+
+
 def _set_setting(conn: Connection, key: str, value: str) -> None:
     """Upsert one plant setting (portable: update, insert when nothing was updated)."""
     s = t.plant_settings
@@ -240,9 +312,10 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     """Write a validated plant in the caller's transaction; returns counts per kind.
 
     Changed stop thresholds or calendar (shifts, breaks, weekdays, closed days) mark the
-    affected lines' stops for re-analysis from the start.
+    affected lines' stops for re-analysis from the start; changed nominal weights mark the
+    rollups that hold those products.
     """
-    thresholds_before, calendar_before = _thresholds(conn), _calendar(conn)
+    thresholds_before, calendar_before, nominal_before = _thresholds(conn), _calendar(conn), _nominals(conn)
     for area in plant.areas:
         _upsert(conn, t.areas, area.code, {"name": area.name})
     area_ids = _codes(conn, t.areas)
@@ -276,16 +349,22 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
                 for b in shift.breaks
             ])
     _apply_closed_days(conn, plant, line_ids)
+    _apply_targets(conn, plant, line_ids)
+    for reason in plant.stop_reasons:
+        _upsert(conn, t.stop_reasons, reason.code, {"name": reason.name, "active": reason.active})
     thresholds_after = _thresholds(conn)
     if _calendar(conn) != calendar_before:
         mark_dirty(conn, thresholds_after, FROM_START)
     else:
         changed = [i for i, v in thresholds_after.items() if thresholds_before.get(i, v) != v]
         mark_dirty(conn, changed, FROM_START)
+    nominal_after = _nominals(conn)
+    mark_products_dirty(conn, [i for i, g in nominal_after.items() if nominal_before.get(i, g) != g])
     if plant.production_day_start is not None:
         _set_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     bump_metadata_version(conn)
-    return {k: len(getattr(plant, k)) for k in ("areas", "lines", "products", "shifts", "closed_days")}
+    return {k: len(getattr(plant, k))
+            for k in ("areas", "lines", "products", "shifts", "closed_days", "targets", "stop_reasons")}
 
 
 def load_plant_file(db: DatabaseManager, slug: str, path: Path | str, *, today: date) -> dict[str, int]:
@@ -307,6 +386,8 @@ def load_plant_text(db: DatabaseManager, slug: str, raw: str, *, today: date) ->
             raw,
             known_areas=set(_codes(conn, t.areas)),
             known_lines=set(_codes(conn, t.lines)),
+            known_shifts=set(_codes(conn, t.shifts)),
+            known_products=set(_codes(conn, t.products)),
         )
         counts = apply_plant(conn, plant)
         line_ids = sorted(_codes(conn, t.lines).values())

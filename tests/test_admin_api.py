@@ -59,7 +59,6 @@ def test_filter_rows_refused_before_saving(auth_world, admin):
     cases = [
         ({"class_name": "os.system", "param_name": "x", "label": "X"}, "no está registrada"),
         ({"class_name": "ToggleFilter", "param_name": "Mal Param", "label": "X"}, "minúsculas"),
-        ({"class_name": "ToggleFilter", "param_name": "lineas", "label": "X"}, "ya existe"),
         ({"class_name": "ToggleFilter", "param_name": "t", "label": "X", "config": {"nope": 1}}, "nope"),
         ({"class_name": "ProductFilter", "param_name": "p2", "label": "P", "config": {"depends_on": ["zz"]}},
          "zz"),
@@ -67,10 +66,14 @@ def test_filter_rows_refused_before_saving(auth_world, admin):
     for body, reason in cases:
         r = admin.post("/api/v1/admin/filters", json=body)
         assert r.status_code == 422 and reason in r.json()["message"], (body, r.text)
+    # Well formed, but clashing with the rows there are now: 409.
+    r = admin.post("/api/v1/admin/filters", json={"class_name": "ToggleFilter", "param_name": "lineas",
+                                                  "label": "X"})
+    assert r.status_code == 409 and "ya existe" in r.json()["message"], r.text
     lineas = sql_rows(rt, "SELECT id FROM Filters WHERE param_name = 'lineas'")[0][0]
     r = admin.patch(f"/api/v1/admin/filters/{lineas}", json={"active": False})
-    assert r.status_code == 422 and "productos" in r.json()["message"]
-    assert admin.delete(f"/api/v1/admin/filters/{lineas}").status_code == 422
+    assert r.status_code == 409 and "productos" in r.json()["message"]
+    assert admin.delete(f"/api/v1/admin/filters/{lineas}").status_code == 409
     assert admin.patch("/api/v1/admin/filters/9999", json={"label": "x"}).status_code == 404
     assert snapshot(rt) == before
     assert admin_events(rt) == []
@@ -89,7 +92,7 @@ def test_filter_changes_are_saved_and_audited(auth_world, admin):
     ids = [r[0] for r in sql_rows(rt, "SELECT id FROM Filters ORDER BY sort_order, id")]
     reordered = admin.post("/api/v1/admin/filters/order", json={"ids": ids[::-1]})
     assert [r["id"] for r in reordered.json()] == ids[::-1]
-    assert admin.post("/api/v1/admin/filters/order", json={"ids": ids[1:]}).status_code == 422
+    assert admin.post("/api/v1/admin/filters/order", json={"ids": ids[1:]}).status_code == 409
     assert admin.delete(f"/api/v1/admin/filters/{new_id}").status_code == 204
     events = admin_events(rt)[::-1]
     assert [(e.detail["what"], e.detail["op"]) for e in events] == [
@@ -141,7 +144,7 @@ def test_dashboards_refuse_foreign_and_missing_rows(auth_world, admin):
         r = admin.post("/api/v1/admin/dashboards", json={"name": "Nuevo", "items": items})
         assert r.status_code == 422, (items, r.text)
     r = admin.post("/api/v1/admin/dashboards", json={"name": "Producción", "items": []})
-    assert r.status_code == 422 and "ya existe" in r.json()["message"]
+    assert r.status_code == 409 and "ya existe" in r.json()["message"]
     assert snapshot(rt) == before and admin_events(rt) == []
 
 

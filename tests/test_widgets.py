@@ -20,6 +20,7 @@ from widgets.line_summary import LineSummaryWidget
 from widgets.product_mix import ProductMixWidget
 from widgets.production_by_line import ProductionByLineWidget
 from widgets.production_over_time import ProductionOverTimeWidget
+from widgets.shapes import shape_names
 
 
 def frame() -> pd.DataFrame:
@@ -45,9 +46,11 @@ def scoped(widget: BaseWidget) -> pd.DataFrame:
 def test_every_default_row_resolves_and_declares_known_columns():
     for row in DEFAULT_WIDGET_ROWS:
         widget = widget_registry.get(row["class_name"])(widget_id=1, title=row["title"], config=row["config"])
-        assert widget.shape in {"kpi", "chart", "table"}
-        assert widget.source_type in {"internal", "external"}
-        if widget.source_type == "internal":
+        assert widget.shape in shape_names()
+        assert widget.source_type in {"internal", "external", "plant"}
+        if widget.source_type == "plant":
+            assert widget.plant_parts and not widget.columns()
+        elif widget.source_type == "internal":
             assert widget.columns() and widget.columns() <= set(MASTER_COLUMNS)
         else:  # an external widget may also read master columns (e.g. plan vs actual)
             assert widget.required_api_id and widget.columns() <= set(MASTER_COLUMNS)
@@ -58,7 +61,9 @@ def test_default_layout_places_every_default_row():
     items = to_row_ids(DEFAULT_LAYOUT, {r["sort_order"]: r["id"] for r in rows})
     placements, errors = resolve_layout(items, rows)
     assert errors == []
-    assert [p.row["sort_order"] for p in placements] == [r["sort_order"] for r in DEFAULT_WIDGET_ROWS]
+    assert [p.row["sort_order"] for p in placements] == [item["widget"] for item in DEFAULT_LAYOUT]
+    placed = sorted(item["widget"] for item in DEFAULT_LAYOUT)
+    assert placed == sorted(r["sort_order"] for r in DEFAULT_WIDGET_ROWS)
 
 
 def test_layout_problems_are_messages_not_failures():

@@ -5,25 +5,39 @@
 """
 
 from widgets import (  # modules register themselves on import
+    downtime_cards,
     exchange_rate,
     kpi,
+    line_status_board,
     line_summary,
+    oee_cards,
     open_orders,
     plan_vs_actual,
     product_mix,
     production_by_line,
     production_over_time,
+    rate_vs_ideal,
+    shift_comparison,
+    stop_timeline,
+    stops_pareto,
 )
 from widgets.base import widget_registry
 
 __all__ = [
     "widget_registry",
+    "downtime_cards",
     "exchange_rate",
     "kpi",
+    "line_status_board",
     "line_summary",
+    "oee_cards",
     "open_orders",
     "plan_vs_actual",
     "product_mix",
     "production_by_line",
     "production_over_time",
+    "rate_vs_ideal",
+    "shift_comparison",
+    "stop_timeline",
+    "stops_pareto",
 ]

@@ -6,18 +6,23 @@ database module; the orchestrator builds it from a `Widget_catalog` row and the 
 
 Contract for subclasses (one file per widget, registered with `@widget_registry.register`):
 
-- `source_type`: "internal" (reads the master DataFrame) or "external" (reads an API payload).
+- `source_type`: "internal" (reads the master DataFrame), "external" (reads an API payload) or
+  "plant" (reads the stops / shift-instance report of the filtered selection: a
+  `widgets.plant_data.PlantData` holding the `plant_parts` it declares).
 - internal widgets: `required_columns` (names from query.columns.MASTER_COLUMNS); it may be a
   property when it depends on the config. They receive `frame[required_columns]`.
 - external widgets: `required_api_id` (a key of config/external_apis.yml) and `api_params()`;
   they receive the decoded JSON payload of that API. An external widget that also declares
   `required_columns` receives `CombinedData(frame=frame[required_columns], payload=...)`.
-- `shape`: names the page's partial `partials/widgets/_<shape>.html` ("kpi", "chart", "table"
-  ship with the product; an unknown shape falls back to `_default.html`).
+- `shape`: a shape registered in `widgets.shapes` (its partial `partials/widgets/_<shape>.html`
+  and its table form for exports).
 - `config_model`: a pydantic model validating the row's `config` JSON (extra keys rejected).
 - `process_data(data) -> dict`: the JSON the front end renders. Return `empty_result()` when
   there is nothing to show; raise `WidgetDataError` when the data is unusable.
 - `default_size`: grid width (of 12 columns) and height (rows) when the layout gives none.
+
+`widget_registry.register` checks this contract (`check_contract`) and raises RegistryError
+naming the class and the missing piece, so a broken widget fails at import, not at a request.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.errors import CametError, RegistryError
 from core.registry import Registry
+from widgets.plant_data import PLANT_PARTS
+from widgets.shapes import get_shape
 
-widget_registry: Registry[type[BaseWidget]] = Registry("widget", entry_point_group="camet.widgets")
-SourceType = Literal["internal", "external"]
-Shape = str  # a template name: partials/widgets/_<shape>.html
+SourceType = Literal["internal", "external", "plant"]
+SOURCE_TYPES: frozenset[str] = frozenset({"internal", "external", "plant"})
+Shape = str  # a name registered in widgets.shapes
 
 
 class WidgetDataError(CametError):
@@ -77,6 +84,7 @@ class BaseWidget:
     source_type: ClassVar[SourceType] = "internal"
     required_columns: ClassVar[frozenset[str]] = frozenset()
     required_api_id: ClassVar[str | None] = None
+    plant_parts: ClassVar[frozenset[str]] = frozenset()
     shape: ClassVar[Shape] = "chart"
     config_model: ClassVar[type[BaseModel]] = NoConfig
     default_size: ClassVar[tuple[int, int]] = (6, 2)
@@ -125,3 +133,56 @@ def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "config"
     return f"{where}: {err['msg']}"
+
+
+def _declared(klass: type, name: str) -> bool:
+    """True when the class sets `name` to a non-empty value or computes it (a property)."""
+    return _is_property(klass, name) or bool(getattr(klass, name, None))
+
+
+def _is_property(klass: type, name: str) -> bool:
+    return any(isinstance(vars(k).get(name), property) for k in klass.__mro__)
+
+
+def check_contract(klass: type) -> None:
+    """Raise RegistryError when a widget class cannot work: the message names what is missing."""
+    who = f"widget class {klass.__name__}"
+    if not (isinstance(klass, type) and issubclass(klass, BaseWidget)):
+        raise RegistryError(f"{who} does not extend BaseWidget")
+    if klass.source_type not in SOURCE_TYPES:
+        raise RegistryError(f"{who}: source_type {klass.source_type!r} is not one of {sorted(SOURCE_TYPES)}")
+    needs = {"internal": "required_columns", "external": "required_api_id", "plant": "plant_parts"}
+    if not _declared(klass, needs[klass.source_type]):
+        raise RegistryError(f"{who}: a {klass.source_type} widget must declare {needs[klass.source_type]}")
+    if klass.source_type == "plant" and not _is_property(klass, "plant_parts"):
+        unknown = set(klass.plant_parts) - PLANT_PARTS
+        if unknown:
+            known = sorted(PLANT_PARTS)
+            raise RegistryError(f"{who}: unknown plant_parts {sorted(unknown)} (known: {known})")
+    if not (isinstance(klass.config_model, type) and issubclass(klass.config_model, BaseModel)):
+        raise RegistryError(f"{who}: config_model must be a pydantic model")
+    try:
+        get_shape(klass.shape)
+    except RegistryError as exc:
+        raise RegistryError(f"{who}: {exc}") from None
+    if klass.process_data is BaseWidget.process_data:
+        raise RegistryError(f"{who}: process_data is not implemented")
+    width, height = klass.default_size
+    if not (1 <= width <= 12 and height >= 1):
+        raise RegistryError(f"{who}: default_size {klass.default_size!r} is outside the 12-column grid")
+
+
+class WidgetRegistry(Registry[type[BaseWidget]]):
+    """The widget family's registry: registering checks the widget contract first."""
+
+    def register(self, cls: Any = None, *, aliases: tuple[str, ...] = ()) -> Any:
+        """Class decorator like Registry.register; a class breaking the contract is refused."""
+
+        def add(klass: type[BaseWidget]) -> type[BaseWidget]:
+            check_contract(klass)
+            return Registry.register(self, klass, aliases=aliases)
+
+        return add(cls) if cls is not None else add
+
+
+widget_registry: WidgetRegistry = WidgetRegistry("widget", entry_point_group="camet.widgets")

@@ -20,7 +20,7 @@ from sqlalchemy import Table, Text, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from app_fastapi.deps import client_ip
-from core.errors import NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.runtime import Runtime
 from identity.audit import record
 from identity.engine_tokens import Principal
@@ -99,11 +99,15 @@ class OrderIn(BaseModel):
 
 
 def reorder(conn: Connection, table: Table, ids: list[int], change: Change) -> None:
-    """Renumber sort_order 10, 20, ... in the given order; the ids must be exactly the table's."""
+    """Renumber sort_order 10, 20, ... in the given order; the ids must be exactly the table's.
+
+    Any list of ids is well formed; whether it names each row once depends on the rows there are
+    now, so a mismatch is a 409 (the table changed since the caller read it), not a 422.
+    """
     before = [r.id for r in conn.execute(select(table.c.id).order_by(table.c.sort_order, table.c.id))]
     if sorted(ids) != sorted(before):
-        raise ValidationFailed("el orden debe nombrar cada fila exactamente una vez",
-                               details=[{"field": "ids", "message": "ids incompletos o repetidos"}])
+        raise clash("ids", "el orden debe nombrar cada fila exactamente una vez "
+                           "(ids incompletos o repetidos)")
     for position, row_id in enumerate(ids, start=1):
         conn.execute(update(table).where(table.c.id == row_id).values(sort_order=position * 10))
     change.done("reorder", None, before, ids)
@@ -112,3 +116,9 @@ def reorder(conn: Connection, table: Table, ids: list[int], change: Change) -> N
 def refuse(field_name: str, message: str) -> ValidationFailed:
     """A 422 with one field message (the UI shows it next to the form)."""
     return ValidationFailed(message, details=[{"field": field_name, "message": message}])
+
+
+def clash(field_name: str, message: str) -> Conflict:
+    """A 409 with one field message: well-formed input that clashes with the rows there are now
+    (a duplicate name, a row others depend on)."""
+    return Conflict(message, details=[{"field": field_name, "message": message}])

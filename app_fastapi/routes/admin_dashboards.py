@@ -3,7 +3,7 @@
 Each item places one `Widget_catalog` row of the caller's tenant by id, with a width (1-12
 columns) and a height (1-4 rows). An item naming a row that does not exist in this tenant (a
 missing id, or another tenant's) is refused with 422 before anything is saved. Exactly one
-dashboard is the default; the last dashboard cannot be deleted.
+dashboard is the default; a duplicate name or deleting the last dashboard is a 409.
 """
 
 from __future__ import annotations
@@ -11,18 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Text, delete, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
-from app_fastapi.routes.admin_common import audited_change, parse_config, refuse
+from app_fastapi.openapi_errors import conflict
+from app_fastapi.routes.admin_common import audited_change, clash, parse_config, refuse
 from core import schema_tenant as t
 from core.errors import Conflict, NotFound
 from identity.request_limits import MAX_DB_INT
 
 router = APIRouter(prefix="/admin/dashboards", tags=["admin"])
 layouts = t.dashboard_layouts
+NAME_CLASH = conflict("a dashboard with that name exists already")
 
 
 class ItemIn(BaseModel):
@@ -34,8 +36,8 @@ class ItemIn(BaseModel):
 
 
 class DashboardIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    is_default: bool = False
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="not only spaces")
+    is_default: StrictBool = False
     items: list[ItemIn] = Field(default_factory=list, max_length=100)
 
 
@@ -63,12 +65,12 @@ def _one(conn: Connection, layout_id: int) -> dict[str, Any]:
 
 
 def _check(conn: Connection, body: DashboardIn, layout_id: int | None) -> list[dict[str, int]]:
-    """The items to store, or a 422 naming the first problem (nothing written yet)."""
-    clash = conn.execute(select(layouts.c.id).where(layouts.c.name == body.name.strip())).first()
+    """The items to store, or a 422 (409 for a taken name) naming the first problem (nothing written yet)."""
+    same_name = conn.execute(select(layouts.c.id).where(layouts.c.name == body.name.strip())).first()
     if not body.name.strip():
         raise refuse("name", "el tablero necesita un nombre")
-    if clash is not None and clash.id != layout_id:
-        raise refuse("name", f"ya existe un tablero llamado «{body.name.strip()}»")
+    if same_name is not None and same_name.id != layout_id:
+        raise clash("name", f"ya existe un tablero llamado «{body.name.strip()}»")
     known = set(conn.execute(select(t.widget_catalog.c.id)).scalars())
     seen: set[int] = set()
     for index, item in enumerate(body.items):
@@ -98,7 +100,7 @@ def get_dashboard(layout_id: RowId, principal: AdminPrincipal, rt: RuntimeDep) -
         return DashboardOut(**_one(conn, layout_id))
 
 
-@router.post("", response_model=DashboardOut, status_code=201)
+@router.post("", response_model=DashboardOut, status_code=201, responses=NAME_CLASH)
 def create(body: DashboardIn, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> DashboardOut:
     """Add a named dashboard (the first one is the default whatever `is_default` says)."""
     with audited_change(rt, principal, request, "dashboard") as (conn, change):
@@ -113,7 +115,7 @@ def create(body: DashboardIn, principal: AdminPrincipal, rt: RuntimeDep, request
     return DashboardOut(**row)
 
 
-@router.put("/{layout_id}", response_model=DashboardOut)
+@router.put("/{layout_id}", response_model=DashboardOut, responses=NAME_CLASH)
 def replace(layout_id: RowId, body: DashboardIn, principal: AdminPrincipal, rt: RuntimeDep,
             request: Request) -> DashboardOut:
     """Replace name and items; `is_default: true` makes it the default (it cannot be unset here)."""
@@ -141,7 +143,7 @@ def set_default(layout_id: RowId, principal: AdminPrincipal, rt: RuntimeDep,
     return DashboardOut(**row)
 
 
-@router.delete("/{layout_id}", status_code=204)
+@router.delete("/{layout_id}", status_code=204, responses=conflict("the last dashboard stays"))
 def remove(layout_id: RowId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
     """Delete a dashboard; deleting the default promotes the oldest other one; the last stays."""
     with audited_change(rt, principal, request, "dashboard") as (conn, change):

@@ -1,51 +1,52 @@
 """Admin API for the `Widget_catalog` rows of the caller's tenant: list, add, edit, reorder.
 
 A row is validated BEFORE it is written, exactly as the orchestrator will build it: the class
-must be registered, its config accepted by the class's config model, its columns known. A row
-placed on a dashboard cannot be deleted (409 naming the dashboards); disable it instead.
+must be registered, its config accepted by the class's config model, its columns known (422
+otherwise). A row placed on a dashboard cannot be deleted (409 naming the dashboards); disable
+it instead. The five routes are the shared catalog router's (`admin_catalog`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
-from sqlalchemy import Text, delete, func, insert, select, type_coerce, update
+from pydantic import BaseModel, Field, StrictBool
+from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.engine import Connection
 
-from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
-from app_fastapi.routes.admin_common import (
-    OrderIn,
-    audited_change,
-    parse_config,
-    read_row,
-    read_rows,
-    refuse,
-    reorder,
-)
+from app_fastapi.routes.admin_catalog import CatalogKind, catalog_router
+from app_fastapi.routes.admin_common import clash, parse_config, refuse
+from app_fastapi.schema_hints import one_of_names
 from core import schema_tenant as t
-from core.errors import Conflict, RegistryError
+from core.errors import RegistryError
+from core.runtime import Runtime
 from query.columns import check_columns
 from widgets import widget_registry
 from widgets.base import BaseWidget
 
-router = APIRouter(prefix="/admin/widgets", tags=["admin"])
 catalog = t.widget_catalog
 
 
+def _registered() -> list[str]:
+    return [n for n in widget_registry.names() if issubclass(widget_registry.get(n), BaseWidget)]
+
+
+CLASS_DOC = "a registered widget class (GET /admin/classes)"
+
+
 class WidgetRowIn(BaseModel):
-    class_name: str = Field(max_length=64, description="a registered widget class (GET /admin/classes)")
+    class_name: str = Field(max_length=64, description=CLASS_DOC, json_schema_extra=one_of_names(_registered))
     title: str = Field(min_length=1, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
-    active: bool = True
+    active: StrictBool = True
 
 
 class WidgetRowPatch(BaseModel):
-    class_name: str | None = Field(default=None, max_length=64)
+    class_name: str | None = Field(default=None, max_length=64, description=CLASS_DOC,
+                                   json_schema_extra=one_of_names(_registered, nullable=True))
     title: str | None = Field(default=None, min_length=1, max_length=200)
     config: dict[str, Any] | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class WidgetRowOut(BaseModel):
@@ -74,20 +75,6 @@ def row_problem(row: dict[str, Any]) -> str | None:
     return None
 
 
-def _check(row: dict[str, Any]) -> None:
-    problem = row_problem(row)
-    if problem is not None:
-        raise refuse("class_name" if "registrada" in problem else "config", problem)
-
-
-def _editable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("class_name", "title", "config", "sort_order", "active")}
-
-
-def _out(row: dict[str, Any]) -> WidgetRowOut:
-    return WidgetRowOut(**row, error=row_problem(row))
-
-
 def placed_on(conn: Connection, row_id: int) -> list[str]:
     """Names of the dashboards whose items place this catalog row."""
     layouts = t.dashboard_layouts
@@ -100,57 +87,27 @@ def placed_on(conn: Connection, row_id: int) -> list[str]:
     return names
 
 
-@router.get("", response_model=list[WidgetRowOut])
-def list_rows(principal: AdminPrincipal, rt: RuntimeDep) -> list[WidgetRowOut]:
-    """Every catalog row in display order, with the reason when it cannot be built."""
-    with rt.db.tenant(principal.tenant) as conn:
-        return [_out(r) for r in read_rows(conn, catalog)]
-
-
-@router.post("", response_model=WidgetRowOut, status_code=201)
-def create(body: WidgetRowIn, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> WidgetRowOut:
-    """Add a catalog row at the end (refused with 422 if it could not be built)."""
-    _check(body.model_dump())
-    with audited_change(rt, principal, request, "widget") as (conn, change):
-        last = conn.execute(select(func.max(catalog.c.sort_order))).scalar() or 0
-        row_id = conn.execute(insert(catalog).values(**body.model_dump(), sort_order=last + 10)
-                              ).inserted_primary_key[0]
-        row = read_row(conn, catalog, row_id, "widget")
-        change.done("create", row_id, after=_editable(row))
-    return _out(row)
-
-
-@router.patch("/{row_id}", response_model=WidgetRowOut)
-def patch(row_id: RowId, body: WidgetRowPatch, principal: AdminPrincipal, rt: RuntimeDep,
-          request: Request) -> WidgetRowOut:
-    """Change some fields of one row (enable/disable: `{"active": false}`), validated first."""
-    with audited_change(rt, principal, request, "widget") as (conn, change):
-        before = read_row(conn, catalog, row_id, "widget")
-        _check({**before, **body.model_dump(exclude_none=True)})
-        conn.execute(update(catalog).where(catalog.c.id == row_id)
-                     .values(**body.model_dump(exclude_none=True)))
-        row = read_row(conn, catalog, row_id, "widget")
-        change.done("update", row_id, _editable(before), _editable(row))
-    return _out(row)
-
-
-@router.delete("/{row_id}", status_code=204)
-def remove(row_id: RowId, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Response:
-    """Delete one row that no dashboard places (409 naming the dashboards otherwise)."""
-    with audited_change(rt, principal, request, "widget") as (conn, change):
-        before = read_row(conn, catalog, row_id, "widget")
-        used = placed_on(conn, row_id)
+def _check(_rt: Runtime, conn: Connection, _slug: str, candidate: dict[str, Any] | None,
+           replaced: int | None) -> None:
+    """422 for a row the orchestrator could not build; 409 for deleting a row a dashboard places."""
+    if candidate is None:
+        used = placed_on(conn, replaced or 0)
         if used:
-            raise Conflict(f"el widget está en los tableros: {', '.join(used)}; quítelo de ellos o "
-                           "desactívelo")
-        conn.execute(delete(catalog).where(catalog.c.id == row_id))
-        change.done("delete", row_id, _editable(before))
-    return Response(status_code=204)
+            raise clash("id", f"el widget está en los tableros: {', '.join(used)}; quítelo de ellos o "
+                              "desactívelo")
+        return
+    problem = row_problem(candidate)
+    if problem is not None:
+        raise refuse("class_name" if "registrada" in problem else "config", problem)
 
 
-@router.post("/order", response_model=list[WidgetRowOut])
-def order(body: OrderIn, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> list[WidgetRowOut]:
-    """Set the catalog order (layouts keep their own order: they reference row ids)."""
-    with audited_change(rt, principal, request, "widget") as (conn, change):
-        reorder(conn, catalog, body.ids, change)
-    return list_rows(principal, rt)
+def _problems(_rt: Runtime, _conn: Connection, _slug: str, rows: list[dict[str, Any]]) -> dict[int, str]:
+    return {r["id"]: problem for r in rows if (problem := row_problem(r)) is not None}
+
+
+router = catalog_router(CatalogKind(
+    prefix="/admin/widgets", table=catalog, noun="widget", audit_what="widget",
+    row_in=WidgetRowIn, row_patch=WidgetRowPatch, row_out=WidgetRowOut,
+    editable=("class_name", "title", "config", "sort_order", "active"),
+    check=_check, problems=_problems,
+    conflicts="a row still placed on a dashboard, or an order that does not name every row once"))

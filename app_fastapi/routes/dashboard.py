@@ -53,7 +53,7 @@ class WidgetResult(BaseModel):
     title: str
     shape: str | None = Field(
         description="the card template: kpi, chart, table or a plugin's; null when the class is unknown")
-    source: Literal["internal", "external"] | None = None
+    source: Literal["internal", "external", "plant"] | None = None
     w: int = Field(description="grid width, 1-12 columns")
     h: int = Field(description="grid height in rows")
     time_ms: float = Field(description="time spent in this widget's process_data")

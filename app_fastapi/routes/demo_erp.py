@@ -16,7 +16,7 @@ import yaml
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from app_fastapi.deps import RuntimeDep
+from app_fastapi.deps import IsoDay, RuntimeDep
 from app_fastapi.routes.demo_external import checked_days
 from core.clock import plant_now
 from core.settings import PROJECT_ROOT
@@ -87,7 +87,7 @@ def planned_units(line: str, day: date) -> int:
 
 
 @router.get("/plans", response_model=Plans)
-def plans(rt: RuntimeDep, start: date | None = None, end: date | None = None) -> Plans:
+def plans(rt: RuntimeDep, start: IsoDay | None = None, end: IsoDay | None = None) -> Plans:
     """One plan per line and production day in [start, end] (default: today)."""
     today = plant_now(rt.clock, rt.settings.default_timezone).date()
     start = start or today

@@ -8,20 +8,18 @@ no rate, as with a real provider.
 from __future__ import annotations
 
 import math
-import re
 from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel
 
-from app_fastapi.deps import RuntimeDep
+from app_fastapi.deps import IsoDay, RuntimeDep
 from core.errors import ValidationFailed
 
 router = APIRouter(prefix="/demo", tags=["demo provider"])
 
 EPOCH = date(2024, 1, 1)
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_DAYS = 400
 PAIRS = {("USD", "ARS"): 850.0, ("EUR", "ARS"): 930.0, ("USD", "EUR"): 0.92}
 
@@ -29,16 +27,6 @@ PAIRS = {("USD", "ARS"): 850.0, ("EUR", "ARS"): 930.0, ("USD", "EUR"): 0.92}
 class Rate(BaseModel):
     date: date
     rate: float
-
-
-def _iso_day(value: object) -> object:
-    """Only `YYYY-MM-DD` (pydantic alone would also read `0` as 1970-01-01)."""
-    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
-        raise ValueError("se esperaba una fecha AAAA-MM-DD")
-    return value
-
-
-IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class FxRates(BaseModel):

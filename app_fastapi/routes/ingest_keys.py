@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
-from identity.ingest_keys import IngestKey, create_key, list_keys, revoke_key
+from app_fastapi.openapi_errors import conflict
+from identity.ingest_keys import NAME_RE, IngestKey, create_key, list_keys, revoke_key
 
 router = APIRouter(tags=["ingest"])
 
@@ -26,8 +28,11 @@ class IngestKeyOut(BaseModel):
 
 
 class IngestKeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=64)
-    lines: list[str] = Field(min_length=1, max_length=200)
+    # The pattern is the schema's; create_key refuses other names with its Spanish message.
+    name: str = Field(min_length=1, max_length=64, json_schema_extra={"pattern": NAME_RE.pattern})
+    lines: list[Annotated[str, Field(min_length=1, max_length=32, pattern=r"\S",
+                                     description="a line code of the caller's tenant")]] = Field(
+        min_length=1, max_length=200)
 
 
 class IngestKeyCreated(IngestKeyOut):
@@ -44,7 +49,8 @@ def keys(principal: AdminPrincipal, rt: RuntimeDep) -> list[IngestKeyOut]:
     return [_out(k) for k in list_keys(rt.db, tenant=principal.tenant)]
 
 
-@router.post("/ingest-keys", response_model=IngestKeyCreated, status_code=201)
+@router.post("/ingest-keys", response_model=IngestKeyCreated, status_code=201,
+             responses=conflict("a key with that name exists already"))
 def create(body: IngestKeyCreate, principal: AdminPrincipal, rt: RuntimeDep) -> IngestKeyCreated:
     """A new gateway key for some of the tenant's lines."""
     known = set(rt.meta.get(principal.tenant).lines_by_code)

@@ -1,4 +1,8 @@
-"""GET /lines/status: every active line's status now, for the live view and API clients."""
+"""GET /lines/status: every active line's status now, for the live view and API clients.
+
+Times are the plant's local times, as the detections store them, sent with the plant's UTC offset
+(`2026-11-18T15:29:54-03:00`) so they are RFC 3339 date-times an API client can compare.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,15 @@ from pydantic import BaseModel
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from core.clock import plant_now
+from core.timeutil import zone
 from query.line_status import RATE_WINDOW_MIN, line_statuses
 
 router = APIRouter(tags=["live"])
+
+
+def _with_offset(moment: datetime | None, timezone: str) -> datetime | None:
+    """A naive plant-local time with the plant's offset attached (None stays None)."""
+    return moment.replace(tzinfo=zone(timezone)) if moment is not None else None
 
 
 class LineStatusOut(BaseModel):
@@ -43,6 +53,9 @@ def lines_status(principal: CurrentPrincipal, rt: RuntimeDep) -> LinesStatus:
     with rt.db.tenant(principal.tenant) as conn:
         meta = rt.meta.get(principal.tenant, conn)
         lines = line_statuses(conn, meta, rt.clock)
-    return LinesStatus(now=plant_now(rt.clock, meta.timezone).replace(microsecond=0),
-                       timezone=meta.timezone, rate_window_min=RATE_WINDOW_MIN,
-                       lines=[LineStatusOut(**item) for item in lines])
+    tz = meta.timezone
+    return LinesStatus(now=_with_offset(plant_now(rt.clock, tz).replace(microsecond=0), tz), timezone=tz,
+                       rate_window_min=RATE_WINDOW_MIN,
+                       lines=[LineStatusOut(**{**item, "since": _with_offset(item["since"], tz),
+                                               "last_detection": _with_offset(item["last_detection"], tz)})
+                              for item in lines])

@@ -15,13 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from app_fastapi.orchestrator import time_window
+from app_fastapi.plant_source import selection_of
 from core.clock import plant_now
 from core.errors import ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
 from filters.engine import load_filter_set
-from filters.shifts import ShiftFilter
 from query.shift_report import Selection, search_stops
+from query.stop_reasons import attach_segments
 
 router = APIRouter(prefix="/stops", tags=["stops"])
 
@@ -37,7 +38,15 @@ class FiltersRequest(BaseModel):
     filters: dict[str, Any] = Field(default_factory=dict)
 
 
+class StopSegment(BaseModel):
+    start: str
+    end: str
+    reason: str | None = Field(description="reason code; null for an unknown one")
+    reason_name: str
+
+
 class StopRow(BaseModel):
+    id: int = Field(description="current row id for PATCH /stops/{id}; gap analysis may rewrite it")
     line: str
     line_name: str
     kind: str = Field(description="stop or micro")
@@ -47,6 +56,7 @@ class StopRow(BaseModel):
     production_date: str
     shift: str | None
     open: bool = Field(description="no detection since: the stop is still going on")
+    segments: list[StopSegment] = Field(description="its reasons, in order; empty: no reason given")
 
 
 class StopsResponse(BaseModel):
@@ -63,20 +73,10 @@ def resolve_selection(rt: Runtime, slug: str, raw: dict[str, Any]) -> tuple[Tena
         filter_set = load_filter_set(conn, meta, rt.clock)
     values = filter_set.validate(raw)
     fragments = filter_set.fragments(values)
-    window = time_window(fragments)
-    if window is None:
+    sel = selection_of(meta, filter_set, values, fragments, time_window(fragments))
+    if sel is None:
         raise ValidationFailed("Falta el filtro de fecha", details=[{"field": "filters",
                                                                      "message": "Falta el filtro de fecha"}])
-    line_ids = {line.id for line in meta.lines.values() if line.active}
-    for fragment in fragments:
-        if fragment.line_ids is not None:
-            line_ids &= set(fragment.line_ids)
-    shift_ids = None
-    for f in filter_set.filters:
-        if isinstance(f, ShiftFilter) and values.get(f.param) is not None:
-            shift_ids = frozenset(values[f.param].ids)
-    ordered = tuple(sorted(line_ids, key=lambda i: meta.lines[i].code))
-    sel = Selection(window[0], window[1], ordered, shift_ids)
     return meta, sel, filter_set.applied(values), plant_now(rt.clock, meta.timezone)
 
 
@@ -88,4 +88,5 @@ def search(body: FiltersRequest, principal: CurrentPrincipal, rt: RuntimeDep) ->
     meta, sel, applied, now = resolve_selection(rt, principal.tenant, body.filters)
     with rt.db.tenant(principal.tenant) as conn:
         found = search_stops(conn, meta, sel, now)
+        attach_segments(conn, meta, found["stops"])
     return {**found, "filters": applied}

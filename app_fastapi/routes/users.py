@@ -47,11 +47,12 @@ class UserCreate(BaseModel):
     username: str = Field(min_length=1, max_length=64, pattern=USERNAME_PATTERN,
                           description="stored trimmed and in lower case; `Ana` and `ana` are one user")
     password: str = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
-    role: Literal["viewer", "admin"] = "viewer"
+    role: Literal["viewer", "supervisor", "admin"] = Field(
+        default="viewer", description="viewer reads; supervisor also labels stops; admin also configures")
 
 
 class UserPatch(BaseModel):
-    role: Literal["viewer", "admin"] | None = None
+    role: Literal["viewer", "supervisor", "admin"] | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
 
@@ -98,13 +99,14 @@ def patch(user_id: UserId, body: UserPatch, principal: AdminPrincipal, rt: Runti
           request: Request) -> UserOut:
     """Change role, active flag and/or password of one user of the caller's tenant."""
     user = _own_user(rt, principal, user_id)
-    if user.id == principal.user_id and (body.active is False or body.role == "viewer"):
+    demoted = body.role is not None and body.role != "admin"
+    if user.id == principal.user_id and (body.active is False or demoted):
         raise Conflict("un administrador no puede desactivarse ni quitarse el rol a sí mismo")
     if user.id == principal.user_id and body.password is not None:
         # The own password changes only with the current one (the account page): a stolen
         # token must not be enough to take the account over for good.
         raise Conflict("la contraseña propia se cambia en Cuenta → Contraseña, con la actual")
-    if body.active is False or body.role == "viewer":
+    if body.active is False or demoted:
         _keep_an_admin(rt, principal, user)
     ip = client_ip(request)
     if body.password is not None:

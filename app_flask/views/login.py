@@ -24,6 +24,12 @@ from identity.ratelimit import LOGIN_PER_IP, LOGIN_PER_USER
 from identity.request_limits import MAX_DB_INT
 from identity.users import authenticate, change_password, tenant_id, validate_username
 
+ROLE_CHOICES = (
+    ("viewer", "viewer (ve tableros)"),
+    ("supervisor", "supervisor (también da motivos a paradas)"),
+    ("admin", "admin (también configura)"),
+)
+
 bp = Blueprint("auth", __name__)
 
 
@@ -98,15 +104,16 @@ def audit() -> str:
     engine = current_app.extensions["camet_engine"]
     before = request.args.get("before", type=int)
     in_range = before is not None and 1 <= before <= MAX_DB_INT
-    params = {"limit": 100, **({"before": before} if in_range else {})}
+    search = request.args.get("q", "").strip()[:100]
+    params = {"limit": 100, **({"before": before} if in_range else {}), **({"q": search} if search else {})}
     data = engine.json("GET", "/api/v1/audit", token=engine_token(), params=params)
-    return render_template("account_audit.html", events=data.get("events", []))
+    return render_template("account_audit.html", events=data.get("events", []), search=search)
 
 
 def _users_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     engine = current_app.extensions["camet_engine"]
     users = engine.json("GET", "/api/v1/users", token=engine_token())
-    return render_template("account_users.html", users=users, error=error), status
+    return render_template("account_users.html", users=users, error=error, roles=ROLE_CHOICES), status
 
 
 @bp.get("/account/users")
@@ -162,7 +169,7 @@ def _user_change(method: str, path: str, body: dict | None = None) -> Response |
 @bp.post("/account/users/<int:user_id>/rol")
 @admin_required
 def set_role(user_id: int) -> Response | tuple[str, int]:
-    """Make a user viewer or admin (the engine keeps the tenant's last admin)."""
+    """Make a user viewer, supervisor or admin (the engine keeps the tenant's last admin)."""
     return _user_change("PATCH", f"/api/v1/users/{user_id}", {"role": request.form.get("role", "")})
 
 

@@ -72,8 +72,19 @@
   function styleDataset(type, dataset, index, count, points) {
     var color = PALETTE[index % PALETTE.length];
     var out = { label: dataset.label, data: dataset.data };
-    chartType(type).style(out, dataset, color, count, points);
+    if (dataset.type) {  // a dataset of another type over the chart (e.g. a Pareto's cumulative %)
+      out.type = dataset.type;
+      chartType(dataset.type).style(out, dataset, color, count, points);
+      out.fill = false;
+    } else {
+      chartType(type).style(out, dataset, color, count, points);
+    }
+    if (dataset.yAxisID) { out.yAxisID = dataset.yAxisID; }
     return out;
+  }
+
+  function hasPercentAxis(body) {
+    return (body.data.datasets || []).some(function (d) { return d.yAxisID === "pct"; });
   }
 
   function chartOptions(body) {
@@ -107,6 +118,11 @@
         y: { beginAtZero: !rate, grid: { color: "#eef2f7" }, border: { display: false },
              ticks: { color: "#64748b", callback: function (v) { return fmt(v); } } }
       };
+      if (hasPercentAxis(body)) {
+        options.scales.pct = { position: "right", min: 0, max: 100, grid: { display: false },
+                               border: { display: false },
+                               ticks: { color: "#64748b", callback: function (v) { return fmt(v) + " %"; } } };
+      }
     } else {
       options.cutout = "62%";
     }
@@ -176,10 +192,101 @@
     if (canvas && typeof Chart !== "undefined" && Chart.getChart(canvas)) { Chart.getChart(canvas).destroy(); }
   }
 
+  // Timeline (Gantt): floating bars per line on a time axis. Times are plant wall time sent
+  // without offset; they are read as UTC and printed with UTC getters, so the browser's own
+  // timezone never shifts them. The wheel zooms around the pointer, a double click resets.
+  var TIMELINE_COLORS = { run: "#10b981", micro: "#f59e0b", stop: "#ef4444", "break": "#cbd5e1" };
+
+  function wallMs(iso) { return Date.parse(iso + "Z"); }
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  function wallLabel(ms, withDay) {
+    var d = new Date(ms);
+    var hm = two(d.getUTCHours()) + ":" + two(d.getUTCMinutes());
+    return withDay ? two(d.getUTCDate()) + "/" + two(d.getUTCMonth() + 1) + " " + hm : hm;
+  }
+
+  function timelineDatasets(body) {
+    var names = {};
+    body.lanes.forEach(function (lane) { names[lane.key] = lane.name; });
+    return body.kinds.map(function (kind) {
+      return {
+        label: kind.label, backgroundColor: TIMELINE_COLORS[kind.key] || "#64748b", grouped: false,
+        borderSkipped: false, barPercentage: kind.key === "break" ? 0.95 : 0.7, categoryPercentage: 1,
+        data: body.periods.filter(function (p) { return p.kind === kind.key; }).map(function (p) {
+          return { x: [wallMs(p.start), wallMs(p.end)], y: names[p.lane] };
+        })
+      };
+    });
+  }
+
+  function zoomTimeline(chart, event) {
+    event.preventDefault();
+    var scale = chart.scales.x;
+    var limits = chart.$camet;
+    var at = scale.getValueForPixel(event.offsetX);
+    var factor = event.deltaY < 0 ? 0.8 : 1.25;
+    var min = Math.max(limits.min, at - (at - scale.min) * factor);
+    var max = Math.min(limits.max, at + (scale.max - at) * factor);
+    if (max - min < 15 * 60000) { return; }  // no closer than a quarter of an hour
+    chart.options.scales.x.min = min;
+    chart.options.scales.x.max = max;
+    chart.update("none");
+  }
+
+  function renderTimeline(card) {
+    var canvas = card.querySelector("canvas.chart");
+    if (!canvas || typeof Chart === "undefined") { return; }
+    var body = readData(card);
+    var old = Chart.getChart(canvas);
+    if (old) { old.destroy(); }
+    if (!body.periods) { return; }
+    var lo = wallMs(body.start);
+    var hi = wallMs(body.end);
+    var chart = new Chart(canvas, {
+      type: "bar",
+      data: { labels: body.lanes.map(function (l) { return l.name; }), datasets: timelineDatasets(body) },
+      options: {
+        indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: false,
+        plugins: {
+          legend: { position: "bottom", labels: { boxWidth: 10, boxHeight: 10, padding: 12 } },
+          tooltip: { callbacks: { label: function (ctx) {
+            return " " + ctx.dataset.label + ": " + wallLabel(ctx.raw.x[0], true) + " – " + wallLabel(ctx.raw.x[1], true);
+          } } }
+        },
+        scales: {
+          x: { type: "linear", min: lo, max: hi, grid: { color: "#eef2f7" },
+               ticks: { color: "#64748b", maxTicksLimit: 8, callback: function (v) {
+                 var span = this.chart.scales.x.max - this.chart.scales.x.min;
+                 return wallLabel(v, span > 86400000);
+               } } },
+          y: { grid: { display: false }, ticks: { color: "#334155" } }
+        }
+      }
+    });
+    chart.$camet = { min: lo, max: hi };
+    if (!canvas.dataset.zoom) {
+      canvas.dataset.zoom = "1";
+      canvas.addEventListener("wheel", function (event) {
+        var live = Chart.getChart(canvas);
+        if (live && live.$camet) { zoomTimeline(live, event); }
+      }, { passive: false });
+      canvas.addEventListener("dblclick", function () {
+        var live = Chart.getChart(canvas);
+        if (!live || !live.$camet) { return; }
+        live.options.scales.x.min = live.$camet.min;
+        live.options.scales.x.max = live.$camet.max;
+        live.update("none");
+      });
+    }
+  }
+
   // data-shape → client-side behaviour: `patch` keeps the live node (and its canvas) in place,
   // `render` draws it, `dispose` frees it before the node leaves the page.
   var RENDERERS = {
-    chart: { patch: patchChart, render: renderChart, dispose: disposeChart }
+    chart: { patch: patchChart, render: renderChart, dispose: disposeChart },
+    timeline: { patch: patchChart, render: renderTimeline, dispose: disposeChart }
   };
 
   function rendererOf(card) {
@@ -226,7 +333,15 @@
     });
   }
 
+  // Links that carry the dashboard's filters elsewhere (stops table, exports) follow each run.
+  function updateQueryLinks(query) {
+    document.querySelectorAll("a[data-keeps-query]").forEach(function (link) {
+      link.setAttribute("href", link.getAttribute("data-keeps-query") + (query ? "?" + query : ""));
+    });
+  }
+
   function updateUrl(query, replace) {
+    updateQueryLinks(query);
     var url = location.pathname + (query ? "?" + query : "");
     if (url === location.pathname + location.search) { return; }
     history[replace ? "replaceState" : "pushState"]({ camet: true }, "", url);

@@ -8,6 +8,15 @@ import pandas as pd
 
 from widgets import widget_registry
 from widgets.base import BaseWidget
+from widgets.shapes import Table, register_shape
+
+
+def gauge_rows(data: dict[str, Any]) -> Table:
+    """The gauge's table form: its one percentage."""
+    return ["Unidades buenas %"], ([] if data.get("empty") else [[data["value"]]])
+
+
+register_shape("gauge", gauge_rows)
 
 
 @widget_registry.register

@@ -1,0 +1,122 @@
+"""Re-aggregate one line's rollups over a range of buckets, entirely in the database.
+
+`rebuild_rollups` deletes the rollup rows of [start, end) and writes them again with one
+INSERT … SELECT … GROUP BY over the line's detections, so no detection ever travels to Python.
+The SELECT groups twice: first by bucket × product × status × histogram bin (each row's bucket
+and bin are computed once), then by bucket × product × status, where the bin counts become the
+`hist` JSON text. The caller owns the transaction: the delete and the insert commit together,
+and running it twice leaves the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from core import schema_tenant as t
+from core.errors import NotFound, ValidationFailed
+from core.metadata_cache import TenantMeta
+from core.rollup_grain import HIST_BINS, floor_to_grain
+from core.rollup_sql import bucket_start_sql, hist_bin_sql, is_mysql_dialect
+
+ROLLUP_COLUMNS = ("line_id", "bucket_start", "product_id", "status", "units", "weight_n", "weight_sum_g",
+                  "weight_sumsq_g2", "weight_min_g", "weight_max_g", "under_nominal_n", "giveaway_sum_g",
+                  "hist")
+
+
+def _check_range(meta: TenantMeta, line_id: int, start: datetime, end: datetime) -> None:
+    if line_id not in meta.lines:
+        raise NotFound(f"unknown line id {line_id}")
+    if floor_to_grain(start) != start or floor_to_grain(end) != end:
+        raise ValidationFailed("a rollup range starts and ends on bucket edges")
+    if end < start:
+        raise ValidationFailed("a rollup range ends after it starts")
+
+
+def _json_list(counts: list[ColumnElement], dialect_name: str) -> ColumnElement:
+    """'[c0,c1,…]' built by the database (the same text on both dialects)."""
+    parts: list[ColumnElement] = [literal("[")]
+    for i, count in enumerate(counts):
+        if i:
+            parts.append(literal(","))
+        parts.append(cast(count, String))
+    parts.append(literal("]"))
+    if is_mysql_dialect(dialect_name):
+        return func.concat(*parts)
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.op("||")(part)
+    return joined
+
+
+def aggregate_select(line_id: int, start: datetime, end: datetime, dialect_name: str):  # noqa: ANN201
+    """SELECT of the rollup rows of [start, end), columns in ROLLUP_COLUMNS order."""
+    d = t.detections_table(line_id)
+    p = t.products
+    weight, nominal = d.c.weight_g, p.c.nominal_weight_g
+    bucket = bucket_start_sql(d.c.ts, dialect_name).label("bucket")
+    hbin = hist_bin_sql(weight, nominal, dialect_name).label("hbin")
+    fine = (
+        select(
+            bucket, d.c.product_id, d.c.status, hbin,
+            func.count().label("units"),
+            func.count(weight).label("weight_n"),
+            func.sum(weight).label("w_sum"),
+            func.sum(weight * weight).label("w_sumsq"),
+            func.min(weight).label("w_min"),
+            func.max(weight).label("w_max"),
+            func.sum(case((weight < nominal, 1), else_=0)).label("under"),
+            func.sum(case((weight > nominal, weight - nominal), else_=0.0)).label("giveaway"),
+        )
+        .select_from(d.outerjoin(p, p.c.id == d.c.product_id))
+        .where(and_(d.c.ts >= start, d.c.ts < end))
+        .group_by(literal_column("bucket"), d.c.product_id, d.c.status, literal_column("hbin"))
+        .subquery("fine")
+    )
+    f = fine.c
+    counts = [func.coalesce(func.sum(case((f.hbin == k, f.weight_n), else_=0)), 0) for k in range(HIST_BINS)]
+    zero = literal(0.0)
+    return (
+        select(
+            literal(line_id, Integer),
+            f.bucket, f.product_id, f.status,
+            cast(func.sum(f.units), Integer),
+            cast(func.sum(f.weight_n), Integer),
+            func.coalesce(func.sum(f.w_sum), zero),
+            func.coalesce(func.sum(f.w_sumsq), zero),
+            func.min(f.w_min),
+            func.max(f.w_max),
+            cast(func.coalesce(func.sum(f.under), 0), Integer),
+            func.coalesce(func.sum(f.giveaway), zero),
+            _json_list([cast(c, Integer) for c in counts], dialect_name),
+        )
+        .group_by(f.bucket, f.product_id, f.status)
+    )
+
+
+def rebuild_rollups(conn: Connection, meta: TenantMeta, line_id: int, start: datetime, end: datetime) -> int:
+    """Delete and re-aggregate the rollups of buckets [start, end) of one line (caller's
+    transaction); returns the rollup rows written. Bounds must be bucket edges."""
+    _check_range(meta, line_id, start, end)
+    r = t.rollups.c
+    conn.execute(delete(t.rollups).where(r.line_id == line_id, r.bucket_start >= start, r.bucket_start < end))
+    if start == end or not conn.dialect.has_table(conn, t.detections_table_name(line_id)):
+        return 0
+    query = aggregate_select(line_id, start, end, conn.dialect.name)
+    result = conn.execute(insert(t.rollups).from_select(list(ROLLUP_COLUMNS), query))
+    return int(result.rowcount or 0)

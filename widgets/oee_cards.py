@@ -1,0 +1,69 @@
+"""KPI cards of OEE, availability, performance and quality, with the change vs. the period before."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from widgets._plant import change_pct, report_rows, summed, trend
+from widgets.base import BaseWidget, widget_registry
+from widgets.plant_data import PlantData
+
+OeeMetric = Literal["oee", "availability", "performance", "quality"]
+
+
+class OeeCardConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: OeeMetric = "oee"
+
+
+def planned_weighted_target(plant: PlantData, rows: list[dict[str, Any]]) -> float | None:
+    """The OEE target of the selection: each line's target weighted by its planned time.
+
+    None unless every line with planned time has an OEE target.
+    """
+    planned: dict[str, float] = {}
+    for row in rows:
+        planned[row["line"]] = planned.get(row["line"], 0.0) + row["planned_s"]
+    weighted = total = 0.0
+    for line, seconds in planned.items():
+        if seconds <= 0:
+            continue
+        target = plant.target_for(line)
+        if target is None or target.get("oee") is None:
+            return None
+        weighted += seconds * target["oee"]
+        total += seconds
+    return weighted / total if total > 0 else None
+
+
+@widget_registry.register
+class OeeCardWidget(BaseWidget):
+    """One ratio of the filtered shift instances, in %, components summed before dividing."""
+
+    source_type = "plant"
+    plant_parts = frozenset({"report", "previous"})
+    shape = "kpi"
+    config_model = OeeCardConfig
+    default_size = (3, 1)
+
+    def process_data(self, data: PlantData) -> dict[str, Any]:
+        """The metric now and over the previous equal period; the change in % of the previous."""
+        rows = report_rows(data.report)
+        value = summed(rows, data).ratios()[self.config.metric] if rows else None
+        if value is None:
+            return self.empty_result()
+        before_rows = report_rows(data.previous)
+        previous = summed(before_rows, data).ratios()[self.config.metric] if before_rows else None
+        change = change_pct(value, previous)
+        out: dict[str, Any] = {
+            "value": value * 100.0, "unit": "%", "decimals": 1, "metric": self.config.metric,
+            "previous": previous * 100.0 if previous is not None else None,
+            "change_pct": change, "trend": trend(change), "higher_is_better": True,
+        }
+        if self.config.metric == "oee":
+            target = planned_weighted_target(data, rows)
+            out["target"] = target * 100.0 if target is not None else None
+        return out
