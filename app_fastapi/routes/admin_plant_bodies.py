@@ -7,22 +7,14 @@ date — what the OpenAPI document says is exactly what is accepted.
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Annotated
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from ingest.plant_metadata import AreaIn, ClosedDayIn, LineIn, ProductIn, ShiftIn
+from app_fastapi.deps import IsoDay
+from ingest.plant_metadata import AreaIn, ClosedDayIn, LineIn, ProductIn, ShiftIn, StopReasonIn, TargetIn
 
 STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _iso_day(value: object) -> object:
-    if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
-        raise ValueError("se esperaba una fecha AAAA-MM-DD")
-    return value
 
 
 class AreaBody(AreaIn):
@@ -43,4 +35,12 @@ class ShiftBody(ShiftIn):
 
 class ClosedDayBody(ClosedDayIn):
     model_config = STRICT
-    date: Annotated[date, Field(strict=False), BeforeValidator(_iso_day)]
+    date: Annotated[IsoDay, Field(strict=False)]  # ISO text, parsed (strict alone wants a date object)
+
+
+class TargetBody(TargetIn):
+    model_config = STRICT
+
+
+class StopReasonBody(StopReasonIn):
+    model_config = STRICT

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
-from app_fastapi.openapi_errors import ErrorBody
+from app_fastapi.openapi_errors import conflict
 from core import schema_tenant as t
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.metadata_cache import bump_metadata_version
@@ -25,8 +25,7 @@ from core.stops_state import mark_dirty
 from ingest.plant_metadata import PlantIn, apply_plant, cross_check
 from ingest.plant_rows import Row, codes
 
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {
-    "description": "a code that already exists or would change, or a row still in use", "model": ErrorBody}}
+CONFLICT = conflict("a code that already exists or would change, or a row still in use")
 
 
 def refusal(errors: list[str]) -> ValidationFailed:
@@ -41,7 +40,8 @@ def refusal(errors: list[str]) -> ValidationFailed:
 def save_entry(conn: Connection, kind: str, item: BaseModel) -> None:
     """Check one entry's references against the stored codes, then write it like the YAML loader."""
     plant = PlantIn(**{kind: [item]})
-    errors = cross_check(plant, known_areas=set(codes(conn, t.areas)), known_lines=set(codes(conn, t.lines)))
+    errors = cross_check(plant, known_areas=set(codes(conn, t.areas)), known_lines=set(codes(conn, t.lines)),
+                         known_shifts=set(codes(conn, t.shifts)), known_products=set(codes(conn, t.products)))
     if errors:
         raise refusal(errors)
     apply_plant(conn, plant)
