@@ -30,6 +30,7 @@ class PlantField:
     required: bool = True
     options: str = ""
     help: str = ""
+    blank: str = ""  # a select's empty choice (sent as "not given"), e.g. «todos los turnos»
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,19 @@ KINDS: dict[str, PlantKind] = {
         PlantField("lines", "Sólo estas líneas", "lines", required=False, options="lines",
                    help="Ninguna marcada: cierra toda la planta."),
     ), can_delete=True, can_edit=False),
+    "objetivos": PlantKind("/api/v1/admin/plant/targets", "Objetivos", "objetivo", "Nuevo objetivo", (
+        PlantField("line", "Línea", "select", options="lines"),
+        PlantField("shift", "Turno", "select", required=False, options="shifts", blank="todos los turnos"),
+        PlantField("product", "Producto", "select", required=False, options="products",
+                   blank="todos los productos"),
+        PlantField("units_per_shift", "Unidades por turno", "integer", required=False),
+        PlantField("oee", "OEE objetivo (de 0 a 1)", "number", required=False,
+                   help="Por ejemplo 0.85. Indique unidades, OEE o ambos."),
+    ), can_delete=True),
+    "motivos": PlantKind("/api/v1/admin/plant/stop-reasons", "Motivos de parada", "motivo", "Nuevo motivo", (
+        CODE, NAME,
+        PlantField("active", "Activo (se ofrece al clasificar paradas)", "checkbox"),
+    ), can_toggle=True),
 }
 
 
