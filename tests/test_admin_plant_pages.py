@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.browser_utils import flask_login
+from tests.test_admin_pages import post
 from tests.test_admin_plant_api import snapshot, sql
 
 
@@ -18,10 +19,6 @@ def admin(auth_world, flask_app):
     page = client.get("/admin/planta").get_data(as_text=True)
     client.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     return client
-
-
-def post(client, path, data):
-    return client.post(path, data={"csrf_token": client.csrf, **data})
 
 
 def test_overview_and_shift_form_save_breaks_and_weekdays(auth_world, admin):
