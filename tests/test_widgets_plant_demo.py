@@ -15,7 +15,14 @@ from sqlalchemy import text
 from app_fastapi.main import create_app
 from core.clock import plant_now
 from core.shift_calendar import shift_instances
-from tests.dashboard_support import bearer, data_days, demo_principal, write_manifest
+from tests.dashboard_support import (
+    DEMO_DAY_START,
+    bearer,
+    data_days,
+    demo_principal,
+    line_ids,
+    write_manifest,
+)
 from tests.provider_server import ProviderServer
 
 pytestmark = pytest.mark.clock  # demo data and the live status follow the clock
@@ -77,16 +84,16 @@ def _band(minutes: float) -> str:
 
 
 def _widgets(body: dict) -> dict[str, dict]:
-    """Data of the plant widgets by title (each must have data, not an error)."""
+    """Data of the product's own widgets by title (each must have data, not an error)."""
     out = {}
     for w in body["widgets"]:
-        if w["source"] == "plant":
+        if w["source"] != "external":
             assert w.get("error") is None, (w["title"], w["error"])
             out[w["title"]] = w["data"]
     return out
 
 
-def test_plant_widgets_equal_plain_sql_on_the_demo_plant(runtime, demo_tenant, engine):
+def test_plant_and_frame_widgets_equal_plain_sql_on_the_demo_plant(runtime, demo_tenant, engine):
     first, _last = data_days(runtime, demo_tenant)
     fecha = {"preset": "personalizado", "start": first.isoformat(), "end": first.isoformat()}
     res = engine.post(RUN, json={"filters": {"fecha": fecha}})
@@ -170,6 +177,8 @@ def test_plant_widgets_equal_plain_sql_on_the_demo_plant(runtime, demo_tenant, e
     run_minutes = sum(p["minutes"] for p in timeline["periods"] if p["kind"] == "run")
     assert run_minutes <= planned / 60 + 1e-6
 
+    check_frame_widgets(runtime, demo_tenant, first, got)
+
 
 def test_default_dashboard_today_has_14_plant_widgets_and_the_line_status_equals_sql(
         runtime, demo_tenant, engine):
@@ -204,3 +213,70 @@ def test_default_dashboard_today_has_14_plant_widgets_and_the_line_status_equals
             assert entry["target"] == target
             assert entry["progress_pct"] == pytest.approx(100 * int(count or 0) / target, abs=1e-9)
 
+
+
+def frame_truth(runtime, slug: str, day: date) -> dict:
+    """Per product units, grams, rejects and weight-control sums, plus every timestamp, by SQL."""
+    lo = datetime.combine(day, datetime.min.time()) + DEMO_DAY_START
+    hi = lo + timedelta(days=1)
+    products: dict[str, dict] = {}
+    stamps: list[datetime] = []
+    with runtime.db.tenant(slug) as conn:
+        for line_id in line_ids(runtime, slug):
+            rows = conn.execute(text(
+                "SELECT p.name, COUNT(*), SUM(d.weight_g), SUM(CASE WHEN d.status = 1 THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN d.status <> 1 AND d.weight_g IS NOT NULL THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN d.status <> 1 AND d.weight_g IS NOT NULL THEN d.weight_g ELSE 0 END), "
+                "SUM(CASE WHEN d.status <> 1 AND d.weight_g < p.nominal_weight_g THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN d.status <> 1 AND d.weight_g > p.nominal_weight_g "
+                "    THEN d.weight_g - p.nominal_weight_g ELSE 0 END) "
+                f"FROM detections_{line_id} d JOIN products p ON p.id = d.product_id "
+                "WHERE d.ts >= :lo AND d.ts < :hi GROUP BY p.name"), {"lo": lo, "hi": hi}).all()
+            for name, *values in rows:
+                acc = products.setdefault(name, [0.0] * 7)
+                for i, v in enumerate(values):
+                    acc[i] += float(v or 0)
+            stamps += [_dt(r[0]) for r in conn.execute(text(
+                f"SELECT ts FROM detections_{line_id} WHERE ts >= :lo AND ts < :hi"), {"lo": lo, "hi": hi})]
+    keys = ("units", "grams", "rejects", "weighed", "weighed_g", "under", "giveaway_g")
+    return {"products": {k: dict(zip(keys, v, strict=True)) for k, v in products.items()}, "stamps": stamps}
+
+
+def check_frame_widgets(runtime, slug: str, first: date, got: dict) -> None:
+    """The weight, product and heatmap widgets of one run against plain SQL (same seeded tenant)."""
+    truth = frame_truth(runtime, slug, first)
+    products = truth["products"]
+
+    top = got["Productos principales"]["rows"]
+    ranked = sorted(products.items(), key=lambda kv: (-kv[1]["units"], kv[0]))[:10]
+    assert [(r[0], r[1]) for r in top] == [(name, int(v["units"])) for name, v in ranked]
+    for name, units, kg, reject in top:
+        assert kg == pytest.approx(products[name]["grams"] / 1000, rel=1e-6)
+        assert reject == pytest.approx(100 * products[name]["rejects"] / units, abs=1e-9)
+
+    control = got["Control de peso por producto"]["rows"]
+    assert {r[0] for r in control} == {n for n, v in products.items() if v["weighed"]}
+    for name, _nominal, weighed, mean, under, giveaway_g, giveaway_kg in control:
+        v = products[name]
+        assert weighed == v["weighed"]
+        assert mean == pytest.approx(v["weighed_g"] / weighed, rel=1e-6)
+        assert under == pytest.approx(100 * v["under"] / weighed, abs=1e-9)
+        assert giveaway_g == pytest.approx(v["giveaway_g"] / weighed, rel=1e-6)
+        assert giveaway_kg == pytest.approx(v["giveaway_g"] / 1000, rel=1e-6)
+
+    histogram = got["Desvío de peso respecto del nominal"]
+    counts = histogram["data"]["datasets"][0]["data"]
+    edges = histogram["options"]["edges"]
+    assert sum(counts) == sum(v["weighed"] for v in products.values())
+    under = sum(c for c, upper in zip(counts, edges[1:], strict=True) if upper <= 0)
+    assert under == sum(v["under"] for v in products.values()) == histogram["options"]["under_nominal"]
+
+    heat = got["Unidades por hora y día de la semana"]
+    cells: dict[tuple[str, int], int] = {}
+    for ts in truth["stamps"]:
+        key = (f"{ts.hour:02d}:00", ts.weekday())
+        cells[key] = cells.get(key, 0) + 1
+    shown = {(label, col): v for label, values in zip(heat["rows"], heat["values"], strict=True)
+             for col, v in enumerate(values) if v}
+    assert shown == cells
+    assert heat["rows"][0] == "06:00"
