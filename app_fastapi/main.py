@@ -23,7 +23,9 @@ from app_fastapi.routes import (
     admin_plant_calendar,
     admin_plant_lines,
     admin_plant_products,
+    admin_plant_reasons,
     admin_plant_shifts,
+    admin_plant_targets,
     admin_uploads,
     admin_widgets,
     audit,
@@ -83,7 +85,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     routers = (health, tokens, audit, users, filters_routes, dashboard_routes, demo_external, dashboards,
                admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, stop_labels, reports,
                ingest, ingest_keys, line_status, demo_erp, external, admin_plant_areas, admin_plant_lines,
-               admin_plant_products, admin_plant_shifts, admin_plant_calendar, saved_views,
+               admin_plant_products, admin_plant_shifts, admin_plant_calendar, admin_plant_targets,
+               admin_plant_reasons, saved_views,
                admin_operations, admin_uploads)
     for module in routers:
         app.include_router(document_errors(module.router), prefix=API_PREFIX)

@@ -2,7 +2,7 @@
 
 The body has the YAML loader's shape (ingest/plant_metadata.py), which the engine validates;
 this module only reads the form and never decides what is valid (an empty optional number is
-left out so the loader's default applies; anything else is sent as typed).
+left out so the loader's default applies; numbers are sent as JSON numbers when they parse).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class PlantField:
     required: bool = True
     options: str = ""
     help: str = ""
+    blank: str = ""  # a select's empty choice (sent as "not given"), e.g. «todos los turnos»
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,19 @@ KINDS: dict[str, PlantKind] = {
         PlantField("lines", "Sólo estas líneas", "lines", required=False, options="lines",
                    help="Ninguna marcada: cierra toda la planta."),
     ), can_delete=True, can_edit=False),
+    "objetivos": PlantKind("/api/v1/admin/plant/targets", "Objetivos", "objetivo", "Nuevo objetivo", (
+        PlantField("line", "Línea", "select", options="lines"),
+        PlantField("shift", "Turno", "select", required=False, options="shifts", blank="todos los turnos"),
+        PlantField("product", "Producto", "select", required=False, options="products",
+                   blank="todos los productos"),
+        PlantField("units_per_shift", "Unidades por turno", "integer", required=False),
+        PlantField("oee", "OEE objetivo (de 0 a 1)", "number", required=False,
+                   help="Por ejemplo 0.85. Indique unidades, OEE o ambos."),
+    ), can_delete=True),
+    "motivos": PlantKind("/api/v1/admin/plant/stop-reasons", "Motivos de parada", "motivo", "Nuevo motivo", (
+        CODE, NAME,
+        PlantField("active", "Activo (se ofrece al clasificar paradas)", "checkbox"),
+    ), can_toggle=True),
 }
 
 
@@ -111,8 +125,19 @@ def form_body(kind: PlantKind, form: FormData) -> dict[str, Any]:
         else:
             value = (form.get(f.name) or "").strip()
             if value or f.required:
-                body[f.name] = value
+                body[f.name] = _number(value, f.kind) if f.kind in ("number", "integer") else value
     return body
+
+
+def _number(text: str, kind: str) -> int | float | str:
+    """A typed number for the engine; text that is not one is sent as is, for the engine's reason."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if kind == "integer" and number.is_integer():
+        return int(number)
+    return number
 
 
 def blank_rows(row: dict[str, Any], extra: int = 2) -> list[dict[str, str]]:

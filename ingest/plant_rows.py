@@ -88,3 +88,23 @@ def closed_day_rows(conn: Connection, row_id: int | None = None) -> list[Row]:
         "id": r.id, "date": r.day.isoformat(), "name": r.name,
         "line": None if r.line_id is None else lines.get(r.line_id, ""),
     } for r in rows], row_id)
+
+
+def target_rows(conn: Connection, row_id: int | None = None) -> list[Row]:
+    """Targets by line code; `shift`/`product` None = every shift/product of the line."""
+    lines, shifts, products = _by_id(conn, t.lines), _by_id(conn, t.shifts), _by_id(conn, t.products)
+    rows = [{
+        "id": r.id, "line": lines.get(r.line_id, ""),
+        "shift": None if r.shift_id is None else shifts.get(r.shift_id, ""),
+        "product": None if r.product_id is None else products.get(r.product_id, ""),
+        "units_per_shift": r.units_per_shift, "oee": None if r.oee is None else _float(r.oee),
+    } for r in conn.execute(select(t.targets).order_by(t.targets.c.id))]
+    rows.sort(key=lambda r: (r["line"], r["shift"] or "", r["product"] or ""))
+    return _one(rows, row_id)
+
+
+def stop_reason_rows(conn: Connection, row_id: int | None = None) -> list[Row]:
+    """Stop reasons by code (inactive ones too)."""
+    rows = conn.execute(select(t.stop_reasons).order_by(t.stop_reasons.c.code))
+    return _one([{"id": r.id, "code": r.code, "name": r.name, "active": bool(r.active)} for r in rows],
+                row_id)

@@ -7,18 +7,19 @@ worker does). Refused changes leave every metadata table, the version and the ma
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, text
+from sqlalchemy import delete, insert, inspect, select, text
 
+from core import schema_tenant as t
 from core.runtime import build_runtime
 from identity.audit import list_events
 from identity.users import find_user
 
 TABLES = ("areas", "lines", "products", "line_products", "shifts", "shift_breaks", "closed_days",
-          "meta_state", "stops_state")
+          "targets", "stop_reasons", "meta_state", "stops_state")
 BASE = "/api/v1/admin/plant"
 
 
@@ -109,7 +110,9 @@ def test_invalid_changes_and_viewers_are_refused_and_change_nothing(auth_world, 
         ("post", "lines", {**new_line, "code": "con espacio"}, 422, "pattern"),
         ("post", "lines", {**new_line, "color": "rojo"}, 422, "Extra inputs"),
         ("post", "lines", {**new_line, "code": "L1"}, 409, "ya existe una línea"),
-        ("put", f"lines/{l1}", {**body, "code": "L1b"}, 422, "no se puede cambiar"),
+        ("put", f"lines/{l1}", {**body, "code": "L1b"}, 409, "no se puede cambiar"),
+        ("put", f"lines/{l1}", {**body, "ideal_rate_per_min": "70"}, 422, "valid number"),
+        ("put", f"lines/{l1}", {**body, "active": 1}, 422, "valid boolean"),
         ("put", f"lines/{l1}", {**body, "no_data_after_s": 10}, 422, "no_data_after_s must be larger"),
         ("put", "lines/999999", body, 404, "no existe"),
         ("put", "lines/99999999999999999999", body, 422, ""),
@@ -124,6 +127,7 @@ def test_invalid_changes_and_viewers_are_refused_and_change_nothing(auth_world, 
         ("post", "shifts", {**shift, "code": "manana"}, 409, "ya existe un turno"),
         ("post", "closed-days", {"date": "2026-12-25", "name": "Navidad otra vez"}, 409, "ya está cerrado"),
         ("post", "closed-days", {"date": "2026-13-01", "name": "x"}, 422, "date"),
+        ("post", "closed-days", {"date": 0, "name": "x"}, 422, "AAAA-MM-DD"),
         ("post", "closed-days", {"date": "2026-12-01", "name": "x", "lines": ["L7"]}, 422, "unknown line"),
         ("delete", f"areas/{snacks}", None, 409, "L1, L2"),
         ("post", "areas", {"code": "snacks", "name": "Otra"}, 409, "ya existe un área"),
@@ -221,3 +225,56 @@ def test_shift_and_calendar_changes_mark_the_affected_periods(auth_world, admin)
     assert [(e["what"], e["op"]) for e in events(rt)] == [
         ("closed_day", "create"), ("closed_day", "delete"), ("closed_day", "create"), ("shift", "update"),
         ("shift", "delete")]
+
+
+def test_targets_stop_reasons_and_nominal_weights_reach_cache_and_rollups(auth_world, admin):
+    rt = auth_world.runtime
+    target = {"line": "L2", "shift": "manana", "units_per_shift": 15000}
+    created = admin.post(f"{BASE}/targets", json=target)
+    assert created.status_code == 201, created.text
+    assert created.json() == {"id": created.json()["id"], "product": None, "oee": None, **target}
+    for body, status, reason in (
+            (target, 409, "ya hay un objetivo"),
+            ({**target, "shift": "siesta"}, 422, "unknown shift 'siesta'"),
+            ({"line": "L2", "product": "EX-999", "oee": 0.5}, 422, "unknown product 'EX-999'"),
+            ({"line": "L2", "shift": "tarde"}, 422, "a target needs units_per_shift or oee"),
+            ({"line": "L2", "shift": "tarde", "oee": 1.5}, 422, "less than or equal to 1")):
+        r = admin.post(f"{BASE}/targets", json=body)
+        assert r.status_code == status and reason in r.text, (body, r.text)
+    tid = created.json()["id"]
+    moved = admin.put(f"{BASE}/targets/{tid}", json={"line": "L2", "product": "EX-060", "oee": 0.75})
+    assert moved.status_code == 200, moved.text
+    assert sql(rt, "SELECT p.code, g.shift_id, g.oee, g.units_per_shift FROM targets g "
+                   "JOIN products p ON p.id = g.product_id") == [("EX-060", None, 0.75, None)]
+    l2 = line_id(rt, "L2")
+    assert any(g.product_id is not None and g.oee == 0.75 for g in rt.meta.get("acme").targets
+               if g.line_id == l2)
+    assert admin.delete(f"{BASE}/targets/{moved.json()['id']}").status_code == 204
+    assert sql(rt, "SELECT COUNT(*) FROM targets WHERE product_id IS NOT NULL") == [(0,)]
+
+    reason = admin.post(f"{BASE}/stop-reasons", json={"code": "humo", "name": "Humo en sala"})
+    assert reason.status_code == 201
+    assert admin.post(f"{BASE}/stop-reasons", json={"code": "humo", "name": "x"}).status_code == 409
+    off = admin.put(f"{BASE}/stop-reasons/{reason.json()['id']}", json={"code": "humo", "name": "Humo",
+                                                                       "active": False})
+    assert off.json()["active"] is False
+    assert sql(rt, "SELECT name, active FROM stop_reasons WHERE code = 'humo'") == [("Humo", 0)]
+
+    pid = sql(rt, "SELECT id FROM products WHERE code = 'PF-045'")[0][0]
+    l1 = line_id(rt, "L1")
+    with rt.db.tenant("acme") as conn:  # one rolled-up bucket of PF-045 on L1, rolled up to today
+        conn.execute(insert(t.rollups).values(
+            line_id=l1, bucket_start=datetime(2026, 11, 10, 10, 0), product_id=pid, status=0, units=3,
+            weight_n=3, weight_sum_g=135.0, weight_sumsq_g2=6075.0, under_nominal_n=0, giveaway_sum_g=0.0,
+            hist="[]"))
+        conn.execute(delete(t.rollups_state))
+        conn.execute(insert(t.rollups_state).values(line_id=l1, rolled_until=datetime(2026, 11, 18)))
+    product = next(p for p in admin.get(f"{BASE}/products").json() if p["code"] == "PF-045")
+    body = {k: v for k, v in product.items() if k != "id"} | {"nominal_weight_g": 46.5}
+    assert admin.put(f"{BASE}/products/{pid}", json=body).status_code == 200
+    with rt.db.tenant("acme") as conn:
+        marks = conn.execute(select(t.rollups_state.c.dirty_from, t.rollups_state.c.dirty_until)).all()
+    assert [tuple(m) for m in marks] == [(datetime(2026, 11, 10, 10, 0), datetime(2026, 11, 10, 10, 5))]
+    assert [(e["what"], e["op"]) for e in events(rt)] == [
+        ("target", "create"), ("target", "update"), ("target", "delete"), ("stop_reason", "create"),
+        ("stop_reason", "update"), ("product", "update")]

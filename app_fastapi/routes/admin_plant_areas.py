@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import audited_change
+from app_fastapi.routes.admin_plant_bodies import AreaBody
 from app_fastapi.routes.admin_plant_common import (
     CONFLICT,
     editable,
@@ -18,7 +19,6 @@ from app_fastapi.routes.admin_plant_common import (
 from core import schema_tenant as t
 from core.errors import Conflict
 from core.metadata_cache import bump_metadata_version
-from ingest.plant_metadata import AreaIn
 from ingest.plant_rows import Row, area_rows, codes
 
 router = APIRouter(prefix="/admin/plant/areas", tags=["admin plant"])
@@ -32,7 +32,7 @@ def list_areas(principal: AdminPrincipal, rt: RuntimeDep) -> list[Row]:
 
 
 @router.post("", status_code=201, responses=CONFLICT)
-def create_area(body: AreaIn, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Row:
+def create_area(body: AreaBody, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Row:
     """Add an area (409 when the code exists)."""
     with audited_change(rt, principal, request, "area") as (conn, change):
         require_new_code(conn, t.areas, body.code, "un área")
@@ -42,8 +42,8 @@ def create_area(body: AreaIn, principal: AdminPrincipal, rt: RuntimeDep, request
     return row
 
 
-@router.put("/{row_id}")
-def update_area(row_id: RowId, body: AreaIn, principal: AdminPrincipal, rt: RuntimeDep,
+@router.put("/{row_id}", responses=CONFLICT)
+def update_area(row_id: RowId, body: AreaBody, principal: AdminPrincipal, rt: RuntimeDep,
                 request: Request) -> Row:
     """Rename an area (its code stays)."""
     with audited_change(rt, principal, request, "area") as (conn, change):

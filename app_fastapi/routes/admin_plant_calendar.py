@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import audited_change
+from app_fastapi.routes.admin_plant_bodies import ClosedDayBody
 from app_fastapi.routes.admin_plant_common import (
     CONFLICT,
     all_line_ids,
@@ -24,7 +25,7 @@ from app_fastapi.routes.admin_plant_common import (
 )
 from core import schema_tenant as t
 from core.errors import Conflict
-from ingest.plant_metadata import ClosedDayIn, PlantIn, cross_check
+from ingest.plant_metadata import PlantIn, cross_check
 from ingest.plant_rows import Row, closed_day_rows, codes
 
 router = APIRouter(prefix="/admin/plant/closed-days", tags=["admin plant"])
@@ -37,7 +38,7 @@ def list_closed_days(principal: AdminPrincipal, rt: RuntimeDep) -> list[Row]:
         return closed_day_rows(conn)
 
 
-def _line_ids(conn: Connection, body: ClosedDayIn) -> list[int | None]:
+def _line_ids(conn: Connection, body: ClosedDayBody) -> list[int | None]:
     line_ids = codes(conn, t.lines)
     errors = cross_check(PlantIn(closed_days=[body]), known_areas=set(), known_lines=set(line_ids))
     if errors:
@@ -45,7 +46,7 @@ def _line_ids(conn: Connection, body: ClosedDayIn) -> list[int | None]:
     return sorted({line_ids[code] for code in body.lines}) or [None]
 
 
-def _taken(conn: Connection, body: ClosedDayIn, line_ids: list[int | None]) -> None:
+def _taken(conn: Connection, body: ClosedDayBody, line_ids: list[int | None]) -> None:
     c = t.closed_days.c
     for line_id in line_ids:
         same_line = c.line_id.is_(None) if line_id is None else c.line_id == line_id
@@ -56,7 +57,7 @@ def _taken(conn: Connection, body: ClosedDayIn, line_ids: list[int | None]) -> N
 
 
 @router.post("", status_code=201, responses=CONFLICT)
-def create_closed_day(body: ClosedDayIn, principal: AdminPrincipal, rt: RuntimeDep,
+def create_closed_day(body: ClosedDayBody, principal: AdminPrincipal, rt: RuntimeDep,
                       request: Request) -> list[Row]:
     """Close a production day for the plant (no `lines`) or for the lines listed (one row each)."""
     with audited_change(rt, principal, request, "closed_day") as (conn, change):

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
+from app_fastapi.openapi_errors import conflict
 from core import schema_tenant as t
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.metadata_cache import bump_metadata_version
@@ -24,7 +25,7 @@ from core.stops_state import mark_dirty
 from ingest.plant_metadata import PlantIn, apply_plant, cross_check
 from ingest.plant_rows import Row, codes
 
-CONFLICT = {409: {"description": "a code that already exists, or a row still in use"}}
+CONFLICT = conflict("a code that already exists or would change, or a row still in use")
 
 
 def refusal(errors: list[str]) -> ValidationFailed:
@@ -39,7 +40,8 @@ def refusal(errors: list[str]) -> ValidationFailed:
 def save_entry(conn: Connection, kind: str, item: BaseModel) -> None:
     """Check one entry's references against the stored codes, then write it like the YAML loader."""
     plant = PlantIn(**{kind: [item]})
-    errors = cross_check(plant, known_areas=set(codes(conn, t.areas)), known_lines=set(codes(conn, t.lines)))
+    errors = cross_check(plant, known_areas=set(codes(conn, t.areas)), known_lines=set(codes(conn, t.lines)),
+                         known_shifts=set(codes(conn, t.shifts)), known_products=set(codes(conn, t.products)))
     if errors:
         raise refusal(errors)
     apply_plant(conn, plant)
@@ -64,7 +66,7 @@ def require_same_code(before: Row, code: str) -> None:
     """Codes identify entries in YAML files, CSV imports and links: they do not change."""
     if code != before["code"]:
         keep = f"debe seguir siendo «{before['code']}»"
-        raise ValidationFailed("el código no se puede cambiar", details=[{"field": "code", "message": keep}])
+        raise Conflict("el código no se puede cambiar", details=[{"field": "code", "message": keep}])
 
 
 def editable(row: Row) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import audited_change
+from app_fastapi.routes.admin_plant_bodies import LineBody
 from app_fastapi.routes.admin_plant_common import (
     CONFLICT,
     editable,
@@ -21,7 +22,6 @@ from app_fastapi.routes.admin_plant_common import (
 )
 from core import schema_tenant as t
 from core.detection_tables import ensure_line_table
-from ingest.plant_metadata import LineIn
 from ingest.plant_rows import Row, codes, line_rows
 
 router = APIRouter(prefix="/admin/plant/lines", tags=["admin plant"])
@@ -35,7 +35,7 @@ def list_lines(principal: AdminPrincipal, rt: RuntimeDep) -> list[Row]:
 
 
 @router.post("", status_code=201, responses=CONFLICT)
-def create_line(body: LineIn, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Row:
+def create_line(body: LineBody, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Row:
     """Add a line and create its detections table (409 when the code exists)."""
     with audited_change(rt, principal, request, "line") as (conn, change):
         require_new_code(conn, t.lines, body.code, "una línea")
@@ -47,8 +47,8 @@ def create_line(body: LineIn, principal: AdminPrincipal, rt: RuntimeDep, request
     return row
 
 
-@router.put("/{row_id}")
-def update_line(row_id: RowId, body: LineIn, principal: AdminPrincipal, rt: RuntimeDep,
+@router.put("/{row_id}", responses=CONFLICT)
+def update_line(row_id: RowId, body: LineBody, principal: AdminPrincipal, rt: RuntimeDep,
                 request: Request) -> Row:
     """Replace a line's settings (its code stays); `active: false` deactivates it."""
     with audited_change(rt, principal, request, "line") as (conn, change):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import audited_change
+from app_fastapi.routes.admin_plant_bodies import ProductBody
 from app_fastapi.routes.admin_plant_common import (
     CONFLICT,
     editable,
@@ -18,7 +19,6 @@ from app_fastapi.routes.admin_plant_common import (
     stored,
 )
 from core import schema_tenant as t
-from ingest.plant_metadata import ProductIn
 from ingest.plant_rows import Row, codes, product_rows
 
 router = APIRouter(prefix="/admin/plant/products", tags=["admin plant"])
@@ -32,7 +32,7 @@ def list_products(principal: AdminPrincipal, rt: RuntimeDep) -> list[Row]:
 
 
 @router.post("", status_code=201, responses=CONFLICT)
-def create_product(body: ProductIn, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Row:
+def create_product(body: ProductBody, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Row:
     """Add a product (409 when the code exists)."""
     with audited_change(rt, principal, request, "product") as (conn, change):
         require_new_code(conn, t.products, body.code, "un producto")
@@ -42,8 +42,8 @@ def create_product(body: ProductIn, principal: AdminPrincipal, rt: RuntimeDep, r
     return row
 
 
-@router.put("/{row_id}")
-def update_product(row_id: RowId, body: ProductIn, principal: AdminPrincipal, rt: RuntimeDep,
+@router.put("/{row_id}", responses=CONFLICT)
+def update_product(row_id: RowId, body: ProductBody, principal: AdminPrincipal, rt: RuntimeDep,
                    request: Request) -> Row:
     """Replace a product's settings and lines (its code stays); `active: false` deactivates it."""
     with audited_change(rt, principal, request, "product") as (conn, change):

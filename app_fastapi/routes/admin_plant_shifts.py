@@ -12,6 +12,7 @@ from sqlalchemy import delete
 
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import audited_change
+from app_fastapi.routes.admin_plant_bodies import ShiftBody
 from app_fastapi.routes.admin_plant_common import (
     CONFLICT,
     all_line_ids,
@@ -24,7 +25,6 @@ from app_fastapi.routes.admin_plant_common import (
 )
 from core import schema_tenant as t
 from core.stops_state import FROM_START
-from ingest.plant_metadata import ShiftIn
 from ingest.plant_rows import Row, codes, shift_rows
 
 router = APIRouter(prefix="/admin/plant/shifts", tags=["admin plant"])
@@ -38,7 +38,7 @@ def list_shifts(principal: AdminPrincipal, rt: RuntimeDep) -> list[Row]:
 
 
 @router.post("", status_code=201, responses=CONFLICT)
-def create_shift(body: ShiftIn, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Row:
+def create_shift(body: ShiftBody, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> Row:
     """Add a shift (409 when the code exists)."""
     with audited_change(rt, principal, request, "shift") as (conn, change):
         require_new_code(conn, t.shifts, body.code, "un turno")
@@ -48,8 +48,8 @@ def create_shift(body: ShiftIn, principal: AdminPrincipal, rt: RuntimeDep, reque
     return row
 
 
-@router.put("/{row_id}")
-def update_shift(row_id: RowId, body: ShiftIn, principal: AdminPrincipal, rt: RuntimeDep,
+@router.put("/{row_id}", responses=CONFLICT)
+def update_shift(row_id: RowId, body: ShiftBody, principal: AdminPrincipal, rt: RuntimeDep,
                  request: Request) -> Row:
     """Replace a shift's times, breaks and weekdays (its code stays)."""
     with audited_change(rt, principal, request, "shift") as (conn, change):

@@ -2,10 +2,11 @@
 
 /admin/planta                       lines, areas, products, shifts and closed days on one page
 /admin/planta/<tipo>/nuevo, /<id>   the form of one entry (tipo: lineas, areas, productos, turnos,
-                                    feriados — closed days are added and deleted, not edited)
+                                    feriados, objetivos, motivos — closed days are added and
+                                    deleted, not edited)
 /admin/planta/<tipo>/guardar        create or update; the engine's refusal is shown in the form
-/admin/planta/<tipo>/<id>/activo    activate/deactivate a line or product (never deleted)
-/admin/planta/<tipo>/<id>/borrar    delete an area, a shift or a closed day
+/admin/planta/<tipo>/<id>/activo    activate/deactivate a line, product or stop reason (never deleted)
+/admin/planta/<tipo>/<id>/borrar    delete an area, a shift, a closed day or a target
 
 The engine validates with the YAML loader's rules, audits, marks periods for re-analysis and
 tells every worker's cache; this blueprint only turns forms into bodies and shows answers.
@@ -23,10 +24,10 @@ from app_flask.login_session import admin_required, engine_token
 from app_flask.plant_forms import KINDS, WEEKDAYS, PlantKind, blank_rows, form_body
 
 bp = Blueprint("admin_planta", __name__, url_prefix="/admin/planta")
-ALL = "lineas, areas, productos, turnos, feriados"
-EDITABLE = "lineas, areas, productos, turnos"
-TOGGLE = "lineas, productos"
-DELETABLE = "areas, turnos, feriados"
+ALL = ", ".join(KINDS)
+EDITABLE = ", ".join(k for k, kind in KINDS.items() if kind.can_edit)
+TOGGLE = ", ".join(k for k, kind in KINDS.items() if kind.can_toggle)
+DELETABLE = ", ".join(k for k, kind in KINDS.items() if kind.can_delete)
 HANDLED = (404, 409, 422)
 
 
@@ -58,7 +59,9 @@ def _problem(kind: PlantKind, detail: dict[str, Any]) -> str:
 def _form(tipo: str, row: dict[str, Any], *, error: str | None = None,
           details: list[dict[str, Any]] | None = None, status: int = 200) -> ResponseReturnValue:
     kind = KINDS[tipo]
-    options = {"areas": [r["code"] for r in _rows("areas")], "lines": [r["code"] for r in _rows("lineas")]}
+    options = {name: [r["code"] for r in _rows(tipo_)]
+               for name, tipo_ in (("areas", "areas"), ("lines", "lineas"), ("shifts", "turnos"),
+                                   ("products", "productos"))}
     problems = [_problem(kind, d) for d in details or [] if isinstance(d, dict)]
     return render_template("admin/plant_form.html", tipo=tipo, kind=kind, row=row, options=options,
                            weekdays=WEEKDAYS, breaks=blank_rows(row), error=error, problems=problems,
@@ -120,7 +123,7 @@ def _after(call: tuple[str, str, dict[str, Any] | None], tipo: str) -> ResponseR
 @bp.post("/<any(" + TOGGLE + "):tipo>/<int:row_id>/activo")
 @admin_required
 def toggle(tipo: str, row_id: int) -> ResponseReturnValue:
-    """Activate (`activo=1`) or deactivate a line or product: the stored entry, `active` changed."""
+    """Activate (`activo=1`) or deactivate a line, product or reason: the stored entry, `active` changed."""
     row = next((r for r in _rows(tipo) if r["id"] == row_id), None)
     if row is None:
         return redirect(url_for("admin_planta.overview", error="La fila no existe.", _anchor=tipo))
@@ -131,5 +134,5 @@ def toggle(tipo: str, row_id: int) -> ResponseReturnValue:
 @bp.post("/<any(" + DELETABLE + "):tipo>/<int:row_id>/borrar")
 @admin_required
 def remove(tipo: str, row_id: int) -> ResponseReturnValue:
-    """Delete an area (refused while lines use it), a shift or a closed day."""
+    """Delete an area (refused while lines use it), a shift, a closed day or a target."""
     return _after(("DELETE", f"{KINDS[tipo].api}/{row_id}", None), tipo)
