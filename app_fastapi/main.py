@@ -17,6 +17,7 @@ from app_fastapi.openapi_errors import document_errors, install_http_error_handl
 from app_fastapi.routes import (
     admin_classes,
     admin_dashboards,
+    admin_filter_preview,
     admin_filters,
     admin_operations,
     admin_uploads,
@@ -76,7 +77,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     rt = app.state.runtime = runtime or default_runtime()
     routers = (health, tokens, audit, users, filters_routes, dashboard_routes, demo_external, dashboards,
                admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, reports, ingest,
-               ingest_keys, line_status, demo_erp, external, saved_views, admin_operations, admin_uploads)
+               ingest_keys, line_status, demo_erp, external, saved_views, admin_operations, admin_uploads,
+               admin_filter_preview)
     for module in routers:
         app.include_router(document_errors(module.router), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)

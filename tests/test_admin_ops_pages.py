@@ -140,3 +140,28 @@ def test_saved_view_save_open_and_start(auth_world, admin, flask_app):
     assert r.status_code == 422
     assert vic.post(f"/vistas/{view_id}/borrar", data={"csrf_token": vic.csrf}).status_code == 302
     assert vic.get("/").status_code == 200
+
+
+def test_filter_preview_renders_the_filter_or_why_it_would_not_load(auth_world, admin):
+    rt = auth_world.runtime
+    with rt.db.tenant("acme") as conn:
+        before = conn.execute(text("SELECT * FROM Filters ORDER BY id")).all()
+        names = sorted(r[0] for r in conn.execute(text("SELECT name FROM lines")))
+
+    def preview(**fields):
+        r = admin.post("/admin/filtros/vista-previa", data={"csrf_token": admin.csrf, **fields})
+        assert r.status_code == 200
+        return r.get_data(as_text=True)
+
+    html = preview(class_name="LineFilter", param_name="otras_lineas", label="Otras líneas", config_json="{}")
+    assert 'data-param="otras_lineas"' in html and "Otras líneas" in html
+    assert sorted(re.findall(r"<span>([^<]+)</span>", html)) == names
+    html = preview(class_name="ToggleFilter", param_name="solo_rech", label="Sólo rechazos",
+                   **{"cfg.effect": "solo_rechazos", "config_json": "{}"})
+    assert 'data-param="solo_rech"' in html and 'type="checkbox"' in html
+    assert "clase de filtro desconocida" in preview(class_name="os.system", param_name="x", label="x")
+    assert "Así no se carga" in preview(class_name="LineFilter", param_name="Mal Param", config_json="{}")
+    assert "JSON" in preview(class_name="LineFilter", param_name="ok", config_json="{mal")
+    with rt.db.tenant("acme") as conn:
+        assert conn.execute(text("SELECT * FROM Filters ORDER BY id")).all() == before
+    assert admin.post("/admin/filtros/vista-previa", data={"class_name": "LineFilter"}).status_code == 400

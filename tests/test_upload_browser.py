@@ -1,5 +1,6 @@
 """Acceptance in headless Chromium: a CSV with one bad row uploaded through the page imports
-nothing and lists the row; a good CSV imports with the progress bar reaching 100 %."""
+nothing and lists the row; a good CSV imports with the progress bar reaching 100 %. The same
+admin session then checks the filter form's live preview (HTMX, Alpine components working)."""
 
 from __future__ import annotations
 
@@ -58,5 +59,13 @@ def test_upload_bad_then_good_csv_through_the_page(auth_world, tmp_path):
         assert page.inner_text("#import-percent") == "100 %"
         assert f"{GOOD_ROWS} de {GOOD_ROWS} filas" in page.inner_text("#import-state")
         assert line_count(rt) == GOOD_ROWS
+
+        page.goto(live.url + "/admin/filtros/nuevo?clase=LineFilter")  # the live preview, same session
+        page.fill("#f-label", "Otras líneas")
+        page.fill("#f-param_name", "otras_lineas")
+        page.wait_for_selector('[data-role=preview-filter] fieldset[data-param="otras_lineas"]')
+        assert page.inner_text("#filter-preview legend") == "Otras líneas"
+        page.fill("#f-param_name", "Mal Param")
+        page.wait_for_selector("[data-role=preview-problem]")
         assert errors == [], errors
         browser.close()
