@@ -4,8 +4,9 @@ The route stays thin; this module alone knows filters/, broker/ and widgets/. St
 1. load the tenant's filter set, widget catalog and layout (one connection) and validate the
    raw filter values (ValidationFailed → 422 with per-field messages, nothing else runs);
 2. build the widgets of the layout; a bad row becomes that widget's error entry;
-3. read the master frame with only the union of the internal widgets' columns, while the
-   external calls run concurrently with it;
+3. read the master frame with only the union of the columns the widgets' needs are computed
+   from, while the external calls run concurrently with it, and shape each need's frame (the
+   widget's dimensions + measures at a grain, or raw rows for `raw_rows` widgets; query/grain.py);
 4. hand each widget its scoped data and run `process_data`; a failure is that widget's error.
 """
 
@@ -34,7 +35,7 @@ from core.memory import release_memory
 from core.runtime import Runtime
 from filters.engine import FilterSet, load_filter_set
 from identity.engine_tokens import Principal
-from query.columns import check_columns
+from query.grain import FrameNeed, check_need, master_columns_for, shape_frames
 from query.master_frame import build_master_frame
 from query.spec import SqlFragment
 from widgets import widget_registry
@@ -121,12 +122,21 @@ def build_slots(config: DashboardConfig, context: WidgetContext) -> list[Slot]:
         try:
             cls = widget_registry.get(row["class_name"])
             slot.widget = cls(widget_id=row["id"], title=row["title"], config=row["config"], context=context)
-            check_columns(slot.widget.columns())
+            check_need(frame_need(slot.widget))
         except (RegistryError, ValueError) as exc:
             slot.widget = None
             slot.error = f"Widget no disponible: {getattr(exc, 'message', exc)}"
         slots.append(slot)
     return slots
+
+
+def frame_need(widget: BaseWidget) -> FrameNeed:
+    """What the widget reads from the detections (its columns may be empty: none)."""
+    return FrameNeed(widget.columns(), widget.measure_columns(), widget.raw_rows)
+
+
+def _framed(widget: BaseWidget) -> bool:
+    return bool(widget.columns()) or (widget.source_type == "internal")
 
 
 def _ms(seconds: float) -> float:
@@ -163,7 +173,8 @@ async def run_dashboard(
         manifest, broker_state(rt), rt.settings, rt.clock, tenant=slug, local_transport=local,
         credentials=partial(stored_credentials, rt.db, rt.settings, slug)))
     live = [s.widget for s in slots if s.widget is not None]
-    columns = broker.required_columns(live)
+    needs = {w.widget_id: frame_need(w) for w in live if _framed(w)}
+    columns = master_columns_for(needs.values())
     spans: dict[str, list[float]] = {}
 
     async def fetch_external() -> tuple[dict[int, Any], float]:
@@ -180,26 +191,34 @@ async def run_dashboard(
         finally:
             spans["db"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
 
+    def shape(master: Any) -> tuple[dict[int, Any], float]:
+        t0 = time.perf_counter()
+        frames = shape_frames(master.frame, needs.values())
+        return {wid: frames[need] for wid, need in needs.items()}, time.perf_counter() - t0
+
     external_task = asyncio.create_task(fetch_external())
     master = None
+    frames: dict[int, Any] = {}
+    grain_s = 0.0
     try:
-        if columns:
+        if needs:
             master = await run_in_threadpool(read_master)
+            frames, grain_s = await run_in_threadpool(shape, master)
         payloads, external_s = await external_task
     finally:
         if not external_task.done():
             external_task.cancel()
 
     try:
-        slots, broker_s, widgets_s = await run_in_threadpool(
-            _feed_widgets, broker, slots, master.frame if master is not None else None, payloads,
-            config.timezone,
-        )
-    finally:
         frame_rows = master.rows if master is not None else 0
         frame_timings = dict(master.timings) if master is not None else {}
         reader = master.reader if master is not None else None
         del master
+        slots, broker_s, widgets_s = await run_in_threadpool(
+            _feed_widgets, slots, frames, payloads, config.timezone,
+        )
+    finally:
+        del frames
         release_memory()
 
     timings = {
@@ -207,6 +226,7 @@ async def run_dashboard(
         "query": _ms(frame_timings.get("query", 0.0)),
         "fetch": _ms(frame_timings.get("fetch", 0.0) + frame_timings.get("dataframe", 0.0)),
         "joins": _ms(frame_timings.get("joins", 0.0)),
+        "grain": _ms(grain_s),
         "broker": _ms(external_s + broker_s),
         "widgets": _ms(widgets_s),
         "total": _ms(time.perf_counter() - started),
@@ -230,7 +250,7 @@ async def run_dashboard(
 
 
 def _feed_widgets(
-    broker: DataBroker, slots: list[Slot], frame: Any, payloads: dict[int, Any], timezone: str
+    slots: list[Slot], frames: dict[int, Any], payloads: dict[int, Any], timezone: str,
 ) -> tuple[list[Slot], float, float]:
     """Scope each widget's data and run it; returns (slots, scoping seconds, widget seconds)."""
     scoping = widgets = 0.0
@@ -247,9 +267,9 @@ def _feed_widgets(
                 if answer.stale:
                     slot.stale = _stale_note(answer, timezone)
                 if widget.columns():
-                    data = CombinedData(frame=broker.scope(widget, frame), payload=answer.payload)
+                    data = CombinedData(frame=frames.get(widget.widget_id), payload=answer.payload)
         else:
-            data = broker.scope(widget, frame)
+            data = frames.get(widget.widget_id)
         t1 = time.perf_counter()
         scoping += t1 - t0
         if isinstance(data, ExternalAPIError):

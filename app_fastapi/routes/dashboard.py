@@ -72,6 +72,7 @@ class Timings(BaseModel):
     query: float
     fetch: float
     joins: float
+    grain: float = Field(default=0.0, description="grouping the rows to each widget's grain")
     broker: float
     widgets: float
     total: float
