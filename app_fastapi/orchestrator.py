@@ -4,9 +4,9 @@ The route stays thin; this module alone knows filters/, broker/ and widgets/. St
 1. load the tenant's filter set, widget catalog and layout (one connection) and validate the
    raw filter values (ValidationFailed → 422 with per-field messages, nothing else runs);
 2. build the widgets of the layout; a bad row becomes that widget's error entry;
-3. read the master frame with only the union of the columns the widgets' needs are computed
-   from, while the external calls run concurrently with it, and shape each need's frame (the
-   widget's dimensions + measures at a grain, or raw rows for `raw_rows` widgets; query/grain.py);
+3. read each widget's frame (its dimensions + measures at a grain, or raw rows for `raw_rows`
+   widgets; query/grain.py) by the path the planner chooses (query/planner.py: GROUP BY in the
+   database, or raw rows grouped in pandas), while the external calls run concurrently;
 4. hand each widget its scoped data and run `process_data`; a failure is that widget's error.
 """
 
@@ -35,8 +35,8 @@ from core.memory import release_memory
 from core.runtime import Runtime
 from filters.engine import FilterSet, load_filter_set
 from identity.engine_tokens import Principal
-from query.grain import FrameNeed, check_need, master_columns_for, shape_frames
-from query.master_frame import build_master_frame
+from query.grain import FrameNeed, check_need, master_columns_for
+from query.planner import read_grained
 from query.spec import SqlFragment
 from widgets import widget_registry
 from widgets.base import BaseWidget, CombinedData, WidgetContext, WidgetDataError
@@ -80,6 +80,9 @@ class RunResult:
         """The Server-Timing header value (shows in the browser's dev tools)."""
         parts = [f"{k};dur={v:.1f}" for k, v in self.timings_ms.items()]
         parts += [f'span-{k};dur={e - s:.1f};desc="{s:.1f}-{e:.1f}"' for k, (s, e) in self.spans_ms.items()]
+        plan = self.meta.get("plan")
+        if plan:  # the path and its reason come from code, never from input: no quotes in them
+            parts.append(f'plan;desc="{plan["path"]}: {plan["reason"]}"')
         return ", ".join(parts)
 
 
@@ -184,26 +187,18 @@ async def run_dashboard(
         spans["external"] = [_ms(t0 - started), _ms(t1 - started)]
         return payloads, t1 - t0
 
-    def read_master() -> Any:
+    def read_frames() -> Any:
         t0 = time.perf_counter()
         try:
-            return build_master_frame(rt, slug, fragments, set(columns))
+            return read_grained(rt, slug, fragments, needs.values())
         finally:
             spans["db"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
 
-    def shape(master: Any) -> tuple[dict[int, Any], float]:
-        t0 = time.perf_counter()
-        frames = shape_frames(master.frame, needs.values())
-        return {wid: frames[need] for wid, need in needs.items()}, time.perf_counter() - t0
-
     external_task = asyncio.create_task(fetch_external())
     master = None
-    frames: dict[int, Any] = {}
-    grain_s = 0.0
     try:
         if needs:
-            master = await run_in_threadpool(read_master)
-            frames, grain_s = await run_in_threadpool(shape, master)
+            master = await run_in_threadpool(read_frames)
         payloads, external_s = await external_task
     finally:
         if not external_task.done():
@@ -213,6 +208,8 @@ async def run_dashboard(
         frame_rows = master.rows if master is not None else 0
         frame_timings = dict(master.timings) if master is not None else {}
         reader = master.reader if master is not None else None
+        plan = master.plan if master is not None else None
+        frames = {wid: master.frames[need] for wid, need in needs.items()} if master is not None else {}
         del master
         slots, broker_s, widgets_s = await run_in_threadpool(
             _feed_widgets, slots, frames, payloads, config.timezone,
@@ -226,7 +223,7 @@ async def run_dashboard(
         "query": _ms(frame_timings.get("query", 0.0)),
         "fetch": _ms(frame_timings.get("fetch", 0.0) + frame_timings.get("dataframe", 0.0)),
         "joins": _ms(frame_timings.get("joins", 0.0)),
-        "grain": _ms(grain_s),
+        "grain": _ms(frame_timings.get("grain", 0.0)),
         "broker": _ms(external_s + broker_s),
         "widgets": _ms(widgets_s),
         "total": _ms(time.perf_counter() - started),
@@ -239,6 +236,7 @@ async def run_dashboard(
         "rows": int(frame_rows),
         "columns": sorted(columns),
         "reader": reader,
+        "plan": plan,
         "layout_id": config.layout_id,
         "timings": timings,
         "filters": applied,
