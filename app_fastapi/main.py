@@ -23,6 +23,7 @@ from app_fastapi.routes import (
     dashboards,
     demo_erp,
     demo_external,
+    exports,
     external,
     health,
     ingest,
@@ -74,7 +75,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     rt = app.state.runtime = runtime or default_runtime()
     routers = (health, tokens, audit, users, filters_routes, dashboard_routes, demo_external, dashboards,
                admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, stop_labels, reports,
-               ingest, ingest_keys, line_status, demo_erp, external)
+               ingest, ingest_keys, line_status, demo_erp, external, exports)
     for module in routers:
         app.include_router(document_errors(module.router), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)

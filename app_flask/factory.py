@@ -19,6 +19,7 @@ from app_flask.login_session import current_identity
 from app_flask.views import admin as admin_views
 from app_flask.views import admin_dashboards as admin_dashboard_views
 from app_flask.views import dashboard as dashboard_views
+from app_flask.views import exports as export_views
 from app_flask.views import live as live_views
 from app_flask.views import login as login_views
 from app_flask.views import stops as stops_views
@@ -102,7 +103,7 @@ def create_app(
         return jsonify(status="ok")
 
     for blueprint in (login_views.bp, dashboard_views.bp, admin_views.bp, admin_dashboard_views.bp,
-                      live_views.bp, stops_views.bp):
+                      live_views.bp, stops_views.bp, export_views.bp):
         app.register_blueprint(blueprint)
     proxy_fix.init_app(app, rt.settings)
     return app

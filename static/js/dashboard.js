@@ -336,7 +336,9 @@
   // Links that carry the dashboard's filters elsewhere (stops table, exports) follow each run.
   function updateQueryLinks(query) {
     document.querySelectorAll("a[data-keeps-query]").forEach(function (link) {
-      link.setAttribute("href", link.getAttribute("data-keeps-query") + (query ? "?" + query : ""));
+      var extra = link.getAttribute("data-query-extra");
+      var full = [query, extra].filter(Boolean).join("&");
+      link.setAttribute("href", link.getAttribute("data-keeps-query") + (full ? "?" + full : ""));
     });
   }
 
