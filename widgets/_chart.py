@@ -40,10 +40,21 @@ def line_keys(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     Categorical columns factorize through their codes, so no Python object is made per row;
     the index feeds `np.bincount`, which aggregates a million rows in milliseconds.
     """
-    index, _codes = pd.factorize(frame["line_code"], sort=True)
+    index, names, _codes = line_groups(frame)
+    return index, names
+
+
+def line_groups(frame: pd.DataFrame) -> tuple[np.ndarray, list[str], list[str]]:
+    """`line_keys` plus the line codes in the same order (what a drill-down click applies)."""
+    index, codes = pd.factorize(frame["line_code"], sort=True)
     _, first_rows = np.unique(index, return_index=True)
     names = [str(n) for n in frame["line_name"].to_numpy()[first_rows]]
-    return index, names
+    return index, names, [str(c) for c in codes]
+
+
+def drill(dimension: str, values: list[Any]) -> list[dict[str, Any]]:
+    """Per label, the filter a click applies: [{dimension: value}] (see filters' `dimension`)."""
+    return [{dimension: v} for v in values]
 
 
 def _plain(value: Any) -> float | int | None:

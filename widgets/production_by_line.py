@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from widgets._chart import chart_json, dataset, line_keys, units_of
+from widgets._chart import chart_json, dataset, drill, line_groups, units_of
 from widgets.base import BaseWidget, widget_registry
 
 
@@ -24,8 +24,10 @@ class ProductionByLineWidget(BaseWidget):
         """Sum the units per line; one dataset of unit counts."""
         if len(data) == 0:
             return self.empty_result()
-        lines, names = line_keys(data)
+        lines, names, codes = line_groups(data)
         counts = np.bincount(lines, weights=units_of(data), minlength=len(names)).astype(np.int64)
-        return chart_json("bar", names, [dataset("Unidades", counts.tolist())], index_axis="x")
+        body = chart_json("bar", names, [dataset("Unidades", counts.tolist())], index_axis="x")
+        body["drill"] = drill("line", codes)  # a click on a bar keeps only that line
+        return body
 
 
