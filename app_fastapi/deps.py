@@ -84,8 +84,10 @@ ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_day(value: object) -> object:
-    """Only `YYYY-MM-DD` (pydantic alone would also read `0` as 1970-01-01)."""
-    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+    """Only `YYYY-MM-DD` (pydantic alone would also read `0` as 1970-01-01); a date object passes."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not ISO_DAY.fullmatch(value):
         raise ValueError("se esperaba una fecha AAAA-MM-DD")
     return value
 

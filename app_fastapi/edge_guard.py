@@ -3,13 +3,15 @@ body size per route (Content-Length first, then the streamed bytes are counted).
 
 The body is buffered (it is at most the route's limit, a few hundred KiB) and replayed to the
 app, so an over-long stream is refused with a 413 in the project's error shape before any
-parsing, also when it comes without Content-Length (chunked) or through a2wsgi.
+parsing, also when it comes without Content-Length (chunked) or through a2wsgi. Routes listed
+as `streamed` (file uploads, many MiB) are not buffered: their Content-Length is checked here
+and the route itself counts the bytes it writes to disk.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,11 +42,13 @@ class EdgeGuard:
     """400 for an untrusted Host, 413 for a body over the route's limit; else the app."""
 
     def __init__(self, app: ASGIApp, *, trusted_hosts: Callable[[], list[str]],
-                 limits: Mapping[str, int] = ENGINE_BODY_LIMITS, default: int = ENGINE_DEFAULT_BODY) -> None:
+                 limits: Mapping[str, int] = ENGINE_BODY_LIMITS, default: int = ENGINE_DEFAULT_BODY,
+                 streamed: Collection[str] = ()) -> None:
         self.app = app
         self.trusted_hosts = trusted_hosts
         self.limits = limits
         self.default = default
+        self.streamed = frozenset(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,6 +63,9 @@ class EdgeGuard:
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _answer(send, 413, "too_large", TOO_LARGE)
+            return
+        if scope.get("path", "") in self.streamed:
+            await self.app(scope, receive, send)
             return
         body = bytearray()
         more = True

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -92,7 +92,7 @@ class SecurityMiddleware:
 
 
 def install(app: FastAPI, *, trusted_hosts: Callable[[], list[str]],
-            body_limits: Mapping[str, int] = ENGINE_BODY_LIMITS) -> None:
+            body_limits: Mapping[str, int] = ENGINE_BODY_LIMITS, streamed: Collection[str] = ()) -> None:
     """Add the edge guard (hosts, body sizes), the header middleware and the 429 handler."""
 
     @app.exception_handler(RateLimited)
@@ -100,5 +100,5 @@ def install(app: FastAPI, *, trusted_hosts: Callable[[], list[str]],
         return JSONResponse(exc.to_dict(), status_code=429,
                             headers={"Retry-After": str(exc.retry_after)})
 
-    app.add_middleware(EdgeGuard, trusted_hosts=trusted_hosts, limits=body_limits)
+    app.add_middleware(EdgeGuard, trusted_hosts=trusted_hosts, limits=body_limits, streamed=streamed)
     app.add_middleware(SecurityMiddleware)

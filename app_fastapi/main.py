@@ -18,7 +18,17 @@ from app_fastapi.path_ids import digits_only_ids
 from app_fastapi.routes import (
     admin_classes,
     admin_dashboards,
+    admin_filter_preview,
     admin_filters,
+    admin_operations,
+    admin_plant_areas,
+    admin_plant_calendar,
+    admin_plant_lines,
+    admin_plant_products,
+    admin_plant_reasons,
+    admin_plant_shifts,
+    admin_plant_targets,
+    admin_uploads,
     admin_widgets,
     audit,
     dashboards,
@@ -30,6 +40,7 @@ from app_fastapi.routes import (
     ingest_keys,
     line_status,
     reports,
+    saved_views,
     stop_labels,
     stops,
     tokens,
@@ -41,7 +52,7 @@ from app_fastapi.version import VERSION
 from broker.state import broker_state
 from core.errors import CametError
 from core.runtime import Runtime, default_runtime
-from identity.request_limits import ENGINE_BODY_LIMITS, INGEST_PATH
+from identity.request_limits import ENGINE_BODY_LIMITS, INGEST_PATH, UPLOAD_API_PATH
 from jobs.scheduler import ensure_started
 
 API_PREFIX = "/api/v1"
@@ -75,14 +86,18 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     rt = app.state.runtime = runtime or default_runtime()
     routers = (health, tokens, audit, users, filters_routes, dashboard_routes, demo_external, dashboards,
                admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, stop_labels, reports,
-               ingest, ingest_keys, line_status, demo_erp, external)
+               ingest, ingest_keys, line_status, demo_erp, external, admin_plant_areas, admin_plant_lines,
+               admin_plant_products, admin_plant_shifts, admin_plant_calendar, admin_plant_targets,
+               admin_plant_reasons, saved_views, admin_operations, admin_uploads, admin_filter_preview)
     for module in routers:
         app.include_router(document_errors(digits_only_ids(module.router)), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)
     _install_error_handlers(app)
     install_http_error_handler(app)
-    limits = {**ENGINE_BODY_LIMITS, INGEST_PATH: rt.settings.ingest_max_bytes}
-    header_middleware.install(app, trusted_hosts=lambda: engine_hosts(rt.settings), body_limits=limits)
+    limits = {**ENGINE_BODY_LIMITS, INGEST_PATH: rt.settings.ingest_max_bytes,
+              UPLOAD_API_PATH: rt.settings.upload_max_bytes}
+    header_middleware.install(app, trusted_hosts=lambda: engine_hosts(rt.settings), body_limits=limits,
+                              streamed=[UPLOAD_API_PATH])
     return app
 
 

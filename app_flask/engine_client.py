@@ -7,7 +7,7 @@ HTTP to a separately running engine (dual-server mode).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -58,15 +58,20 @@ class EngineClient:
         *,
         token: str | None = None,
         json: Any = None,
+        content: Iterable[bytes] | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one request; raises EngineUnavailable when the engine cannot be reached."""
+        """Send one request; raises EngineUnavailable when the engine cannot be reached.
+
+        `content` streams a body (a file upload) chunk by chunk instead of a JSON document.
+        """
         all_headers = dict(headers or {})
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         try:
-            return self._client.request(method, path, json=json, params=params, headers=all_headers)
+            return self._client.request(method, path, json=json, content=content, params=params,
+                                        headers=all_headers)
         except httpx.TransportError as exc:
             raise EngineUnavailable(f"engine unreachable: {exc.__class__.__name__}") from None
 

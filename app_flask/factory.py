@@ -18,9 +18,13 @@ from app_flask.engine_client import EngineClient, default_client
 from app_flask.login_session import current_identity
 from app_flask.views import admin as admin_views
 from app_flask.views import admin_dashboards as admin_dashboard_views
+from app_flask.views import admin_ops as admin_ops_views
+from app_flask.views import admin_plant as admin_plant_views
+from app_flask.views import admin_preview as admin_preview_views
 from app_flask.views import dashboard as dashboard_views
 from app_flask.views import live as live_views
 from app_flask.views import login as login_views
+from app_flask.views import saved_views as saved_views_views
 from app_flask.views import stops as stops_views
 from core.runtime import Runtime, default_runtime
 from core.settings import PROJECT_ROOT, Settings
@@ -102,7 +106,8 @@ def create_app(
         return jsonify(status="ok")
 
     for blueprint in (login_views.bp, dashboard_views.bp, admin_views.bp, admin_dashboard_views.bp,
-                      live_views.bp, stops_views.bp):
+                      live_views.bp, stops_views.bp, admin_plant_views.bp, admin_ops_views.bp,
+                      saved_views_views.bp, admin_preview_views.bp):
         app.register_blueprint(blueprint)
     proxy_fix.init_app(app, rt.settings)
     return app

@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -27,6 +27,7 @@ from identity.request_limits import (
     MAX_FORM_MEMORY,
     PAGE_BODY_LIMITS,
     PAGE_DEFAULT_BODY,
+    UPLOAD_PAGE_PATH,
     body_limit,
 )
 from identity.secure_headers import page_csp, secure_headers
@@ -60,7 +61,7 @@ def csp_nonce() -> str:
 def _limit_request() -> Response | None:
     """413 before any parsing (and so before CSRF and rate-limit keys read the form) when the
     body is over its route's limit or a urlencoded form has too many fields."""
-    limit = body_limit(PAGE_BODY_LIMITS, PAGE_DEFAULT_BODY, request.path)
+    limit = body_limit(current_app.config["CAMET_BODY_LIMITS"], PAGE_DEFAULT_BODY, request.path)
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
         return error_response(413)
@@ -75,6 +76,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     """Bind request limits, trusted hosts, CSRF, limiter, headers and error handlers to `app`."""
     app.before_request(_limit_request)  # first: nothing may parse a body before it
     app.config.update(
+        # The CSV upload page takes files up to CAMET_UPLOAD_MAX_BYTES (plus its form fields).
+        CAMET_BODY_LIMITS={**PAGE_BODY_LIMITS, UPLOAD_PAGE_PATH: settings.upload_max_bytes + 64 * 1024},
         MAX_CONTENT_LENGTH=PAGE_DEFAULT_BODY,
         MAX_FORM_MEMORY_SIZE=MAX_FORM_MEMORY,
         MAX_FORM_PARTS=MAX_FORM_FIELDS,

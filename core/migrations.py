@@ -60,6 +60,11 @@ def _central_ingest_keys(conn: Connection) -> None:
     schema_central.ingest_keys.create(conn, checkfirst=True)
 
 
+def _central_csv_uploads(conn: Connection) -> None:
+    """Browser CSV uploads and their import progress (issue 13)."""
+    schema_central.csv_uploads.create(conn, checkfirst=True)
+
+
 
 
 class MigrationError(CametError):
@@ -101,6 +106,7 @@ def normalise_usernames(engine: Engine) -> None:
 
 CENTRAL: list[Migration] = [
     _create_all(schema_central.metadata), _central_job_rows, _central_ingest_keys, _users_credentials,
+    _central_csv_uploads,
 ]
 
 
@@ -163,16 +169,24 @@ def _tenant_rollups(conn: Connection) -> None:
 def _tenant_targets(conn: Connection) -> None:
     """Production targets per line (and optionally shift and product): units per shift, OEE."""
     schema_tenant.targets.create(conn, checkfirst=True)
+
+
 def _tenant_stop_reasons(conn: Connection) -> None:
     """Stop reason codes and the reason labels of stops (issue 12)."""
     for table in (schema_tenant.stop_reasons, schema_tenant.stop_labels):
         table.create(conn, checkfirst=True)
 
 
+def _tenant_saved_views(conn: Connection) -> None:
+    """Saved views and each user's start view (issue 13)."""
+    schema_tenant.saved_views.create(conn, checkfirst=True)
+    schema_tenant.saved_view_starts.create(conn, checkfirst=True)
+
+
 TENANT: list[Migration] = [
     _tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops, _tenant_line_no_data_after,
     _tenant_plant_settings, _tenant_external_credentials, _tenant_rollups, _tenant_targets,
-    _tenant_stop_reasons,
+    _tenant_stop_reasons, _tenant_saved_views,
 ]
 
 

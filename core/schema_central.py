@@ -93,6 +93,28 @@ job_runs = Table(
     Column("row_count", BigInteger, nullable=True),
 )
 
+# CSV uploads from the browser (issue 13): the background import's state and progress. Kept
+# centrally (like job_runs) so progress is written while the tenant's import transaction holds
+# its database (SQLite allows one writer per file).
+csv_uploads = Table(
+    "csv_uploads",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("tenant_slug", String(32), nullable=False, index=True),
+    Column("line_code", String(32), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("user_id", Integer, nullable=True),
+    Column("status", String(16), nullable=False),  # queued, running, done, rejected, error
+    Column("rows_total", BigInteger, nullable=False, default=0),
+    Column("rows_done", BigInteger, nullable=False, default=0),
+    Column("rows_inserted", BigInteger, nullable=False, default=0),
+    Column("message", Text, nullable=True),
+    Column("bad_rows", JSON, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
+)
+
 job_locks = Table(
     "job_locks",
     metadata,

@@ -259,6 +259,29 @@ import_batches = Table(
     Column("last_ts", Timestamp, nullable=True),
 )
 
+# Saved views (issue 13): a user's named filter values, personal or shared with the tenant.
+# `filters` holds the raw values as the dashboard form sends them; they are validated again
+# each time the view is opened, because the tenant's filters may have changed since.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", Integer, nullable=False, index=True),  # central users.id
+    Column("name", String(80), nullable=False),
+    Column("shared", Boolean, nullable=False, default=False),
+    Column("layout_id", Integer, nullable=True),
+    Column("filters", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# The view each user opens at `/` (one row per user at most).
+saved_view_starts = Table(
+    "saved_view_starts",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("view_id", Integer, ForeignKey("saved_views.id", ondelete="CASCADE"), nullable=False),
+)
+
 # Credentials of external APIs set by the tenant's admin, Fernet-encrypted (broker/credentials.py).
 external_credentials = Table(
     "external_credentials",

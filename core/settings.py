@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # ingestion API (issue 15)
     ingest_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     ingest_max_rows: int = Field(default=10_000, ge=1)
+    upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024,
+                                  description="largest detections CSV an admin may upload in the browser")
     ingest_rate_per_key: str = Field(default="3000 per minute", pattern=r"^\d+ per (second|minute|hour)$")
     trusted_hosts: str = Field(default="", description="Host names served, comma separated; "
                                "required in production; empty elsewhere: the local names")

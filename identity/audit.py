@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, cast, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from core.db import DatabaseManager
@@ -58,9 +58,14 @@ def record(
 
 
 def list_events(db: DatabaseManager, *, tenant_id: int, limit: int = 100,
-                before_id: int | None = None) -> list[AuditEvent]:
-    """The newest events of one tenant, newest first; `before_id` pages backwards."""
+                before_id: int | None = None, search: str | None = None) -> list[AuditEvent]:
+    """The newest events of one tenant, newest first; `before_id` pages backwards; `search`
+    keeps the events whose user, action or detail contain it (case-insensitive)."""
     stmt = select(audit_log).where(audit_log.c.tenant_id == tenant_id)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in (
+            audit_log.c.username, audit_log.c.action, cast(audit_log.c.detail, String)))))
     if before_id is not None:
         stmt = stmt.where(audit_log.c.id < before_id)
     stmt = stmt.order_by(audit_log.c.id.desc()).limit(max(1, min(limit, 500)))

@@ -22,6 +22,10 @@ ENGINE_BODY_LIMITS: Mapping[str, int] = {
     "/api/v1/dashboard/run": 256 * KIB,
 }
 INGEST_PATH = "/api/v1/ingest/detections"  # bulk batches: its limit is CAMET_INGEST_MAX_BYTES
+# Browser CSV uploads: limit CAMET_UPLOAD_MAX_BYTES; the engine streams these bodies to disk
+# (never buffered by the edge guard) and the page route spools the file to disk likewise.
+UPLOAD_API_PATH = "/api/v1/admin/uploads"
+UPLOAD_PAGE_PATH = "/admin/importar"
 ENGINE_DEFAULT_BODY = 64 * KIB
 
 # Flask pages → body bytes; the dashboard form of a large plant stays well below the default.

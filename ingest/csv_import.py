@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -152,8 +153,13 @@ def validate_rows(frame: pd.DataFrame, meta: TenantMeta, *, where: str = "line"
 
 
 def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, path: Path | str,
-                      *, clock: Clock, skip_bad: bool = False, progress: bool = False) -> ImportResult:
-    """Validate and load one CSV file into a line's detections table, all or nothing."""
+                      *, clock: Clock, skip_bad: bool = False, progress: bool = False,
+                      on_rows: Callable[[int, int], None] | None = None) -> ImportResult:
+    """Validate and load one CSV file into a line's detections table, all or nothing.
+
+    `on_rows(done, total)` is called once the file is valid and after each chunk is written
+    (browser uploads show it as a progress bar; the rows commit together at the end).
+    """
     line = meta.line_by_code(line_code)
     try:
         raw = Path(path).read_bytes()
@@ -177,6 +183,8 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
     with db.tenant(meta.slug) as conn:
         ensure_line_table(conn, line.id, months, today=plant_today(clock, meta.timezone))
     bar = Progress(f"importing {Path(path).name}", len(typed)) if progress else None
+    if on_rows:
+        on_rows(0, len(typed))
     with db.tenant(meta.slug) as conn:
         first_ts, last_ts = typed["ts"].min().to_pydatetime(), typed["ts"].max().to_pydatetime()
         mark_rollups_dirty(conn, line.id, first_ts, last_ts)
@@ -185,6 +193,8 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
             result.rows_inserted += insert_detections(conn, line.id, chunk)
             if bar:
                 bar.advance(len(chunk))
+            if on_rows:
+                on_rows(min(i + CHUNK, len(typed)), len(typed))
         conn.execute(insert(t.import_batches).values(
             line_id=line.id, file_sha256=hashlib.sha256(raw).hexdigest(), filename=Path(path).name[:255],
             rows_inserted=result.rows_inserted, rows_skipped=n_bad,

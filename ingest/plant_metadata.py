@@ -190,6 +190,19 @@ def parse_plant(
     except ValidationError as exc:
         msgs = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ImportRejected("invalid plant file", details=msgs) from None
+    errors = cross_check(plant, known_areas=known_areas, known_lines=known_lines,
+                         known_shifts=known_shifts, known_products=known_products)
+    if errors:
+        raise ImportRejected("invalid plant file", details=errors)
+    return plant
+
+
+def cross_check(plant: PlantIn, *, known_areas: set[str], known_lines: set[str],
+                known_shifts: set[str] = frozenset(), known_products: set[str] = frozenset()) -> list[str]:
+    """What the models alone cannot see: duplicate codes and references to unknown codes.
+
+    Shared by the YAML loader and the admin API (which passes one entity and the stored codes).
+    """
     errors: list[str] = []
     for kind in ("areas", "lines", "products", "shifts", "stop_reasons"):
         _unique(getattr(plant, kind), kind, errors)
@@ -202,15 +215,15 @@ def parse_plant(
         for code in product.lines:
             if code not in lines:
                 errors.append(f"products[{i}].lines: unknown line {code!r}")
+        if len(set(product.lines)) != len(product.lines):
+            errors.append(f"products[{i}].lines: a line is listed twice")
     for i, closed in enumerate(plant.closed_days):
         for code in closed.lines:
             if code not in lines:
                 errors.append(f"closed_days[{i}].lines: unknown line {code!r}")
     _check_targets(plant, lines, known_shifts | {s.code for s in plant.shifts},
                    known_products | {p.code for p in plant.products}, errors)
-    if errors:
-        raise ImportRejected("invalid plant file", details=errors)
-    return plant
+    return errors
 
 
 def _check_targets(plant: PlantIn, lines: set[str], shifts: set[str], products: set[str],

@@ -132,13 +132,11 @@ def test_widget_rows_refused_saved_and_audited(auth_world, admin):
 
 def test_dashboards_refuse_foreign_and_missing_rows(auth_world, admin):
     rt = auth_world.runtime
-    acme_last = max(r[0] for r in sql_rows(rt, "SELECT id FROM Widget_catalog"))
+    acme_max = sql_rows(rt, "SELECT MAX(id) FROM Widget_catalog")[0][0]
     with rt.db.tenant("zeta") as conn:
-        foreign, n = 0, 0
-        while foreign <= acme_last:  # zeta's ids run past acme's
+        for n in range(acme_max + 2):  # zeta's ids run past acme's
             foreign = conn.execute(insert(t.widget_catalog).values(
                 class_name="KpiWidget", title=f"z{n}", config={}, sort_order=n)).inserted_primary_key[0]
-            n += 1
     assert not sql_rows(rt, f"SELECT id FROM Widget_catalog WHERE id = {foreign}")
     own = sql_rows(rt, "SELECT id FROM Widget_catalog ORDER BY sort_order")[0][0]
     before = snapshot(rt)

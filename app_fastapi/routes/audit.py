@@ -33,9 +33,12 @@ class AuditPage(BaseModel):
 @router.get("/audit", response_model=AuditPage)
 def audit(principal: AdminPrincipal, rt: RuntimeDep,
           limit: int = Query(100, ge=1, le=500),
-          before: int | None = Query(None, ge=1, le=MAX_DB_INT)) -> AuditPage:
-    """Newest first; pass `before` (an event id) to page backwards."""
+          before: int | None = Query(None, ge=1, le=MAX_DB_INT),
+          q: str | None = Query(None, max_length=100, description="text in the user, action or detail")
+          ) -> AuditPage:
+    """Newest first; pass `before` (an event id) to page backwards, `q` to search."""
     with rt.db.central() as conn:
         tid = tenant_id(conn, principal.tenant)
-    events = list_events(rt.db, tenant_id=tid, limit=limit, before_id=before)
+    search = (q or "").strip() or None
+    events = list_events(rt.db, tenant_id=tid, limit=limit, before_id=before, search=search)
     return AuditPage(events=[AuditEventOut(**{**vars(e), "ts": e.ts.replace(tzinfo=UTC)}) for e in events])

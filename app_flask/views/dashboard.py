@@ -11,7 +11,7 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 
@@ -19,6 +19,7 @@ from app_flask.dashboard_form import as_applied, filters_to_query, form_to_filte
 from app_flask.engine_client import EngineClient, EngineError
 from app_flask.login_session import current_identity, engine_token, login_required
 from app_flask.request_guards import dashboard_run_limit
+from app_flask.views import saved_views
 
 bp = Blueprint("dashboard", __name__)
 log = logging.getLogger(__name__)
@@ -80,13 +81,17 @@ def _context(defs: dict[str, Any], raw: dict[str, Any], result: dict[str, Any] |
 @bp.get("/")
 @login_required
 def index() -> ResponseReturnValue:
-    """The dashboard; filter state in the query string reproduces the same widgets."""
+    """The dashboard; filter state in the query string reproduces the same widgets. Opened bare,
+    it goes to the user's start view if they chose one."""
+    views = saved_views.menu()
+    if not request.args and views["start_view_id"]:
+        return redirect(url_for("vistas.open_view", view_id=views["start_view_id"]))
     token = engine_token()
     defs = _definitions(token)
     raw = form_to_filters(defs.get("filters", []), request.args)
     result, field_errors, error, _status = _run(token, raw)
     dashboards = _engine().json("GET", DASHBOARDS_PATH, token=token)
-    return render_template("dashboard.html", dashboards=dashboards,
+    return render_template("dashboard.html", dashboards=dashboards, **views,
                            **_context(defs, raw, result, field_errors, error))
 
 

@@ -104,9 +104,10 @@ def audit() -> str:
     engine = current_app.extensions["camet_engine"]
     before = request.args.get("before", type=int)
     in_range = before is not None and 1 <= before <= MAX_DB_INT
-    params = {"limit": 100, **({"before": before} if in_range else {})}
+    search = request.args.get("q", "").strip()[:100]
+    params = {"limit": 100, **({"before": before} if in_range else {}), **({"q": search} if search else {})}
     data = engine.json("GET", "/api/v1/audit", token=engine_token(), params=params)
-    return render_template("account_audit.html", events=data.get("events", []))
+    return render_template("account_audit.html", events=data.get("events", []), search=search)
 
 
 def _users_page(error: str | None = None, status: int = 200) -> tuple[str, int]:

@@ -1,0 +1,135 @@
+"""Admin API of the operations page: job runs, "run now", partitions, broken rows, freshness.
+
+GET  /admin/operations          one document with everything the page shows for the tenant
+POST /admin/jobs/{name}/run     run a registered job now for the caller's tenant, through the
+                                same recorded run as `manage.py jobs run NAME` (a `job_runs`
+                                row), in a background thread: 202 at once, audited
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from app_fastapi.background import background
+from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
+from app_fastapi.routes import admin_filters, admin_widgets
+from core import schema_central as c
+from core.ops_status import freshness, partition_status
+from identity.audit import record
+from identity.users import tenant_id
+from jobs.registry import JOBS, get_job
+from jobs.runs import run_recorded
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+JobName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$",
+                              description="a registered job (GET /admin/operations lists them)")]
+
+
+class JobOut(BaseModel):
+    name: str
+    every_s: float
+    description: str
+
+
+class JobRunOut(BaseModel):
+    id: int
+    job: str
+    started_at: datetime = Field(description="UTC")
+    finished_at: datetime | None
+    duration_s: float | None
+    status: str = Field(description="running, ok or error")
+    rows: int | None
+    error: str | None
+
+
+class PartitionOut(BaseModel):
+    name: str
+    bound: str
+    rows: int = Field(description="InnoDB's estimate")
+
+
+class LinePartitionsOut(BaseModel):
+    line_code: str
+    table: str
+    partitions: list[PartitionOut]
+
+
+class BrokenRowOut(BaseModel):
+    kind: str = Field(description="filter or widget")
+    id: int
+    name: str
+    class_name: str
+    error: str
+
+
+class FreshnessOut(BaseModel):
+    line_code: str
+    line_name: str
+    last_detection: datetime | None = Field(description="plant local time")
+    age_s: float | None
+
+
+class OperationsOut(BaseModel):
+    jobs: list[JobOut]
+    runs: list[JobRunOut]
+    partitions: list[LinePartitionsOut] | None = Field(description="null: the database has none (SQLite)")
+    broken_rows: list[BrokenRowOut]
+    freshness: list[FreshnessOut]
+
+
+class RunStarted(BaseModel):
+    job: str
+    tenant: str
+    message: str
+
+
+@router.get("/operations", response_model=OperationsOut)
+def operations(principal: AdminPrincipal, rt: RuntimeDep,
+               runs: int = Query(50, ge=1, le=500, description="how many recent runs")) -> OperationsOut:
+    """Everything the operations page shows, for the caller's tenant."""
+    r = c.job_runs.c
+    with rt.db.central() as conn:
+        rows = conn.execute(select(c.job_runs).where(r.tenant_slug == principal.tenant)
+                            .order_by(r.id.desc()).limit(runs)).all()
+    with rt.db.tenant(principal.tenant) as conn:
+        meta = rt.meta.get(principal.tenant, conn=conn)
+        parts = partition_status(conn, meta)
+        fresh = freshness(conn, meta, rt.clock)
+    broken = [BrokenRowOut(kind="filter", id=f.id, name=f.label, class_name=f.class_name, error=f.error)
+              for f in admin_filters.list_rows(principal, rt) if f.error]
+    broken += [BrokenRowOut(kind="widget", id=w.id, name=w.title, class_name=w.class_name, error=w.error)
+               for w in admin_widgets.list_rows(principal, rt) if w.error]
+    return OperationsOut(
+        jobs=[JobOut(name=j.name, every_s=j.every.total_seconds(), description=j.description)
+              for j in sorted(JOBS.values(), key=lambda j: j.name)],
+        runs=[JobRunOut(id=x.id, job=x.job_id, started_at=x.started_at, finished_at=x.finished_at,
+                        duration_s=_duration(x.started_at, x.finished_at), status=x.status,
+                        rows=x.row_count, error=x.detail) for x in rows],
+        partitions=None if parts is None else [
+            LinePartitionsOut(line_code=p.line_code, table=p.table,
+                              partitions=[PartitionOut(**vars(i)) for i in p.partitions]) for p in parts],
+        broken_rows=broken,
+        freshness=[FreshnessOut(**vars(f)) for f in fresh],
+    )
+
+
+def _duration(started: datetime, finished: datetime | None) -> float | None:
+    return None if finished is None else max((finished - started) / timedelta(seconds=1), 0.0)
+
+
+@router.post("/jobs/{name}/run", response_model=RunStarted, status_code=202)
+def run_now(name: JobName, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> RunStarted:
+    """Start the job for this tenant now (404 for an unknown job); its run appears in the runs."""
+    get_job(name)
+    with rt.db.central() as conn:
+        record(conn, action="admin_edit", tenant_id=tenant_id(conn, principal.tenant),
+               user_id=principal.user_id, username=principal.username, ip=client_ip(request),
+               detail={"what": "job_run", "op": "run_now", "id": None, "before": None,
+                       "after": {"job": name}})
+    background(rt).submit(run_recorded, rt, name, principal.tenant)
+    return RunStarted(job=name, tenant=principal.tenant, message=f"«{name}» se está ejecutando")
