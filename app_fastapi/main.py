@@ -14,6 +14,7 @@ from app_fastapi import docs, header_middleware
 from app_fastapi.deps import RuntimeDep
 from app_fastapi.edge_guard import engine_hosts
 from app_fastapi.openapi_errors import document_errors, install_http_error_handler
+from app_fastapi.path_ids import digits_only_ids
 from app_fastapi.routes import (
     admin_classes,
     admin_dashboards,
@@ -91,7 +92,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                admin_plant_reasons, saved_views, admin_operations, admin_uploads, admin_filter_preview,
                exports)
     for module in routers:
-        app.include_router(document_errors(module.router), prefix=API_PREFIX)
+        app.include_router(document_errors(digits_only_ids(module.router)), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)
     _install_error_handlers(app)
     install_http_error_handler(app)
