@@ -232,7 +232,7 @@ def branch_conditions(
         conds += [table.c.ts >= window[0], table.c.ts < window[1]]
     conds += [
         f.predicate(table) for f in fragments
-        if f.predicate is not None and not _restates_time_range(f, table)
+        if f.predicate is not None and not restates_time_range(f, table)
     ]
     return conds
 
@@ -247,7 +247,7 @@ def with_partitions(stmt: Select, table: Table, partition_names: Sequence[str] |
     return stmt.with_hint(table, hint, "mysql").with_hint(table, hint, "mariadb")
 
 
-def _restates_time_range(fragment: SqlFragment, table: Table) -> bool:
+def restates_time_range(fragment: SqlFragment, table: Table) -> bool:
     """True when the predicate only repeats the fragment's own [start, end) on `ts` (the date
     filter's): the window, the intersection of every time_range, already emits it once."""
     if fragment.time_range is None or fragment.predicate is None:

@@ -1,12 +1,15 @@
 """The query planner: how one run's widget needs are fed, and why.
 
     needs ─▶ choose a path ─▶ raw:      read every detection (master frame), group in pandas
-                           └▶ pushdown: GROUP BY in the database (query/pushdown.py)
+                           ├▶ rollup:   GROUP BY over the rollups table; the newest, not yet
+                           │            rolled buckets (and dirty ones) grouped from raw rows
+                           └▶ pushdown: GROUP BY over the detections in the database
 
-Both paths hand every need the same grained frame (query/grain.py), so widgets never know which
-one ran. Raw rows are read only when a widget declares `raw_rows` (it needs each detection);
-otherwise the database groups them. The chosen path and its reason go to the run's `meta.plan`
-and `Server-Timing`.
+All paths hand every need the same grained frame (query/grain.py), so widgets never know which
+one ran. Raw rows are read only when a widget declares `raw_rows`; rollups answer when the
+filters and the time dimensions align with their buckets (query/rollup_read.py); the push-down
+answers everything else (e.g. a weight range). The chosen path and its reason go to the run's
+`meta.plan` and `Server-Timing`.
 """
 
 from __future__ import annotations
@@ -17,20 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy.engine import make_url
 
-from core.db import is_mysql
+from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
-from query.builder import build_query, is_empty_window, resolve_line_ids, route_partitions, time_window
-from query.columns import source_columns_for
 from query.grain import WEIGHT_MEASURES, FrameNeed, empty_grain, master_columns_for, regrain, shape_frames
 from query.master_frame import build_master_frame
-from query.pushdown import bucket_minutes, build_aggregate, groups_frame
-from query.readers.deadline import statement_deadline
+from query.pushdown import GroupSpec, read_groups
+from query.rollup_read import read_rollup_groups, rollup_blocker
 from query.spec import SqlFragment
 
-Path = Literal["raw", "pushdown"]
-PATHS: tuple[Path, ...] = ("raw", "pushdown")
+Path = Literal["raw", "rollup", "pushdown"]
+PATHS: tuple[Path, ...] = ("raw", "rollup", "pushdown")
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,21 @@ class GrainedRead:
     plan: dict[str, Any] = field(default_factory=dict)
 
 
-def choose_plan(needs: Iterable[FrameNeed]) -> Plan:
-    """Raw rows only when a widget needs each detection; otherwise the database groups them."""
+def group_spec(meta: TenantMeta, needs: Sequence[FrameNeed]) -> GroupSpec:
+    """The grain every grained need can be folded from: the union of their dimensions."""
+    dims = frozenset().union(*(n.columns for n in needs)) if needs else frozenset()
+    return GroupSpec.of(meta, dims, any(n.measures & WEIGHT_MEASURES for n in needs))
+
+
+def choose_plan(needs: Iterable[FrameNeed], blocker: str | None = None) -> Plan:
+    """Raw rows only when a widget needs each detection; rollups unless `blocker` says why
+    not; otherwise the database groups the detections."""
     needs = list(needs)
     if any(n.raw for n in needs):
         return Plan("raw", "a widget reads raw rows (raw_rows = True)")
-    return Plan("pushdown", "every widget reads a grain: GROUP BY in the database")
+    if blocker is None:
+        return Plan("rollup", "filters and time dimensions align with the 5-minute rollups")
+    return Plan("pushdown", f"GROUP BY over the detections: {blocker}")
 
 
 def read_grained(
@@ -73,10 +82,17 @@ def read_grained(
 ) -> GrainedRead:
     """Every need's frame for the rows the fragments select; `path` forces one (tests, bench)."""
     needs = list(dict.fromkeys(needs))
-    plan = choose_plan(needs) if path is None else Plan(path, "forced")
-    if plan.path == "pushdown" and any(n.raw for n in needs):
-        raise ValueError("raw-row needs cannot be pushed down")
-    read = _raw(rt, slug, fragments, needs) if plan.path == "raw" else _pushdown(rt, slug, fragments, needs)
+    spec = group_spec(rt.meta.get(slug), needs)
+    if path is None:
+        plan = choose_plan(needs, rollup_blocker(spec, fragments))
+    else:
+        plan = Plan(path, "forced")
+    if plan.path != "raw" and any(n.raw for n in needs):
+        raise ValueError("raw-row needs cannot be read from groups")
+    if plan.path == "raw":
+        read = _raw(rt, slug, fragments, needs)
+    else:
+        read = _grouped(rt, slug, fragments, needs, spec, plan.path)
     read.plan = plan.as_meta(**read.plan)
     return read
 
@@ -91,34 +107,24 @@ def _raw(rt: Runtime, slug: str, fragments: Sequence[SqlFragment], needs: list[F
     return GrainedRead(frames, rows, timings, reader, {"grain_rows": _grain_rows(frames)})
 
 
-def _pushdown(
-    rt: Runtime, slug: str, fragments: Sequence[SqlFragment], needs: list[FrameNeed]
+def _grouped(
+    rt: Runtime, slug: str, fragments: Sequence[SqlFragment], needs: list[FrameNeed],
+    spec: GroupSpec, path: Path,
 ) -> GrainedRead:
     t0 = time.perf_counter()
-    meta = rt.meta.get(slug)
-    dims = frozenset().union(*(n.columns for n in needs)) if needs else frozenset()
-    weights = any(n.measures & WEIGHT_MEASURES for n in needs)
-    minutes = bucket_minutes(meta, dims)
-    line_ids = resolve_line_ids(meta, fragments)
-    window = time_window(fragments)
-    extra: dict[str, Any] = {"bucket_minutes": minutes}
-    if not line_ids or is_empty_window(window):
+    extra: dict[str, Any] = {"bucket_minutes": spec.minutes}
+    if path == "rollup":
+        finest, where = read_rollup_groups(rt, slug, fragments, spec)
+        extra.update(where)
+    else:
+        finest = read_groups(rt, slug, fragments, spec)
+    t1 = time.perf_counter()
+    if finest is None:
         frames = {n: empty_grain(n) for n in needs}
         return GrainedRead(frames, 0, _zero(), "sql", {**extra, "grain_rows": 0})
-    mysql = is_mysql(make_url(rt.db.tenant_url(slug)))
-    with rt.db.tenant(slug) as conn:
-        routed = route_partitions(conn, rt.query_state.partitions, line_ids, window) if mysql else {}
-        query = build_query(line_ids, source_columns_for(dims), list(fragments), partitions=routed)
-        agg = build_aggregate(query, fragments, dims, weights, minutes)
-        t1 = time.perf_counter()
-        with statement_deadline(rt.settings.query_timeout_s, conn):
-            rows = [tuple(r) for stmt in agg.statements for r in conn.execute(stmt)]
-    t2 = time.perf_counter()
-    finest = groups_frame(agg, rows, meta, dims)
-    t3 = time.perf_counter()
     frames = {n: regrain(finest, n.columns, n.measures)[n.output_columns()] for n in needs}
-    timings = {"query": t1 - t0, "fetch": t2 - t1, "dataframe": 0.0, "joins": t3 - t2,
-               "grain": time.perf_counter() - t3}
+    timings = {"query": 0.0, "fetch": t1 - t0, "dataframe": 0.0, "joins": 0.0,
+               "grain": time.perf_counter() - t1}
     units = int(finest["units"].sum()) if len(finest) else 0
     return GrainedRead(frames, units, timings, "sql", {**extra, "grain_rows": len(finest)})
 

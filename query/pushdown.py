@@ -20,16 +20,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import ColumnElement, Integer, MetaData, Select, SmallInteger, and_, func, literal, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from core.db import is_mysql
 from core.metadata_cache import TenantMeta
+from core.runtime import Runtime
 from core.schema_tenant import detections_table
-from query.builder import DetectionQuery, branch_conditions, time_ranges, time_window, with_partitions
-from query.columns import MASTER_COLUMNS
+from query.builder import (
+    DetectionQuery,
+    branch_conditions,
+    build_query,
+    is_empty_window,
+    resolve_line_ids,
+    route_partitions,
+    time_ranges,
+    time_window,
+    with_partitions,
+)
+from query.columns import MASTER_COLUMNS, source_columns_for
 from query.enrich import MINUTES_PER_DAY, enrich
 from query.grain import MEASURES, WEIGHT_MEASURES
+from query.readers.deadline import statement_deadline
 from query.spec import SqlFragment
 
 HOUR_DIMENSIONS = frozenset({"hour_start"})
@@ -87,16 +101,35 @@ def _bucket_mysql(element: bucket_index, compiler: SQLCompiler, **kw: Any) -> st
 
 
 @dataclass(frozen=True)
-class AggregateRead:
-    """What the GROUP BY statement groups by and returns."""
+class GroupSpec:
+    """The grain one read groups to: the layout's dimensions, whether weights are summed, and
+    the time bucket (minutes, None without time dimensions)."""
 
-    statements: tuple[Select, ...]
-    keys: tuple[str, ...]  # source keys: line_id, product_id?, status?, bucket?
+    dims: frozenset[str]
     weights: bool
     minutes: int | None
 
+    @classmethod
+    def of(cls, meta: TenantMeta, dims: Iterable[str], weights: bool) -> GroupSpec:
+        dims = frozenset(dims)
+        return cls(dims, weights, bucket_minutes(meta, dims))
 
-def _source_keys(dims: Iterable[str]) -> tuple[str, ...]:
+    def keys(self) -> tuple[str, ...]:
+        """Source keys the statements group by and return first: line_id, product_id?, status?,
+        bucket?; the measures follow (units, then the weight measures when asked)."""
+        keys = source_keys(self.dims)
+        return (*keys, "bucket") if self.minutes is not None else keys
+
+
+@dataclass(frozen=True)
+class AggregateRead:
+    """The GROUP BY statements of one read and the grain they group to."""
+
+    statements: tuple[Select, ...]
+    spec: GroupSpec
+
+
+def source_keys(dims: Iterable[str]) -> tuple[str, ...]:
     sources: set[str] = set()
     for name in dims:
         sources |= MASTER_COLUMNS[name]
@@ -104,14 +137,10 @@ def _source_keys(dims: Iterable[str]) -> tuple[str, ...]:
 
 
 def build_aggregate(
-    query: DetectionQuery,
-    fragments: Sequence[SqlFragment],
-    dims: Iterable[str],
-    weights: bool,
-    minutes: int | None,
+    query: DetectionQuery, fragments: Sequence[SqlFragment], spec: GroupSpec
 ) -> AggregateRead:
     """One GROUP BY per line branch of the planned raw read (same WHERE and partition hints)."""
-    keys = _source_keys(dims)
+    keys, weights, minutes = source_keys(spec.dims), spec.weights, spec.minutes
     window = time_window(fragments)
     ranges = time_ranges(fragments, window)
     statements = []
@@ -141,30 +170,59 @@ def build_aggregate(
         if groups:
             stmt = stmt.group_by(*groups)
         statements.append(with_partitions(stmt, table, query.partitions.get(table.name)))
-    with_bucket = (*keys, "bucket") if minutes is not None else keys
-    return AggregateRead(tuple(statements), with_bucket, weights, minutes)
+    return AggregateRead(tuple(statements), spec)
 
 
-def groups_frame(
-    read: AggregateRead, rows: Sequence[Any], meta: TenantMeta, dims: Iterable[str]
-) -> pd.DataFrame:
-    """The grouped rows as a grained frame: `dims` (enriched from the keys) + measures."""
-    names = [*read.keys, "units", *(m for m in MEASURES if m in WEIGHT_MEASURES and read.weights)]
+def measure_columns(table: Any, weights: bool) -> list[Any]:
+    """SUM/MIN/MAX of the measures over rollup rows (whose columns carry the measure names)."""
+    cols = [func.sum(table.c.units).label("units")]
+    if weights:
+        cols += [func.sum(table.c.weight_n).label("weight_n"),
+                 func.sum(table.c.weight_sum_g).label("weight_sum_g"),
+                 func.sum(table.c.weight_sumsq_g2).label("weight_sumsq_g2"),
+                 func.min(table.c.weight_min_g).label("weight_min_g"),
+                 func.max(table.c.weight_max_g).label("weight_max_g")]
+    return cols
+
+
+def groups_frame(spec: GroupSpec, rows: Sequence[Any], meta: TenantMeta) -> pd.DataFrame:
+    """Grouped rows (keys then measures, as GroupSpec.keys says) as a grained frame: the
+    dimensions enriched from the keys, then the measures."""
+    names = [*spec.keys(), "units", *(m for m in MEASURES if m in WEIGHT_MEASURES and spec.weights)]
     raw = pd.DataFrame.from_records(list(rows), columns=names) if rows else pd.DataFrame(
         {n: np.empty(0, dtype=np.int64) for n in names})
     base = pd.DataFrame({"line_id": raw["line_id"].to_numpy(dtype=np.int64)})
     for key in ("product_id", "status"):
         if key in raw:
             base[key] = raw[key].to_numpy(dtype=np.int64)
-    if read.minutes is not None:
-        ms = raw["bucket"].to_numpy(dtype=np.int64) * (read.minutes * 60_000)
+    if spec.minutes is not None:
+        ms = raw["bucket"].to_numpy(dtype=np.int64) * (spec.minutes * 60_000)
         base["ts"] = ms.view("datetime64[ms]")
-    out = enrich(base, meta, frozenset(dims))
+    out = enrich(base, meta, spec.dims)
     out["units"] = raw["units"].to_numpy(dtype=np.int64)
-    if read.weights:
+    if spec.weights:
         out["weight_n"] = raw["weight_n"].to_numpy(dtype=np.int64)
         for name in ("weight_sum_g", "weight_sumsq_g2", "weight_min_g", "weight_max_g"):
             out[name] = pd.to_numeric(raw[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         empty = out["weight_n"].to_numpy() == 0
         out.loc[empty, ["weight_sum_g", "weight_sumsq_g2"]] = 0.0
     return out
+
+
+def read_groups(
+    rt: Runtime, slug: str, fragments: Sequence[SqlFragment], spec: GroupSpec
+) -> pd.DataFrame | None:
+    """The grouped detections the fragments select (None when they select no line or time)."""
+    meta = rt.meta.get(slug)
+    line_ids = resolve_line_ids(meta, fragments)
+    window = time_window(fragments)
+    if not line_ids or is_empty_window(window) or time_ranges(fragments, window) == []:
+        return None
+    mysql = is_mysql(make_url(rt.db.tenant_url(slug)))
+    with rt.db.tenant(slug) as conn:
+        routed = route_partitions(conn, rt.query_state.partitions, line_ids, window) if mysql else {}
+        query = build_query(line_ids, source_columns_for(spec.dims), list(fragments), partitions=routed)
+        agg = build_aggregate(query, fragments, spec)
+        with statement_deadline(rt.settings.query_timeout_s, conn):
+            rows = [tuple(r) for stmt in agg.statements for r in conn.execute(stmt)]
+    return groups_frame(spec, rows, meta)

@@ -1,10 +1,11 @@
 """Exactness of the planner's paths: for generated filter sets over the demo plant, every need's
 frame and every default widget's answer are the same whether the rows were grouped in pandas
-(raw) or by a GROUP BY in the database (push-down), on SQLite and MariaDB."""
+(raw), by a GROUP BY over the detections (push-down) or read from the rollups with the newest
+buckets from raw (rollup), on SQLite and MariaDB, also after a late import into rolled buckets."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -17,9 +18,13 @@ from core.clock import plant_now
 from core.errors import ValidationFailed
 from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
+from ingest.batch import write_batch
+from jobs.rollup_job import roll_tenant
 from query.grain import MEASURES, FrameNeed, regrain
-from query.planner import choose_plan, read_grained
-from query.pushdown import bucket_minutes
+from query.planner import choose_plan, group_spec, read_grained
+from query.pushdown import GroupSpec, bucket_minutes
+from query.rollup_read import rollup_blocker
+from query.spec import SqlFragment
 from tests.dashboard_support import DEMO_DAY_START, data_days, line_ids
 from widgets import widget_registry
 from widgets.base import CombinedData, WidgetContext
@@ -92,11 +97,30 @@ def filter_values(draw: st.DrawFn, meta: Any, first: Any, last: Any) -> dict[str
     return raw
 
 
-def test_the_plan_reads_raw_rows_only_for_raw_widgets():
-    assert choose_plan([FrameNeed(frozenset({"line_code"}), frozenset({"units"}))]).path == "pushdown"
-    raw = choose_plan([FrameNeed(frozenset({"line_code"}), frozenset({"units"})),
-                       FrameNeed(frozenset({"ts"}), raw=True)])
+def test_the_plan_reads_raw_rows_only_for_raw_widgets_and_rollups_when_nothing_blocks():
+    grained = [FrameNeed(frozenset({"line_code"}), frozenset({"units"}))]
+    assert choose_plan(grained).path == "rollup"
+    pushed = choose_plan(grained, "a filter reads weight_g of each detection")
+    assert pushed.path == "pushdown" and "weight_g" in pushed.reason
+    raw = choose_plan([*grained, FrameNeed(frozenset({"ts"}), raw=True)])
     assert raw.path == "raw" and "raw" in raw.reason
+
+
+def test_rollups_are_blocked_by_weight_filters_unaligned_edges_and_fine_shifts(runtime, plant_tenant):
+    meta = runtime.meta.get(plant_tenant)
+    filter_set = build_filter_set(DEFAULT_FILTER_ROWS, meta)
+    spec = GroupSpec.of(meta, {"line_code", "hour_start", "shift_code"}, weights=True)
+    fecha = {"preset": "personalizado", "start": "2026-11-10", "end": "2026-11-12"}
+
+    def blocker(raw: dict[str, Any], at: GroupSpec = spec) -> str | None:
+        return rollup_blocker(at, filter_set.fragments(filter_set.validate(raw)))
+
+    assert blocker({"fecha": fecha, "incluir_rechazos": "false", "productos": [min(meta.products)],
+                    "turnos": [min(meta.shifts)]}) is None
+    assert "weight_g" in blocker({"fecha": fecha, "peso": {"min": "40", "max": None}})
+    odd = [SqlFragment(time_range=(datetime(2026, 11, 10, 6, 2), datetime(2026, 11, 11, 6)))]
+    assert "bucket edge" in rollup_blocker(spec, odd)
+    assert "3-minute" in rollup_blocker(GroupSpec(frozenset({"shift_code"}), False, 3), [])
 
 
 def test_time_buckets_divide_every_boundary_the_dimensions_need(runtime, plant_tenant):
@@ -109,16 +133,46 @@ def test_time_buckets_divide_every_boundary_the_dimensions_need(runtime, plant_t
     assert all(s.start_minute % shift == 0 and s.end_minute % shift == 0 for s in meta.shifts.values())
 
 
+def compare_paths(runtime: Any, slug: str, fragments: list[SqlFragment], widgets: list[Any],
+                  plans: dict[str, Any]) -> tuple[int, bool]:
+    """Every need's frame and widget answer equal on every path that may answer the fragments;
+    returns (detections selected, whether the rollups took part)."""
+    needs = list(dict.fromkeys([frame_need(w) for w in widgets] + EXTRA_NEEDS))
+    paths = ["raw", "pushdown"]
+    if rollup_blocker(group_spec(runtime.meta.get(slug), needs), fragments) is None:
+        paths.append("rollup")
+    reads = [read_grained(runtime, slug, fragments, needs, path=p) for p in paths]
+    for read in reads[1:]:
+        assert read.rows == reads[0].rows
+        for need in needs:
+            assert_same_frames(reads[0].frames[need], read.frames[need], need)
+    for widget in widgets:
+        need = frame_need(widget)
+        answers = []
+        for read in reads:
+            data = read.frames[need]
+            if widget.source_type == "external":
+                data = CombinedData(frame=data, payload=plans)
+            answers.append(rounded(widget.process_data(data)))
+        assert all(a == answers[0] for a in answers), widget.class_name
+    return reads[0].rows, "rollup" in paths and bool(reads[-1].plan.get("rolled_lines"))
+
+
 @pytest.mark.clock
-def test_raw_and_pushdown_give_the_same_frames_and_widgets(runtime, demo_tenant):
+def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant):
     meta = runtime.meta.get(demo_tenant)
     first, last = data_days(runtime, demo_tenant)
     filter_set = build_filter_set(DEFAULT_FILTER_ROWS, meta)
     assert len(line_ids(runtime, demo_tenant)) >= 2
-    checked = []
     plans = {"plans": [{"date": (first + timedelta(days=i)).isoformat(), "line": line.code,
                         "planned_units": 100}
                        for i in range((last - first).days + 1) for line in meta.lines.values()]}
+    checked: list[tuple[int, bool]] = []
+
+    def widgets_for(fragments: list[SqlFragment]) -> list[Any]:
+        window = next((f.time_range for f in fragments if f.time_range is not None), None)
+        return default_widgets(WidgetContext(time_range=window, day_start=DEMO_DAY_START,
+                                             now=plant_now(runtime.clock, meta.timezone)))
 
     @settings(max_examples=15, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -129,26 +183,31 @@ def test_raw_and_pushdown_give_the_same_frames_and_widgets(runtime, demo_tenant)
         except ValidationFailed:
             assume(False)
         fragments = filter_set.fragments(values)
-        window = next((f.time_range for f in fragments if f.time_range is not None), None)
-        context = WidgetContext(time_range=window, day_start=DEMO_DAY_START,
-                                now=plant_now(runtime.clock, meta.timezone))
-        widgets = default_widgets(context)
-        needs = list(dict.fromkeys([frame_need(w) for w in widgets] + EXTRA_NEEDS))
-        by_raw = read_grained(runtime, demo_tenant, fragments, needs, path="raw")
-        pushed = read_grained(runtime, demo_tenant, fragments, needs, path="pushdown")
-        assert by_raw.rows == pushed.rows
-        for need in needs:
-            assert_same_frames(by_raw.frames[need], pushed.frames[need], need)
-        for widget in widgets:
-            need = frame_need(widget)
-            answers = []
-            for read in (by_raw, pushed):
-                data = read.frames[need]
-                if widget.source_type == "external":
-                    data = CombinedData(frame=data, payload=plans)
-                answers.append(rounded(widget.process_data(data)))
-            assert answers[0] == answers[1], widget.class_name
-        checked.append(by_raw.rows)
+        checked.append(compare_paths(runtime, demo_tenant, fragments, widgets_for(fragments), plans))
 
     check()
-    assert len(checked) >= 10 and max(checked) > 1000  # the generated sets did select rows
+    assert len(checked) >= 10 and max(rows for rows, _ in checked) > 1000  # the sets selected rows
+    assert sum(rolled for _, rolled in checked) >= 3  # and the rollups answered several of them
+
+    # The newest bucket: rows after the watermark come from raw, and the default dashboard
+    # selection straddles it (the demo's data runs up to "now").
+    everything = filter_set.fragments(filter_set.validate(
+        {"fecha": {"preset": "personalizado", "start": first.isoformat(), "end": last.isoformat()}}))
+    rows, rolled = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
+    read = read_grained(runtime, demo_tenant, everything, [EXTRA_NEEDS[0]])
+    assert rolled and read.plan["path"] == "rollup" and read.plan["raw_lines"]
+
+    # A late import into rolled buckets marks them dirty: until the job redoes them, they are
+    # read from raw, so the answer already counts the new rows; after the job, from the rollups.
+    line = min(meta.lines.values(), key=lambda ln: ln.id)
+    product = meta.products[min(meta.products_by_line[line.id])]
+    late_ts = datetime.combine(first, datetime.min.time()) + DEMO_DAY_START + timedelta(hours=3, seconds=7)
+    late = pd.DataFrame({"line": [line.code] * 3, "ts": [late_ts.isoformat(sep=" ")] * 3,
+                         "product_code": [product.code] * 3, "weight_g": ["1.5", "", "2.5"],
+                         "status": ["ok", "reject", "ok"], "__line": [1, 2, 3]})
+    write_batch(runtime.db, meta, late, allowed={line.code})
+    after, _ = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
+    assert after == rows + 3
+    roll_tenant(runtime, demo_tenant)
+    rolled_again, _ = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
+    assert rolled_again == rows + 3
