@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from widgets._chart import chart_json, dataset, line_keys
+from widgets._chart import chart_json, dataset, line_keys, units_of
 from widgets.base import BaseWidget, widget_registry
 
 
@@ -21,11 +21,11 @@ class ProductionByLineWidget(BaseWidget):
     default_size = (6, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        """Group the rows by line; one dataset of counts."""
+        """Sum the units per line; one dataset of unit counts."""
         if len(data) == 0:
             return self.empty_result()
         lines, names = line_keys(data)
-        counts = np.bincount(lines, minlength=len(names))
+        counts = np.bincount(lines, weights=units_of(data), minlength=len(names)).astype(np.int64)
         return chart_json("bar", names, [dataset("Unidades", counts.tolist())], index_axis="x")
 
 
