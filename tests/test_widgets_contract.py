@@ -75,7 +75,7 @@ def _register(**attrs: Any) -> None:
 
 @pytest.mark.parametrize(("attrs", "message"), [
     ({"source_type": "database", "required_columns": frozenset({"ts"})}, "source_type 'database'"),
-    ({"source_type": "internal"}, "must declare required_columns"),
+    ({"source_type": "internal", "raw_rows": True}, "must declare required_columns"),
     ({"source_type": "external"}, "must declare required_api_id"),
     ({"source_type": "plant"}, "must declare plant_parts"),
     ({"source_type": "plant", "plant_parts": frozenset({"weather"})}, "unknown plant_parts ['weather']"),
