@@ -181,7 +181,8 @@ def check_contract(klass: type) -> None:
     if klass.source_type not in SOURCE_TYPES:
         raise RegistryError(f"{who}: source_type {klass.source_type!r} is not one of {sorted(SOURCE_TYPES)}")
     needs = {"internal": "required_columns", "external": "required_api_id", "plant": "plant_parts"}
-    if not _declared(klass, needs[klass.source_type]):
+    grained = klass.source_type == "internal" and not klass.raw_rows and _declared(klass, "measures")
+    if not grained and not _declared(klass, needs[klass.source_type]):
         raise RegistryError(f"{who}: a {klass.source_type} widget must declare {needs[klass.source_type]}")
     if klass.source_type == "plant" and not _is_property(klass, "plant_parts"):
         unknown = set(klass.plant_parts) - PLANT_PARTS
