@@ -75,8 +75,8 @@ def get_admin(principal: CurrentPrincipal) -> Principal:
 AdminPrincipal = Annotated[Principal, Depends(get_admin)]
 
 
-# Every integer id in a path is bounded to what both databases store (2^63 - 1): larger ones are
-# a 422 from validation, never an overflow in the driver.
+# Every integer id in a path is bounded (MAX_DB_INT, 2^53 - 1: see identity/request_limits.py):
+# larger ones are a 422 from validation, never an overflow in the driver.
 RowId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="a row id of the caller's tenant")]
 
 

@@ -14,9 +14,11 @@ from app_fastapi import docs, header_middleware
 from app_fastapi.deps import RuntimeDep
 from app_fastapi.edge_guard import engine_hosts
 from app_fastapi.openapi_errors import document_errors, install_http_error_handler
+from app_fastapi.path_ids import digits_only_ids
 from app_fastapi.routes import (
     admin_classes,
     admin_dashboards,
+    admin_filter_preview,
     admin_filters,
     admin_operations,
     admin_plant_areas,
@@ -32,6 +34,7 @@ from app_fastapi.routes import (
     dashboards,
     demo_erp,
     demo_external,
+    exports,
     external,
     health,
     ingest,
@@ -86,10 +89,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, stop_labels, reports,
                ingest, ingest_keys, line_status, demo_erp, external, admin_plant_areas, admin_plant_lines,
                admin_plant_products, admin_plant_shifts, admin_plant_calendar, admin_plant_targets,
-               admin_plant_reasons, saved_views,
-               admin_operations, admin_uploads)
+               admin_plant_reasons, saved_views, admin_operations, admin_uploads, admin_filter_preview,
+               exports)
     for module in routers:
-        app.include_router(document_errors(module.router), prefix=API_PREFIX)
+        app.include_router(document_errors(digits_only_ids(module.router)), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)
     _install_error_handlers(app)
     install_http_error_handler(app)

@@ -11,7 +11,7 @@
     │                                  oneself, a duplicate name)
     ├── ImportRejected (422)           a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)              a dashboard query that must be narrowed
-    ├── PayloadTooLarge (413)          app_fastapi/routes/ingest.py: an ingestion batch over its limits
+    ├── PayloadTooLarge (413)          an ingestion batch or an uploaded file over its limits
     ├── QueryTimeout (504)             a query cancelled for running too long
     ├── Overloaded (503)               too many dashboard runs at once; retry after `retry_after_s`
     ├── AuthError (401) / Forbidden (403)
@@ -88,6 +88,13 @@ class ImportRejected(CametError):
 class TooManyRows(CametError):
     status_code = 413
     code = "too_many_rows"
+
+
+class PayloadTooLarge(CametError):
+    """A request body over its route's limits, found while reading it (ingest batches, uploads)."""
+
+    status_code = 413
+    code = "payload_too_large"
 
 
 class QueryTimeout(CametError):

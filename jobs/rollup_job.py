@@ -40,7 +40,6 @@ class LineRollup:
     line_id: int
     chunks: int = 0
     rows: int = 0
-    rolled_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,10 @@ def next_step(state: LineState, first: datetime | None, target: datetime) -> Ste
     return Step(start, end, {"rolled_until": end, **CLEAN})  # a mark at or past the watermark is moot
 
 
-def _roll_chunk(conn: Connection, meta: TenantMeta, line_id: int, target: datetime) -> int | None:
-    """Rebuild the next chunk of one line and move its marks; None when there was nothing."""
+def _roll_chunk(conn: Connection, meta: TenantMeta, line_id: int,
+                target: datetime) -> tuple[int | None, bool]:
+    """Rebuild the next chunk of one line and move its marks: (rows written or None when there
+    was nothing to do, whether more chunks remain)."""
     state = locked_state(conn, line_id)
     first = _first_bucket(conn, line_id) if state.rolled_until is None else None
     step = next_step(state, first, target)
@@ -114,25 +115,30 @@ def _roll_chunk(conn: Connection, meta: TenantMeta, line_id: int, target: dateti
             # No data yet: the watermark still moves, so history imported later counts as late.
             conn.execute(update(t.rollups_state).where(c.line_id == line_id)
                          .values(rolled_until=state.rolled_until or target, **CLEAN))
-        return None
+        return None, False
     rows = rebuild_rollups(conn, meta, line_id, step.start, step.end)
     conn.execute(update(t.rollups_state).where(c.line_id == line_id).values(**step.after))
-    return rows
+    rolled = step.after.get("rolled_until", state.rolled_until)
+    dirty = step.after.get("dirty_from", state.dirty_from)
+    return rows, dirty is not None or rolled is None or rolled < target
 
 
-def _ensure_months(rt: Runtime, meta: TenantMeta, target: datetime, earliest: datetime | None = None) -> None:
-    """MySQL: partitions for every month from the earliest bucket a run may write to `target`."""
+def _prepare(rt: Runtime, meta: TenantMeta, target: datetime, earliest: datetime | None = None) -> list[int]:
+    """The lines that have a detections table, each with a state row; on MySQL, partitions for
+    every month from the earliest bucket this run may write to `target` (DDL: before chunks)."""
     with rt.db.tenant(meta.slug) as conn:
-        if not is_mysql(conn.engine.url):
-            return
-        c = t.rollups_state.c
-        low = conn.execute(select(func.min(func.coalesce(c.dirty_from, c.rolled_until)))).scalar()
-        firsts = [_first_bucket(conn, line_id) for line_id in sorted(meta.lines)
-                  if conn.dialect.has_table(conn, t.detections_table_name(line_id))]
-        starts = [d for d in (low, earliest, *firsts) if d is not None]
-        if starts:
-            partitions.ensure_months(conn, t.rollups.name,
-                                     partitions.months_between(min(starts).date(), target.date()))
+        lines = [i for i in sorted(meta.lines) if conn.dialect.has_table(conn, t.detections_table_name(i))]
+        for line_id in lines:
+            _ensure_state_row(conn, line_id)
+        if is_mysql(conn.engine.url):
+            c = t.rollups_state.c
+            low = conn.execute(select(func.min(func.coalesce(c.dirty_from, c.rolled_until)))).scalar()
+            firsts = [_first_bucket(conn, line_id) for line_id in lines]
+            starts = [d for d in (low, earliest, *firsts) if d is not None]
+            if starts:
+                partitions.ensure_months(conn, t.rollups.name,
+                                         partitions.months_between(min(starts).date(), target.date()))
+    return lines
 
 
 def rebuild_line_range(rt: Runtime, meta: TenantMeta, line: Line, start: datetime,
@@ -143,9 +149,8 @@ def rebuild_line_range(rt: Runtime, meta: TenantMeta, line: Line, start: datetim
     end = min(end, floor_to_grain(plant_now(rt.clock, meta.timezone)))
     if end <= start:
         return result
-    _ensure_months(rt, meta, end, start)
-    with rt.db.tenant(meta.slug) as conn:
-        _ensure_state_row(conn, line.id)
+    if line.id not in _prepare(rt, meta, end, start):
+        return result
     chunk_start = start
     while chunk_start < end:
         chunk_end = min(chunk_start + CHUNK, end)
@@ -154,37 +159,30 @@ def rebuild_line_range(rt: Runtime, meta: TenantMeta, line: Line, start: datetim
             result.rows += rebuild_rollups(conn, meta, line.id, chunk_start, chunk_end)
         result.chunks += 1
         chunk_start = chunk_end
-    result.rolled_until = end
     return result
 
 
-def roll_line(rt: Runtime, meta: TenantMeta, line: Line, *, max_chunks: int | None = None) -> LineRollup:
-    """Bring one line's rollups up to the last complete bucket (see the module docstring)."""
-    result = LineRollup(line.id)
-    target = floor_to_grain(plant_now(rt.clock, meta.timezone))
-    with rt.db.tenant(meta.slug) as conn:
-        if not conn.dialect.has_table(conn, t.detections_table_name(line.id)):
-            return result
-        _ensure_state_row(conn, line.id)
-    while max_chunks is None or result.chunks < max_chunks:
+def roll_line(rt: Runtime, meta: TenantMeta, line_id: int, target: datetime, *,
+              max_chunks: int | None = None) -> LineRollup:
+    """Bring one prepared line's rollups up to `target` (see the module docstring)."""
+    result = LineRollup(line_id)
+    more = True
+    while more and (max_chunks is None or result.chunks < max_chunks):
         with rt.db.tenant(meta.slug) as conn:
-            rows = _roll_chunk(conn, meta, line.id, target)
+            rows, more = _roll_chunk(conn, meta, line_id, target)
         if rows is None:
             break
         result.chunks += 1
         result.rows += rows
-    with rt.db.tenant(meta.slug) as conn:
-        result.rolled_until = conn.execute(select(t.rollups_state.c.rolled_until)
-                                           .where(t.rollups_state.c.line_id == line.id)).scalar()
     return result
 
 
 def roll_tenant(rt: Runtime, slug: str, *, max_chunks: int | None = None) -> list[LineRollup]:
-    """Run the rollups of every line of one tenant."""
+    """Run the rollups of every line of one tenant, up to the last bucket ended before now."""
     meta = rt.meta.get(slug)
-    _ensure_months(rt, meta, floor_to_grain(plant_now(rt.clock, meta.timezone)))
-    return [roll_line(rt, meta, line, max_chunks=max_chunks)
-            for line in sorted(meta.lines.values(), key=lambda x: x.id)]
+    target = floor_to_grain(plant_now(rt.clock, meta.timezone))
+    return [roll_line(rt, meta, line_id, target, max_chunks=max_chunks)
+            for line_id in _prepare(rt, meta, target)]
 
 
 @job("rollups", every=timedelta(minutes=5),

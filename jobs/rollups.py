@@ -1,21 +1,23 @@
 """Re-aggregate one line's rollups over a range of buckets, entirely in the database.
 
-`rebuild_rollups` deletes the rollup rows of [start, end) and writes them again with one
-INSERT … SELECT … GROUP BY over the line's detections, so no detection ever travels to Python.
-The SELECT groups twice: first by bucket × product × status × histogram bin (each row's bucket
-and bin are computed once), then by bucket × product × status, where the bin counts become the
-`hist` JSON text. The caller owns the transaction: the delete and the insert commit together,
-and running it twice leaves the same rows.
+`rebuild_rollups` deletes the rollup rows of [start, end) and writes them again with an
+INSERT … SELECT … GROUP BY per bucket over the line's detections, so no detection ever travels
+to Python. The SELECT groups twice: first by product × status × histogram bin (each row's bin
+is computed once), then by product × status, where the bin counts become the `hist` JSON text.
+The caller owns the transaction: the delete and the inserts commit together, and running it
+twice leaves the same rows.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -26,13 +28,14 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from core import schema_tenant as t
 from core.errors import NotFound, ValidationFailed
 from core.metadata_cache import TenantMeta
-from core.rollup_grain import HIST_BINS, floor_to_grain
-from core.rollup_sql import bucket_start_sql, hist_bin_sql, is_mysql_dialect
+from core.rollup_grain import HIST_BINS, ROLLUP_GRAIN, floor_to_grain
+from core.rollup_sql import hist_bin_sql, is_mysql_dialect
 
 ROLLUP_COLUMNS = ("line_id", "bucket_start", "product_id", "status", "units", "weight_n", "weight_sum_g",
                   "weight_sumsq_g2", "weight_min_g", "weight_max_g", "under_nominal_n", "giveaway_sum_g",
@@ -64,16 +67,17 @@ def _json_list(counts: list[ColumnElement], dialect_name: str) -> ColumnElement:
     return joined
 
 
-def aggregate_select(line_id: int, start: datetime, end: datetime, dialect_name: str):  # noqa: ANN201
-    """SELECT of the rollup rows of [start, end), columns in ROLLUP_COLUMNS order."""
+def aggregate_select(line_id: int, dialect_name: str):  # noqa: ANN201
+    """SELECT of the rollup rows of the bucket starting at :bucket, with the detections of
+    [:bucket, :bucket_end), columns in ROLLUP_COLUMNS order."""
     d = t.detections_table(line_id)
     p = t.products
+    bucket = bindparam("bucket", type_=t.Timestamp)
     weight, nominal = d.c.weight_g, p.c.nominal_weight_g
-    bucket = bucket_start_sql(d.c.ts, dialect_name).label("bucket")
     hbin = hist_bin_sql(weight, nominal, dialect_name).label("hbin")
     fine = (
         select(
-            bucket, d.c.product_id, d.c.status, hbin,
+            d.c.product_id, d.c.status, hbin,
             func.count().label("units"),
             func.count(weight).label("weight_n"),
             func.sum(weight).label("w_sum"),
@@ -84,8 +88,8 @@ def aggregate_select(line_id: int, start: datetime, end: datetime, dialect_name:
             func.sum(case((weight > nominal, weight - nominal), else_=0.0)).label("giveaway"),
         )
         .select_from(d.outerjoin(p, p.c.id == d.c.product_id))
-        .where(and_(d.c.ts >= start, d.c.ts < end))
-        .group_by(literal_column("bucket"), d.c.product_id, d.c.status, literal_column("hbin"))
+        .where(and_(d.c.ts >= bucket, d.c.ts < bindparam("bucket_end", type_=t.Timestamp)))
+        .group_by(d.c.product_id, d.c.status, literal_column("hbin"))
         .subquery("fine")
     )
     f = fine.c
@@ -94,7 +98,7 @@ def aggregate_select(line_id: int, start: datetime, end: datetime, dialect_name:
     return (
         select(
             literal(line_id, Integer),
-            f.bucket, f.product_id, f.status,
+            bucket, f.product_id, f.status,
             cast(func.sum(f.units), Integer),
             cast(func.sum(f.weight_n), Integer),
             func.coalesce(func.sum(f.w_sum), zero),
@@ -105,18 +109,43 @@ def aggregate_select(line_id: int, start: datetime, end: datetime, dialect_name:
             func.coalesce(func.sum(f.giveaway), zero),
             _json_list([cast(c, Integer) for c in counts], dialect_name),
         )
-        .group_by(f.bucket, f.product_id, f.status)
+        .group_by(f.product_id, f.status)
     )
+
+
+@lru_cache(maxsize=512)
+def _insert_statement(line_id: int, dialect_name: str) -> Insert:
+    """The INSERT … SELECT of one line's bucket, built once: SQLAlchemy then reuses its compiled
+    form (a fresh statement costs ~0.1 s of compiling for this many expressions)."""
+    return insert(t.rollups).from_select(list(ROLLUP_COLUMNS), aggregate_select(line_id, dialect_name))
+
+
+def _next_bucket(conn: Connection, line_id: int, start: datetime, end: datetime) -> datetime | None:
+    """The first bucket at or after `start` holding a detection before `end` (one index seek)."""
+    d = t.detections_table(line_id)
+    first = conn.execute(select(func.min(d.c.ts)).where(d.c.ts >= start, d.c.ts < end)).scalar()
+    return floor_to_grain(first) if first is not None else None
 
 
 def rebuild_rollups(conn: Connection, meta: TenantMeta, line_id: int, start: datetime, end: datetime) -> int:
     """Delete and re-aggregate the rollups of buckets [start, end) of one line (caller's
-    transaction); returns the rollup rows written. Bounds must be bucket edges."""
+    transaction); returns the rollup rows written. Bounds must be bucket edges.
+
+    One INSERT … SELECT per bucket that holds data (empty stretches are skipped by an index
+    seek): grouping a bucket's rows by product × status × bin is a small sort, while one
+    statement grouping by a computed bucket as well sorted every row of the range (SQLite has
+    no hash aggregation) and ran 2–2.5× slower.
+    """
     _check_range(meta, line_id, start, end)
     r = t.rollups.c
     conn.execute(delete(t.rollups).where(r.line_id == line_id, r.bucket_start >= start, r.bucket_start < end))
     if start == end or not conn.dialect.has_table(conn, t.detections_table_name(line_id)):
         return 0
-    query = aggregate_select(line_id, start, end, conn.dialect.name)
-    result = conn.execute(insert(t.rollups).from_select(list(ROLLUP_COLUMNS), query))
-    return int(result.rowcount or 0)
+    statement = _insert_statement(line_id, conn.dialect.name)
+    written = 0
+    bucket = _next_bucket(conn, line_id, start, end)
+    while bucket is not None:
+        bucket_end = bucket + ROLLUP_GRAIN
+        written += int(conn.execute(statement, {"bucket": bucket, "bucket_end": bucket_end}).rowcount or 0)
+        bucket = _next_bucket(conn, line_id, bucket_end, end) if bucket_end < end else None
+    return written

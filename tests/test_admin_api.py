@@ -132,8 +132,9 @@ def test_widget_rows_refused_saved_and_audited(auth_world, admin):
 
 def test_dashboards_refuse_foreign_and_missing_rows(auth_world, admin):
     rt = auth_world.runtime
+    acme_max = sql_rows(rt, "SELECT MAX(id) FROM Widget_catalog")[0][0]
     with rt.db.tenant("zeta") as conn:
-        for n in range(12):  # zeta's ids run past acme's
+        for n in range(acme_max + 2):  # zeta's ids run past acme's
             foreign = conn.execute(insert(t.widget_catalog).values(
                 class_name="KpiWidget", title=f"z{n}", config={}, sort_order=n)).inserted_primary_key[0]
     assert not sql_rows(rt, f"SELECT id FROM Widget_catalog WHERE id = {foreign}")

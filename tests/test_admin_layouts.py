@@ -7,6 +7,7 @@ from sqlalchemy import delete, insert, select, update
 from cli.defaults import install_tenant_defaults
 from core import migrations
 from core import schema_tenant as t
+from widgets.defaults import DEFAULT_LAYOUT
 
 
 def _layouts(rt, slug):
@@ -21,7 +22,7 @@ def test_defaults_install_row_ids_that_survive_reordering(runtime, plant_tenant)
         (layout,) = conn.execute(select(t.dashboard_layouts)).all()
         assert layout.is_default
         placed = [rows[i["widget_id"]].sort_order for i in layout.items]
-        assert placed == [10, 20, 30, 40, 50, 60, 70]
+        assert placed == [item["widget"] for item in DEFAULT_LAYOUT]
         conn.execute(update(t.widget_catalog).values(sort_order=1000 - t.widget_catalog.c.sort_order))
         layout_after = conn.execute(select(t.dashboard_layouts)).first()
     assert layout_after.items == layout.items

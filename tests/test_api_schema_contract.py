@@ -42,6 +42,47 @@ def test_wrong_method_on_order_is_405_not_an_id_error(auth_world, admin, kind):
     assert snapshot(auth_world.runtime) == before
 
 
+def test_every_integer_path_parameter_matches_digits_only(admin):
+    """A name where an integer id goes is no such path (404/405), never a 422 about the id."""
+    checked = 0
+    for path, operations in admin.get("/api/openapi.json").json()["paths"].items():
+        for method, operation in operations.items():
+            ids = [p["name"] for p in operation.get("parameters", [])
+                   if p["in"] == "path" and p["schema"].get("type") == "integer"]
+            if not ids:
+                continue
+            named = path
+            for name in ids:
+                named = named.replace("{" + name + "}", "reasons")
+            r = admin.request(method.upper(), named, json={})
+            assert r.status_code in (404, 405), (method, named, r.status_code, r.text)
+            checked += 1
+    assert checked >= 10
+    stop_reasons = admin.patch("/api/v1/stops/reasons", json={"reason": None})
+    assert stop_reasons.status_code == 405 and stop_reasons.headers["allow"] == "GET"
+    assert admin.delete("/api/v1/users/ana").status_code == 404
+    assert admin.delete(f"/api/v1/users/{2**63}").status_code == 422
+
+
+def test_ids_stop_where_every_json_client_reads_them_exactly(admin):
+    limit = admin.get("/api/openapi.json").json()["components"]["schemas"]["OrderIn"]["properties"]["ids"]
+    assert limit["items"]["maximum"] == 2**53 - 1 == float(2**53 - 1)
+    for ids in ([2**53], [2**63 + 191]):
+        r = admin.post("/api/v1/admin/widgets/order", json={"ids": ids})
+        assert r.status_code == 422 and r.json()["details"][0]["field"] == "ids.0"
+
+
+@pytest.mark.parametrize("kind", ["filters", "widgets"])
+def test_a_patch_that_changes_nothing_answers_the_row(auth_world, admin, kind):
+    rt = auth_world.runtime
+    before = snapshot(rt)
+    row = admin.get(f"/api/v1/admin/{kind}").json()[0]
+    for body in ({}, {"label": None, "title": None, "config": None, "active": None}):
+        r = admin.patch(f"/api/v1/admin/{kind}/{row['id']}", json=body)
+        assert r.status_code == 200 and r.json() == row, r.text
+    assert snapshot(rt) == before
+
+
 def test_loosely_typed_input_is_refused(auth_world, admin):
     rt = auth_world.runtime
     before = snapshot(rt)

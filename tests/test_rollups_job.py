@@ -74,14 +74,14 @@ def rolled(runtime, clock, plant_tenant):
 def test_incremental_runs_with_late_batches_equal_one_full_rebuild(runtime, clock, plant_tenant, backend):
     line, products = _line_products(runtime, plant_tenant, "L1")
     codes = {p.id: p.code for p in runtime.meta.get(plant_tenant).products.values()}
-    rows = random_rows(np.random.default_rng(1), FIRST, 4, 3000, products)
+    rows = random_rows(np.random.default_rng(1), FIRST, 2, 1500, products)
     rng = np.random.default_rng(2)
-    now = FIRST
-    while now < LAST:
-        now += timedelta(minutes=7)
+    now, step = FIRST, timedelta(minutes=11)
+    while now < FIRST + timedelta(hours=2):
+        now += step
         _at(clock, now)
-        arrived = [r for r in rows if now - timedelta(minutes=7) <= r[0] < now]
-        late = [r for r in arrived if r[1] in codes and rng.random() < 0.05]  # arrive after the run
+        arrived = [r for r in rows if now - step <= r[0] < now]
+        late = [r for r in arrived if r[1] in codes and rng.random() < 0.1]  # arrive after the run
         insert_rows(runtime, plant_tenant, line, [r for r in arrived if r not in late])
         roll_tenant(runtime, plant_tenant)
         if late:

@@ -3,8 +3,8 @@
 Both tables hold rows of the same shape (a registered class, a label, a JSON config, an order, an
 on/off switch) with the same life cycle; only how a row is checked differs, and each table brings
 that as a `CatalogKind`. Every change is checked BEFORE it is written and audited with its before
-and after (`audited_change`). Paths with an id are typed `{row_id:int}` so `/order` never matches
-them: a wrong method on `/order` is a 405, not a 422 about a non-numeric id.
+and after (`audited_change`). A wrong method on `/order` is a 405, not a 422 about a non-numeric
+id, because integer path parameters match digits only (`app_fastapi/path_ids.py`).
 """
 
 from collections.abc import Callable
@@ -82,7 +82,8 @@ def catalog_router(kind: CatalogKind) -> APIRouter:
         with audited_change(rt, principal, request, kind.audit_what) as (conn, change):
             before = read_row(conn, table, row_id, kind.noun)
             kind.check(rt, conn, principal.tenant, {**before, **values}, row_id)
-            conn.execute(update(table).where(table.c.id == row_id).values(**values))
+            if values:  # `{}` (or only nulls) changes nothing: no UPDATE without columns
+                conn.execute(update(table).where(table.c.id == row_id).values(**values))
             row = read_row(conn, table, row_id, kind.noun)
             change.done("update", row_id, editable(before), editable(row))
         return kind.row_out(**row)
@@ -107,7 +108,7 @@ def catalog_router(kind: CatalogKind) -> APIRouter:
     router.add_api_route("", create, methods=["POST"], response_model=kind.row_out, status_code=201,
                          responses=clash)
     router.add_api_route("/order", order, methods=["POST"], response_model=many, responses=clash)
-    router.add_api_route("/{row_id:int}", patch, methods=["PATCH"], response_model=kind.row_out,
+    router.add_api_route("/{row_id}", patch, methods=["PATCH"], response_model=kind.row_out,
                          responses=clash)
-    router.add_api_route("/{row_id:int}", remove, methods=["DELETE"], status_code=204, responses=clash)
+    router.add_api_route("/{row_id}", remove, methods=["DELETE"], status_code=204, responses=clash)
     return router

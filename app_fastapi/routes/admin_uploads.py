@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -22,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app_fastapi.background import background
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep, client_ip
-from core.errors import CametError, NotFound, ValidationFailed
+from core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from core.runtime import Runtime
 from identity.audit import record
 from identity.engine_tokens import Principal
@@ -39,11 +38,6 @@ from ingest.upload_import import (
 
 router = APIRouter(prefix="/admin/uploads", tags=["admin"])
 CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}}
-
-
-class UploadTooLarge(CametError):
-    status_code = 413
-    code = "too_large"
 
 
 class UploadOut(BaseModel):
@@ -67,8 +61,8 @@ def _out(state: UploadState) -> UploadOut:
                      percent=state.percent)
 
 
-def _too_large(limit: int) -> UploadTooLarge:
-    return UploadTooLarge(f"el archivo supera el máximo de {limit // (1024 * 1024)} MiB",
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"el archivo supera el máximo de {limit // (1024 * 1024)} MiB",
                           details={"limit": limit})
 
 
@@ -155,6 +149,6 @@ def status(upload_id: RowId, principal: AdminPrincipal, rt: RuntimeDep) -> Uploa
 
 @router.get("", response_model=list[UploadOut])
 def listing(principal: AdminPrincipal, rt: RuntimeDep,
-            limit: int = Query(20, ge=1, le=100)) -> list[Any]:
+            limit: int = Query(20, ge=1, le=100)) -> list[UploadOut]:
     """The caller's tenant's latest uploads, newest first."""
     return [_out(s) for s in recent_uploads(rt, principal.tenant, limit)]

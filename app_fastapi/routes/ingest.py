@@ -17,18 +17,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app_fastapi.deps import RuntimeDep
-from core.errors import AuthError, CametError, Forbidden, ImportRejected
+from core.errors import AuthError, Forbidden, ImportRejected, PayloadTooLarge
 from core.runtime import Runtime
 from identity.ingest_keys import IngestKey, record_use, verify_key
 from identity.ratelimit import limiter_for
 from ingest.batch import count_rows, parse_batch, write_batch
 
 router = APIRouter(tags=["ingest"])
-
-
-class PayloadTooLarge(CametError):
-    status_code = 413
-    code = "payload_too_large"
 
 
 class IngestResult(BaseModel):

@@ -81,6 +81,14 @@ def _chunks(file: FileStorage) -> Iterator[bytes]:
         yield chunk
 
 
+def _size(file: FileStorage) -> int:
+    """Bytes of the spooled upload (sent as Content-Length: a WSGI engine reads no chunked body)."""
+    file.stream.seek(0, 2)
+    size = file.stream.tell()
+    file.stream.seek(0)
+    return size
+
+
 @bp.post("/importar")
 @admin_required
 def upload() -> ResponseReturnValue:
@@ -92,7 +100,8 @@ def upload() -> ResponseReturnValue:
     try:
         state = _call("POST", "/api/v1/admin/uploads",
                       params={"line": line, "filename": file.filename[-255:]},
-                      content=_chunks(file), headers={"Content-Type": "text/csv"})
+                      content=_chunks(file),
+                      headers={"Content-Type": "text/csv", "Content-Length": str(_size(file))})
     except EngineError as exc:
         if exc.status_code not in (413, 422):
             raise
