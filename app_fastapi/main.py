@@ -34,6 +34,7 @@ from app_fastapi.routes import (
     dashboards,
     demo_erp,
     demo_external,
+    exports,
     external,
     health,
     ingest,
@@ -88,7 +89,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                admin_classes, admin_filters, admin_widgets, admin_dashboards, stops, stop_labels, reports,
                ingest, ingest_keys, line_status, demo_erp, external, admin_plant_areas, admin_plant_lines,
                admin_plant_products, admin_plant_shifts, admin_plant_calendar, admin_plant_targets,
-               admin_plant_reasons, saved_views, admin_operations, admin_uploads, admin_filter_preview)
+               admin_plant_reasons, saved_views, admin_operations, admin_uploads, admin_filter_preview,
+               exports)
     for module in routers:
         app.include_router(document_errors(digits_only_ids(module.router)), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)

@@ -179,3 +179,19 @@ def _num(value: Any) -> str:
     if value is None:
         return ""
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def drill_filters(definitions: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per drill-down dimension ("line", "shift", "day"…), the filter a click sets: its param, form
+    type, custom preset and a code → value map of its options (widgets name lines by code)."""
+    out: dict[str, dict[str, Any]] = {}
+    for d in definitions:
+        dimension = d.get("dimension")
+        if not dimension or dimension in out:
+            continue
+        form = d.get("form") or {}
+        options = d.get("options") or []
+        codes = {str(o["code"]): o["value"] for o in options if isinstance(o, Mapping) and "code" in o}
+        out[dimension] = {"param": d["param"], "type": form.get("type", "single"),
+                          "custom": form.get("custom"), "codes": codes}
+    return out

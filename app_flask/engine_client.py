@@ -75,6 +75,17 @@ class EngineClient:
         except httpx.TransportError as exc:
             raise EngineUnavailable(f"engine unreachable: {exc.__class__.__name__}") from None
 
+    def stream(self, method: str, path: str, *, token: str | None = None, json: Any = None,
+               params: dict[str, Any] | None = None) -> httpx.Response:
+        """Send one request and return the response unread (large downloads): the caller
+        iterates `iter_bytes()` and closes it."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request = self._client.build_request(method, path, json=json, params=params, headers=headers)
+        try:
+            return self._client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise EngineUnavailable(f"engine unreachable: {exc.__class__.__name__}") from None
+
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send one request and return its JSON; non-2xx answers raise EngineError."""
         response = self.request(method, path, **kwargs)

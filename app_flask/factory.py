@@ -22,6 +22,7 @@ from app_flask.views import admin_ops as admin_ops_views
 from app_flask.views import admin_plant as admin_plant_views
 from app_flask.views import admin_preview as admin_preview_views
 from app_flask.views import dashboard as dashboard_views
+from app_flask.views import exports as export_views
 from app_flask.views import live as live_views
 from app_flask.views import login as login_views
 from app_flask.views import saved_views as saved_views_views
@@ -107,7 +108,7 @@ def create_app(
 
     for blueprint in (login_views.bp, dashboard_views.bp, admin_views.bp, admin_dashboard_views.bp,
                       live_views.bp, stops_views.bp, admin_plant_views.bp, admin_ops_views.bp,
-                      saved_views_views.bp, admin_preview_views.bp):
+                      saved_views_views.bp, admin_preview_views.bp, export_views.bp):
         app.register_blueprint(blueprint)
     proxy_fix.init_app(app, rt.settings)
     return app

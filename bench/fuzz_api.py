@@ -7,7 +7,10 @@ number of requests, the server errors and the check failures. Exit status 0 only
 made at least --min-requests requests with no server error and no failed check.
 
     .venv/bin/python bench/fuzz_api.py [--max-examples 250] [--max-time 900] [--seed 16] [--mysql]
-                                       [--rate-limit 9/s]
+                                       [--rate-limit 9/s] [--paths REGEX]
+
+`--paths REGEX` fuzzes only the operations whose path matches (e.g. `/admin/plant` after a change
+there); acceptance is the full run.
 
 Requests are paced under the engine's per-user limit (600 a minute) so they reach the routes'
 logic instead of the rate limiter; the 429 answers that remain (the dashboard run's own, lower
@@ -121,6 +124,7 @@ def main() -> int:
     parser.add_argument("--min-requests", type=int, default=3000)
     parser.add_argument("--rate-limit", default="9/s", help="schemathesis pacing ('' for none)")
     parser.add_argument("--mysql", action="store_true", help="central and tenant DBs on MariaDB")
+    parser.add_argument("--paths", default="", help="only operations whose path matches this regex")
     args = parser.parse_args()
     print_machine(machine_info(("schemathesis", "fastapi", "starlette", "uvicorn", "SQLAlchemy")))
     tmp = Path(tempfile.mkdtemp(prefix="camet-fuzz-"))
@@ -151,6 +155,7 @@ def main() -> int:
                 "--workers", str(args.workers),
                 *(["--max-time", str(args.max_time)] if args.max_time else []),
                 *(["--rate-limit", args.rate_limit] if args.rate_limit else []),
+                *(["--include-path-regex", args.paths] if args.paths else []),
                 "--report", "ndjson", "--report-ndjson-path", str(report), "--output-truncate", "true"]
         t1 = time.perf_counter()
         run = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True)  # noqa: S603

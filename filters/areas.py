@@ -13,6 +13,7 @@ class AreaFilter(MultiSelectFilter):
     """Áreas: restricts the query to the lines of the selected areas."""
 
     scopes_lines = True
+    dimension = "area"
 
     def _build_options(self) -> list[dict]:
         areas = sorted(self.meta.areas.values(), key=lambda area: (area.name, area.id))

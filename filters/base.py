@@ -53,6 +53,9 @@ class BaseFilter:
     form: ClassVar[Mapping[str, Any]] = MappingProxyType({"type": "single"})
     scopes_lines: ClassVar[bool] = False  # its fragments restrict line_ids (others may depend on it)
     sets_time_window: ClassVar[bool] = False  # validated first: its value is the request's days
+    # What a widget's drill-down names to set this filter ("line", "shift", "day", ...): a click
+    # on a chart bar or table row carries {dimension: value} and the page finds the filter here.
+    dimension: ClassVar[str | None] = None
     config_model: ClassVar[type[FilterConfig]] = FilterConfig
 
     def __init__(
@@ -112,6 +115,7 @@ class BaseFilter:
             "options": self.options(),
             "default": self.to_json(self.default()),
             "form": dict(self.form),
+            "dimension": self.dimension,
             **self.describe_extra(),
         }
 

@@ -59,6 +59,7 @@ class DateRangeFilter(BaseFilter):
     """Fecha: gives the query its time window (also used for partition routing)."""
 
     kind = "date_range"
+    dimension = "day"
     form = MappingProxyType({"type": "date_range", "custom": CUSTOM})
     config_model = DateRangeConfig
     sets_time_window = True

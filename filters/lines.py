@@ -17,6 +17,7 @@ class LineFilter(MultiSelectFilter):
     """Líneas: options are the tenant's (active) lines, ordered by code."""
 
     scopes_lines = True
+    dimension = "line"
 
     config_model = LineFilterConfig
 

@@ -32,6 +32,7 @@ class ProductFilterConfig(FilterConfig):
 class ProductFilter(MultiSelectFilter):
     """Productos: a bound, expanding `product_id IN (...)`; "todos" adds nothing."""
 
+    dimension = "product"
     config_model = ProductFilterConfig
 
     def _build_options(self) -> list[dict]:

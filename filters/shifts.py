@@ -45,6 +45,8 @@ class ShiftSelection:
 class ShiftFilter(MultiSelectFilter):
     """Turnos: keeps detections inside the selected shifts' instances of the selected days."""
 
+    dimension = "shift"
+
     def _build_options(self) -> list[dict]:
         shifts = sorted(self.meta.shifts.values(), key=lambda s: (s.start, s.id))
         return [

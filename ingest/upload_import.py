@@ -24,7 +24,6 @@ from core.schema_central import csv_uploads
 from ingest.csv_import import import_detections
 
 log = logging.getLogger(__name__)
-FINISHED = ("done", "rejected", "error")
 
 # The command-line import's English messages, as the admin reads them in the browser.
 _SPANISH = (

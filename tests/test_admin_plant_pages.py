@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.browser_utils import flask_login
+from tests.test_admin_pages import post
 from tests.test_admin_plant_api import snapshot, sql
 
 
@@ -18,10 +19,6 @@ def admin(auth_world, flask_app):
     page = client.get("/admin/planta").get_data(as_text=True)
     client.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     return client
-
-
-def post(client, path, data):
-    return client.post(path, data={"csrf_token": client.csrf, **data})
 
 
 def test_overview_and_shift_form_save_breaks_and_weekdays(auth_world, admin):
@@ -83,3 +80,13 @@ def test_deactivate_and_closed_day_round_trip(auth_world, admin):
     assert [code for _, code in rows] == ["L3", "L4"]
     assert post(admin, f"/admin/planta/feriados/{rows[0][0]}/borrar", {}).status_code == 302
     assert sql(rt, "SELECT COUNT(*) FROM closed_days WHERE name = 'Inventario'") == [(1,)]
+    reason = sql(rt, "SELECT id FROM stop_reasons WHERE code = 'limpieza'")[0][0]
+    assert post(admin, f"/admin/planta/motivos/{reason}/activo", {"activo": "0"}).status_code == 302
+    assert sql(rt, "SELECT name, active FROM stop_reasons WHERE code = 'limpieza'") == [("Limpieza", 0)]
+    form = admin.get("/admin/planta/objetivos/nuevo").get_data(as_text=True)
+    assert '<option value="">todos los turnos</option>' in form and '<option value="EX-060">' in form
+    r = post(admin, "/admin/planta/objetivos/guardar", {"line": "L3", "shift": "", "product": "GD-150",
+                                                        "units_per_shift": "900", "oee": ""})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert sql(rt, "SELECT g.shift_id, g.units_per_shift, g.oee FROM targets g JOIN products p "
+                   "ON p.id = g.product_id WHERE p.code = 'GD-150'") == [(None, 900, None)]

@@ -20,6 +20,7 @@ from app_fastapi.main import create_app
 from core import schema_tenant as t
 from core.clock import parse_instant, plant_now
 from core.detection_tables import ensure_line_table
+from core.rollups_state import mark_rollups_dirty
 from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.plant_metadata import load_plant_file
@@ -173,7 +174,8 @@ def test_dashboard_run_ayer_noche_and_day_buckets(runtime, demo_tenant):
     first = night - timedelta(hours=4)
     extra = [{"ts": first + k * STEP, "seq": 99, "product_id": min(meta.products_by_line[line_ids[0]]),
               "weight_g": 45.0, "status": 0} for k in range(16 * 60 // 7)]
-    with runtime.db.tenant(demo_tenant) as conn:
+    with runtime.db.tenant(demo_tenant) as conn:  # as every writer does: rolled buckets to redo
+        mark_rollups_dirty(conn, line_ids[0], extra[0]["ts"], extra[-1]["ts"])
         conn.execute(insert(t.detections_table(line_ids[0])), extra)
     with TestClient(create_app(runtime)) as client:
         client.headers.update(bearer(runtime, demo_principal(runtime)))

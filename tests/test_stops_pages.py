@@ -1,13 +1,21 @@
 """The Flask stops table (/paradas): reasons shown to everyone, the labelling form for supervisors
-and admins (CSRF, through the engine), and a viewer's forged request refused by the engine."""
+and admins (CSRF, through the engine), and a viewer's forged request refused by the engine; the
+dashboard's CSV download links (shift report, one widget)."""
 
 from __future__ import annotations
+
+import csv
+import io
+import re
+from html import unescape as html_unescape
 
 import pytest
 from sqlalchemy import select
 
+from cli.defaults import TENANT_DEFAULTS
 from core import schema_tenant as t
 from identity.users import create_user
+from ingest.dashboard_defaults import install_defaults
 from ingest.plant_metadata import load_plant_text
 from jobs.runs import run_by_hand
 from tests import stops_dataset as ds
@@ -28,6 +36,8 @@ def app(runtime, clock):
     from app_flask.factory import create_app
 
     build_stops_tenant(runtime, clock)
+    with runtime.db.tenant(SLUG) as conn:
+        install_defaults(conn, TENANT_DEFAULTS)
     load_plant_text(runtime.db, SLUG, REASONS, today=ds.NOW.date())
     runtime.meta.invalidate(SLUG)
     assert run_by_hand(runtime, "gap-analysis", SLUG)[0].status == "ok"
@@ -109,3 +119,26 @@ def test_bad_filters_show_the_engine_message(app):
     client = _client(app, "ana")
     res = client.get("/paradas?fecha=personalizado&fecha.start=2026-11-18&fecha.end=2026-11-01")
     assert res.status_code == 422 and 'role="alert"' in res.get_data(as_text=True)
+
+
+def test_csv_downloads_from_the_dashboard_links(app, runtime):
+    client = _client(app, "vera")  # reading data is every role's right
+    page = client.get(f"/?{QUERY}").get_data(as_text=True)
+    shifts = re.search(r'href="([^"]+)" data-keeps-query="/exportar/turnos"\s+data-query-extra', page)
+    assert shifts and QUERY.replace("&", "&amp;") in shifts.group(1)
+    res = client.get(html_unescape(shifts.group(1)))
+    assert res.status_code == 200 and res.data.startswith(b"\xef\xbb\xbf")
+    assert 'filename="turnos-excel.csv"' in res.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(res.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["production_date", "shift", "shift_name"]
+    assert [(r[0], r[1]) for r in rows[1:]][:3] == [("2026-11-17", "manana"), ("2026-11-17", "tarde"),
+                                                    ("2026-11-17", "noche")]
+
+    link = re.search(r'href="(/exportar/widget/(\d+)\?[^"]*)" data-role="export-csv"', page)
+    assert link
+    res = client.get(html_unescape(link.group(1)))
+    assert res.status_code == 200 and res.headers["Content-Type"].startswith("text/csv")
+    assert next(csv.reader(io.StringIO(res.data.decode()))) != []
+    assert client.get(f"/exportar/widget/999999?{QUERY}").status_code == 404
+    assert client.get("/exportar/turnos?fecha=personalizado&fecha.start=2026-11-18&fecha.end=2026-11-01") \
+        .status_code == 422

@@ -6,6 +6,7 @@ plain SQL over the detection tables and `stops`, never from the code under test.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -227,18 +228,19 @@ def frame_truth(runtime, slug: str, day: date) -> dict:
                 "SELECT p.name, COUNT(*), SUM(d.weight_g), SUM(CASE WHEN d.status = 1 THEN 1 ELSE 0 END), "
                 "SUM(CASE WHEN d.status <> 1 AND d.weight_g IS NOT NULL THEN 1 ELSE 0 END), "
                 "SUM(CASE WHEN d.status <> 1 AND d.weight_g IS NOT NULL THEN d.weight_g ELSE 0 END), "
-                "SUM(CASE WHEN d.status <> 1 AND d.weight_g < p.nominal_weight_g THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN d.status <> 1 AND d.weight_g > p.nominal_weight_g "
-                "    THEN d.weight_g - p.nominal_weight_g ELSE 0 END) "
+                "SUM(CASE WHEN d.status <> 1 AND d.weight_g IS NOT NULL "
+                "    THEN d.weight_g * d.weight_g ELSE 0 END), "
+                "MAX(p.nominal_weight_g) "
                 f"FROM detections_{line_id} d JOIN products p ON p.id = d.product_id "
                 "WHERE d.ts >= :lo AND d.ts < :hi GROUP BY p.name"), {"lo": lo, "hi": hi}).all()
             for name, *values in rows:
                 acc = products.setdefault(name, [0.0] * 7)
-                for i, v in enumerate(values):
+                for i, v in enumerate(values[:-1]):
                     acc[i] += float(v or 0)
+                acc[6] = float(values[-1])
             stamps += [_dt(r[0]) for r in conn.execute(text(
                 f"SELECT ts FROM detections_{line_id} WHERE ts >= :lo AND ts < :hi"), {"lo": lo, "hi": hi})]
-    keys = ("units", "grams", "rejects", "weighed", "weighed_g", "under", "giveaway_g")
+    keys = ("units", "grams", "rejects", "weighed", "weighed_g", "weighed_g2", "nominal")
     return {"products": {k: dict(zip(keys, v, strict=True)) for k, v in products.items()}, "stamps": stamps}
 
 
@@ -256,20 +258,14 @@ def check_frame_widgets(runtime, slug: str, first: date, got: dict) -> None:
 
     control = got["Control de peso por producto"]["rows"]
     assert {r[0] for r in control} == {n for n, v in products.items() if v["weighed"]}
-    for name, _nominal, weighed, mean, under, giveaway_g, giveaway_kg in control:
+    for name, nominal, weighed, mean, spread, giveaway_g, giveaway_kg in control:
         v = products[name]
-        assert weighed == v["weighed"]
-        assert mean == pytest.approx(v["weighed_g"] / weighed, rel=1e-6)
-        assert under == pytest.approx(100 * v["under"] / weighed, abs=1e-9)
-        assert giveaway_g == pytest.approx(v["giveaway_g"] / weighed, rel=1e-6)
-        assert giveaway_kg == pytest.approx(v["giveaway_g"] / 1000, rel=1e-6)
-
-    histogram = got["Desvío de peso respecto del nominal"]
-    counts = histogram["data"]["datasets"][0]["data"]
-    edges = histogram["options"]["edges"]
-    assert sum(counts) == sum(v["weighed"] for v in products.values())
-    under = sum(c for c, upper in zip(counts, edges[1:], strict=True) if upper <= 0)
-    assert under == sum(v["under"] for v in products.values()) == histogram["options"]["under_nominal"]
+        sql_mean = v["weighed_g"] / v["weighed"]
+        assert (nominal, weighed) == (v["nominal"], v["weighed"])
+        assert mean == pytest.approx(sql_mean, rel=1e-6)
+        assert spread == pytest.approx(math.sqrt(v["weighed_g2"] / weighed - sql_mean ** 2), abs=1e-3)
+        assert giveaway_g == pytest.approx(sql_mean - v["nominal"], abs=1e-6)
+        assert giveaway_kg == pytest.approx((v["weighed_g"] - weighed * v["nominal"]) / 1000, abs=1e-6)
 
     heat = got["Unidades por hora y día de la semana"]
     cells: dict[tuple[str, int], int] = {}

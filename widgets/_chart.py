@@ -24,9 +24,14 @@ def dataset(label: str, values: pd.Series | list[float]) -> dict[str, Any]:
     return {"label": str(label), "data": [_plain(v) for v in data]}
 
 
-def counts_by(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Row counts per value of `column`, unobserved categories left out."""
-    return frame.groupby(column, observed=True, sort=False).size()
+def units_by(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Units per value of `column` of a grained frame, unobserved and missing values left out."""
+    return frame.groupby(column, observed=True, sort=False)["units"].sum()
+
+
+def units_of(frame: pd.DataFrame) -> np.ndarray:
+    """The `units` measure of a grained frame as int64 (weights for `np.bincount`)."""
+    return frame["units"].to_numpy(dtype=np.int64)
 
 
 def line_keys(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -35,10 +40,21 @@ def line_keys(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     Categorical columns factorize through their codes, so no Python object is made per row;
     the index feeds `np.bincount`, which aggregates a million rows in milliseconds.
     """
-    index, _codes = pd.factorize(frame["line_code"], sort=True)
+    index, names, _codes = line_groups(frame)
+    return index, names
+
+
+def line_groups(frame: pd.DataFrame) -> tuple[np.ndarray, list[str], list[str]]:
+    """`line_keys` plus the line codes in the same order (what a drill-down click applies)."""
+    index, codes = pd.factorize(frame["line_code"], sort=True)
     _, first_rows = np.unique(index, return_index=True)
     names = [str(n) for n in frame["line_name"].to_numpy()[first_rows]]
-    return index, names
+    return index, names, [str(c) for c in codes]
+
+
+def drill(dimension: str, values: list[Any]) -> list[dict[str, Any]]:
+    """Per label, the filter a click applies: [{dimension: value}] (see filters' `dimension`)."""
+    return [{dimension: v} for v in values]
 
 
 def _plain(value: Any) -> float | int | None:

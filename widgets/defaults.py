@@ -49,12 +49,12 @@ PLANT_WIDGET_ROWS: list[dict[str, Any]] = [
      "sort_order": 135},
 ]
 
-# Frame widgets of the plant manager (issue 12, phase 2): weights, hours, products.
+# Frame widgets of the plant manager (issue 12, phase 2): weights, hours, products. All read
+# the grain (no raw rows), so the default dashboard keeps the database push-down;
+# WeightHistogramWidget (every unit's weight) is in the registry for admins to add.
 FRAME_WIDGET_ROWS: list[dict[str, Any]] = [
     {"class_name": "WeightControlWidget", "title": "Control de peso por producto", "config": {},
      "sort_order": 140},
-    {"class_name": "WeightHistogramWidget", "title": "Desvío de peso respecto del nominal", "config": {},
-     "sort_order": 141},
     {"class_name": "HourHeatmapWidget", "title": "Unidades por hora y día de la semana", "config": {},
      "sort_order": 142},
     {"class_name": "TopProductsWidget", "title": "Productos principales", "config": {"top_n": 10},
@@ -112,8 +112,7 @@ DEFAULT_LAYOUT: list[dict[str, int]] = [
     {"widget": 60, "w": 6, "h": 2},
     {"widget": 143, "w": 6, "h": 2},
     {"widget": 140, "w": 12, "h": 2},
-    {"widget": 141, "w": 6, "h": 2},
-    {"widget": 142, "w": 6, "h": 2},
+    {"widget": 142, "w": 12, "h": 2},
     {"widget": 70, "w": 12, "h": 2},
 ]
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from widgets._chart import units_of
 from widgets.base import BaseWidget, widget_registry
 
 WEEKDAYS = ["Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom"]
@@ -31,19 +32,21 @@ class HourHeatmapWidget(BaseWidget):
     """24 rows × 7 columns of unit counts."""
 
     source_type = "internal"
-    required_columns = frozenset({"ts"})
+    required_columns = frozenset({"hour_start"})
+    measures = frozenset({"units"})
     shape = "heatmap"
     default_size = (6, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        """Count units per (hour, weekday) cell."""
+        """Sum units per (hour, weekday) cell of each row's clock hour."""
         if len(data) == 0:
             return self.empty_result()
-        ts = pd.DatetimeIndex(pd.to_datetime(data["ts"]))
+        hours = pd.DatetimeIndex(pd.to_datetime(data["hour_start"]))
         first_hour = int(self.context.day_start.total_seconds() // 3600) % 24
-        row = (ts.hour.to_numpy() - first_hour) % 24
-        cells = np.bincount(row * 7 + ts.weekday.to_numpy(), minlength=24 * 7).reshape(24, 7)
-        hours = [(first_hour + i) % 24 for i in range(24)]
-        return {"corner": "Hora", "columns": WEEKDAYS, "rows": [f"{h:02d}:00" for h in hours],
+        row = (hours.hour.to_numpy() - first_hour) % 24
+        cells = np.bincount(row * 7 + hours.weekday.to_numpy(), weights=units_of(data),
+                            minlength=24 * 7).astype(np.int64).reshape(24, 7)
+        labels = [f"{(first_hour + i) % 24:02d}:00" for i in range(24)]
+        return {"corner": "Hora", "columns": WEEKDAYS, "rows": labels,
                 "values": cells.astype(int).tolist(), "levels": shade(cells).astype(int).tolist(),
                 "units": int(cells.sum())}

@@ -50,8 +50,9 @@ class ShiftComparisonWidget(BaseWidget):
             lines.append(row["line"])
         if not groups:
             return self.empty_result()
-        rows, oees = [], []
+        rows, oees, drills = [], [], []
         for (day, shift), (name, comps, lines) in groups.items():
+            drills.append({"day": day, "shift": shift})  # a click on a row shows that instance
             oee = comps.ratios()["oee"]
             reject = ratio(comps.units - comps.good, comps.units)
             rows.append([day, name, comps.units, units_target(data, lines, shift),
@@ -67,4 +68,4 @@ class ShiftComparisonWidget(BaseWidget):
                 marks[best], marks[worst] = "best", "worst"
         for row, mark in zip(rows, marks, strict=True):
             row[-1] = MARKS.get(mark or "", "")
-        return {"columns": COLUMNS, "rows": rows, "row_marks": marks}
+        return {"columns": COLUMNS, "rows": rows, "row_marks": marks, "drill": drills}

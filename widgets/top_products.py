@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from widgets._chart import units_of
 from widgets.base import BaseWidget, widget_registry
 
 COLUMNS = [
@@ -29,21 +30,23 @@ class TopProductsWidget(BaseWidget):
     """The `top_n` products with most units, largest first (ties by name)."""
 
     source_type = "internal"
-    required_columns = frozenset({"product_name", "weight_g", "is_reject"})
+    required_columns = frozenset({"product_name", "is_reject"})
+    measures = frozenset({"units", "weight_sum_g"})
     shape = "table"
     config_model = TopProductsConfig
     default_size = (6, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        """Count, weight sum (kg) and share of rejects per product."""
+        """Units, weight sum (kg) and share of rejected units per product (summed over the grain)."""
         if len(data) == 0:
             return self.empty_result()
         index, names = pd.factorize(data["product_name"])
         n = len(names)
-        units = np.bincount(index, minlength=n)
-        weight = np.nan_to_num(data["weight_g"].to_numpy("float64", na_value=np.nan))
-        grams = np.bincount(index, weights=weight, minlength=n)
-        rejects = np.bincount(index, weights=data["is_reject"].to_numpy("float64"), minlength=n)
+        per_row = units_of(data)
+        units = np.bincount(index, weights=per_row, minlength=n).astype(np.int64)
+        grams = np.bincount(index, weights=data["weight_sum_g"].to_numpy("float64"), minlength=n)
+        rejected = np.where(data["is_reject"].to_numpy(dtype=bool), per_row, 0)
+        rejects = np.bincount(index, weights=rejected, minlength=n)
         order = sorted(range(n), key=lambda i: (-units[i], str(names[i])))[: self.config.top_n]
         rows = [[str(names[i]), int(units[i]), float(grams[i]) / 1000.0,
                  100.0 * float(rejects[i]) / int(units[i])] for i in order]

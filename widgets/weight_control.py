@@ -1,12 +1,16 @@
-"""Weight control per product: % under nominal, average giveaway (g) and total giveaway (kg).
+"""Weight control per product: mean weight, spread, and the giveaway against the nominal.
 
-Giveaway is what a packaging plant gives away for free: the grams above the product's nominal
-weight. Only good (not rejected) units with a weight count: rejects never reach a customer.
-Per unit giveaway is max(weight − nominal, 0); the average is over the weighed good units.
+Giveaway is what a packaging plant gives away for free: the mean weight above the product's
+nominal (mean − nominal, g per unit, negative when the product runs light) and its total over
+the period, (Σ weight − n × nominal) in kg. Only good (not rejected) units with a weight count:
+rejects never reach a customer. Everything comes from summable measures (n, Σw, Σw²), so the
+widget works at any grain and never forces the run to read every detection; the share of units
+under the nominal needs each weight and lives in WeightHistogramWidget (`raw_rows`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -19,45 +23,41 @@ COLUMNS = [
     {"key": "nominal_g", "label": "Nominal g", "decimals": 0},
     {"key": "weighed", "label": "Unidades pesadas", "decimals": 0},
     {"key": "mean_g", "label": "Peso medio g", "decimals": 1},
-    {"key": "under_pct", "label": "Bajo nominal %", "decimals": 2},
+    {"key": "std_g", "label": "Desvío estándar g", "decimals": 2},
     {"key": "giveaway_g", "label": "Regalo medio g", "decimals": 2},
     {"key": "giveaway_kg", "label": "Regalo total kg", "decimals": 2},
 ]
-WEIGHT_COLUMNS = frozenset({"product_name", "weight_g", "nominal_weight_g", "is_reject"})
-
-
-def weighed_good(data: pd.DataFrame) -> pd.DataFrame:
-    """Good units with a weight and a nominal weight: the rows weight control is about."""
-    keep = (~data["is_reject"].to_numpy(bool) & data["weight_g"].notna().to_numpy()
-            & data["nominal_weight_g"].notna().to_numpy())
-    return data[keep]
+WEIGHT_MEASURES = frozenset({"units", "weight_n", "weight_sum_g", "weight_sumsq_g2"})
 
 
 @widget_registry.register
 class WeightControlWidget(BaseWidget):
-    """One row per product with weighed good units, most units first."""
+    """One row per product with weighed good units, most weighed units first."""
 
     source_type = "internal"
-    required_columns = WEIGHT_COLUMNS
+    required_columns = frozenset({"product_name", "nominal_weight_g", "is_reject"})
+    measures = WEIGHT_MEASURES
     shape = "table"
     default_size = (12, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        """Per product: units, mean weight, share under nominal, giveaway mean (g) and total (kg)."""
-        rows_in = weighed_good(data)
-        if len(rows_in) == 0:
+        """Fold the good rows per product: n, Σw, Σw² → mean, standard deviation, giveaway."""
+        good = data[~data["is_reject"].to_numpy(dtype=bool)] if len(data) else data
+        good = good[good["weight_n"].to_numpy(dtype=np.int64) > 0] if len(good) else good
+        if len(good) == 0:
             return self.empty_result()
-        weight = rows_in["weight_g"].to_numpy("float64")
-        nominal = rows_in["nominal_weight_g"].to_numpy("float64")
-        index, names = pd.factorize(rows_in["product_name"])
+        index, names = pd.factorize(good["product_name"])
         n = len(names)
-        units = np.bincount(index, minlength=n)
-        total = np.bincount(index, weights=weight, minlength=n)
-        under = np.bincount(index, weights=(weight < nominal).astype("float64"), minlength=n)
-        giveaway = np.bincount(index, weights=np.maximum(weight - nominal, 0.0), minlength=n)
-        nominal_of = np.bincount(index, weights=nominal, minlength=n) / units
-        order = sorted(range(n), key=lambda i: (-units[i], str(names[i])))
-        rows = [[str(names[i]), float(nominal_of[i]), int(units[i]), float(total[i]) / units[i],
-                 100.0 * float(under[i]) / units[i], float(giveaway[i]) / units[i],
-                 float(giveaway[i]) / 1000.0] for i in order]
+        count = np.bincount(index, weights=good["weight_n"].to_numpy(np.float64), minlength=n)
+        total = np.bincount(index, weights=good["weight_sum_g"].to_numpy(np.float64), minlength=n)
+        squares = np.bincount(index, weights=good["weight_sumsq_g2"].to_numpy(np.float64), minlength=n)
+        nominal = dict(zip(good["product_name"].astype(str), good["nominal_weight_g"].astype(float),
+                           strict=True))
+        rows = []
+        for i in sorted(range(n), key=lambda k: (-count[k], str(names[k]))):
+            mean = total[i] / count[i]
+            spread = math.sqrt(max(squares[i] / count[i] - mean * mean, 0.0))
+            target = nominal[str(names[i])]
+            rows.append([str(names[i]), target, int(count[i]), mean, spread, mean - target,
+                         (total[i] - count[i] * target) / 1000.0])
         return {"columns": COLUMNS, "rows": rows}

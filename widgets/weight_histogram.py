@@ -3,7 +3,8 @@
 The axis is the deviation from each unit's own product nominal (weight − nominal, g), so
 products of different sizes share one chart and 0 is the nominal. Bin edges are multiples of a
 round step, 0 is always an edge, and the outer 0.5 % on each side fold into the end bins, so a
-bar is wholly under or wholly over the nominal.
+bar is wholly under or wholly over the nominal. It needs every unit's weight (`raw_rows`), so
+it is not in the default layout: a run that shows it reads every detection.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ import pandas as pd
 
 from widgets._chart import chart_json
 from widgets.base import BaseWidget, widget_registry
-from widgets.weight_control import WEIGHT_COLUMNS, weighed_good
+
+WEIGHT_COLUMNS = frozenset({"weight_g", "nominal_weight_g", "is_reject"})
+
+
+def weighed_good(data: pd.DataFrame) -> pd.DataFrame:
+    """Good units with a weight and a nominal weight: the rows weight control is about."""
+    keep = (~data["is_reject"].to_numpy(bool) & data["weight_g"].notna().to_numpy()
+            & data["nominal_weight_g"].notna().to_numpy())
+    return data[keep]
 
 TARGET_BINS = 20
 
@@ -52,6 +61,7 @@ class WeightHistogramWidget(BaseWidget):
 
     source_type = "internal"
     required_columns = WEIGHT_COLUMNS
+    raw_rows = True
     shape = "chart"
     default_size = (6, 2)
 

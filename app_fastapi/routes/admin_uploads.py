@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -150,6 +149,6 @@ def status(upload_id: RowId, principal: AdminPrincipal, rt: RuntimeDep) -> Uploa
 
 @router.get("", response_model=list[UploadOut])
 def listing(principal: AdminPrincipal, rt: RuntimeDep,
-            limit: int = Query(20, ge=1, le=100)) -> list[Any]:
+            limit: int = Query(20, ge=1, le=100)) -> list[UploadOut]:
     """The caller's tenant's latest uploads, newest first."""
     return [_out(s) for s in recent_uploads(rt, principal.tenant, limit)]

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 
-from app_flask.dashboard_form import as_applied, filters_to_query, form_to_filters, panel_state
+from app_flask.dashboard_form import as_applied, drill_filters, filters_to_query, form_to_filters, panel_state
 from app_flask.engine_client import EngineClient, EngineError
 from app_flask.login_session import current_identity, engine_token, login_required
 from app_flask.request_guards import dashboard_run_limit
@@ -75,6 +75,7 @@ def _context(defs: dict[str, Any], raw: dict[str, Any], result: dict[str, Any] |
         "query": urlencode(query),
         "tablero": tablero,
         "identity": current_identity(),
+        "drill_filters": drill_filters(filters),
     }
 
 

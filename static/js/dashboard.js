@@ -126,8 +126,65 @@
     } else {
       options.cutout = "62%";
     }
+    if (body.drill) {
+      options.onClick = function (event, elements, chart) {
+        var drills = readData(chart.canvas.closest(".card")).drill || [];
+        if (elements.length && drills[elements[0].index]) { drillTo(drills[elements[0].index]); }
+      };
+      options.onHover = function (event, elements) {
+        event.native.target.style.cursor = elements.length ? "pointer" : "";
+      };
+    }
     return options;
   }
+
+  // Drill-down: a widget's `drill` entry ({dimension: value}, e.g. {line: "L2"} or {day, shift})
+  // becomes the filters of the page's #drill-filters map; the new state is a new URL, so the
+  // back button returns to the previous selection.
+  function drillTo(target) {
+    var map;
+    try {
+      map = JSON.parse(document.getElementById("drill-filters").textContent || "{}");
+    } catch (e) {
+      return;
+    }
+    var grid = document.getElementById("widget-grid");
+    var params = new URLSearchParams(grid ? grid.dataset.query || "" : location.search.slice(1));
+    var changed = false;
+    Object.keys(target).forEach(function (dimension) {
+      var filter = map[dimension];
+      if (!filter) { return; }
+      var raw = target[dimension];
+      var value = Object.prototype.hasOwnProperty.call(filter.codes || {}, raw) ? filter.codes[raw] : raw;
+      if (filter.type === "date_range") {
+        params.set(filter.param, filter.custom);
+        params.set(filter.param + ".start", value);
+        params.set(filter.param + ".end", value);
+      } else {
+        params.delete(filter.param);
+        params.append(filter.param, String(value));
+      }
+      changed = true;
+    });
+    if (changed) { location.assign(location.pathname + "?" + params.toString()); }
+  }
+
+  function drillRow(row) {
+    try {
+      drillTo(JSON.parse(row.getAttribute("data-drill")));
+    } catch (e) { /* a malformed entry does nothing */ }
+  }
+
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest ? event.target.closest("tr.is-drillable[data-drill]") : null;
+    if (row) { drillRow(row); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter") { return; }
+    var row = event.target.closest ? event.target.closest("tr.is-drillable[data-drill]") : null;
+    if (row) { drillRow(row); }
+  });
 
   function readData(card) {
     var holder = card.querySelector("script.chart-data");
@@ -336,7 +393,9 @@
   // Links that carry the dashboard's filters elsewhere (stops table, exports) follow each run.
   function updateQueryLinks(query) {
     document.querySelectorAll("a[data-keeps-query]").forEach(function (link) {
-      link.setAttribute("href", link.getAttribute("data-keeps-query") + (query ? "?" + query : ""));
+      var extra = link.getAttribute("data-query-extra");
+      var full = [query, extra].filter(Boolean).join("&");
+      link.setAttribute("href", link.getAttribute("data-keeps-query") + (full ? "?" + full : ""));
     });
   }
 

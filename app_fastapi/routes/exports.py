@@ -1,0 +1,76 @@
+"""CSV exports: one widget's data, or the shift report, for the dashboard's filters.
+
+`POST /api/v1/exports/widgets/{id}` runs the dashboard with the posted filters exactly like
+`dashboard/run` (same admission, so the export of what the user just saw comes from the
+short-lived result cache) and turns that widget's JSON into rows with its shape's `rows()`
+(widgets/shapes.py): the file always equals the card. `POST /api/v1/exports/shifts` streams the
+per-shift report. `?format=excel` gives the Spanish-Excel variant (`;`, decimal comma, BOM).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from app_fastapi.csv_export import Format, csv_chunks, media_type
+from app_fastapi.deps import CurrentPrincipal, RowId, RuntimeDep
+from app_fastapi.orchestrator import run_dashboard
+from app_fastapi.routes.dashboard import RunRequest
+from app_fastapi.routes.stops import FiltersRequest, resolve_selection
+from app_fastapi.run_admission import dashboard_runs
+from core.errors import Conflict, NotFound, Overloaded
+from query.shift_report import REPORT_COLUMNS, shift_report
+from widgets.shapes import table_of
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+
+FormatParam = Query(default="csv", description="csv: `,` and `.` decimals; excel: `;`, decimal comma, BOM")
+CSV_OK: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "the CSV file"}}
+SHIFT_COLUMNS = [*REPORT_COLUMNS[:-1], "performance_above_1", "open"]
+
+
+def _download(chunks: Any, fmt: Format, name: str) -> StreamingResponse:  # noqa: ANN401 - an iterator
+    filename = f"{name}{'-excel' if fmt == 'excel' else ''}.csv"
+    return StreamingResponse(chunks, media_type=media_type(fmt),
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/widgets/{widget_id}", response_class=StreamingResponse, responses={
+    **CSV_OK,
+    404: {"description": "no widget with this Widget_catalog id in the layout"},
+    409: {"description": "the widget has no data to export (its error is the message)"},
+    413: {"description": "the filters select too many rows: narrow them"},
+    422: {"description": "invalid filter values or format"},
+    503: {"description": "too many runs at once; retry later"},
+})
+async def widget_csv(widget_id: RowId, body: RunRequest, principal: CurrentPrincipal, rt: RuntimeDep,
+                     request: Request, format: Literal["csv", "excel"] = FormatParam) -> Response:  # noqa: A002
+    """The rows of one widget of the layout for these filters (header first)."""
+    runs = dashboard_runs(request.app, rt)
+    try:
+        result = await runs.run(rt, principal, body.filters, body.layout_id, lambda: run_dashboard(
+            rt, principal, body.filters, body.layout_id, local_app=request.app))
+    except Overloaded as exc:
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code,
+                            headers={"Retry-After": str(exc.retry_after_s)})
+    entry = next((w for w in result.widgets if w["id"] == widget_id), None)
+    if entry is None or entry.get("shape") is None:
+        raise NotFound(f"el tablero no tiene el widget {widget_id}")
+    if entry.get("error"):
+        raise Conflict(f"el widget no tiene datos para exportar: {entry['error']}")
+    header, rows = table_of(entry["shape"], entry.get("data"))
+    return _download(csv_chunks(header, rows, format), format, f"widget-{widget_id}")
+
+
+@router.post("/shifts", response_class=StreamingResponse, responses={
+    **CSV_OK, 422: {"description": "invalid filter values or format"}})
+def shifts_csv(body: FiltersRequest, principal: CurrentPrincipal, rt: RuntimeDep,
+               format: Literal["csv", "excel"] = FormatParam) -> StreamingResponse:  # noqa: A002
+    """The per-shift report (one row per production date × shift × line) as CSV."""
+    meta, sel, _applied, now = resolve_selection(rt, principal.tenant, body.filters)
+    with rt.db.tenant(principal.tenant) as conn:
+        report = shift_report(conn, meta, sel, now)
+    rows = ([r[c] for c in SHIFT_COLUMNS] for r in report["rows"])
+    return _download(csv_chunks(SHIFT_COLUMNS, rows, format), format, "turnos")
