@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from app_fastapi.api_times import PlantLocalTime, UtcTime
 from app_fastapi.background import background
 from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
 from app_fastapi.routes import admin_filters, admin_widgets
@@ -40,8 +41,8 @@ class JobOut(BaseModel):
 class JobRunOut(BaseModel):
     id: int
     job: str
-    started_at: datetime = Field(description="UTC")
-    finished_at: datetime | None
+    started_at: UtcTime
+    finished_at: UtcTime | None
     duration_s: float | None
     status: str = Field(description="running, ok or error")
     rows: int | None
@@ -71,7 +72,7 @@ class BrokenRowOut(BaseModel):
 class FreshnessOut(BaseModel):
     line_code: str
     line_name: str
-    last_detection: datetime | None = Field(description="plant local time")
+    last_detection: PlantLocalTime | None
     age_s: float | None
 
 
