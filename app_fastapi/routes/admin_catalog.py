@@ -46,6 +46,15 @@ class CatalogKind:
     conflicts: str  # what a 409 means for this table
 
 
+def listed_rows(kind: CatalogKind, rt: Runtime, tenant: str) -> list[BaseModel]:
+    """Every row in display order, with the reason when the dashboard skips it (the list route,
+    and other admin pages that show broken rows)."""
+    with rt.db.tenant(tenant) as conn:
+        rows = read_rows(conn, kind.table)
+        problems = kind.problems(rt, conn, tenant, rows)
+    return [kind.row_out(**r, error=problems.get(r["id"])) for r in rows]
+
+
 def catalog_router(kind: CatalogKind) -> APIRouter:
     """The five routes of one catalog table."""
     router = APIRouter(prefix=kind.prefix, tags=["admin"])
@@ -57,10 +66,7 @@ def catalog_router(kind: CatalogKind) -> APIRouter:
 
     def list_rows(principal: AdminPrincipal, rt: RuntimeDep) -> list[BaseModel]:
         """Every row in display order, with the reason when the dashboard skips it."""
-        with rt.db.tenant(principal.tenant) as conn:
-            rows = read_rows(conn, table)
-            problems = kind.problems(rt, conn, principal.tenant, rows)
-        return [kind.row_out(**r, error=problems.get(r["id"])) for r in rows]
+        return listed_rows(kind, rt, principal.tenant)
 
     def create(body: kind.row_in, principal: AdminPrincipal, rt: RuntimeDep,
                request: Request) -> BaseModel:

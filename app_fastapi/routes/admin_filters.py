@@ -99,10 +99,11 @@ def _problems(rt: Runtime, conn: Connection, slug: str, rows: list[dict[str, Any
     return {e.row_id: e.message for e in built.errors}
 
 
-router = catalog_router(CatalogKind(
+KIND = CatalogKind(
     prefix="/admin/filters", table=filters_table, noun="filtro", audit_what="filter",
     row_in=FilterRowIn, row_patch=FilterRowPatch, row_out=FilterRowOut,
     editable=("class_name", "param_name", "label", "config", "sort_order", "active"),
     check=_check, problems=_problems,
     conflicts="duplicate parameter, or a change that leaves another active filter without what it "
-              "depends on, or an order that does not name every row once"))
+              "depends on, or an order that does not name every row once")
+router = catalog_router(KIND)

@@ -15,9 +15,11 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from app_fastapi.api_times import PlantLocalTime, UtcTime
 from app_fastapi.background import background
 from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
 from app_fastapi.routes import admin_filters, admin_widgets
+from app_fastapi.routes.admin_catalog import listed_rows
 from core import schema_central as c
 from core.ops_status import freshness, partition_status
 from identity.audit import record
@@ -39,8 +41,8 @@ class JobOut(BaseModel):
 class JobRunOut(BaseModel):
     id: int
     job: str
-    started_at: datetime = Field(description="UTC")
-    finished_at: datetime | None
+    started_at: UtcTime
+    finished_at: UtcTime | None
     duration_s: float | None
     status: str = Field(description="running, ok or error")
     rows: int | None
@@ -70,7 +72,7 @@ class BrokenRowOut(BaseModel):
 class FreshnessOut(BaseModel):
     line_code: str
     line_name: str
-    last_detection: datetime | None = Field(description="plant local time")
+    last_detection: PlantLocalTime | None
     age_s: float | None
 
 
@@ -101,9 +103,9 @@ def operations(principal: AdminPrincipal, rt: RuntimeDep,
         parts = partition_status(conn, meta)
         fresh = freshness(conn, meta, rt.clock)
     broken = [BrokenRowOut(kind="filter", id=f.id, name=f.label, class_name=f.class_name, error=f.error)
-              for f in admin_filters.list_rows(principal, rt) if f.error]
+              for f in listed_rows(admin_filters.KIND, rt, principal.tenant) if f.error]
     broken += [BrokenRowOut(kind="widget", id=w.id, name=w.title, class_name=w.class_name, error=w.error)
-               for w in admin_widgets.list_rows(principal, rt) if w.error]
+               for w in listed_rows(admin_widgets.KIND, rt, principal.tenant) if w.error]
     return OperationsOut(
         jobs=[JobOut(name=j.name, every_s=j.every.total_seconds(), description=j.description)
               for j in sorted(JOBS.values(), key=lambda j: j.name)],

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from app_fastapi.api_times import UtcTime
 from app_fastapi.background import background
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep, client_ip
 from core.errors import NotFound, PayloadTooLarge, ValidationFailed
@@ -52,8 +52,8 @@ class UploadOut(BaseModel):
     rows_inserted: int
     message: str | None
     bad_rows: list[str] = Field(description="«línea N: motivo» per bad row (at most 200 and a count)")
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: UtcTime
+    finished_at: UtcTime | None
 
 
 def _out(state: UploadState) -> UploadOut:

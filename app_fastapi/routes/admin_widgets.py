@@ -105,9 +105,10 @@ def _problems(_rt: Runtime, _conn: Connection, _slug: str, rows: list[dict[str, 
     return {r["id"]: problem for r in rows if (problem := row_problem(r)) is not None}
 
 
-router = catalog_router(CatalogKind(
+KIND = CatalogKind(
     prefix="/admin/widgets", table=catalog, noun="widget", audit_what="widget",
     row_in=WidgetRowIn, row_patch=WidgetRowPatch, row_out=WidgetRowOut,
     editable=("class_name", "title", "config", "sort_order", "active"),
     check=_check, problems=_problems,
-    conflicts="a row still placed on a dashboard, or an order that does not name every row once"))
+    conflicts="a row still placed on a dashboard, or an order that does not name every row once")
+router = catalog_router(KIND)

@@ -14,14 +14,14 @@ Any signed-in user may save personal views; sharing with the whole tenant needs 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
+from app_fastapi.api_times import UtcTime
 from app_fastapi.deps import CurrentPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import audited_change, parse_config, refuse
 from core import schema_tenant as t
@@ -41,7 +41,7 @@ class ViewIn(BaseModel):
     filters: dict[str, Any] = Field(default_factory=dict, description="raw values, as for /dashboard/run")
     layout_id: int | None = Field(default=None, ge=1, le=MAX_DB_INT,
                                   description="null: the default dashboard")
-    shared: bool = Field(default=False, description="visible to every user of the tenant (admins only)")
+    shared: StrictBool = Field(default=False, description="visible to every user of the tenant (admins only)")
 
     @field_validator("name")
     @classmethod
@@ -59,7 +59,7 @@ class ViewOut(BaseModel):
     mine: bool
     layout_id: int | None
     filters: dict[str, Any]
-    created_at: datetime
+    created_at: UtcTime
 
 
 class ViewOpened(ViewOut):

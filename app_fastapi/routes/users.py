@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
 from app_fastapi.openapi_errors import ErrorBody
@@ -53,7 +53,7 @@ class UserCreate(BaseModel):
 
 class UserPatch(BaseModel):
     role: Literal["viewer", "supervisor", "admin"] | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
     password: str | None = Field(default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH)
 
 
