@@ -4,8 +4,9 @@ The route stays thin; this module alone knows filters/, broker/ and widgets/. St
 1. load the tenant's filter set, widget catalog and layout (one connection) and validate the
    raw filter values (ValidationFailed → 422 with per-field messages, nothing else runs);
 2. build the widgets of the layout; a bad row becomes that widget's error entry;
-3. read the master frame with only the union of the internal widgets' columns, while the
-   external calls run concurrently with it;
+3. read each widget's frame (its dimensions + measures at a grain, or raw rows for `raw_rows`
+   widgets; query/grain.py) by the path the planner chooses (query/planner.py: GROUP BY in the
+   database, or raw rows grouped in pandas), while the external calls run concurrently;
 4. hand each widget its scoped data and run `process_data`; a failure is that widget's error.
 Plant widgets (stops, shift report, line status) get one PlantData per run, loaded by
 app_fastapi/plant_source.py alongside the master read.
@@ -37,8 +38,8 @@ from core.memory import release_memory
 from core.runtime import Runtime
 from filters.engine import FilterSet, load_filter_set
 from identity.engine_tokens import Principal
-from query.columns import check_columns
-from query.master_frame import build_master_frame
+from query.grain import FrameNeed, check_need, master_columns_for
+from query.planner import read_grained
 from query.spec import SqlFragment
 from widgets import widget_registry
 from widgets.base import BaseWidget, CombinedData, WidgetContext, WidgetDataError
@@ -82,6 +83,9 @@ class RunResult:
         """The Server-Timing header value (shows in the browser's dev tools)."""
         parts = [f"{k};dur={v:.1f}" for k, v in self.timings_ms.items()]
         parts += [f'span-{k};dur={e - s:.1f};desc="{s:.1f}-{e:.1f}"' for k, (s, e) in self.spans_ms.items()]
+        plan = self.meta.get("plan")
+        if plan:  # the path and its reason come from code, never from input: no quotes in them
+            parts.append(f'plan;desc="{plan["path"]}: {plan["reason"]}"')
         return ", ".join(parts)
 
 
@@ -124,12 +128,21 @@ def build_slots(config: DashboardConfig, context: WidgetContext) -> list[Slot]:
         try:
             cls = widget_registry.get(row["class_name"])
             slot.widget = cls(widget_id=row["id"], title=row["title"], config=row["config"], context=context)
-            check_columns(slot.widget.columns())
+            check_need(frame_need(slot.widget))
         except (RegistryError, ValueError) as exc:
             slot.widget = None
             slot.error = f"Widget no disponible: {getattr(exc, 'message', exc)}"
         slots.append(slot)
     return slots
+
+
+def frame_need(widget: BaseWidget) -> FrameNeed:
+    """What the widget reads from the detections (its columns may be empty: none)."""
+    return FrameNeed(widget.columns(), widget.measure_columns(), widget.raw_rows)
+
+
+def _framed(widget: BaseWidget) -> bool:
+    return bool(widget.columns()) or (widget.source_type == "internal")
 
 
 def _ms(seconds: float) -> float:
@@ -166,7 +179,8 @@ async def run_dashboard(
         manifest, broker_state(rt), rt.settings, rt.clock, tenant=slug, local_transport=local,
         credentials=partial(stored_credentials, rt.db, rt.settings, slug)))
     live = [s.widget for s in slots if s.widget is not None]
-    columns = broker.required_columns(live)
+    needs = {w.widget_id: frame_need(w) for w in live if _framed(w)}
+    columns = master_columns_for(needs.values())
     spans: dict[str, list[float]] = {}
 
     async def fetch_external() -> tuple[dict[int, Any], float]:
@@ -176,10 +190,10 @@ async def run_dashboard(
         spans["external"] = [_ms(t0 - started), _ms(t1 - started)]
         return payloads, t1 - t0
 
-    def read_master() -> Any:
+    def read_frames() -> Any:
         t0 = time.perf_counter()
         try:
-            return build_master_frame(rt, slug, fragments, set(columns))
+            return read_grained(rt, slug, fragments, needs.values())
         finally:
             spans["db"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
 
@@ -194,8 +208,8 @@ async def run_dashboard(
     external_task = asyncio.create_task(fetch_external())
     master = None
     try:
-        if columns:
-            master = await run_in_threadpool(read_master)
+        if needs:
+            master = await run_in_threadpool(read_frames)
         payloads, external_s = await external_task
         plant = await plant_task
     finally:
@@ -204,15 +218,17 @@ async def run_dashboard(
                 task.cancel()
 
     try:
-        slots, broker_s, widgets_s = await run_in_threadpool(
-            _feed_widgets, broker, slots, master.frame if master is not None else None, payloads,
-            config.timezone, plant,
-        )
-    finally:
         frame_rows = master.rows if master is not None else 0
         frame_timings = dict(master.timings) if master is not None else {}
         reader = master.reader if master is not None else None
+        plan = master.plan if master is not None else None
+        frames = {wid: master.frames[need] for wid, need in needs.items()} if master is not None else {}
         del master
+        slots, broker_s, widgets_s = await run_in_threadpool(
+            _feed_widgets, slots, frames, payloads, config.timezone, plant,
+        )
+    finally:
+        del frames
         release_memory()
 
     timings = {
@@ -220,6 +236,7 @@ async def run_dashboard(
         "query": _ms(frame_timings.get("query", 0.0)),
         "fetch": _ms(frame_timings.get("fetch", 0.0) + frame_timings.get("dataframe", 0.0)),
         "joins": _ms(frame_timings.get("joins", 0.0)),
+        "grain": _ms(frame_timings.get("grain", 0.0)),
         "broker": _ms(external_s + broker_s),
         "widgets": _ms(widgets_s),
         "total": _ms(time.perf_counter() - started),
@@ -232,6 +249,7 @@ async def run_dashboard(
         "rows": int(frame_rows),
         "columns": sorted(columns),
         "reader": reader,
+        "plan": plan,
         "layout_id": config.layout_id,
         "timings": timings,
         "filters": applied,
@@ -243,7 +261,7 @@ async def run_dashboard(
 
 
 def _feed_widgets(
-    broker: DataBroker, slots: list[Slot], frame: Any, payloads: dict[int, Any], timezone: str,
+    slots: list[Slot], frames: dict[int, Any], payloads: dict[int, Any], timezone: str,
     plant: Any = None,
 ) -> tuple[list[Slot], float, float]:
     """Scope each widget's data and run it; returns (slots, scoping seconds, widget seconds)."""
@@ -261,11 +279,11 @@ def _feed_widgets(
                 if answer.stale:
                     slot.stale = _stale_note(answer, timezone)
                 if widget.columns():
-                    data = CombinedData(frame=broker.scope(widget, frame), payload=answer.payload)
+                    data = CombinedData(frame=frames.get(widget.widget_id), payload=answer.payload)
         elif widget.source_type == "plant":
             data = plant
         else:
-            data = broker.scope(widget, frame)
+            data = frames.get(widget.widget_id)
         t1 = time.perf_counter()
         scoping += t1 - t0
         if isinstance(data, ExternalAPIError):

@@ -71,6 +71,8 @@ def _reset_detections(rt: Runtime) -> None:
             conn.execute(text(f"DROP TABLE IF EXISTS {t.detections_table_name(line_id)}"))
         conn.execute(delete(t.stops))
         conn.execute(delete(t.stops_state))
+        conn.execute(delete(t.rollups))
+        conn.execute(delete(t.rollups_state))
         conn.execute(delete(t.import_batches))
 
 
@@ -163,6 +165,7 @@ def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url:
             progress.advance(len(chunk))
     load_s = progress.finish()
     run_recorded(rt, "gap-analysis", DEMO_SLUG)  # a new user sees stops at once
+    run_recorded(rt, "rollups", DEMO_SLUG)  # and dashboards read rollups from the start
     return SeedResult(total, plan.start, plan.end, gen_s, load_s)
 
 

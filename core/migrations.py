@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Column, MetaData, Table, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from core import schema_central, schema_tenant
+from core import partitions, schema_central, schema_tenant
 from core.db import transaction
 from core.errors import CametError
 from core.layout_ids import migrate_layouts
@@ -144,6 +144,22 @@ def _tenant_external_credentials(conn: Connection) -> None:
     schema_tenant.external_credentials.create(conn, checkfirst=True)
 
 
+def _tenant_rollups(conn: Connection) -> None:
+    """Rollups per line × 5-minute bucket × product × status, and their progress per line.
+
+    On MySQL the table is RANGE-partitioned by month on bucket_start like the detections; it
+    starts with only p0 and pmax (a migration has no clock) and the partitions job adds the
+    months ahead and those of the rows in pmax. Idempotent.
+    """
+    schema_tenant.rollups_state.create(conn, checkfirst=True)
+    if conn.dialect.has_table(conn, schema_tenant.rollups.name):
+        return
+    if conn.dialect.name in ("mysql", "mariadb"):
+        partitions.create_partitioned(conn, schema_tenant.rollups, [], column="bucket_start")
+    else:
+        schema_tenant.rollups.create(conn)
+
+
 def _tenant_targets(conn: Connection) -> None:
     """Production targets per line (and optionally shift and product): units per shift, OEE."""
     schema_tenant.targets.create(conn, checkfirst=True)
@@ -157,7 +173,8 @@ def _tenant_stop_reasons(conn: Connection) -> None:
 
 TENANT: list[Migration] = [
     _tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops, _tenant_line_no_data_after,
-    _tenant_plant_settings, _tenant_external_credentials, _tenant_stop_reasons, _tenant_targets,
+    _tenant_plant_settings, _tenant_external_credentials, _tenant_rollups, _tenant_targets,
+    _tenant_stop_reasons,
 ]
 
 

@@ -48,13 +48,13 @@ def _definition(month: date) -> str:
     return f"PARTITION {partition_name(month)} VALUES LESS THAN (TO_DAYS('{bound}'))"
 
 
-def create_partitioned(conn: Connection, table: Table, months: Iterable[date]) -> None:
-    """CREATE TABLE ... PARTITION BY RANGE (TO_DAYS(ts)) with the given months."""
+def create_partitioned(conn: Connection, table: Table, months: Iterable[date], *, column: str = "ts") -> None:
+    """CREATE TABLE ... PARTITION BY RANGE (TO_DAYS(column)) with the given months."""
     ddl = str(CreateTable(table, if_not_exists=True).compile(dialect=conn.dialect)).rstrip()
     parts = [f"PARTITION {FIRST} VALUES LESS THAN (0)"]
     parts += [_definition(m) for m in sorted({month_start(m) for m in months})]
     parts.append(f"PARTITION {CATCH_ALL} VALUES LESS THAN MAXVALUE")
-    conn.execute(text(f"{ddl} PARTITION BY RANGE (TO_DAYS(ts)) ({', '.join(parts)})"))
+    conn.execute(text(f"{ddl} PARTITION BY RANGE (TO_DAYS({column})) ({', '.join(parts)})"))
 
 
 def existing_partitions(conn: Connection, table_name: str) -> list[str]:

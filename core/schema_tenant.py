@@ -23,6 +23,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
@@ -202,6 +203,46 @@ stops_state = Table(
     Column("line_id", Integer, primary_key=True),
     Column("next_date", Date, nullable=True),
     Column("dirty_from", Date, nullable=True),
+)
+
+# Rollups: one row per line × 5-minute bucket × product × status, kept by jobs/rollup_job.py.
+# Its own MetaData: `_tenant_v1` creates everything in `metadata` unpartitioned, while on MySQL
+# this table is RANGE-partitioned by month on bucket_start (the rollups migration creates it).
+# NULLs: product_id and status are never NULL (a detection always has both). A NULL weight
+# counts in `units` but not in `weight_n`; the weight sums are 0 and min/max NULL when
+# weight_n = 0. under_nominal_n, giveaway_sum_g and `hist` count only weighed units of a product
+# with a row in `products` (its nominal weight): units of an unknown product have an all-zero
+# histogram. `hist` is JSON text, a list of core.rollup_grain.HIST_BINS counts.
+rollup_metadata = MetaData()
+
+rollups = Table(
+    "rollups",
+    rollup_metadata,
+    Column("line_id", Integer, primary_key=True, autoincrement=False),
+    Column("bucket_start", Timestamp, primary_key=True, nullable=False),
+    Column("product_id", Integer, primary_key=True, autoincrement=False),
+    Column("status", SmallInteger, primary_key=True, autoincrement=False),
+    Column("units", Integer, nullable=False),
+    Column("weight_n", Integer, nullable=False),
+    Column("weight_sum_g", Double, nullable=False),
+    Column("weight_sumsq_g2", Double, nullable=False),
+    Column("weight_min_g", Float, nullable=True),  # the detections' type: reads back identically
+    Column("weight_max_g", Float, nullable=True),
+    Column("under_nominal_n", Integer, nullable=False),
+    Column("giveaway_sum_g", Double, nullable=False),
+    Column("hist", Text, nullable=False),
+)
+
+# Rollup progress per line: buckets with bucket_start < rolled_until are complete;
+# [dirty_from, dirty_until) (bucket edges, both NULL or both set) are buckets below rolled_until
+# that late data, imports or a nominal-weight change asked to aggregate again.
+rollups_state = Table(
+    "rollups_state",
+    metadata,
+    Column("line_id", Integer, primary_key=True, autoincrement=False),
+    Column("rolled_until", Timestamp, nullable=True),
+    Column("dirty_from", Timestamp, nullable=True),
+    Column("dirty_until", Timestamp, nullable=True),
 )
 
 import_batches = Table(

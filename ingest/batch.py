@@ -3,7 +3,8 @@
 Rows are checked with the CSV import's rules (`csv_import.validate_rows`); one bad row rejects
 the whole batch, naming the row. The batch is written in one transaction on the tenant DB, and
 rows are keyed by (ts, seq) per line, where seq numbers the rows of one line that share a
-timestamp inside the batch, so a resent batch adds nothing.
+timestamp inside the batch, so a resent batch adds nothing. Rows older than a line's rollup
+watermark (late data) mark those buckets for the rollup job to redo.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 from core.db import DatabaseManager
 from core.errors import Forbidden, ImportRejected
 from core.metadata_cache import TenantMeta
+from core.rollups_state import mark_rollups_dirty
 from ingest.bulk_load import insert_detections
 from ingest.csv_import import REQUIRED, read_csv, validate_rows
 
@@ -137,7 +139,10 @@ def write_batch(db: DatabaseManager, meta: TenantMeta, frame: pd.DataFrame, *, a
     typed["seq"] = typed.groupby(["line", "ts"], sort=False).cumcount().astype("int64")
     with db.tenant(meta.slug) as conn:
         for code, rows in typed.groupby("line", sort=True):
-            inserted = insert_detections(conn, meta.lines_by_code[code].id, rows, allow_infile=False)
+            line_id = meta.lines_by_code[code].id
+            ts = rows["ts"]
+            mark_rollups_dirty(conn, line_id, ts.min().to_pydatetime(), ts.max().to_pydatetime())
+            inserted = insert_detections(conn, line_id, rows, allow_infile=False)
             result.by_line[code] = inserted
             result.rows_inserted += inserted
     return result

@@ -5,7 +5,9 @@ an explicit UTC offset is converted to the plant's timezone), `product_code`, `w
 may be empty) and `status` (`ok` or `reject`); comma or semicolon separated, UTF-8. Other columns
 are ignored. Every row is validated first; any bad row rejects the whole file (reported with
 file line numbers) unless `skip_bad` is set. Rows are written in one transaction, and rows
-already present are skipped, so importing the same file twice adds nothing.
+already present are skipped, so importing the same file twice adds nothing. The import marks
+the line's stops and rollups dirty from its earliest row (the rollup mark comes first, so the
+rollup job and the import lock the line's rollups_state row in the same order).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from core.detection_tables import ensure_line_table
 from core.errors import ImportRejected
 from core.metadata_cache import TenantMeta
 from core.partitions import months_between
+from core.rollups_state import mark_rollups_dirty
 from core.stops_state import mark_dirty
 from ingest.bulk_load import insert_detections
 from ingest.progress import Progress
@@ -175,6 +178,8 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
         ensure_line_table(conn, line.id, months, today=plant_today(clock, meta.timezone))
     bar = Progress(f"importing {Path(path).name}", len(typed)) if progress else None
     with db.tenant(meta.slug) as conn:
+        first_ts, last_ts = typed["ts"].min().to_pydatetime(), typed["ts"].max().to_pydatetime()
+        mark_rollups_dirty(conn, line.id, first_ts, last_ts)
         for i in range(0, len(typed), CHUNK):
             chunk = typed.iloc[i:i + CHUNK]
             result.rows_inserted += insert_detections(conn, line.id, chunk)
@@ -184,7 +189,7 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
             line_id=line.id, file_sha256=hashlib.sha256(raw).hexdigest(), filename=Path(path).name[:255],
             rows_inserted=result.rows_inserted, rows_skipped=n_bad,
             imported_at=clock.now_utc().replace(tzinfo=None),
-            first_ts=typed["ts"].min().to_pydatetime(), last_ts=typed["ts"].max().to_pydatetime(),
+            first_ts=first_ts, last_ts=last_ts,
         ))
         if result.rows_inserted:  # late data: the stops of these production dates are redone
             mark_dirty(conn, [line.id], typed["ts"].min().date() - timedelta(days=1))

@@ -23,6 +23,7 @@ from core.db import DatabaseManager
 from core.detection_tables import ensure_line_table
 from core.errors import ImportRejected
 from core.metadata_cache import bump_metadata_version
+from core.rollups_state import mark_products_dirty
 from core.stops_state import FROM_START, mark_dirty
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
@@ -245,6 +246,11 @@ def _thresholds(conn: Connection) -> dict[int, tuple[int, int]]:
     return {r.id: (r.micro_stop_s, r.stop_threshold_s) for r in rows}
 
 
+def _nominals(conn: Connection) -> dict[int, float]:
+    """Nominal weight per product: rollups (under/over, histogram) depend on it."""
+    return dict(conn.execute(select(t.products.c.id, t.products.c.nominal_weight_g)).all())
+
+
 def _calendar(conn: Connection) -> tuple:
     """Everything planned time depends on, to notice a change that invalidates `stops`."""
     s, b, c = t.shifts.c, t.shift_breaks.c, t.closed_days.c
@@ -293,9 +299,10 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     """Write a validated plant in the caller's transaction; returns counts per kind.
 
     Changed stop thresholds or calendar (shifts, breaks, weekdays, closed days) mark the
-    affected lines' stops for re-analysis from the start.
+    affected lines' stops for re-analysis from the start; changed nominal weights mark the
+    rollups that hold those products.
     """
-    thresholds_before, calendar_before = _thresholds(conn), _calendar(conn)
+    thresholds_before, calendar_before, nominal_before = _thresholds(conn), _calendar(conn), _nominals(conn)
     for area in plant.areas:
         _upsert(conn, t.areas, area.code, {"name": area.name})
     area_ids = _codes(conn, t.areas)
@@ -338,6 +345,8 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     else:
         changed = [i for i, v in thresholds_after.items() if thresholds_before.get(i, v) != v]
         mark_dirty(conn, changed, FROM_START)
+    nominal_after = _nominals(conn)
+    mark_products_dirty(conn, [i for i, g in nominal_after.items() if nominal_before.get(i, g) != g])
     if plant.production_day_start is not None:
         _set_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     bump_metadata_version(conn)

@@ -3,6 +3,8 @@
     registry.py    @job("name", every=...): the per-tenant jobs, by explicit id
     gap_job.py     gap analysis: detections → `stops` (incremental, idempotent)
     partitions_job.py  monthly partitions ahead of the data, rows moved out of pmax
+    rollups.py     rebuild_rollups: one line's 5-minute rollups of a range, in SQL
+    rollup_job.py  the rollup job: watermark + dirty marks → `rollups` (incremental, idempotent)
     runs.py        one recorded run (job_runs: start, end, status, rows, error) and what is due
     leader.py      which process runs jobs: MySQL GET_LOCK, or a lease row on SQLite
     scheduler.py   the APScheduler tick, started lazily by the first request of a process
@@ -10,4 +12,4 @@
 Importing the package registers the jobs (the list below is trusted configuration).
 """
 
-from jobs import gap_job, partitions_job  # noqa: F401  (registration)
+from jobs import gap_job, partitions_job, rollup_job  # noqa: F401  (registration)

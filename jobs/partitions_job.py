@@ -1,10 +1,11 @@
-"""Partition maintenance: every detection table keeps monthly partitions ahead of the data.
+"""Partition maintenance: every detection table, and `rollups`, keep monthly partitions ahead.
 
-MySQL/MariaDB only: for each line table, the current month and the next
-`CAMET_PARTITION_MONTHS_AHEAD` months exist; rows that landed in `pmax` (data beyond the last
-month) get their months created, which REORGANIZE moves out of `pmax`; with
-`CAMET_PARTITION_RETENTION_MONTHS` > 0, monthly partitions wholly older than that many months are
-dropped (off by default). Running it twice changes nothing. On SQLite there is nothing to do.
+MySQL/MariaDB only: for each line table and the rollups table (by bucket_start), the current
+month and the next `CAMET_PARTITION_MONTHS_AHEAD` months exist; rows that landed in `pmax`
+(data beyond the last month) get their months created, which REORGANIZE moves out of `pmax`;
+with `CAMET_PARTITION_RETENTION_MONTHS` > 0, monthly partitions wholly older than that many
+months are dropped (off by default, and the same months for rollups and detections). Running
+it twice changes nothing. On SQLite there is nothing to do.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from jobs.registry import job
 log = logging.getLogger(__name__)
 
 
-def pmax_months(conn: Connection, table_name: str) -> list[date]:
-    """The months of the rows sitting in the catch-all partition."""
+def pmax_months(conn: Connection, table_name: str, column: str = "ts") -> list[date]:
+    """The months of the rows sitting in the catch-all partition (by the partitioning column)."""
     low, high = conn.execute(
-        text(f"SELECT MIN(ts), MAX(ts) FROM `{table_name}` PARTITION ({p.CATCH_ALL})")
+        text(f"SELECT MIN({column}), MAX({column}) FROM `{table_name}` PARTITION ({p.CATCH_ALL})")
     ).first()
     if low is None:
         return []
@@ -46,9 +47,10 @@ def drop_older_than(conn: Connection, table_name: str, cutoff: date) -> list[str
     return dropped
 
 
-def maintain_table(conn: Connection, table_name: str, today: date, ahead: int, retention: int) -> list[str]:
+def maintain_table(conn: Connection, table_name: str, today: date, ahead: int, retention: int,
+                   column: str = "ts") -> list[str]:
     """Create missing months (ahead and for rows in pmax), apply retention; returns changes."""
-    wanted = [p.add_months(today, n) for n in range(ahead + 1)] + pmax_months(conn, table_name)
+    wanted = [p.add_months(today, n) for n in range(ahead + 1)] + pmax_months(conn, table_name, column)
     changes = p.ensure_months(conn, table_name, wanted)
     if retention > 0:
         cutoff = p.add_months(today, -retention)
@@ -57,7 +59,7 @@ def maintain_table(conn: Connection, table_name: str, today: date, ahead: int, r
 
 
 def maintain_tenant(rt: Runtime, slug: str) -> dict[str, list[str]]:
-    """Partition changes per detection table of one tenant (empty on SQLite)."""
+    """Partition changes per detection table, and of `rollups`, of one tenant (empty on SQLite)."""
     meta = rt.meta.get(slug)
     today = plant_today(rt.clock, meta.timezone)
     out: dict[str, list[str]] = {}
@@ -69,6 +71,10 @@ def maintain_tenant(rt: Runtime, slug: str) -> dict[str, list[str]]:
             if conn.dialect.has_table(conn, name):
                 out[name] = maintain_table(conn, name, today, rt.settings.partition_months_ahead,
                                            rt.settings.partition_retention_months)
+        if conn.dialect.has_table(conn, t.rollups.name):
+            out[t.rollups.name] = maintain_table(
+                conn, t.rollups.name, today, rt.settings.partition_months_ahead,
+                rt.settings.partition_retention_months, "bucket_start")
     return out
 
 

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     MetaData,
     Select,
@@ -208,7 +209,21 @@ def _branch(
         literal(line_id, SmallInteger).label("line_id") if c == "line_id" else table.c[c]
         for c in columns
     ]
-    conds = []
+    stmt = select(*cols)
+    conds = branch_conditions(table, window, fragments, ranges)
+    if conds:
+        stmt = stmt.where(and_(*conds))
+    return with_partitions(stmt, table, partition_names)
+
+
+def branch_conditions(
+    table: Table,
+    window: tuple[datetime, datetime] | None,
+    fragments: Sequence[SqlFragment],
+    ranges: Sequence[tuple[datetime, datetime]] | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE terms of one line's read: the shift ranges or the window, then predicates."""
+    conds: list[ColumnElement[bool]] = []
     if ranges is not None:
         # Only the ranges (already inside the window): ANDing the window too would make SQLite
         # scan the whole window instead of one index range per shift instance.
@@ -219,15 +234,17 @@ def _branch(
         f.predicate(table) for f in fragments
         if f.predicate is not None and not _restates_time_range(f, table)
     ]
-    stmt = select(*cols)
-    if conds:
-        stmt = stmt.where(and_(*conds))
-    if partition_names:
-        # Table and partition names come from code; the alias keeps the table name so every
-        # column reference stays valid and SQL parsers that need an alias accept it.
-        hint = f"PARTITION ({', '.join(partition_names)}) AS {table.name}"
-        stmt = stmt.with_hint(table, hint, "mysql").with_hint(table, hint, "mariadb")
-    return stmt
+    return conds
+
+
+def with_partitions(stmt: Select, table: Table, partition_names: Sequence[str] | None) -> Select:
+    """The statement naming the table's routed partitions on MySQL/MariaDB (no-op elsewhere)."""
+    if not partition_names:
+        return stmt
+    # Table and partition names come from code; the alias keeps the table name so every
+    # column reference stays valid and SQL parsers that need an alias accept it.
+    hint = f"PARTITION ({', '.join(partition_names)}) AS {table.name}"
+    return stmt.with_hint(table, hint, "mysql").with_hint(table, hint, "mariadb")
 
 
 def _restates_time_range(fragment: SqlFragment, table: Table) -> bool:

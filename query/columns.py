@@ -33,6 +33,8 @@ _NEEDS: dict[str, frozenset[str]] = {
     "shift_code": frozenset({"ts"}),
     "shift_name": frozenset({"ts"}),
     "shift_date": frozenset({"ts"}),
+    "hour_start": frozenset({"ts"}),
+    "production_day": frozenset({"ts"}),
 }
 
 MASTER_COLUMNS: MappingProxyType[str, frozenset[str]] = MappingProxyType(_NEEDS)

@@ -6,8 +6,9 @@ column, against tens of ms and MBs for a `merge`). The shift of each row comes f
 1,440-entry tables indexed by the minute of day. `shift_date` is the *production* date: the day
 (starting at the plant's production day start, e.g. 06:00) on which the row's shift instance
 started, so the night shift's after-midnight minutes get the previous date; a row outside every
-shift gets the production day it falls in. Timestamps are naive wall time, so DST days need no
-special case.
+shift gets the production day it falls in. `production_day` is the date counted from the day
+start alone (what day-bucketed charts use) and `hour_start` the clock hour. Timestamps are
+naive wall time, so DST days need no special case.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from query.columns import MASTER_COLUMNS, check_columns
 
 MINUTES_PER_DAY = 1440
 MS_PER_MINUTE = 60_000
+MS_PER_HOUR = 3_600_000
 MS_PER_DAY = 86_400_000
 
 
@@ -170,6 +172,8 @@ class _Enricher:
         return self.shift_column(name)
 
     def shift_column(self, name: str) -> object:
+        if name in ("hour_start", "production_day"):
+            return self.time_bucket(name)
         ids, shift_pos, day_back = shift_tables(self.meta)
         ms, minute = self.minute_ms()
         pos = shift_pos[minute]
@@ -184,6 +188,17 @@ class _Enricher:
             return pd.arrays.IntegerArray(values, pos < 0)
         attr = name.split("_")[1]
         return _categorical(pos, [getattr(s, attr) for s in shifts])
+
+
+    def time_bucket(self, name: str) -> np.ndarray:
+        """`hour_start`: the clock hour holding the row; `production_day`: midnight of the
+        production date counted from the day start alone (shifts ignored), as the charts do."""
+        ms = self._memo("ms", lambda: _ms(self.base["ts"]))
+        if name == "hour_start":
+            return (ms - ms % MS_PER_HOUR).view("datetime64[ms]")
+        offset = int(self.meta.day_offset.total_seconds()) * 1000
+        shifted = ms - offset
+        return (shifted - shifted % MS_PER_DAY).view("datetime64[ms]")
 
 
 def enrich(base: pd.DataFrame, meta: TenantMeta, columns: set[str] | frozenset[str]) -> pd.DataFrame:

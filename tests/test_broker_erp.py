@@ -26,6 +26,7 @@ def test_plan_vs_actual_joins_the_plan_with_counts_per_production_day():
         "line_code": ["L1", "L1", "L1", "L2"],
         "line_name": ["Línea 1", "Línea 1", "Línea 1", "Línea 2"],
         "shift_date": pd.to_datetime(["2026-11-17", "2026-11-17", "2026-11-18", "2026-11-17"]),
+        "units": [1, 1, 1, 1],  # a grained frame: rows need not be unique per (day, line)
     })
     payload = {"plans": [{"date": "2026-11-17", "line": "L1", "planned_units": 4},
                          {"date": "2026-11-17", "line": "L2", "planned_units": 0},

@@ -88,3 +88,12 @@ def test_exact_columns_in_vocabulary_order_and_empty_input():
     assert list(out.columns) == ["ts", "product_name"]
     empty = enrich(_base([], [], []), _meta(), {"ts", "line_name", "shift_date", "shift_id"})
     assert len(empty) == 0 and list(empty.columns) == ["ts", "line_name", "shift_id", "shift_date"]
+
+
+def test_hour_and_production_day_buckets_match_plain_flooring():
+    meta = _meta({1: Shift(1, "m", "Mañana", time(6, 30), time(14))})  # day starts 06:30
+    out = enrich(_base(STAMPS, [10] * len(STAMPS), [5] * len(STAMPS)), meta, {"hour_start", "production_day"})
+    ts = pd.Series(pd.to_datetime(STAMPS, format="ISO8601"))
+    assert list(out.hour_start) == list(ts.dt.floor("h"))
+    assert list(out.production_day) == list((ts - pd.Timedelta(minutes=390)).dt.floor("D"))
+    assert out.production_day[1] == pd.Timestamp("2026-10-31")  # 06:00 is before the 06:30 day start

@@ -20,16 +20,16 @@ from jobs.runs import due_runs, run_due
 
 def test_due_runs_come_from_job_runs_and_missed_runs_are_caught_up(runtime, clock):
     create_tenant(runtime.db, "acme", name="ACME")
-    assert due_runs(runtime) == [("gap-analysis", "acme"), ("partitions", "acme")]
-    assert [r.status for r in run_due(runtime)] == ["ok", "ok"]
+    assert due_runs(runtime) == [("gap-analysis", "acme"), ("partitions", "acme"), ("rollups", "acme")]
+    assert [r.status for r in run_due(runtime)] == ["ok", "ok", "ok"]
     assert due_runs(runtime) == []
     clock.advance(timedelta(minutes=5))
-    assert due_runs(runtime) == [("gap-analysis", "acme")]
+    assert due_runs(runtime) == [("gap-analysis", "acme"), ("rollups", "acme")]
     clock.advance(timedelta(days=2))  # the process was gone for two days: one run of each catches up
-    assert [r.job for r in run_due(runtime)] == ["gap-analysis", "partitions"]
+    assert [r.job for r in run_due(runtime)] == ["gap-analysis", "partitions", "rollups"]
     with runtime.db.central() as conn:
         runs = conn.execute(select(c.job_runs.c.status, c.job_runs.c.finished_at)).all()
-    assert len(runs) == 4 and all(status == "ok" and done is not None for status, done in runs)
+    assert len(runs) == 6 and all(status == "ok" and done is not None for status, done in runs)
 
 
 def test_one_leader_at_a_time_and_takeover(runtime, clock, backend):
@@ -104,6 +104,7 @@ def test_a_tick_runs_due_jobs_only_while_leading(runtime, clock):
     scheduler = JobScheduler(runtime)  # not started: ticks are called by hand
     assert scheduler.tick() == []
     other.release()
-    assert [(r.job, r.status) for r in scheduler.tick()] == [("gap-analysis", "ok"), ("partitions", "ok")]
+    assert [(r.job, r.status) for r in scheduler.tick()] == [
+        ("gap-analysis", "ok"), ("partitions", "ok"), ("rollups", "ok")]
     assert scheduler.tick() == []
     scheduler.close()

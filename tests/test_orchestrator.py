@@ -97,9 +97,12 @@ def test_widget_numbers_equal_plain_sql(runtime, demo_tenant, engine, provider):
     assert meta["filters"]["lineas"] == sorted(chosen)
     assert meta["filters"]["fecha"]["preset"] == "personalizado"
     # shift_date: the plan-vs-actual widget reads the frame besides its ERP payload.
-    assert set(meta["columns"]) == {"is_reject", "weight_g", "ts", "line_code", "line_name", "product_name",
-                                    "shift_date"}
-    assert set(meta["timings"]) == {"filters", "query", "fetch", "joins", "broker", "widgets", "total"}
+    # The master columns the widgets' grains are computed from: time comes as buckets, weights
+    # only for the weight measures; nominal_weight_g for the weight control table.
+    assert set(meta["columns"]) == {"is_reject", "weight_g", "hour_start", "production_day", "line_code",
+                                    "line_name", "product_name", "shift_date", "nominal_weight_g"}
+    assert set(meta["timings"]) == {"filters", "query", "fetch", "joins", "grain", "broker", "widgets",
+                                    "total"}
     timing = response.headers["Server-Timing"]
     for stage in meta["timings"]:
         assert f"{stage};dur=" in timing
@@ -199,6 +202,6 @@ def test_openapi_documents_the_run_response(engine):
     assert set(comps[ref]["properties"]) == {"widgets", "meta"}
     documented = set(comps["WidgetResult"]["properties"])
     assert {"id", "class", "title", "shape", "data", "error", "time_ms"} <= documented
-    stages = {"filters", "query", "fetch", "joins", "broker", "widgets", "total"}
+    stages = {"filters", "query", "fetch", "joins", "grain", "broker", "widgets", "total"}
     assert set(comps["Timings"]["properties"]) == stages
     assert engine.get("/api/docs").status_code == 200

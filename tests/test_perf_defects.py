@@ -18,7 +18,9 @@ from filters.date_range import DateRangeFilter
 from ingest.bulk_load import insert_detections
 from ingest.demo_data import DemoPlan, generate
 from query.builder import build_query
+from query.grain import FrameNeed, shape_frames
 from query.master_frame import build_master_frame
+from query.planner import read_grained
 from query.spec import SqlFragment
 from widgets.kpi import KpiWidget
 
@@ -116,7 +118,10 @@ def test_kilograms_match_sql_sum(runtime, plant_tenant):
     master = build_master_frame(runtime, plant_tenant, frags, {"weight_g"})
     assert master.frame["weight_g"].dtype == np.float32  # the compact frame stays compact
     widget = KpiWidget(widget_id=1, title="kg", config={"metric": "kg"}, context=None)
-    value = widget.process_data(master.frame)["value"]
+    need = FrameNeed(widget.columns(), widget.measure_columns())
+    value = widget.process_data(shape_frames(master.frame, [need])[need])["value"]
     assert value == pytest.approx(grams / 1000.0, rel=1e-9)
+    pushed = read_grained(runtime, plant_tenant, frags, [need], path="pushdown").frames[need]
+    assert widget.process_data(pushed)["value"] == pytest.approx(grams / 1000.0, rel=1e-9)
     float32_sum = float(master.frame["weight_g"].sum()) / 1000.0
     assert abs(value - grams / 1000.0) <= abs(float32_sum - grams / 1000.0)

@@ -24,6 +24,7 @@ from core.production_days import current_instance, production_date, shift_instan
 from filters.date_range import DateRangeFilter
 from ingest.plant_metadata import load_plant_text, parse_plant
 from query.enrich import enrich
+from query.grain import FrameNeed, shape_frames
 from tests.test_enrich import _base, _meta
 from tests.test_filters_unit import at_plant_time, default_set, synthetic_meta
 from widgets.base import WidgetContext
@@ -131,15 +132,17 @@ def test_enriched_production_date_is_the_day_the_instance_starts():
 
 
 def test_day_buckets_are_production_days():
-    data = pd.DataFrame({
-        "ts": pd.to_datetime(["2026-03-15 03:00", "2026-03-15 07:00", "2026-03-16 05:59",
-                              "2026-03-18 06:00"]),
+    ts = pd.Series(pd.to_datetime(["2026-03-15 03:00", "2026-03-15 07:00", "2026-03-16 05:59",
+                                   "2026-03-18 06:00"]))
+    rows = pd.DataFrame({
+        "hour_start": ts.dt.floor("h"), "production_day": (ts - pd.Timedelta(SIX)).dt.floor("D"),
         "line_code": pd.Categorical(["L1"] * 4), "line_name": pd.Categorical(["Línea 1"] * 4),
     })
     window = (datetime(2026, 3, 14, 6), datetime(2026, 3, 19, 6))
     widget = ProductionOverTimeWidget(widget_id=1, title="x", config={"bucket": "day"},
                                       context=WidgetContext(time_range=window, day_start=SIX))
-    chart = widget.process_data(data)["data"]
+    need = FrameNeed(widget.columns(), widget.measure_columns())
+    chart = widget.process_data(shape_frames(rows, [need])[need])["data"]
     assert chart["labels"] == ["2026-03-14", "2026-03-15", "2026-03-16", "2026-03-17", "2026-03-18"]
     assert chart["datasets"][0]["data"] == [1, 2, 0, 0, 1]
 

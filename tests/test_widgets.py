@@ -10,6 +10,7 @@ import pytest
 from core.errors import RegistryError
 from core.layout_ids import to_row_ids
 from query.columns import MASTER_COLUMNS
+from query.grain import DIMENSION_COLUMNS, FrameNeed, shape_frames
 from widgets import widget_registry
 from widgets.base import BaseWidget, WidgetContext, WidgetDataError
 from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS
@@ -24,9 +25,12 @@ from widgets.shapes import shape_names
 
 
 def frame() -> pd.DataFrame:
+    ts = pd.to_datetime(["2026-03-01 06:10", "2026-03-01 06:50", "2026-03-01 08:05",
+                         "2026-03-01 06:20", "2026-03-01 09:59"])
     return pd.DataFrame({
-        "ts": pd.to_datetime(["2026-03-01 06:10", "2026-03-01 06:50", "2026-03-01 08:05",
-                              "2026-03-01 06:20", "2026-03-01 09:59"]),
+        "ts": ts,
+        "hour_start": ts.floor("h"),
+        "production_day": ts.floor("D"),
         "line_code": pd.Categorical(["L1", "L1", "L1", "L2", "L2"]),
         "line_name": pd.Categorical(["Línea 1", "Línea 1", "Línea 1", "Línea 2", "Línea 2"]),
         "product_name": ["A", "A", "B", "C", "D"],
@@ -40,7 +44,9 @@ def build(cls: type[BaseWidget], config: dict | None = None, context: WidgetCont
 
 
 def scoped(widget: BaseWidget) -> pd.DataFrame:
-    return frame()[sorted(widget.columns())]
+    """The widget's frame at its grain, grouped from the raw rows as the raw path does."""
+    need = FrameNeed(widget.columns(), widget.measure_columns(), widget.raw_rows)
+    return shape_frames(frame(), [need])[need]
 
 
 def test_every_default_row_resolves_and_declares_known_columns():
@@ -50,10 +56,12 @@ def test_every_default_row_resolves_and_declares_known_columns():
         assert widget.source_type in {"internal", "external", "plant"}
         if widget.source_type == "plant":
             assert widget.plant_parts and not widget.columns()
-        elif widget.source_type == "internal":
-            assert widget.columns() and widget.columns() <= set(MASTER_COLUMNS)
-        else:  # an external widget may also read master columns (e.g. plan vs actual)
-            assert widget.required_api_id and widget.columns() <= set(MASTER_COLUMNS)
+            continue
+        assert widget.columns() <= set(MASTER_COLUMNS)
+        if not widget.raw_rows:
+            assert widget.columns() <= DIMENSION_COLUMNS and "units" in widget.measure_columns()
+        if widget.source_type == "external":  # it may also read master columns (plan vs actual)
+            assert widget.required_api_id
 
 
 def test_default_layout_places_every_default_row():
@@ -99,14 +107,15 @@ def test_unknown_class_and_bad_config_are_registry_errors():
         build(ProductMixWidget, {"top_n": 0})
 
 
-@pytest.mark.parametrize(("metric", "expected", "columns"), [
-    ("units", 5, {"is_reject"}),
-    ("kg", 0.5, {"weight_g"}),
-    ("reject_rate", 40.0, {"is_reject"}),
+@pytest.mark.parametrize(("metric", "expected", "columns", "measures"), [
+    ("units", 5, set(), {"units"}),
+    ("kg", 0.5, set(), {"units", "weight_sum_g"}),
+    ("reject_rate", 40.0, {"is_reject"}, {"units"}),
 ])
-def test_kpis(metric, expected, columns):
+def test_kpis(metric, expected, columns, measures):
     widget = build(KpiWidget, {"metric": metric})
     assert widget.columns() == columns
+    assert widget.measure_columns() == measures
     out = widget.process_data(scoped(widget))
     assert out["value"] == pytest.approx(expected)
     assert out["rows"] == 5

@@ -56,7 +56,8 @@ def test_each_widget_answers_the_empty_state_for_an_empty_input():
     for cls in _classes():
         widget = cls(widget_id=1, title="t")
         if cls.source_type == "internal":
-            data: Any = pd.DataFrame({c: pd.Series(dtype="float64") for c in widget.columns()})
+            names = widget.columns() | widget.measure_columns()
+            data: Any = pd.DataFrame({c: pd.Series(dtype="float64") for c in names})
         elif cls.source_type == "plant":
             moment = datetime(2026, 11, 18, 6)
             data = PlantData(start=moment, end=moment, now=moment, report={"rows": [], "totals": {}},
@@ -74,7 +75,7 @@ def _register(**attrs: Any) -> None:
 
 @pytest.mark.parametrize(("attrs", "message"), [
     ({"source_type": "database", "required_columns": frozenset({"ts"})}, "source_type 'database'"),
-    ({"source_type": "internal"}, "must declare required_columns"),
+    ({"source_type": "internal", "raw_rows": True}, "must declare required_columns"),
     ({"source_type": "external"}, "must declare required_api_id"),
     ({"source_type": "plant"}, "must declare plant_parts"),
     ({"source_type": "plant", "plant_parts": frozenset({"weather"})}, "unknown plant_parts ['weather']"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,6 +18,7 @@ from widgets.plant_data import PlantData
 from widgets.shift_comparison import ShiftComparisonWidget
 from widgets.stop_timeline import lane_periods, subtract
 from widgets.stops_pareto import StopsParetoWidget, band_of
+from widgets.weight_histogram import WeightHistogramWidget
 
 MOMENT = datetime(2026, 11, 18, 15, 30)
 LINES = {"A": {"name": "Línea A", "ideal_rate_per_min": 60.0},
@@ -169,3 +171,14 @@ def test_oee_and_downtime_cards_on_the_hand_made_dataset(stops_api):
     assert cards["downtime_min"]["value"] == pytest.approx((27_600 + 3_600) / 60, abs=1e-9)
     assert cards["mttr_min"]["value"] == pytest.approx((27_600 + 3_600) / 60 / 2, abs=1e-9)
     assert cards["mtbf_min"]["value"] == pytest.approx((33_000 - 31_200) / 60 / 2, abs=1e-9)
+
+
+def test_weight_histogram_bars_are_wholly_under_or_over_the_nominal():
+    weights = [88.0, 99.5, 100.0, 100.4, 101.0, 103.0, 130.0, None, 95.0]
+    frame = pd.DataFrame({"weight_g": weights, "nominal_weight_g": [100.0] * 9,
+                          "is_reject": [False] * 8 + [True]})
+    body = WeightHistogramWidget(widget_id=1, title="t").process_data(frame)
+    counts, edges = body["data"]["datasets"][0]["data"], body["options"]["edges"]
+    assert sum(counts) == 7 and 0.0 in edges
+    under = sum(c for c, upper in zip(counts, edges[1:], strict=True) if upper <= 0)
+    assert under == 2 == body["options"]["under_nominal"]

@@ -7,6 +7,7 @@
 from widgets import (  # modules register themselves on import
     downtime_cards,
     exchange_rate,
+    hour_heatmap,
     kpi,
     line_status_board,
     line_summary,
@@ -20,6 +21,9 @@ from widgets import (  # modules register themselves on import
     shift_comparison,
     stop_timeline,
     stops_pareto,
+    top_products,
+    weight_control,
+    weight_histogram,
 )
 from widgets.base import widget_registry
 
@@ -27,6 +31,7 @@ __all__ = [
     "widget_registry",
     "downtime_cards",
     "exchange_rate",
+    "hour_heatmap",
     "kpi",
     "line_status_board",
     "line_summary",
@@ -40,4 +45,7 @@ __all__ = [
     "shift_comparison",
     "stop_timeline",
     "stops_pareto",
+    "top_products",
+    "weight_control",
+    "weight_histogram",
 ]

@@ -24,9 +24,14 @@ def dataset(label: str, values: pd.Series | list[float]) -> dict[str, Any]:
     return {"label": str(label), "data": [_plain(v) for v in data]}
 
 
-def counts_by(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Row counts per value of `column`, unobserved categories left out."""
-    return frame.groupby(column, observed=True, sort=False).size()
+def units_by(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Units per value of `column` of a grained frame, unobserved and missing values left out."""
+    return frame.groupby(column, observed=True, sort=False)["units"].sum()
+
+
+def units_of(frame: pd.DataFrame) -> np.ndarray:
+    """The `units` measure of a grained frame as int64 (weights for `np.bincount`)."""
+    return frame["units"].to_numpy(dtype=np.int64)
 
 
 def line_keys(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:

@@ -10,10 +10,33 @@ Contract for subclasses (one file per widget, registered with `@widget_registry.
   "plant" (reads the stops / shift-instance report of the filtered selection: a
   `widgets.plant_data.PlantData` holding the `plant_parts` it declares).
 - internal widgets: `required_columns` (names from query.columns.MASTER_COLUMNS); it may be a
-  property when it depends on the config. They receive `frame[required_columns]`.
+  property when it depends on the config. What they receive depends on `raw_rows`:
+- the GRAIN contract (default, `raw_rows = False`): the widget receives a DataFrame whose
+  columns are its `required_columns` as DIMENSIONS plus its `measures`. Each row stands for
+  `units` detections sharing those dimension values; rows are NOT unique per dimension tuple
+  (a path may hand a finer grain), so a widget folds them itself: it sums `units`, `weight_n`,
+  `weight_sum_g`, `weight_sumsq_g2` and takes min/max of `weight_min_g`/`weight_max_g`, and
+  NEVER counts rows with `len()` (only `len(data) == 0` → "sin datos" is allowed).
+  Measures (query.grain.MEASURES): `units` (int, always read), `weight_n` (int: units with a
+  weight), `weight_sum_g`, `weight_sumsq_g2` (float64 g, g²), `weight_min_g`, `weight_max_g`
+  (float64, NaN when `weight_n` is 0). Dimensions: any master column except `ts` and
+  `weight_g`, which exist per detection only; time comes as `hour_start` (the clock hour),
+  `production_day` (midnight of the date counted from the production day start) or
+  `shift_date` (the date of the row's shift instance). Example, units and kg per line:
+
+      required_columns = frozenset({"line_code", "line_name"})
+      measures = frozenset({"units", "weight_sum_g"})
+      ...
+      per_line = data.groupby(["line_code", "line_name"], observed=True)[["units", "weight_sum_g"]].sum()
+
+  Whichever path fed it (raw rows grouped in pandas, GROUP BY in the database, rollups), the
+  frame describes the same detections, so the widget's answer is the same.
+- `raw_rows = True`: the widget truly needs one row per detection (e.g. exact per-unit
+  weights); it receives `frame[required_columns]`, `ts` and `weight_g` included, and `measures`
+  is ignored. This forces the run to read every detection: use it only when no measure fits.
 - external widgets: `required_api_id` (a key of config/external_apis.yml) and `api_params()`;
   they receive the decoded JSON payload of that API. An external widget that also declares
-  `required_columns` receives `CombinedData(frame=frame[required_columns], payload=...)`.
+  `required_columns` receives `CombinedData(frame=<its grained frame>, payload=...)`.
 - `shape`: a shape registered in `widgets.shapes` (its partial `partials/widgets/_<shape>.html`
   and its table form for exports).
 - `config_model`: a pydantic model validating the row's `config` JSON (extra keys rejected).
@@ -83,6 +106,8 @@ class BaseWidget:
 
     source_type: ClassVar[SourceType] = "internal"
     required_columns: ClassVar[frozenset[str]] = frozenset()
+    measures: ClassVar[frozenset[str]] = frozenset({"units"})
+    raw_rows: ClassVar[bool] = False
     required_api_id: ClassVar[str | None] = None
     plant_parts: ClassVar[frozenset[str]] = frozenset()
     shape: ClassVar[Shape] = "chart"
@@ -114,6 +139,10 @@ class BaseWidget:
     def columns(self) -> frozenset[str]:
         """The master-frame columns this widget reads (external widgets usually none)."""
         return frozenset(self.required_columns)
+
+    def measure_columns(self) -> frozenset[str]:
+        """The measures this widget reads besides its dimensions (none for raw-row widgets)."""
+        return frozenset() if self.raw_rows else frozenset(self.measures) | {"units"}
 
     def api_params(self) -> dict[str, str]:
         """Query parameters for the external API call (external widgets override)."""
@@ -152,7 +181,8 @@ def check_contract(klass: type) -> None:
     if klass.source_type not in SOURCE_TYPES:
         raise RegistryError(f"{who}: source_type {klass.source_type!r} is not one of {sorted(SOURCE_TYPES)}")
     needs = {"internal": "required_columns", "external": "required_api_id", "plant": "plant_parts"}
-    if not _declared(klass, needs[klass.source_type]):
+    grained = klass.source_type == "internal" and not klass.raw_rows and _declared(klass, "measures")
+    if not grained and not _declared(klass, needs[klass.source_type]):
         raise RegistryError(f"{who}: a {klass.source_type} widget must declare {needs[klass.source_type]}")
     if klass.source_type == "plant" and not _is_property(klass, "plant_parts"):
         unknown = set(klass.plant_parts) - PLANT_PARTS

@@ -49,6 +49,18 @@ PLANT_WIDGET_ROWS: list[dict[str, Any]] = [
      "sort_order": 135},
 ]
 
+# Frame widgets of the plant manager (issue 12, phase 2): weights, hours, products. All read
+# the grain (no raw rows), so the default dashboard keeps the database push-down;
+# WeightHistogramWidget (every unit's weight) is in the registry for admins to add.
+FRAME_WIDGET_ROWS: list[dict[str, Any]] = [
+    {"class_name": "WeightControlWidget", "title": "Control de peso por producto", "config": {},
+     "sort_order": 140},
+    {"class_name": "HourHeatmapWidget", "title": "Unidades por hora y día de la semana", "config": {},
+     "sort_order": 142},
+    {"class_name": "TopProductsWidget", "title": "Productos principales", "config": {"top_n": 10},
+     "sort_order": 143},
+]
+
 DEFAULT_WIDGET_ROWS: list[dict[str, Any]] = [
     {"class_name": "KpiWidget", "title": "Unidades producidas", "config": {"metric": "units"},
      "sort_order": 10},
@@ -63,6 +75,7 @@ DEFAULT_WIDGET_ROWS: list[dict[str, Any]] = [
      "sort_order": 60},
     {"class_name": "LineSummaryWidget", "title": "Resumen por línea", "config": {}, "sort_order": 70},
     *PLANT_WIDGET_ROWS,
+    *FRAME_WIDGET_ROWS,
 ]
 
 DEMO_EXTRA_WIDGET_ROWS: list[dict[str, Any]] = [
@@ -97,6 +110,9 @@ DEFAULT_LAYOUT: list[dict[str, int]] = [
     {"widget": 50, "w": 6, "h": 2},
     {"widget": 135, "w": 6, "h": 2},
     {"widget": 60, "w": 6, "h": 2},
+    {"widget": 143, "w": 6, "h": 2},
+    {"widget": 140, "w": 12, "h": 2},
+    {"widget": 142, "w": 12, "h": 2},
     {"widget": 70, "w": 12, "h": 2},
 ]
 

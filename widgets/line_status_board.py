@@ -29,8 +29,12 @@ class LineStatusWidget(BaseWidget):
     default_size = (6, 2)
 
     def process_data(self, data: PlantData) -> dict[str, Any]:
-        """Status label, last detection, the current shift's units, target and progress."""
-        if not data.status:
+        """Status label, last detection, the current shift's units, target and progress.
+
+        "Now" belongs to the dashboard only when the selected period contains it: looking at
+        last month (or a future week) the card says "Sin datos" like every other card.
+        """
+        if not data.status or not data.start <= data.now < data.end:
             return self.empty_result()
         lines = []
         for entry in data.status:

@@ -56,7 +56,7 @@ class PlanVsActualWidget(BaseWidget):
         return {} if days is None else {"start": days[0].isoformat(), "end": days[1].isoformat()}
 
     def process_data(self, data: CombinedData) -> dict[str, Any]:
-        """Join the plan with counts grouped by (production day, line code)."""
+        """Join the plan with units summed per (production day, line code)."""
         try:
             plans = _Plans.model_validate(data.payload).plans
         except ValidationError as exc:
@@ -66,7 +66,7 @@ class PlanVsActualWidget(BaseWidget):
         names: dict[str, str] = {}
         if len(frame):
             days = pd.to_datetime(frame["shift_date"]).dt.date
-            grouped = frame.assign(day=days).groupby(["day", "line_code"], observed=True).size()
+            grouped = frame.assign(day=days).groupby(["day", "line_code"], observed=True)["units"].sum()
             actual = {(d, str(c)): int(n) for (d, c), n in grouped.items()}
             pairs = frame[["line_code", "line_name"]].drop_duplicates()
             names = {str(c): str(n) for c, n in zip(pairs["line_code"], pairs["line_name"], strict=True)}

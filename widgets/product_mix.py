@@ -7,7 +7,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from widgets._chart import chart_json, counts_by, dataset
+from widgets._chart import chart_json, dataset, units_by
 from widgets.base import BaseWidget, widget_registry
 
 OTHERS_LABEL = "Otros"
@@ -31,12 +31,12 @@ class ProductMixWidget(BaseWidget):
     default_size = (6, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        """Count per product, keep the largest `top_n`, fold the tail."""
+        """Units per product, keep the largest `top_n` (ties by name), fold the tail."""
         if len(data) == 0:
             return self.empty_result()
-        counts = counts_by(data, "product_name")
-        counts = counts.sort_values(ascending=False, kind="stable")
+        counts = units_by(data, "product_name")
         counts.index = counts.index.astype(str)
+        counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
         top = counts.iloc[: self.config.top_n]
         rest = int(counts.iloc[self.config.top_n:].sum())
         labels = list(top.index)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from widgets._chart import chart_json, dataset, drill, line_groups
+from widgets._chart import chart_json, dataset, drill, line_groups, units_of
 from widgets.base import BaseWidget, widget_registry
 
 
@@ -21,13 +21,11 @@ class ProductionByLineWidget(BaseWidget):
     default_size = (6, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        """Group the rows by line; one dataset of counts."""
+        """Sum the units per line; one dataset of unit counts."""
         if len(data) == 0:
             return self.empty_result()
         lines, names, codes = line_groups(data)
-        counts = np.bincount(lines, minlength=len(names))
+        counts = np.bincount(lines, weights=units_of(data), minlength=len(names)).astype(np.int64)
         body = chart_json("bar", names, [dataset("Unidades", counts.tolist())], index_axis="x")
         body["drill"] = drill("line", codes)  # a click on a bar keeps only that line
         return body
-
-

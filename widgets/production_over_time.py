@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from widgets._chart import chart_json, dataset, line_keys
+from widgets._chart import chart_json, dataset, line_keys, units_of
 from widgets.base import BaseWidget, widget_registry
 
 HOURLY_MAX_SPAN = timedelta(days=3)
@@ -29,47 +29,57 @@ class ProductionOverTimeWidget(BaseWidget):
     """One line per production line; empty buckets are zeros so gaps (stoppages) show."""
 
     source_type = "internal"
-    required_columns = frozenset({"ts", "line_code", "line_name"})
+    required_columns = frozenset({"hour_start", "production_day", "line_code", "line_name"})
     shape = "chart"
     config_model = OverTimeConfig
     default_size = (12, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        """Count rows per (line, bucket) and lay them on one shared, gap-free time axis."""
+        """Sum units per (line, bucket) and lay them on one shared, gap-free time axis."""
         if len(data) == 0:
             return self.empty_result()
-        ts = pd.to_datetime(data["ts"])
-        if ts.dt.tz is not None:
-            ts = ts.dt.tz_localize(None)
-        start, end = self._span(ts)
+        hours = _naive(data["hour_start"])
+        days = _naive(data["production_day"])
+        start, end = self._span(*self._bounds(hours, days))
         bucket = self._bucket(start, end)
         freq = FREQ[bucket]
+        stamps = hours
         if bucket == "day":  # day buckets are production days (e.g. 06:00 → 06:00), labelled by date
             shift = pd.Timedelta(self.context.day_start)
-            ts, start, end = ts - shift, start - shift, end - shift
+            stamps, start, end = days, start - shift, end - shift
         axis = pd.date_range(pd.Timestamp(start).floor(freq), pd.Timestamp(end).floor(freq), freq=freq)
         lines, names = line_keys(data)
         step = pd.Timedelta(1, unit=FREQ[bucket]).value
         origin = axis[0].value
-        offsets = ts.to_numpy(dtype="datetime64[ns]").astype("int64") - origin
+        offsets = stamps.to_numpy(dtype="datetime64[ns]").astype("int64") - origin
         slot = offsets // step
         inside = (slot >= 0) & (slot < len(axis))
         flat = lines[inside] * len(axis) + slot[inside]
-        counts = np.bincount(flat, minlength=len(names) * len(axis)).reshape(len(names), len(axis))
+        total = np.bincount(flat, weights=units_of(data)[inside], minlength=len(names) * len(axis))
+        counts = total.astype(np.int64).reshape(len(names), len(axis))
         datasets = [dataset(name, counts[i].tolist()) for i, name in enumerate(names)]
         labels = [t.strftime(LABEL_FORMAT[bucket]) for t in axis]
         return chart_json("line", labels, datasets, bucket=bucket)
 
-    def _span(self, ts: pd.Series) -> tuple[datetime, datetime]:
-        """The applied time window when known (inclusive end), else the data's own span."""
+    def _bounds(self, hours: pd.Series, days: pd.Series) -> tuple[datetime, datetime]:
+        """Instants in the same hour and production day as the oldest and the newest detection
+        (the first and last instant both buckets share): all the axis needs to know of them."""
+        day_start = pd.Timedelta(self.context.day_start)
+        first = max(hours.min(), days.min() + day_start)
+        day_end = days.max() + day_start + pd.Timedelta(days=1)
+        last = min(hours.max() + pd.Timedelta(hours=1), day_end) - pd.Timedelta(microseconds=1)
+        return first.to_pydatetime(), last.to_pydatetime()
+
+    def _span(self, first: datetime, latest: datetime) -> tuple[datetime, datetime]:
+        """The applied window (inclusive end) cut at "now" or the newest data, whichever is later."""
         if self.context.time_range is not None:
             start, end = self.context.time_range
             start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
             # The axis stops at the plant's "now": future hours are not zero production.
             if self.context.now is not None:
-                end = min(end, max(self.context.now, ts.max().to_pydatetime() + timedelta(microseconds=1)))
+                end = min(end, max(self.context.now, latest + timedelta(microseconds=1)))
             return start, max(start, end - timedelta(microseconds=1))
-        return ts.min().to_pydatetime(), ts.max().to_pydatetime()
+        return first, latest
 
     def _bucket(self, start: datetime, end: datetime) -> str:
         if self.config.bucket != "auto":
@@ -79,3 +89,9 @@ class ProductionOverTimeWidget(BaseWidget):
         if chosen == "hour" and (end - start) / timedelta(hours=1) > MAX_BUCKETS:
             chosen = "day"
         return chosen
+
+
+def _naive(column: pd.Series) -> pd.Series:
+    """Datetimes without a timezone (buckets are plant wall time)."""
+    stamps = pd.to_datetime(column)
+    return stamps.dt.tz_localize(None) if stamps.dt.tz is not None else stamps

@@ -72,6 +72,7 @@ class Timings(BaseModel):
     query: float
     fetch: float
     joins: float
+    grain: float = Field(default=0.0, description="grouping the rows to each widget's grain")
     broker: float
     widgets: float
     total: float
@@ -81,6 +82,9 @@ class RunMeta(BaseModel):
     rows: int = Field(description="rows of the master frame")
     columns: list[str] = Field(description="master columns read (union of the widgets' needs)")
     reader: str | None = Field(description="the DB reader used, null when no query ran")
+    plan: dict[str, Any] | None = Field(default=None, description=(
+        "how the widgets' data was read: {path: pushdown (GROUP BY in the database) | raw (every "
+        "detection read and grouped in the engine), reason, grain_rows, bucket_minutes?}"))
     layout_id: int | None
     timings: Timings
     filters: dict[str, Any] = Field(description="the filter values actually applied, per param")

@@ -29,6 +29,8 @@ class GoodShareGaugeWidget(BaseWidget):
     default_size = (4, 1)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        if len(data) == 0:
+        units = int(data["units"].sum()) if len(data) else 0
+        if units == 0:
             return self.empty_result()
-        return {"value": round(100.0 * float((~data["is_reject"]).mean()), 2), "rows": int(len(data))}
+        good = int(data.loc[~data["is_reject"].astype(bool), "units"].sum())
+        return {"value": round(100.0 * good / units, 2), "rows": units}

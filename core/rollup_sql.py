@@ -1,0 +1,59 @@
+"""SQL expressions of the rollup grain and histogram, for SQLite and MySQL/MariaDB.
+
+The rollup job aggregates with them, and a reader that groups raw detections in the database
+(e.g. the newest, not yet rolled-up bucket) can use the same ones, so both agree exactly with
+`core.rollup_grain.floor_to_grain` and `hist_bin`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, case, cast, func, literal, literal_column
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.rollup_grain import GRAIN_SECONDS, HIST_BINS, HIST_HIGH_PCT, HIST_LOW_PCT, HIST_STEP_PCT
+
+GRAIN_MINUTES = GRAIN_SECONDS // 60
+# MySQL buckets count whole minutes from an origin on an hour before any plant data, so the
+# integer division never meets a negative number (TIMESTAMPDIFF truncates towards zero).
+_MYSQL_ORIGIN = literal_column("'1000-01-01 00:00:00'")
+_MINUTE = literal_column("MINUTE")
+
+if GRAIN_SECONDS % 60:
+    raise ValueError("the SQL bucket expressions need a grain of whole minutes")
+
+
+def is_mysql_dialect(dialect_name: str) -> bool:
+    return dialect_name in ("mysql", "mariadb")
+
+
+def bucket_start_sql(ts: ColumnElement, dialect_name: str) -> ColumnElement:
+    """The bucket start of `ts`, in the stored timestamp format of the dialect.
+
+    SQLite stores timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' text (SQLAlchemy's format, which
+    the bulk loader writes too): the bucket is the same text with the minute floored and the
+    seconds zeroed, so it compares equal to a bound datetime parameter.
+    """
+    if is_mysql_dialect(dialect_name):
+        minutes = func.timestampdiff(_MINUTE, _MYSQL_ORIGIN, ts)
+        return func.timestampadd(_MINUTE, minutes.op("DIV")(GRAIN_MINUTES) * GRAIN_MINUTES, _MYSQL_ORIGIN)
+    minute = cast(func.substr(ts, 15, 2), Integer)
+    floored = func.printf("%02d", minute.op("/")(GRAIN_MINUTES) * GRAIN_MINUTES)
+    return func.substr(ts, 1, 14).op("||")(floored).op("||")(literal(":00.000000"))
+
+
+def deviation_pct_sql(weight: ColumnElement, nominal: ColumnElement) -> ColumnElement:
+    """(weight − nominal) × 100 / nominal, the operations of core.rollup_grain.deviation_pct."""
+    return (weight - nominal) * literal(100.0) / nominal
+
+
+def hist_bin_sql(weight: ColumnElement, nominal: ColumnElement, dialect_name: str) -> ColumnElement:
+    """The histogram bin of `weight` (NULL when the weight or the nominal is NULL)."""
+    dev = deviation_pct_sql(weight, nominal)
+    shifted = (dev - literal(float(HIST_LOW_PCT))) / literal(float(HIST_STEP_PCT))
+    # shifted >= 0 here: truncation (SQLite CAST) equals FLOOR (MySQL's CAST would round).
+    inner = func.floor(shifted) if is_mysql_dialect(dialect_name) else cast(shifted, Integer)
+    return case(
+        (dev < HIST_LOW_PCT, 0),
+        (dev >= HIST_HIGH_PCT, HIST_BINS - 1),
+        else_=inner + 1,
+    )
