@@ -44,7 +44,7 @@ class HourHeatmapWidget(BaseWidget):
         hours = pd.DatetimeIndex(pd.to_datetime(data["hour_start"]))
         first_hour = int(self.context.day_start.total_seconds() // 3600) % 24
         row = (hours.hour.to_numpy() - first_hour) % 24
-        cells = np.bincount(row * 7 + hours.weekday.to_numpy(), weights=units_of(data),
+        cells = np.bincount(row * 7 + hours.day_of_week.to_numpy(), weights=units_of(data),
                             minlength=24 * 7).astype(np.int64).reshape(24, 7)
         labels = [f"{(first_hour + i) % 24:02d}:00" for i in range(24)]
         return {"corner": "Hora", "columns": WEEKDAYS, "rows": labels,
