@@ -72,21 +72,23 @@ def _at(local: datetime) -> datetime:
 
 def step_rows(meta: TenantMeta, start: datetime, seconds: float, rate: float,
               rng: np.random.Generator) -> dict[int, pd.DataFrame]:
-    """One step of plant output: per line, evenly spaced unique timestamps, random products of
-    the line, weights around nominal in 0.1 g (2 % unweighed), 3 % rejects."""
+    """One step of plant output: per line, evenly spaced (ts, seq) keys, random products of the
+    line, weights around nominal in 0.1 g (2 % unweighed), 3 % rejects."""
     lines = sorted(meta.lines)
     per_line = int(rate * seconds / len(lines))
     out = {}
     for line_id in lines:
         products = sorted(p.id for p in meta.products.values() if line_id in p.line_ids)
         nominal = np.array([meta.products[p].nominal_weight_g for p in products])
-        offsets = (np.arange(per_line) * (seconds * 1e6 / per_line)).astype("int64")
+        # millisecond timestamps (MySQL keeps DATETIME(3)); rows sharing one get seq 0, 1, …
+        offsets = (np.arange(per_line) * (seconds * 1e3 / per_line)).astype("int64")
+        seq = np.arange(per_line) - np.searchsorted(offsets, offsets, side="left")
         pick = rng.integers(0, len(products), per_line)
         weight = np.round(nominal[pick] * rng.normal(1.01, 0.02, per_line), 1)
         weight[rng.random(per_line) < 0.02] = np.nan
         out[line_id] = pd.DataFrame({
-            "ts": pd.Timestamp(start) + pd.to_timedelta(offsets, unit="us"),
-            "seq": 0, "product_id": np.asarray(products)[pick], "weight_g": weight,
+            "ts": pd.Timestamp(start) + pd.to_timedelta(offsets, unit="ms"),
+            "seq": seq, "product_id": np.asarray(products)[pick], "weight_g": weight,
             "status": (rng.random(per_line) < 0.03).astype("int64"),
         })
     return out

@@ -28,7 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=serve)
 
 
-def _wait_ready(url: str, procs: list[subprocess.Popen], timeout_s: float = 30.0) -> bool:
+def _wait_ready(url: str, procs: list[subprocess.Popen], timeout_s: float = 90.0) -> bool:
+    """Whether the engine answers its health check before any process dies or time runs out.
+
+    The wait is generous because a cold start on a busy 2-core host (imports, migrations,
+    metadata) has been seen to take over 30 s; a dead process still ends it at once.
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):

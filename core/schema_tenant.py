@@ -305,7 +305,8 @@ stop_reasons = Table(
 
 # Reason labels of stops, keyed by (line, stop start) rather than by `stops.id`: gap analysis
 # deletes and rewrites a chunk's stops, and a stop that still exists keeps its start, so its
-# labels still apply. One row per segment of a split stop; `seg_end` NULL = to the stop's end.
+# labels still apply. One row per segment of a split stop: a segment runs from its `seg_start` to
+# the next segment's start, the last one to the stop's end (so an open stop keeps its reason).
 stop_labels = Table(
     "stop_labels",
     metadata,
@@ -313,7 +314,6 @@ stop_labels = Table(
     Column("line_id", Integer, ForeignKey("lines.id", ondelete="CASCADE"), nullable=False),
     Column("stop_start", Timestamp, nullable=False),
     Column("seg_start", Timestamp, nullable=False),
-    Column("seg_end", Timestamp, nullable=True),
     Column("reason_id", Integer, ForeignKey("stop_reasons.id"), nullable=False),
     Column("updated_by", String(64), nullable=False),
     Column("updated_at", DateTime, nullable=False),

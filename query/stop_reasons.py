@@ -69,7 +69,7 @@ def replace_segments(conn: Connection, line_id: int, stop_start: datetime, segme
     conn.execute(delete(t.stop_labels).where(c.line_id == line_id, c.stop_start == stop_start))
     if segments:
         conn.execute(insert(t.stop_labels), [
-            {"line_id": line_id, "stop_start": stop_start, "seg_start": seg.start, "seg_end": None,
+            {"line_id": line_id, "stop_start": stop_start, "seg_start": seg.start,
              "reason_id": seg.reason_id, "updated_by": user[:64], "updated_at": at}
             for seg in segments
         ])

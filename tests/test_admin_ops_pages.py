@@ -10,9 +10,10 @@ import re
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from cli.defaults import install_tenant_defaults
+from core import schema_tenant as t
 from tests.browser_utils import flask_login
 from tests.test_upload_api import GOOD, ONE_BAD, line_count
 
@@ -146,7 +147,7 @@ def test_filter_preview_renders_the_filter_or_why_it_would_not_load(auth_world, 
     rt = auth_world.runtime
     with rt.db.tenant("acme") as conn:
         before = conn.execute(text("SELECT * FROM Filters ORDER BY id")).all()
-        names = sorted(r[0] for r in conn.execute(text("SELECT name FROM lines")))
+        names = sorted(conn.execute(select(t.lines.c.name)).scalars())
 
     def preview(**fields):
         r = admin.post("/admin/filtros/vista-previa", data={"csrf_token": admin.csrf, **fields})

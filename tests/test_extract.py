@@ -91,6 +91,7 @@ def expected_frame(rt, slug, line_ids, start, end, where_sql: str = "") -> pd.Da
             stmt = text(sql).bindparams(bindparam("a", type_=DateTime), bindparam("b", type_=DateTime))
             rows += [dict(r._mapping) for r in conn.execute(stmt, {"a": start, "b": end})]
     out = []
+    day_start = pd.Timedelta(rt.meta.get(slug).day_offset)
     for r in rows:
         ts = _parse_ts(r["ts"])
         clock = time(ts.hour, ts.minute)
@@ -107,7 +108,8 @@ def expected_frame(rt, slug, line_ids, start, end, where_sql: str = "") -> pd.Da
             **r, "ts": ts, "weight_g": np.nan if r["weight_g"] is None else float(r["weight_g"]),
             "is_reject": r["status"] == 1, "shift_id": shift.id if shift else None,
             "shift_code": shift.code if shift else None, "shift_name": shift.name if shift else None,
-            "shift_date": day,
+            "shift_date": day, "hour_start": ts.replace(minute=0, second=0, microsecond=0, nanosecond=0),
+            "production_day": (ts - day_start).normalize(),
         })
     return pd.DataFrame(out)
 
@@ -123,7 +125,7 @@ def assert_matches(master: pd.DataFrame, expected: pd.DataFrame) -> None:
         g, e = got[col], exp[col]
         if col in ("weight_g", "nominal_weight_g"):
             np.testing.assert_allclose(g.to_numpy(dtype=float), e.to_numpy(dtype=float), rtol=1e-6)
-        elif col in ("ts", "shift_date"):
+        elif col in ("ts", "shift_date", "hour_start", "production_day"):
             assert (g.to_numpy(dtype="datetime64[ms]") == e.to_numpy(dtype="datetime64[ms]")).all(), col
         else:
             assert [None if pd.isna(x) else x for x in g.astype(object)] == \

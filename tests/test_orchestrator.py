@@ -98,9 +98,9 @@ def test_widget_numbers_equal_plain_sql(runtime, demo_tenant, engine, provider):
     assert meta["filters"]["fecha"]["preset"] == "personalizado"
     # shift_date: the plan-vs-actual widget reads the frame besides its ERP payload.
     # The master columns the widgets' grains are computed from: time comes as buckets, weights
-    # only for the weight measures.
+    # only for the weight measures; nominal_weight_g for the weight control table.
     assert set(meta["columns"]) == {"is_reject", "weight_g", "hour_start", "production_day", "line_code",
-                                    "line_name", "product_name", "shift_date"}
+                                    "line_name", "product_name", "shift_date", "nominal_weight_g"}
     assert set(meta["timings"]) == {"filters", "query", "fetch", "joins", "grain", "broker", "widgets",
                                     "total"}
     timing = response.headers["Server-Timing"]

@@ -64,7 +64,7 @@ def test_upload_bad_then_good_csv_through_the_page(auth_world, tmp_path):
         page.fill("#f-label", "Otras líneas")
         page.fill("#f-param_name", "otras_lineas")
         page.wait_for_selector('[data-role=preview-filter] fieldset[data-param="otras_lineas"]')
-        assert page.inner_text("#filter-preview legend") == "Otras líneas"
+        assert page.text_content("#filter-preview legend") == "Otras líneas"
         page.fill("#f-param_name", "Mal Param")
         page.wait_for_selector("[data-role=preview-problem]")
         assert errors == [], errors

@@ -29,5 +29,3 @@ class ProductionByLineWidget(BaseWidget):
         body = chart_json("bar", names, [dataset("Unidades", counts.tolist())], index_axis="x")
         body["drill"] = drill("line", codes)  # a click on a bar keeps only that line
         return body
-
-

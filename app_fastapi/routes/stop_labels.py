@@ -9,6 +9,7 @@ the wrong stop. Every change is audited with before and after, in the same unit 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -149,7 +150,8 @@ def _split(meta: TenantMeta, stop: Row, body: SplitIn) -> list[Segment]:
 
 
 def _apply(rt: RuntimeDep, principal: Principal, request: Request, stop_id: int,
-           build: Any) -> dict[str, Any]:  # noqa: ANN401 - build: (meta, stop) -> segments
+           build: Callable[[TenantMeta, Row], list[Segment]]) -> dict[str, Any]:
+    """Replace one stop's segments with `build(meta, stop)`, audited with before and after."""
     meta = rt.meta.get(principal.tenant)
     with audited_change(rt, principal, request, "stop_label") as (conn, change):
         stop = _stop(conn, stop_id)
