@@ -94,7 +94,7 @@ class PayloadTooLarge(CametError):
     """A request body over its route's limits, found while reading it (ingest batches, uploads)."""
 
     status_code = 413
-    code = "payload_too_large"
+    code = "too_large"  # the same code the edge guard answers before reading the body
 
 
 class QueryTimeout(CametError):

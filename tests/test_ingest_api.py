@@ -157,7 +157,7 @@ def test_an_oversized_batch_is_refused_before_its_body_is_read(auth_world, serve
     ndjson = "\n".join(json.dumps({"ts": "2026-11-18T10:00:00"}) for _ in range(many))
     r = httpx.post(server + "/api/v1/ingest/detections", content=ndjson, params={"line": "L1"},
                    headers={"X-Api-Key": keys["acme"], "Content-Type": "application/x-ndjson"})
-    assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
     assert _count(auth_world.runtime, "acme", "L1") == 0
 
 

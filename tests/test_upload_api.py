@@ -108,7 +108,7 @@ def test_a_file_over_the_limit_is_refused_by_length_and_by_stream(auth_world, ad
     big = GOOD + "2026-11-18T09:00:01,PF-045,45,ok\n" * 40
     assert len(big) > 1024
     r = send(admin, big)
-    assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
 
     def chunks():
         for i in range(0, len(big), 100):
