@@ -1,17 +1,17 @@
 """DataBroker: gives every widget exactly its data, wherever it comes from (roadmap stage 4).
 
-Internal widgets get a column-scoped view of the master DataFrame; external widgets get the
-answer of their API, fetched concurrently through ExternalAPIService; an external widget that
-also declares columns gets both. The broker knows widgets only through the small
-`BrokeredWidget` protocol, so it does not import the widgets package.
+External widgets get the answer of their API, fetched concurrently through
+ExternalAPIService (equal calls made once). Internal widgets get their frame, already scoped to
+their dimensions and measures, from the query stage (query/grain.py: one group-by, a fold per
+widget); the orchestrator pairs the two for an external widget that also declares columns.
+The broker knows widgets only through the small `BrokeredWidget` protocol, so it does not
+import the widgets package.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Protocol
-
-import pandas as pd
 
 from broker.external import ApiRequest, ExternalAPIError, ExternalAPIService
 
@@ -34,14 +34,6 @@ class DataBroker:
     def __init__(self, external: ExternalAPIService) -> None:
         self.external = external
 
-    @staticmethod
-    def required_columns(widgets: Iterable[BrokeredWidget]) -> set[str]:
-        """The union of every widget's columns: what the SELECT must read."""
-        out: set[str] = set()
-        for widget in widgets:
-            out |= widget.columns()
-        return out
-
     async def fetch_external(self, widgets: Iterable[BrokeredWidget]) -> dict[int, Any]:
         """Fetched (or ExternalAPIError) per external widget id; equal calls are made once."""
         wanted: dict[int, ApiRequest] = {}
@@ -57,11 +49,3 @@ class DataBroker:
         results = await self.external.fetch_many(wanted.values())
         out.update({wid: results[req] for wid, req in wanted.items()})
         return out
-
-    @staticmethod
-    def scope(widget: BrokeredWidget, frame: pd.DataFrame | None) -> pd.DataFrame:
-        """The widget's columns of the master frame (pandas copy-on-write: no data copied)."""
-        columns = sorted(widget.columns())
-        if frame is None:
-            return pd.DataFrame(columns=columns)
-        return frame[columns]

@@ -7,8 +7,6 @@ import os
 import time
 from datetime import timedelta
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from broker import (
@@ -25,7 +23,6 @@ from broker import (
 from core.settings import load_settings
 from tests.provider_server import TOKEN, ProviderServer, closed_port_url
 from widgets.exchange_rate import ExchangeRateWidget
-from widgets.kpi import KpiWidget
 
 
 @pytest.fixture
@@ -345,28 +342,3 @@ def test_shipped_manifest_is_valid():
     assert {"fx_rates", "erp_plans", "erp_orders"} <= set(manifest.apis)
     public = [s for s in manifest.apis.values() if not s.is_local]
     assert public and all(not s.enabled and s.url.startswith("https://") for s in public)
-
-
-def test_scope_gives_exactly_the_widget_columns_without_copying():
-    frame = pd.DataFrame({"status": [0, 1, 0], "weight_g": [10.0, 20.0, 30.0],
-                          "ts": pd.date_range("2026-01-01", periods=3)})
-    widget = KpiWidget(widget_id=1, title="kg", config={"metric": "kg"})
-    scoped = DataBroker.scope(widget, frame)
-    assert list(scoped.columns) == ["weight_g"]
-    assert scoped["weight_g"].tolist() == [10.0, 20.0, 30.0]
-    # Copy-on-write: the scoped frame shares the master's buffer until someone writes.
-    assert np.shares_memory(scoped["weight_g"].to_numpy(), frame["weight_g"].to_numpy())
-
-
-def test_required_columns_is_the_union_of_every_widgets_columns():
-    from widgets.plan_vs_actual import PlanVsActualWidget
-
-    widgets = [
-        KpiWidget(widget_id=1, title="u", config={"metric": "units"}),
-        KpiWidget(widget_id=2, title="kg", config={"metric": "kg"}),
-        ExchangeRateWidget(widget_id=3, title="fx"),
-    ]
-    assert DataBroker.required_columns(widgets) == {"is_reject", "weight_g"}
-    both = PlanVsActualWidget(widget_id=4, title="plan")
-    assert DataBroker.required_columns([*widgets, both]) == {"is_reject", "weight_g", "line_code",
-                                                              "line_name", "shift_date"}
