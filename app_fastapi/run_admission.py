@@ -7,8 +7,9 @@
             ─▶ one of `run_concurrency` slots free? → compute          (meta.served = "computed")
             ─▶ else wait in a queue of `run_queue`; when that is full → 503 + Retry-After
 
-Data watermark: per line table MAX(ts) (an index lookup), plus COUNT/MAX(id) of
-import_batches (history imports add rows older than MAX(ts)), plus the metadata version read
+Data watermark: per line table MAX(ts) (an index lookup), plus COUNT/MAX(id)/SUM(reason_id) of
+stop_labels (a stop reason given), plus COUNT/MAX(id) of import_batches (history imports add
+rows older than MAX(ts)), plus the metadata version read
 from the database; the external API manifest (path, size, mtime) is in the key too. A late row
 written outside an import and older than its line's newest row is not seen by the watermark;
 the cache TTL (30 s by default) bounds that.
@@ -155,6 +156,10 @@ def data_watermark(rt: Runtime, slug: str) -> list[Any] | None:
     marks = [select(func.max(t.detections_table(i).c.ts)).scalar_subquery() for i in line_ids]
     marks += [select(func.count()).select_from(t.import_batches).scalar_subquery(),
               select(func.max(t.import_batches.c.id)).scalar_subquery()]
+    labels = t.stop_labels.c  # a stop reason given or changed moves the Pareto by reason
+    marks += [select(func.count()).select_from(t.stop_labels).scalar_subquery(),
+              select(func.max(labels.id)).scalar_subquery(),
+              select(func.sum(labels.reason_id)).scalar_subquery()]
     try:
         with rt.db.tenant(slug) as conn:
             row = conn.execute(select(*marks)).one()
