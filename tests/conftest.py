@@ -120,7 +120,7 @@ def demo_tenant(runtime: Runtime) -> str:
     """
     from cli.demo import seed_demo_tenant
 
-    seed_demo_tenant(runtime, days=1, rows=DEMO_TEST_ROWS, quiet=True)
+    seed_demo_tenant(runtime, days=1, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
     return "demo"
 
 
