@@ -54,6 +54,17 @@ class ImportResult:
     seconds: float = 0.0
 
 
+def separator_of(first_line: str) -> str:
+    """The file's separator: `;` (Spanish Excel) when the header has more of them than commas."""
+    return ";" if first_line.count(";") > first_line.count(",") else ","
+
+
+def missing_columns(first_line: str, required: tuple[str, ...] = REQUIRED) -> list[str]:
+    """Required columns the header line lacks: lets an upload be refused before it is queued."""
+    header = {h.strip().lower() for h in first_line.lstrip("\ufeff").strip().split(separator_of(first_line))}
+    return [c for c in required if c not in header]
+
+
 def read_csv(raw: bytes, required: tuple[str, ...] = REQUIRED) -> tuple[pd.DataFrame, list[str]]:
     """Rows as strings with their file line numbers, plus messages for rows of the wrong width.
 
@@ -65,8 +76,7 @@ def read_csv(raw: bytes, required: tuple[str, ...] = REQUIRED) -> tuple[pd.DataF
         raise ImportRejected(f"the file is not UTF-8 text (byte {exc.start})") from None
     if not text.strip():
         raise ImportRejected("the file is empty")
-    first = text.split("\n", 1)[0]
-    sep = ";" if first.count(";") > first.count(",") else ","
+    sep = separator_of(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]

@@ -62,9 +62,18 @@ def _depends_on(dependant, target) -> bool:
     return any(d.call is target or _depends_on(d, target) for d in dependant.dependencies)
 
 
+ZETA_ROW_ID = 900_001
+"""A tenant-database id that exists in zeta only: each tenant has its own database, so a small
+id also names acme's own row, and reaching that proves nothing about isolation."""
+
+
 def _fill(path: str, world) -> str:
     """Path parameters get ids that belong to tenant zeta (user ids are global)."""
-    return PARAM.sub(lambda m: str(world.ids["zed"]) if "id" in m.group(1) else "zeta", path)
+    def value(name: str) -> str:
+        if name == "user_id":
+            return str(world.ids["zed"])
+        return str(ZETA_ROW_ID) if "id" in name else "zeta"
+    return PARAM.sub(lambda m: value(m.group(1)), path)
 
 
 def _leaks(text: str) -> list[str]:
@@ -74,7 +83,8 @@ def _leaks(text: str) -> list[str]:
 @pytest.fixture
 def world(auth_world):
     with auth_world.runtime.db.tenant("zeta") as conn:
-        conn.execute(insert(filters_table).values(class_name="ToggleFilter", param_name="zeta_only_param",
+        conn.execute(insert(filters_table).values(id=ZETA_ROW_ID, class_name="ToggleFilter",
+                                                  param_name="zeta_only_param",
                                                   label="ZETA-ONLY-MARKER", config={}, sort_order=99,
                                                   active=True))
     return auth_world

@@ -26,6 +26,7 @@ from core.runtime import Runtime
 from identity.audit import record
 from identity.engine_tokens import Principal
 from identity.users import tenant_id
+from ingest.csv_import import REQUIRED, missing_columns
 from ingest.upload_import import (
     UploadState,
     create_upload,
@@ -104,6 +105,13 @@ def _register(rt: Runtime, principal: Principal, ip: str, line: str, filename: s
                                details=[{"field": "line", "message": "línea desconocida"}])
     if size == 0:
         raise ValidationFailed("el archivo está vacío", details=[{"field": "body", "message": "vacío"}])
+    with open(incoming, "rb") as head:
+        first_line = head.readline(64 * 1024).decode("utf-8", errors="replace")
+    missing = missing_columns(first_line)
+    if missing:
+        raise ValidationFailed(
+            f"la primera línea debe ser la cabecera con {', '.join(REQUIRED)}; faltan {', '.join(missing)}",
+            details=[{"field": "body", "message": "cabecera incompleta"}])
     upload_id = create_upload(rt, slug=principal.tenant, line_code=line, filename=filename,
                               size_bytes=size, user_id=principal.user_id)
     os.replace(incoming, upload_path(rt, upload_id))
@@ -120,7 +128,7 @@ def _register(rt: Runtime, principal: Principal, ip: str, line: str, filename: s
 
 @router.post("", response_model=UploadOut, status_code=202, openapi_extra=CSV_BODY,
              responses={413: {"description": "file over CAMET_UPLOAD_MAX_BYTES"},
-                        422: {"description": "unknown line or empty file"}})
+                        422: {"description": "unknown line, empty file or a header without the columns"}})
 async def upload(request: Request, principal: AdminPrincipal, rt: RuntimeDep,
                  line: str = Query(min_length=1, max_length=32, description="the line's code"),
                  filename: str = Query("detecciones.csv", min_length=1, max_length=255)) -> UploadOut:
