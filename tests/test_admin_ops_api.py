@@ -6,6 +6,7 @@ Every number is checked against plain SQL over the same tables.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -52,7 +53,8 @@ def test_freshness_partitions_and_broken_rows(auth_world, admin):
     body = admin.get("/api/v1/admin/operations").json()
     fresh = {f["line_code"]: f for f in body["freshness"]}
     assert str(last).replace(" ", "T").startswith(fresh["L1"]["last_detection"][:19])
-    assert fresh["L1"]["age_s"] == pytest.approx(30 * 60 + 29.75, abs=0.01)  # TEST_NOW: 15:30:00 plant time
+    newest_utc = datetime(2026, 11, 18, 17, 59, 30, 250000, tzinfo=UTC)  # 14:59:30.250 plant time
+    assert fresh["L1"]["age_s"] == pytest.approx((rt.clock.now_utc() - newest_utc).total_seconds(), abs=0.01)
     assert fresh["L2"]["last_detection"] is None and fresh["L2"]["age_s"] is None
     assert sorted(fresh) == sorted(meta.lines_by_code)
     broken = {(b["kind"], b["name"]) for b in body["broken_rows"]}
