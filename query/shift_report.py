@@ -3,8 +3,9 @@
 A selection is a [start, end) range of plant-local time (the date filter's value), lines and
 shifts: it picks the shift instances that START inside the range and have started by `now`.
 Planned time is the instance's planned time elapsed by `now`; downtime, stops and micro-stops
-come from `stops` (written by the gap-analysis job); units and good units are counted in SQL
-over the instance window. Ratios follow the issue: availability = run / planned, performance =
+come from `stops` (written by the gap-analysis job); units and good units come from the
+rollups where complete and from the detections elsewhere (query/instance_units.py). Ratios
+follow the issue: availability = run / planned, performance =
 units × ideal cycle / run (reported above 1 with a flag, never capped), quality = good / units,
 OEE = good × ideal cycle / planned; `None` where a denominator is zero. Totals sum the
 components first and divide after.
@@ -17,12 +18,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Row
 
 from core import schema_tenant as t
 from core.metadata_cache import TenantMeta
 from core.shift_calendar import ShiftInstance, shift_instances
+from query.instance_units import units_by_instance
 
 REPORT_COLUMNS = (
     "production_date", "shift", "shift_name", "line", "line_name", "planned_s", "downtime_s", "run_s",
@@ -94,26 +96,6 @@ def _as_datetime(value: object) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def _units_by_instance(conn: Connection, line_id: int, instances: list[ShiftInstance]
-                       ) -> dict[tuple[date, int], tuple[int, int]]:
-    """(units, good) per instance of one line: one indexed range count per instance.
-
-    The table check and the statement are made once per line and the bounds are bound
-    parameters, so SQLAlchemy compiles the count once instead of once per instance (a week of
-    four lines plus the previous week is ~170 counts).
-    """
-    out: dict[tuple[date, int], tuple[int, int]] = {}
-    if not instances or not conn.dialect.has_table(conn, t.detections_table_name(line_id)):
-        return out
-    d = t.detections_table(line_id)
-    count = (select(func.count(), func.sum(case((d.c.status == t.STATUS_REJECT, 1), else_=0)))
-             .where(d.c.ts >= bindparam("lo"), d.c.ts < bindparam("hi")))
-    for inst in instances:
-        units, rejects = conn.execute(count, {"lo": inst.start, "hi": inst.end}).one()
-        out[(inst.production_date, inst.shift_id)] = (int(units or 0), int(units or 0) - int(rejects or 0))
-    return out
-
-
 def shift_report(conn: Connection, meta: TenantMeta, sel: Selection, now: datetime) -> dict[str, Any]:
     """One row per production date × shift × line, plus component-wise totals."""
     first, last = sel.start.date() - timedelta(days=1), sel.end.date()
@@ -124,7 +106,7 @@ def shift_report(conn: Connection, meta: TenantMeta, sel: Selection, now: dateti
     for line_id in sel.line_ids:
         line = meta.lines[line_id]
         instances = selected_instances(meta, sel, line_id, now)
-        counts = _units_by_instance(conn, line_id, instances)
+        counts = units_by_instance(conn, line_id, instances)
         for inst in instances:
             planned = planned_until(inst, now)
             agg = sums.get((line_id, inst.production_date, inst.shift_id),
