@@ -34,7 +34,7 @@ from broker.state import broker_state
 from core import schema_tenant as t
 from core.clock import plant_now
 from core.errors import NotFound, RegistryError
-from core.memory import release_memory
+from core.memory import release_if_grown, rss_bytes
 from core.runtime import Runtime
 from filters.engine import FilterSet, load_filter_set
 from identity.engine_tokens import Principal
@@ -164,6 +164,7 @@ async def run_dashboard(
     demo provider is reached in-process in every deployment mode.
     """
     started = time.perf_counter()
+    rss_before = rss_bytes()
     slug = principal.tenant
     config = await run_in_threadpool(load_config, rt, slug, layout_id)
     values = config.filter_set.validate(raw_filters)
@@ -230,7 +231,7 @@ async def run_dashboard(
         )
     finally:
         frames = {}
-        release_memory()
+        release_if_grown(rss_before)
 
     timings = {
         "filters": _ms(filters_s),

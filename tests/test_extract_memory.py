@@ -7,7 +7,7 @@ import platform
 import numpy as np
 import pytest
 
-from core.memory import memory_scope, peak_rss_bytes, release_memory, rss_bytes
+from core.memory import memory_scope, peak_rss_bytes, release_if_grown, release_memory, rss_bytes
 
 MB = 1024 * 1024
 
@@ -57,3 +57,16 @@ def test_gc_pause_nests_and_restores():
         assert not gc.isenabled()  # was off before: stays off
     finally:
         gc.enable()
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_a_run_gives_memory_back_only_when_it_grew():
+    release_memory()
+    before = rss_bytes()
+    assert release_if_grown(before) is False  # a small run skips the ~0.1 s collection
+    chunks = [bytes(1000) + bytes([i % 256]) for i in range(200_000)]
+    assert rss_bytes() > before + 100 * MB
+    assert release_if_grown(before) is True  # still held: released what it could
+    del chunks
+    release_if_grown(before)
+    assert rss_bytes() < before + 60 * MB
