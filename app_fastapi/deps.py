@@ -4,7 +4,7 @@ Every engine route that touches tenant data takes `CurrentPrincipal` (or `AdminP
 the tenant comes from the verified token, never from the body or the URL. The token must
 belong to a user that still exists, is active and is not locked (one primary-key lookup).
 Each authenticated call also counts against the caller's per-user rate limits: a general
-one, plus the route's own from ROUTE_LIMITS.
+one, plus the one LIMITED_PATHS names for its path (several routes may share one).
 """
 
 from __future__ import annotations
@@ -26,8 +26,13 @@ from identity.request_limits import MAX_DB_INT
 _bearer = HTTPBearer(auto_error=False)
 
 API_PER_USER = "600 per minute"
-# Request path (as served, below any mount prefix) → its extra per-user limit.
-ROUTE_LIMITS = {"/api/v1/dashboard/run": ENGINE_DASHBOARD_RUN_PER_USER}
+DASHBOARD_RUN = "/api/v1/dashboard/run"
+# Limit name (also its storage scope) → the extra per-user rate of the routes counted against it.
+ROUTE_LIMITS = {DASHBOARD_RUN: ENGINE_DASHBOARD_RUN_PER_USER}
+# Request path as served (matched at its end: a mount prefix may come before it) → the
+# ROUTE_LIMITS entry it spends. A widget export runs the whole dashboard, so it spends a run.
+LIMITED_PATHS = {re.compile(r"/api/v1/dashboard/run\Z"): DASHBOARD_RUN,
+                 re.compile(r"/api/v1/exports/widgets/\d+\Z"): DASHBOARD_RUN}
 
 
 def runtime_dep(request: Request) -> Runtime:
@@ -56,9 +61,9 @@ def get_principal(
     who = (principal.tenant, str(principal.user_id))
     limiter.hit(API_PER_USER, "api-user", *who)
     path = request.scope.get("path", "")
-    for limited, route_limit in ROUTE_LIMITS.items():
-        if path == limited or path.endswith(limited):
-            limiter.hit(route_limit, "route:" + limited, *who)
+    limited = next((name for pattern, name in LIMITED_PATHS.items() if pattern.search(path)), None)
+    if limited is not None:
+        limiter.hit(ROUTE_LIMITS[limited], "route:" + limited, *who)
     return principal
 
 

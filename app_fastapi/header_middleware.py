@@ -1,5 +1,5 @@
 """Engine security layer: secure headers on every response (errors included), no `server`
-header, no tracebacks, and 429 answers with Retry-After.
+header, no tracebacks. (A 429's Retry-After comes from the CametError handler in main.py.)
 
 `SecurityMiddleware` is plain ASGI and sits outside the exception handlers, so even a crash
 deep in a route becomes a bare JSON 500 that still carries the headers. HTML answers (only the
@@ -14,13 +14,11 @@ import logging
 import re
 from collections.abc import Callable, Collection, Mapping
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app_fastapi.edge_guard import EdgeGuard
-from identity.ratelimit import RateLimited
 from identity.request_limits import ENGINE_BODY_LIMITS
 from identity.secure_headers import API_CSP, docs_csp, secure_headers
 
@@ -93,12 +91,6 @@ class SecurityMiddleware:
 
 def install(app: FastAPI, *, trusted_hosts: Callable[[], list[str]],
             body_limits: Mapping[str, int] = ENGINE_BODY_LIMITS, streamed: Collection[str] = ()) -> None:
-    """Add the edge guard (hosts, body sizes), the header middleware and the 429 handler."""
-
-    @app.exception_handler(RateLimited)
-    async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=429,
-                            headers={"Retry-After": str(exc.retry_after)})
-
+    """Add the edge guard (hosts, body sizes) and the header middleware."""
     app.add_middleware(EdgeGuard, trusted_hosts=trusted_hosts, limits=body_limits, streamed=streamed)
     app.add_middleware(SecurityMiddleware)

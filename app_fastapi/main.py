@@ -109,7 +109,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             log.error("domain error %s on %s %s: %s", type(exc).__name__, request.method,
                       request.url.path, exc.message)
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+        retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=retry)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

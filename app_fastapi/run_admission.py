@@ -7,6 +7,9 @@
             ─▶ one of `run_concurrency` slots free? → compute          (meta.served = "computed")
             ─▶ else wait in a queue of `run_queue`; when that is full → 503 + Retry-After
 
+Every route that runs a dashboard (dashboard/run, a widget's CSV export) goes through
+`admitted_run`; a refusal is an `Overloaded` error, answered by the engine's CametError handler.
+
 Data watermark: per line table MAX(ts) (an index lookup), plus COUNT/MAX(id)/SUM(reason_id) of
 stop_labels (a stop reason given), plus COUNT/MAX(id) of import_batches (history imports add
 rows older than MAX(ts)), plus the metadata version read
@@ -36,7 +39,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from app_fastapi.orchestrator import RunResult, load_config
+from app_fastapi.orchestrator import RunResult, load_config, run_dashboard
 from app_fastapi.result_cache import ResultCache
 from core import schema_tenant as t
 from core.clock import SYSTEM_CLOCK, Clock
@@ -245,3 +248,14 @@ def dashboard_runs(app: Any, rt: Runtime) -> DashboardRuns:
     if runs is None:
         runs = app.state.dashboard_runs = DashboardRuns(rt.settings, rt.clock)
     return runs
+
+
+async def admitted_run(app: Any, rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
+                       layout_id: int | None) -> RunResult:
+    """Run this dashboard under the app's admission (cache, shared flight, gate).
+
+    Raises Overloaded when the gate's queue is full; the engine answers it with 503 and
+    Retry-After, so no route maps it by hand.
+    """
+    return await dashboard_runs(app, rt).run(rt, principal, raw_filters, layout_id, lambda: run_dashboard(
+        rt, principal, raw_filters, layout_id, local_app=app))

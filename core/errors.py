@@ -15,7 +15,7 @@
     ├── QueryTimeout (504)             a query cancelled for running too long
     ├── Overloaded (503)               too many dashboard runs at once; retry after `retry_after_s`
     ├── AuthError (401) / Forbidden (403)
-    ├── RateLimited (429)              identity/ratelimit.py: a limit is spent (`retry_after`)
+    ├── RateLimited (429)              identity/ratelimit.py: a limit is spent (`retry_after_s`)
     ├── RegistryError                  unknown or misconfigured class name in a DB row
     │   └── InvalidDefinition          also a ValueError: a filter row, column set, reader
     │                                  choice or query that cannot be built
@@ -28,10 +28,10 @@
     └── EngineError                    app_flask/engine_client.py: a non-2xx engine answer,
                                        with the engine's status and body
 
-Web layers translate these (FastAPI: one JSON shape; Flask: a page or a partial); 5xx ones are
-logged on both sides, and none carries a stack trace or SQL to the user. Inside pydantic
-validators plain ValueError is the protocol; the edges turn it into ValidationFailed or
-SettingsError.
+Web layers translate these (FastAPI: one JSON shape, plus a Retry-After header for any error
+that sets `retry_after_s`; Flask: a page or a partial); 5xx ones are logged on both sides, and
+none carries a stack trace or SQL to the user. Inside pydantic validators plain ValueError is the
+protocol; the edges turn it into ValidationFailed or SettingsError.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ class CametError(Exception):
 
     status_code = 500
     code = "error"
+    # Seconds after which a retry may succeed; the engine sends it as the Retry-After header.
+    retry_after_s: int | None = None
 
     def __init__(self, message: str, *, details: object = None) -> None:
         super().__init__(message)

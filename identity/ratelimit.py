@@ -29,14 +29,14 @@ ENGINE_DASHBOARD_RUN_PER_USER = "60 per minute"
 
 
 class RateLimited(CametError):
-    """Too many requests for one key; `retry_after` seconds until the window frees a slot."""
+    """Too many requests for one key; `retry_after_s` seconds until the window frees a slot."""
 
     status_code = 429
     code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, details={"retry_after": retry_after})
-        self.retry_after = retry_after
+        self.retry_after_s = retry_after
 
 
 def key_prefix(settings: Settings) -> str:

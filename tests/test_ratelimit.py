@@ -1,5 +1,6 @@
 """Rate limits: 429 with Retry-After on login (per user, per IP), the token endpoint and
-dashboard runs; with Redis storage the count holds across two worker processes."""
+dashboard runs (widget exports included); with Redis storage the count holds across two worker
+processes."""
 
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def test_token_endpoint_limit(auth_world, engine_app):
 
 
 def test_engine_dashboard_run_limit_per_user(auth_world, engine_app, monkeypatch):
-    monkeypatch.setitem(deps.ROUTE_LIMITS, "/api/v1/dashboard/run", "2 per minute")
+    monkeypatch.setitem(deps.ROUTE_LIMITS, deps.DASHBOARD_RUN, "2 per minute")
     client = TestClient(engine_app, raise_server_exceptions=False)
     for _ in range(2):
         response = client.post("/api/v1/dashboard/run", json={}, headers=auth_world.auth("vic"))
@@ -76,6 +77,24 @@ def test_engine_dashboard_run_limit_per_user(auth_world, engine_app, monkeypatch
     blocked = client.post("/api/v1/dashboard/run", json={}, headers=auth_world.auth("vic"))
     assert blocked.status_code == 429 and _retry_after(blocked)
     other = client.post("/api/v1/dashboard/run", json={}, headers=auth_world.auth("ana"))
+    assert other.status_code != 429, "per user, not global"
+
+
+def test_widget_exports_spend_the_dashboard_run_limit(auth_world, engine_app, monkeypatch):
+    monkeypatch.setitem(deps.ROUTE_LIMITS, deps.DASHBOARD_RUN, "3 per minute")
+    client = TestClient(engine_app, raise_server_exceptions=False)
+    vic = auth_world.auth("vic")
+    spent = [client.post("/api/v1/dashboard/run", json={}, headers=vic),
+             client.post("/api/v1/exports/widgets/1", json={}, headers=vic),
+             client.post("/api/v1/exports/widgets/2?format=excel", json={}, headers=vic)]
+    assert 429 not in [r.status_code for r in spent]
+    for path in ("/api/v1/exports/widgets/1", "/api/v1/dashboard/run"):
+        blocked = client.post(path, json={}, headers=vic)
+        assert blocked.status_code == 429 and _retry_after(blocked), path
+        assert blocked.json()["error"] == "rate_limited"
+    assert client.post("/api/v1/exports/shifts", json={}, headers=vic).status_code != 429, \
+        "the shift report runs no dashboard"
+    other = client.post("/api/v1/exports/widgets/1", json={}, headers=auth_world.auth("ana"))
     assert other.status_code != 429, "per user, not global"
 
 

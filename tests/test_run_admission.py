@@ -1,4 +1,5 @@
-"""Admission control, single flight and the result cache of POST /api/v1/dashboard/run."""
+"""Admission control, single flight and the result cache of POST /api/v1/dashboard/run (and of a
+widget export, which runs the dashboard through the same admission)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from app_fastapi.main import create_app
 from app_fastapi.run_admission import OVERLOADED_MESSAGE, RunGate
@@ -191,10 +192,19 @@ def test_concurrent_identical_requests_run_the_dashboard_once(runtime, demo_tena
     assert len({str(r.json()["widgets"]) for r in responses}) == 1
 
 
-def test_full_queue_answers_503_with_retry_after_in_spanish(runtime, demo_tenant):
+def _export_path(rt, slug: str) -> str:
+    """The CSV export of one widget of the tenant's dashboard."""
+    with rt.db.tenant(slug) as conn:
+        widget = conn.execute(select(t.widget_catalog.c.id).order_by(t.widget_catalog.c.id)).first().id
+    return f"/api/v1/exports/widgets/{widget}"
+
+
+@pytest.mark.parametrize("refused_route", ["run", "export"])
+def test_full_queue_answers_503_with_retry_after_in_spanish(runtime, demo_tenant, refused_route):
     rt = _runtime_with(runtime, result_cache_ttl_s=0, run_concurrency=1, run_queue=1)
     app = create_app(rt)
     headers = bearer(rt, demo_principal(rt))
+    refused_path = RUN if refused_route == "run" else _export_path(rt, demo_tenant)
 
     async def scenario():
         from app_fastapi.run_admission import dashboard_runs
@@ -210,7 +220,7 @@ def test_full_queue_answers_503_with_retry_after_in_spanish(runtime, demo_tenant
             held = [asyncio.create_task(c.post(RUN, json={"filters": _filters(rt, demo_tenant, i)},
                                                timeout=60)) for i in range(2)]
             await _waiting(lambda: runs.gate.load()[:2] == (1, 1), held)
-            refused = await c.post(RUN, json={"filters": _filters(rt, demo_tenant, 5)}, timeout=60)
+            refused = await c.post(refused_path, json={"filters": _filters(rt, demo_tenant, 5)}, timeout=60)
             gate_open.set()
             return refused, await asyncio.gather(*held)
 

@@ -12,6 +12,7 @@ from cli.defaults import install_tenant_defaults
 from jobs.runs import run_by_hand
 from tests import stops_dataset as ds
 from tests.stops_support import SLUG, build_stops_tenant, token
+from widgets._cards import kpi_card
 from widgets._plant import Components
 from widgets.oee_cards import OeeCardWidget
 from widgets.plant_data import PlantData
@@ -76,6 +77,22 @@ def test_change_against_the_previous_period_and_the_planned_weighted_target():
 
 def test_nothing_recorded_is_sin_datos_not_zero():
     assert card("oee", plant([row("A", 28_800, 0, 0, 0, stops=0)])) == {"empty": True}
+
+
+def test_kpi_card_builder_keeps_counts_scales_ratios_and_compares_with_the_period_before():
+    count = kpi_card("stops", 3, 4, unit="paradas", decimals=0, higher_is_better=False)
+    assert list(count) == ["value", "unit", "decimals", "metric", "previous", "change_pct", "trend",
+                           "higher_is_better"]
+    assert count["value"] == 3 and type(count["value"]) is int and count["previous"] == 4
+    assert count["change_pct"] == pytest.approx(-25.0) and count["trend"] == "down"
+    assert count["unit"] == "paradas" and count["decimals"] == 0 and count["higher_is_better"] is False
+    shown = kpi_card("oee", 0.55, 0.5, unit="%", decimals=1, higher_is_better=True, scale=100.0)
+    assert shown["value"] == pytest.approx(55.0) and shown["previous"] == pytest.approx(50.0)
+    assert shown["change_pct"] == (0.55 - 0.5) / 0.5 * 100.0, "the change of the unscaled figures"
+    assert shown["trend"] == "up"
+    alone = kpi_card("mtbf_min", None, None, unit="min", decimals=1, higher_is_better=True, scale=100.0)
+    assert [alone[k] for k in ("value", "previous", "change_pct", "trend")] == [None, None, None, "flat"]
+    assert kpi_card("stops", 5, 0, unit="paradas", decimals=0, higher_is_better=False)["change_pct"] is None
 
 
 def test_pareto_sorts_descending_with_the_cumulative_share():

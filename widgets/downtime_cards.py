@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from widgets._plant import Components, change_pct, ratio, report_rows, summed, trend
+from widgets._cards import kpi_card
+from widgets._plant import Components, ratio, report_rows, summed
 from widgets.base import BaseWidget, widget_registry
 from widgets.plant_data import PlantData
 
@@ -60,7 +61,5 @@ class DowntimeCardWidget(BaseWidget):
         value = compute(summed(rows, data))
         before_rows = report_rows(data.previous)
         previous = compute(summed(before_rows, data)) if before_rows else None
-        change = change_pct(value, previous)
-        return {"value": value, "unit": unit, "decimals": decimals, "metric": self.config.metric,
-                "previous": previous, "change_pct": change, "trend": trend(change),
-                "higher_is_better": higher_is_better}
+        return kpi_card(self.config.metric, value, previous, unit=unit, decimals=decimals,
+                        higher_is_better=higher_is_better)

@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from widgets._plant import change_pct, report_rows, summed, trend
+from widgets._cards import kpi_card
+from widgets._plant import report_rows, summed
 from widgets.base import BaseWidget, widget_registry
 from widgets.plant_data import PlantData
 
@@ -57,12 +58,8 @@ class OeeCardWidget(BaseWidget):
             return self.empty_result()
         before_rows = report_rows(data.previous)
         previous = summed(before_rows, data).ratios()[self.config.metric] if before_rows else None
-        change = change_pct(value, previous)
-        out: dict[str, Any] = {
-            "value": value * 100.0, "unit": "%", "decimals": 1, "metric": self.config.metric,
-            "previous": previous * 100.0 if previous is not None else None,
-            "change_pct": change, "trend": trend(change), "higher_is_better": True,
-        }
+        out = kpi_card(self.config.metric, value, previous, unit="%", decimals=1, higher_is_better=True,
+                       scale=100.0)
         if self.config.metric == "oee":
             target = planned_weighted_target(data, rows)
             out["target"] = target * 100.0 if target is not None else None

@@ -9,13 +9,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
-from app_fastapi.orchestrator import run_dashboard
-from app_fastapi.run_admission import dashboard_runs
-from core.errors import Overloaded
+from app_fastapi.run_admission import admitted_run
 from identity.request_limits import MAX_DB_INT
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -117,12 +114,6 @@ async def run(body: RunRequest, principal: CurrentPrincipal, rt: RuntimeDep, req
               response: Response) -> Any:
     """Validate the filters, read the data once, run every widget of the layout (identical runs
     are shared or answered from the short-lived cache; see app_fastapi/run_admission.py)."""
-    runs = dashboard_runs(request.app, rt)
-    try:
-        result = await runs.run(rt, principal, body.filters, body.layout_id, lambda: run_dashboard(
-            rt, principal, body.filters, body.layout_id, local_app=request.app))
-    except Overloaded as exc:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code,
-                            headers={"Retry-After": str(exc.retry_after_s)})
+    result = await admitted_run(request.app, rt, principal, body.filters, body.layout_id)
     response.headers["Server-Timing"] = result.server_timing()
     return {"widgets": result.widgets, "meta": result.meta}

@@ -1,10 +1,11 @@
 """CSV exports: one widget's data, or the shift report, for the dashboard's filters.
 
 `POST /api/v1/exports/widgets/{id}` runs the dashboard with the posted filters exactly like
-`dashboard/run` (same admission, so the export of what the user just saw comes from the
-short-lived result cache) and turns that widget's JSON into rows with its shape's `rows()`
-(widgets/shapes.py): the file always equals the card. `POST /api/v1/exports/shifts` streams the
-per-shift report. `?format=excel` gives the Spanish-Excel variant (`;`, decimal comma, BOM).
+`dashboard/run`: same admission (so the export of what the user just saw comes from the
+short-lived result cache) and same per-user dashboard-run limit (app_fastapi/deps.py). It turns
+that widget's JSON into rows with its shape's `rows()` (widgets/shapes.py): the file always
+equals the card. `POST /api/v1/exports/shifts` streams the per-shift report. `?format=excel`
+gives the Spanish-Excel variant (`;`, decimal comma, BOM).
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from app_fastapi.csv_export import Format, csv_chunks, media_type
 from app_fastapi.deps import CurrentPrincipal, RowId, RuntimeDep
-from app_fastapi.orchestrator import run_dashboard
 from app_fastapi.routes.dashboard import RunRequest
 from app_fastapi.routes.stops import FiltersRequest, resolve_selection
-from app_fastapi.run_admission import dashboard_runs
-from core.errors import Conflict, NotFound, Overloaded
+from app_fastapi.run_admission import admitted_run
+from core.errors import Conflict, NotFound
 from query.shift_report import REPORT_COLUMNS, shift_report
 from widgets.shapes import table_of
 
@@ -49,13 +49,7 @@ def _download(chunks: Iterator[str], fmt: Format, name: str) -> StreamingRespons
 async def widget_csv(widget_id: RowId, body: RunRequest, principal: CurrentPrincipal, rt: RuntimeDep,
                      request: Request, format: Literal["csv", "excel"] = FormatParam) -> Response:  # noqa: A002
     """The rows of one widget of the layout for these filters (header first)."""
-    runs = dashboard_runs(request.app, rt)
-    try:
-        result = await runs.run(rt, principal, body.filters, body.layout_id, lambda: run_dashboard(
-            rt, principal, body.filters, body.layout_id, local_app=request.app))
-    except Overloaded as exc:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code,
-                            headers={"Retry-After": str(exc.retry_after_s)})
+    result = await admitted_run(request.app, rt, principal, body.filters, body.layout_id)
     entry = next((w for w in result.widgets if w["id"] == widget_id), None)
     if entry is None or entry.get("shape") is None:
         raise NotFound(f"el tablero no tiene el widget {widget_id}")
