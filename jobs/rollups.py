@@ -1,16 +1,16 @@
 """Re-aggregate one line's rollups over a range of buckets, entirely in the database.
 
 `rebuild_rollups` deletes the rollup rows of [start, end) and writes them again with an
-INSERT … SELECT … GROUP BY per bucket over the line's detections, so no detection ever travels
-to Python. The SELECT groups twice: first by product × status × histogram bin (each row's bin
-is computed once), then by product × status, where the bin counts become the `hist` JSON text.
-The caller owns the transaction: the delete and the inserts commit together, and running it
-twice leaves the same rows.
+INSERT … SELECT … GROUP BY per bucket (SQLite) or per day of buckets (MySQL/MariaDB) over the
+line's detections, so no detection ever travels to Python. The SELECT groups twice: first by
+product × status × histogram bin (each row's bin is computed once), then by product × status,
+where the bin counts become the `hist` JSON text. The caller owns the transaction: the delete
+and the inserts commit together, and running it twice leaves the same rows.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import (
@@ -35,7 +35,7 @@ from core import schema_tenant as t
 from core.errors import NotFound, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.rollup_grain import HIST_BINS, ROLLUP_GRAIN, floor_to_grain
-from core.rollup_sql import hist_bin_sql, is_mysql_dialect
+from core.rollup_sql import bucket_start_sql, hist_bin_sql, is_mysql_dialect
 
 ROLLUP_COLUMNS = ("line_id", "bucket_start", "product_id", "status", "units", "weight_n", "weight_sum_g",
                   "weight_sumsq_g2", "weight_min_g", "weight_max_g", "under_nominal_n", "giveaway_sum_g",
@@ -67,17 +67,27 @@ def _json_list(counts: list[ColumnElement], dialect_name: str) -> ColumnElement:
     return joined
 
 
-def aggregate_select(line_id: int, dialect_name: str):  # noqa: ANN201
-    """SELECT of the rollup rows of the bucket starting at :bucket, with the detections of
-    [:bucket, :bucket_end), columns in ROLLUP_COLUMNS order."""
+def aggregate_select(line_id: int, dialect_name: str, *, by_range: bool = False):  # noqa: ANN201
+    """SELECT of rollup rows, columns in ROLLUP_COLUMNS order.
+
+    Per bucket (default): the bucket starting at :bucket from the detections of
+    [:bucket, :bucket_end). By range: every bucket of [:lo, :hi), the bucket computed from each
+    detection's `ts` by the shared SQL expression and grouped on as well.
+    """
     d = t.detections_table(line_id)
     p = t.products
-    bucket = bindparam("bucket", type_=t.Timestamp)
     weight, nominal = d.c.weight_g, p.c.nominal_weight_g
     hbin = hist_bin_sql(weight, nominal, dialect_name).label("hbin")
+    if by_range:
+        keys: list[ColumnElement] = [bucket_start_sql(d.c.ts, dialect_name).label("b")]
+        keys_by_name: list[ColumnElement] = [literal_column("b")]
+        lo, hi = bindparam("lo", type_=t.Timestamp), bindparam("hi", type_=t.Timestamp)
+    else:
+        keys, keys_by_name = [], []
+        lo, hi = bindparam("bucket", type_=t.Timestamp), bindparam("bucket_end", type_=t.Timestamp)
     fine = (
         select(
-            d.c.product_id, d.c.status, hbin,
+            *keys, d.c.product_id, d.c.status, hbin,
             func.count().label("units"),
             func.count(weight).label("weight_n"),
             func.sum(weight).label("w_sum"),
@@ -88,11 +98,12 @@ def aggregate_select(line_id: int, dialect_name: str):  # noqa: ANN201
             func.sum(case((weight > nominal, weight - nominal), else_=0.0)).label("giveaway"),
         )
         .select_from(d.outerjoin(p, p.c.id == d.c.product_id))
-        .where(and_(d.c.ts >= bucket, d.c.ts < bindparam("bucket_end", type_=t.Timestamp)))
-        .group_by(d.c.product_id, d.c.status, literal_column("hbin"))
+        .where(and_(d.c.ts >= lo, d.c.ts < hi))
+        .group_by(*keys_by_name, d.c.product_id, d.c.status, literal_column("hbin"))
         .subquery("fine")
     )
     f = fine.c
+    bucket = f.b if by_range else lo
     counts = [func.coalesce(func.sum(case((f.hbin == k, f.weight_n), else_=0)), 0) for k in range(HIST_BINS)]
     zero = literal(0.0)
     return (
@@ -109,15 +120,16 @@ def aggregate_select(line_id: int, dialect_name: str):  # noqa: ANN201
             func.coalesce(func.sum(f.giveaway), zero),
             _json_list([cast(c, Integer) for c in counts], dialect_name),
         )
-        .group_by(f.product_id, f.status)
+        .group_by(*([f.b] if by_range else []), f.product_id, f.status)
     )
 
 
 @lru_cache(maxsize=512)
-def _insert_statement(line_id: int, dialect_name: str) -> Insert:
-    """The INSERT … SELECT of one line's bucket, built once: SQLAlchemy then reuses its compiled
-    form (a fresh statement costs ~0.1 s of compiling for this many expressions)."""
-    return insert(t.rollups).from_select(list(ROLLUP_COLUMNS), aggregate_select(line_id, dialect_name))
+def _insert_statement(line_id: int, dialect_name: str, by_range: bool = False) -> Insert:
+    """The INSERT … SELECT of one line's bucket (or range), built once: SQLAlchemy then reuses
+    its compiled form (a fresh statement costs ~0.1 s of compiling for this many expressions)."""
+    return insert(t.rollups).from_select(list(ROLLUP_COLUMNS),
+                                         aggregate_select(line_id, dialect_name, by_range=by_range))
 
 
 def _next_bucket(conn: Connection, line_id: int, start: datetime, end: datetime) -> datetime | None:
@@ -127,25 +139,37 @@ def _next_bucket(conn: Connection, line_id: int, start: datetime, end: datetime)
     return floor_to_grain(first) if first is not None else None
 
 
+RANGE_SPAN = timedelta(days=1)
+"""Detections one MySQL/MariaDB statement re-aggregates when rebuilding by range."""
+
+
 def rebuild_rollups(conn: Connection, meta: TenantMeta, line_id: int, start: datetime, end: datetime) -> int:
     """Delete and re-aggregate the rollups of buckets [start, end) of one line (caller's
     transaction); returns the rollup rows written. Bounds must be bucket edges.
 
-    One INSERT … SELECT per bucket that holds data (empty stretches are skipped by an index
-    seek): grouping a bucket's rows by product × status × bin is a small sort, while one
-    statement grouping by a computed bucket as well sorted every row of the range (SQLite has
-    no hash aggregation) and ran 2–2.5× slower.
+    Empty stretches are skipped by an index seek. SQLite runs one INSERT … SELECT per bucket:
+    grouping a bucket's rows by product × status × bin is a small sort, while grouping a range
+    by a computed bucket as well sorted every row of the range (SQLite has no hash aggregation)
+    and ran 2–2.5× slower. MySQL/MariaDB groups a day of buckets in one statement: the same rows,
+    6× faster than a statement per bucket for a day of 40k detections (the per-statement cost
+    dominated), which is what a backfill of months of history needs.
     """
     _check_range(meta, line_id, start, end)
     r = t.rollups.c
     conn.execute(delete(t.rollups).where(r.line_id == line_id, r.bucket_start >= start, r.bucket_start < end))
     if start == end or not conn.dialect.has_table(conn, t.detections_table_name(line_id)):
         return 0
-    statement = _insert_statement(line_id, conn.dialect.name)
+    by_range = is_mysql_dialect(conn.dialect.name)
+    statement = _insert_statement(line_id, conn.dialect.name, by_range)
     written = 0
     bucket = _next_bucket(conn, line_id, start, end)
     while bucket is not None:
-        bucket_end = bucket + ROLLUP_GRAIN
-        written += int(conn.execute(statement, {"bucket": bucket, "bucket_end": bucket_end}).rowcount or 0)
-        bucket = _next_bucket(conn, line_id, bucket_end, end) if bucket_end < end else None
+        if by_range:
+            chunk_end = min(bucket + RANGE_SPAN, end)
+            params = {"lo": bucket, "hi": chunk_end}
+        else:
+            chunk_end = bucket + ROLLUP_GRAIN
+            params = {"bucket": bucket, "bucket_end": chunk_end}
+        written += int(conn.execute(statement, params).rowcount or 0)
+        bucket = _next_bucket(conn, line_id, chunk_end, end) if chunk_end < end else None
     return written
