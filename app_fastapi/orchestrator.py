@@ -39,7 +39,7 @@ from core.runtime import Runtime
 from filters.engine import FilterSet, load_filter_set
 from identity.engine_tokens import Principal
 from query.grain import FrameNeed, check_need, master_columns_for
-from query.planner import read_grained
+from query.planner import configured_path, read_grained
 from query.spec import SqlFragment
 from widgets import widget_registry
 from widgets.base import BaseWidget, CombinedData, WidgetContext, WidgetDataError
@@ -195,7 +195,8 @@ async def run_dashboard(
     def read_frames() -> Any:
         t0 = time.perf_counter()
         try:
-            return read_grained(rt, slug, fragments, needs.values())
+            path = configured_path(rt.settings.planner_path, needs.values())
+            return read_grained(rt, slug, fragments, needs.values(), path=path)
         finally:
             spans["db"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
 

@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 from bench._common import MB, machine_info, mb, print_machine, run_child  # noqa: E402
-from core import migrations  # noqa: E402
+from core import migrations, partitions  # noqa: E402
 from core.db import build_engine, parse_db_url  # noqa: E402
 from core.detection_tables import ensure_line_table  # noqa: E402
 from core.memory import peak_rss_bytes, release_memory, reset_peak_rss, rss_bytes  # noqa: E402
@@ -106,7 +106,7 @@ def prepare(backend: str, rows: int, days: int, mysql_url: str, var_dir: Path, p
     load_plant_file(rt.db, SLUG, PROJECT_ROOT / "config" / "demo_plant.yml", today=rt.clock.now_utc().date())
     meta = rt.meta.get(SLUG)
     ids = [meta.line_by_code(code).id for code in LINES]
-    months = [START.date(), (START + timedelta(days=days)).date()]
+    months = partitions.months_between(START.date(), (START + timedelta(days=days)).date())
     with rt.db.tenant(SLUG) as conn:
         for line_id in ids:
             ensure_line_table(conn, line_id, months, today=rt.clock.now_utc().date())

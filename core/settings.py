@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(default=30.0, gt=0)
     run_concurrency: int = Field(default=2, ge=0, description="heavy dashboard runs at once; 0: no gate")
     run_queue: int = Field(default=8, ge=0, description="runs waiting for a slot before 503")
+    planner_path: Literal["auto", "rollup", "pushdown", "raw"] = Field(
+        default="auto", description="auto: the planner chooses; a path forces it (benchmarks, diagnosis)")
     result_cache_ttl_s: float = Field(default=30.0, ge=0, description="0: no result cache")
     result_cache_url: str = Field(default="", description="redis://… shares results; empty: per process")
     external_apis_file: Path = PROJECT_ROOT / "config" / "external_apis.yml"

@@ -72,6 +72,16 @@ def choose_plan(needs: Iterable[FrameNeed], blocker: str | None = None) -> Plan:
     return Plan("pushdown", f"GROUP BY over the detections: {blocker}")
 
 
+def configured_path(setting: str, needs: Iterable[FrameNeed]) -> Path | None:
+    """The path CAMET_PLANNER_PATH forces (None: the planner chooses). Raw-row needs can only be
+    fed raw, so a forced grouped path yields to the planner when a widget reads raw rows."""
+    if setting == "auto" or (setting != "raw" and any(n.raw for n in needs)):
+        return None
+    if setting not in PATHS:
+        raise ValueError(f"unknown planner path {setting!r}")
+    return setting  # type: ignore[return-value]
+
+
 def read_grained(
     rt: Runtime,
     slug: str,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,7 @@ from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.batch import write_batch
 from jobs.rollup_job import roll_tenant
 from query.grain import MEASURES, FrameNeed, regrain
-from query.planner import choose_plan, group_spec, read_grained
+from query.planner import choose_plan, configured_path, group_spec, read_grained
 from query.pushdown import GroupSpec, bucket_minutes
 from query.rollup_read import rollup_blocker
 from query.spec import SqlFragment
@@ -212,3 +213,14 @@ def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant):
     roll_tenant(runtime, demo_tenant)
     rolled_again, _ = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
     assert rolled_again == rows + 3
+
+
+def test_the_configured_path_is_forced_unless_a_widget_needs_raw_rows():
+    grouped = FrameNeed(frozenset({"line_id"}), frozenset({"units"}), False)
+    raw = FrameNeed(frozenset({"ts"}), frozenset(), True)
+    assert configured_path("auto", [grouped]) is None
+    assert configured_path("pushdown", [grouped]) == "pushdown"
+    assert configured_path("raw", [grouped, raw]) == "raw"
+    assert configured_path("rollup", [grouped, raw]) is None
+    with pytest.raises(ValueError):
+        configured_path("fastest", [grouped])
