@@ -16,7 +16,7 @@ both parts are concatenated before each widget folds its own grain.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,7 +92,8 @@ def line_states(conn: Connection, line_ids: Sequence[int]) -> dict[int, LineStat
     return {i: found.get(i, LineState(i, None)) for i in line_ids}
 
 
-def _rollup_statement(spec: GroupSpec, state: LineState, fragments: Sequence[SqlFragment]) -> Any:
+def _rollup_statement(spec: GroupSpec, state: LineState, line_ids: Sequence[int],
+                      fragments: Sequence[SqlFragment]) -> Any:
     r = rollups.c
     keys = source_keys(spec.dims)
     cols: list[Any] = [r.line_id] + [r[k] for k in keys[1:]]
@@ -101,7 +102,7 @@ def _rollup_statement(spec: GroupSpec, state: LineState, fragments: Sequence[Sql
         bucket = bucket_index(r.bucket_start, spec.minutes)
         cols.append(bucket.label("bucket"))
         groups.append(bucket)
-    conds: list[ColumnElement[bool]] = [r.line_id == state.line_id, r.bucket_start < state.rolled_until]
+    conds: list[ColumnElement[bool]] = [r.line_id.in_(list(line_ids)), r.bucket_start < state.rolled_until]
     if state.dirty_from is not None and state.dirty_until is not None:
         conds.append(or_(r.bucket_start < state.dirty_from, r.bucket_start >= state.dirty_until))
     window = time_window(fragments)
@@ -127,20 +128,35 @@ def read_rollup_groups(
         return None, {}
     with rt.db.tenant(slug) as conn:
         states = line_states(conn, line_ids)
-        rolled = [s for s in states.values() if s.rolled_until is not None]
+        groups = same_marks(states.values())
+        rolled = [(state, ids) for state, ids in groups if state.rolled_until is not None]
         with statement_deadline(rt.settings.query_timeout_s, conn):
-            rows = [tuple(row) for s in rolled for row in conn.execute(_rollup_statement(spec, s, fragments))]
+            rows = [tuple(row) for state, ids in rolled
+                    for row in conn.execute(_rollup_statement(spec, state, ids, fragments))]
     parts = [groups_frame(spec, rows, meta)]
-    raw_lines = []
-    for state in states.values():
+    raw_lines: list[int] = []
+    for state, ids in groups:
         ranges = state.raw_ranges()
-        extra = SqlFragment(line_ids=frozenset({state.line_id}))
+        extra = SqlFragment(line_ids=frozenset(ids))
         if ranges is not None:
-            extra = SqlFragment(line_ids=frozenset({state.line_id}), time_ranges=ranges,
+            extra = SqlFragment(line_ids=frozenset(ids), time_ranges=ranges,
                                 time_range=(ranges[0][0], ranges[-1][1]))
         remainder = read_groups(rt, slug, [*fragments, extra], spec)
         if remainder is not None:
             parts.append(remainder)
-            raw_lines.append(state.line_id)
+            raw_lines += ids
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return frame, {"rolled_lines": [s.line_id for s in rolled], "raw_lines": raw_lines}
+    rolled_lines = sorted(i for _, ids in rolled for i in ids)
+    return frame, {"rolled_lines": rolled_lines, "raw_lines": sorted(raw_lines)}
+
+
+def same_marks(states: Iterable[LineState]) -> list[tuple[LineState, list[int]]]:
+    """Lines grouped by identical marks (one job run usually leaves every line at the same
+    watermark), so a run reads the rollups and the raw remainder once per group, not per line."""
+    groups: dict[tuple, list[int]] = {}
+    first: dict[tuple, LineState] = {}
+    for state in states:
+        key = (state.rolled_until, state.dirty_from, state.dirty_until)
+        groups.setdefault(key, []).append(state.line_id)
+        first.setdefault(key, state)
+    return [(first[key], sorted(ids)) for key, ids in groups.items()]
