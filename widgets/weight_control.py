@@ -2,7 +2,8 @@
 
 Giveaway is what a packaging plant gives away for free: the mean weight above the product's
 nominal (mean − nominal, g per unit, negative when the product runs light) and its total over
-the period, (Σ weight − n × nominal) in kg, so light units offset heavy ones. "% bajo nominal" is
+the period, (Σ weight − n × nominal) in kg, so light units offset heavy ones (the grain's
+`giveaway_sum_g`, the excess of the heavy units alone, is another quantity). "% bajo nominal" is
 the share of weighed units lighter than the nominal (a unit exactly at it is not under). Only
 good (not rejected) units with a weight of a known product count: rejects never reach a
 customer. Everything comes from summable measures (n, Σw, Σw², the under-nominal count), so the
