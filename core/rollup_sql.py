@@ -1,8 +1,9 @@
-"""SQL expressions of the rollup grain and histogram, for SQLite and MySQL/MariaDB.
+"""SQL expressions of the rollup grain, histogram and nominal measures, for SQLite and MySQL/MariaDB.
 
 The rollup job aggregates with them, and a reader that groups raw detections in the database
 (e.g. the newest, not yet rolled-up bucket) can use the same ones, so both agree exactly with
-`core.rollup_grain.floor_to_grain` and `hist_bin`.
+`core.rollup_grain.floor_to_grain` and `hist_bin`, and with the rollups' `under_nominal_n` and
+`giveaway_sum_g` (query/grain.py computes the same two per detection in pandas).
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ def bucket_start_sql(ts: ColumnElement, dialect_name: str) -> ColumnElement:
 def deviation_pct_sql(weight: ColumnElement, nominal: ColumnElement) -> ColumnElement:
     """(weight − nominal) × 100 / nominal, the operations of core.rollup_grain.deviation_pct."""
     return (weight - nominal) * literal(100.0) / nominal
+
+
+def under_nominal_sql(weight: ColumnElement, nominal: ColumnElement) -> ColumnElement:
+    """1 for a unit lighter than its nominal, else 0: a NULL weight or nominal (a product without
+    a `products` row) compares unknown and counts 0. SUM it for `under_nominal_n`."""
+    return case((weight < nominal, 1), else_=0)
+
+
+def giveaway_sql(weight: ColumnElement, nominal: ColumnElement) -> ColumnElement:
+    """weight − nominal for a unit heavier than its nominal, else 0.0 (also for a NULL weight or
+    nominal). SUM it for `giveaway_sum_g`."""
+    return case((weight > nominal, weight - nominal), else_=0.0)
 
 
 def hist_bin_sql(weight: ColumnElement, nominal: ColumnElement, dialect_name: str) -> ColumnElement:

@@ -40,13 +40,21 @@ _MEASURES: dict[str, str] = {
     "weight_sumsq_g2": SUM,  # float64 grams², for variance / standard deviation
     "weight_min_g": MIN,  # float64, NaN when weight_n == 0
     "weight_max_g": MAX,
+    "under_nominal_n": SUM,  # of the weighed, detections lighter than their product's nominal (int64)
+    "giveaway_sum_g": SUM,  # float64 grams: Σ (weight − nominal) over detections heavier than it
 }
 
 MEASURES: Mapping[str, str] = MappingProxyType(_MEASURES)
 """Measure column → how two rows of it combine (sum, min or max)."""
 
 WEIGHT_MEASURES = frozenset(MEASURES) - {"units"}
-_INT_MEASURES = frozenset({"units", "weight_n"})
+"""Measures read from each detection's weight (a grouped read selects them all together)."""
+
+NOMINAL_MEASURES = frozenset({"under_nominal_n", "giveaway_sum_g"})
+"""Weight measures against the product's nominal, with the rollup job's definitions
+(core/rollup_sql.py): only weighed units of a product with a nominal count, at nominal is neither."""
+
+_INT_MEASURES = frozenset({"units", "weight_n", "under_nominal_n"})
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,8 @@ class FrameNeed:
         if self.raw:
             return self.columns
         weights = {"weight_g"} if self.measures & WEIGHT_MEASURES else set()
-        return self.columns | weights
+        nominal = {"nominal_weight_g"} if self.measures & NOMINAL_MEASURES else set()
+        return self.columns | weights | nominal
 
     def output_columns(self) -> list[str]:
         """The columns of the frame handed to the widget, dimensions first (sorted)."""
@@ -108,24 +117,38 @@ def empty_grain(need: FrameNeed) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def nominal_measures(weight: np.ndarray, nominal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per detection, (under nominal 0/1, giveaway g): core/rollup_sql.py's definitions in numpy.
+
+    NaN (no weight, or a product without a nominal) compares false, as NULL does in SQL. Both
+    arrays hold float32 values (the detections' and products' FLOAT columns) widened to float64,
+    so the comparison and the difference are the ones MySQL/MariaDB computes.
+    """
+    return (weight < nominal).astype(np.int64), np.where(weight > nominal, weight - nominal, 0.0)
+
+
 def rows_to_grain(rows: pd.DataFrame, dims: Iterable[str], measures: Iterable[str]) -> pd.DataFrame:
-    """Group per-detection rows to `dims`, computing the requested measures (all of them
-    when a weight measure is asked, since they come from one pass)."""
+    """Group per-detection rows to `dims`, computing the requested measures (every weight
+    measure but the nominal ones when one is asked, since they come from one pass; the
+    nominal ones, which need `nominal_weight_g`, only when asked)."""
     measures = frozenset(measures)
     if not measures & WEIGHT_MEASURES:
         prepared = rows[list(dims)].assign(units=np.int64(1))
         return _combine(prepared, dims, frozenset({"units"}))
     weight = rows["weight_g"].to_numpy(dtype=np.float64, na_value=np.nan)
     present = ~np.isnan(weight)
-    prepared = rows[list(dims)].assign(
-        units=np.int64(1),
-        weight_n=present.astype(np.int64),
-        weight_sum_g=np.where(present, weight, 0.0),
-        weight_sumsq_g2=np.where(present, weight * weight, 0.0),
-        weight_min_g=weight,
-        weight_max_g=weight,
-    )
-    return _combine(prepared, dims, frozenset(MEASURES))
+    computed: dict[str, np.ndarray] = {
+        "weight_n": present.astype(np.int64),
+        "weight_sum_g": np.where(present, weight, 0.0),
+        "weight_sumsq_g2": np.where(present, weight * weight, 0.0),
+        "weight_min_g": weight,
+        "weight_max_g": weight,
+    }
+    if measures & NOMINAL_MEASURES:
+        nominal = rows["nominal_weight_g"].to_numpy(dtype=np.float64, na_value=np.nan)
+        computed["under_nominal_n"], computed["giveaway_sum_g"] = nominal_measures(weight, nominal)
+    prepared = rows[list(dims)].assign(units=np.int64(1), **computed)
+    return _combine(prepared, dims, frozenset({"units", *computed}))
 
 
 def regrain(frame: pd.DataFrame, dims: Iterable[str], measures: Iterable[str]) -> pd.DataFrame:

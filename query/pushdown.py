@@ -7,7 +7,9 @@ that divides the day and every boundary the asked time dimensions depend on (the
 production day start, shift starts and ends), so every detection of a bucket gets the same
 `hour_start`, `production_day` and shift columns as its bucket start: the enrichment then runs
 over the groups, not the detections, and the frame is the one raw rows grouped in pandas give.
-Filters, partition routing and the statement deadline are the raw read's own.
+Filters, partition routing and the statement deadline are the raw read's own. When weights are
+asked, the line table is LEFT JOINed to `products` for the nominal measures (under nominal,
+giveaway), with the rollup job's own expressions (core/rollup_sql.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Integer, MetaData, Select, SmallInteger, and_, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    MetaData,
+    Select,
+    SmallInteger,
+    and_,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -27,8 +40,9 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from core.db import is_mysql
 from core.metadata_cache import TenantMeta
+from core.rollup_sql import giveaway_sql, under_nominal_sql
 from core.runtime import Runtime
-from core.schema_tenant import detections_table
+from core.schema_tenant import detections_table, products
 from query.builder import (
     DetectionQuery,
     branch_conditions,
@@ -157,13 +171,17 @@ def build_aggregate(
             cols.append(bucket.label("bucket"))
             groups.append(bucket)
         cols.append(func.count().label("units"))
+        source: Any = table
         if weights:
-            w = table.c.weight_g
+            w, nominal = table.c.weight_g, products.c.nominal_weight_g
             # MySQL computes FLOAT arithmetic in double precision; SQLite stores REAL doubles.
             cols += [func.count(w).label("weight_n"), func.sum(w).label("weight_sum_g"),
                      func.sum(w * w).label("weight_sumsq_g2"),
-                     func.min(w).label("weight_min_g"), func.max(w).label("weight_max_g")]
-        stmt = select(*cols).select_from(table)
+                     func.min(w).label("weight_min_g"), func.max(w).label("weight_max_g"),
+                     cast(func.sum(under_nominal_sql(w, nominal)), Integer).label("under_nominal_n"),
+                     func.sum(giveaway_sql(w, nominal)).label("giveaway_sum_g")]
+            source = table.outerjoin(products, products.c.id == table.c.product_id)
+        stmt = select(*cols).select_from(source)
         conds = branch_conditions(table, window, fragments, ranges)
         if conds:
             stmt = stmt.where(and_(*conds))
@@ -181,7 +199,9 @@ def measure_columns(table: Any, weights: bool) -> list[Any]:
                  func.sum(table.c.weight_sum_g).label("weight_sum_g"),
                  func.sum(table.c.weight_sumsq_g2).label("weight_sumsq_g2"),
                  func.min(table.c.weight_min_g).label("weight_min_g"),
-                 func.max(table.c.weight_max_g).label("weight_max_g")]
+                 func.max(table.c.weight_max_g).label("weight_max_g"),
+                 func.sum(table.c.under_nominal_n).label("under_nominal_n"),
+                 func.sum(table.c.giveaway_sum_g).label("giveaway_sum_g")]
     return cols
 
 
@@ -206,6 +226,8 @@ def groups_frame(spec: GroupSpec, rows: Sequence[Any], meta: TenantMeta) -> pd.D
             out[name] = pd.to_numeric(raw[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         empty = out["weight_n"].to_numpy() == 0
         out.loc[empty, ["weight_sum_g", "weight_sumsq_g2"]] = 0.0
+        out["under_nominal_n"] = raw["under_nominal_n"].to_numpy(dtype=np.int64)
+        out["giveaway_sum_g"] = pd.to_numeric(raw["giveaway_sum_g"]).to_numpy(dtype=np.float64)
     return out
 
 

@@ -8,9 +8,22 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy.dialects import mysql, sqlite
 
 from core.errors import InvalidDefinition
-from query.grain import FrameNeed, check_need, master_columns_for, regrain, rows_to_grain, shape_frames
+from core.rollup_sql import giveaway_sql, under_nominal_sql
+from core.schema_tenant import detections_table, products
+from jobs.rollups import aggregate_select
+from query.grain import (
+    MEASURES,
+    WEIGHT_MEASURES,
+    FrameNeed,
+    check_need,
+    master_columns_for,
+    regrain,
+    rows_to_grain,
+    shape_frames,
+)
 from widgets.base import CombinedData, WidgetContext
 from widgets.kpi import KpiWidget
 from widgets.line_summary import LineSummaryWidget
@@ -18,17 +31,20 @@ from widgets.plan_vs_actual import PlanVsActualWidget
 from widgets.product_mix import ProductMixWidget
 from widgets.production_by_line import ProductionByLineWidget
 from widgets.production_over_time import ProductionOverTimeWidget
+from widgets.weight_control import WeightControlWidget
 
-WEIGHTS = frozenset({"units", "weight_n", "weight_sum_g", "weight_sumsq_g2", "weight_min_g", "weight_max_g"})
+WEIGHTS = frozenset(MEASURES)
+NOMINALS = {"A": 500.0, "B": 490.0, "C": 510.0}
 
 
 def raw_rows(n: int = 400, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     ts = pd.Timestamp("2026-03-01 05:00") + pd.to_timedelta(rng.integers(0, 5 * 86400, n), unit="s")
     lines = rng.integers(0, 3, n)
-    weight = rng.normal(500.0, 20.0, n)
+    weight = np.round(rng.normal(500.0, 20.0, n))  # whole grams: some exactly at the nominal
     weight[rng.random(n) < 0.1] = np.nan
     products = np.array(["A", "B", "C", None], dtype=object)[rng.integers(0, 4, n)]
+    nominal = np.array([NOMINALS.get(p, np.nan) for p in products], dtype=np.float32)
     shifted = ts - pd.Timedelta(hours=6)
     return pd.DataFrame({
         "ts": ts,
@@ -38,6 +54,7 @@ def raw_rows(n: int = 400, seed: int = 7) -> pd.DataFrame:
         "line_code": pd.Categorical(np.array(["L1", "L2", "L3"])[lines]),
         "line_name": pd.Categorical(np.array(["Línea 1", "Línea 2", "Línea 3"])[lines]),
         "product_name": pd.Categorical(products),
+        "nominal_weight_g": nominal,
         "weight_g": weight,
         "is_reject": rng.random(n) < 0.2,
     })
@@ -54,6 +71,47 @@ def test_measures_equal_plain_aggregation_per_group():
         assert got["weight_sumsq_g2"] == pytest.approx((w * w).sum(), rel=1e-12)
         assert (got["weight_min_g"], got["weight_max_g"]) == (w.min(), w.max())
     assert out["units"].dtype == np.int64 and out["weight_sum_g"].dtype == np.float64
+    assert out["under_nominal_n"].dtype == np.int64 and out["giveaway_sum_g"].dtype == np.float64
+
+
+def test_nominal_measures_count_weighed_units_of_known_products_only():
+    rows = raw_rows()
+    out = rows_to_grain(rows, ["product_name"], WEIGHTS)
+    for _, got in out.iterrows():
+        part = rows[rows["product_name"].isna()] if pd.isna(got["product_name"]) else rows[
+            rows["product_name"] == got["product_name"]]
+        nominal = NOMINALS.get(got["product_name"])
+        w = part["weight_g"].dropna()
+        if nominal is None:  # a product without a nominal: neither under nor giving away
+            assert (got["under_nominal_n"], got["giveaway_sum_g"]) == (0, 0.0) and len(w) > 0
+            continue
+        assert got["under_nominal_n"] == int((w < nominal).sum())
+        assert got["giveaway_sum_g"] == pytest.approx(float((w[w > nominal] - nominal).sum()), rel=1e-12)
+        at_nominal = int((w == nominal).sum())
+        assert at_nominal > 0  # exactly at the nominal: counted in neither
+        assert got["under_nominal_n"] + at_nominal + int((w > nominal).sum()) == got["weight_n"]
+
+
+def test_nominal_measures_are_computed_only_when_asked():
+    rows = raw_rows().drop(columns="nominal_weight_g")
+    out = rows_to_grain(rows, ["line_code"], {"units", "weight_sum_g"})
+    assert list(out.columns) == ["line_code", "units", "weight_n", "weight_sum_g", "weight_sumsq_g2",
+                                 "weight_min_g", "weight_max_g"]
+    assert {"under_nominal_n", "giveaway_sum_g"} <= WEIGHT_MEASURES
+
+
+def test_the_push_down_uses_the_rollup_jobs_own_nominal_expressions():
+    """One definition: the expressions core/rollup_sql.py gives the push-down are the ones the
+    rollup job's INSERT … SELECT compiles (the exactness tests then compare the numbers)."""
+    d = detections_table(1)
+    weight, nominal = d.c.weight_g, products.c.nominal_weight_g
+    for dialect in (sqlite.dialect(), mysql.dialect()):
+        stmt = aggregate_select(1, dialect.name, by_range=True).params(lo=datetime(2026, 1, 1),
+                                                                        hi=datetime(2026, 1, 2))
+        job = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        for expr in (under_nominal_sql(weight, nominal), giveaway_sql(weight, nominal)):
+            text = str(expr.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+            assert text.startswith("CASE WHEN (detections_1.weight_g") and f"sum({text})" in job
 
 
 def test_missing_dimension_values_stay_a_group_and_no_units_are_lost():
@@ -98,6 +156,8 @@ def test_master_columns_read_only_what_the_needs_are_computed_from():
              FrameNeed(frozenset(), frozenset({"units", "weight_max_g"})),
              FrameNeed(frozenset({"ts"}), raw=True)]
     assert master_columns_for(needs) == {"line_code", "weight_g", "ts"}
+    under = FrameNeed(frozenset({"line_code"}), frozenset({"units", "under_nominal_n"}))
+    assert master_columns_for([*needs, under]) == {"line_code", "weight_g", "ts", "nominal_weight_g"}
 
 
 def _split(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -110,7 +170,7 @@ def _split(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     first["units"] = share
     second = big.copy()
     second["units"] = big["units"].to_numpy() - share
-    for name in ("weight_n", "weight_sum_g", "weight_sumsq_g2"):
+    for name in ("weight_n", "weight_sum_g", "weight_sumsq_g2", "under_nominal_n", "giveaway_sum_g"):
         if name in frame:
             first[name] = big[name] if name != "weight_n" else np.minimum(big[name], share)
             second[name] = 0 if name != "weight_n" else big[name] - first[name]
@@ -131,6 +191,7 @@ WIDGETS = [
     (KpiWidget, {"metric": "units"}), (KpiWidget, {"metric": "kg"}), (KpiWidget, {"metric": "reject_rate"}),
     (ProductionByLineWidget, None), (ProductMixWidget, {"top_n": 2}), (LineSummaryWidget, None),
     (ProductionOverTimeWidget, None), (ProductionOverTimeWidget, {"bucket": "day"}),
+    (WeightControlWidget, None),
 ]
 
 

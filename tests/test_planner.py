@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from app_fastapi.orchestrator import frame_need
 from core.clock import plant_now
@@ -21,14 +23,16 @@ from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.batch import write_batch
 from jobs.rollup_job import roll_tenant
 from query.grain import MEASURES, FrameNeed, regrain
-from query.planner import choose_plan, configured_path, group_spec, read_grained
+from query.planner import PATHS, choose_plan, configured_path, group_spec, read_grained
 from query.pushdown import GroupSpec, bucket_minutes
 from query.rollup_read import rollup_blocker
 from query.spec import SqlFragment
 from tests.dashboard_support import DEMO_DAY_START, data_days, line_ids
+from tests.rollup_support import insert_rows, random_rows
 from widgets import widget_registry
 from widgets.base import CombinedData, WidgetContext
 from widgets.defaults import DEFAULT_WIDGET_ROWS
+from widgets.weight_control import WeightControlWidget
 
 WEIGHTS = frozenset(MEASURES)
 EXTRA_NEEDS = [  # grains no default widget asks for: shifts, areas, weights per product, status
@@ -59,12 +63,13 @@ def sorted_frame(frame: pd.DataFrame, need: FrameNeed) -> pd.DataFrame:
 
 def assert_same_frames(raw: pd.DataFrame, pushed: pd.DataFrame, need: FrameNeed) -> None:
     a, b = sorted_frame(raw, need), sorted_frame(pushed, need)
-    ints = [c for c in ("units", "weight_n") if c in a]
+    ints = [c for c in ("units", "weight_n", "under_nominal_n") if c in a]
     pd.testing.assert_frame_equal(a[sorted(need.columns) + ints], b[sorted(need.columns) + ints],
                                   check_dtype=False, check_categorical=False)
     floats = [c for c in a.columns if c not in need.columns and c not in ints]
     # SQLite stores REAL doubles, the raw reader keeps float32 weights: 1e-6 is far above that
-    # rounding and far below any real difference (one gram in a kilogram sum).
+    # rounding and far below any real difference (one gram in a kilogram sum). The demo's weights
+    # are float32 values, so even giveaway, a small difference of weights, meets it.
     pd.testing.assert_frame_equal(a[floats], b[floats], check_dtype=False, rtol=1e-6)
 
 
@@ -158,12 +163,32 @@ def compare_paths(runtime: Any, slug: str, fragments: list[SqlFragment], widgets
     return reads[0].rows, "rollup" in paths and bool(reads[-1].plan.get("rolled_lines"))
 
 
+def nominal_edges(meta: Any, day: Any) -> pd.DataFrame:
+    """A batch of the nominal measures' edge cases the demo lacks (it weighs every unit): units
+    at, just under and just over the nominal, and unweighed ones, good and rejected, per line."""
+    rows = []
+    for i, line in enumerate(sorted(meta.lines.values(), key=lambda ln: ln.id)):
+        product = meta.products[min(meta.products_by_line[line.id])]
+        ts = datetime.combine(day, datetime.min.time()) + DEMO_DAY_START + timedelta(hours=2 + i, seconds=11)
+        nominal = product.nominal_weight_g
+        # 1/8 g steps: the same number in the raw reader's float32 and in a SQLite double, so
+        # even the spread of a group of only these rows is identical on every path.
+        for weight in (f"{nominal}", f"{nominal}", f"{nominal - 0.125}", f"{nominal + 0.125}", "", ""):
+            for status in ("ok", "reject"):
+                rows.append({"line": line.code, "ts": ts.isoformat(sep=" "), "product_code": product.code,
+                             "weight_g": weight, "status": status})
+    return pd.DataFrame(rows).assign(__line=range(1, len(rows) + 1))
+
+
 def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant):
     """Not marked `clock`: it expects demo detections up to "now" (a worked shift), which the
-    Sunday edge of `make test-clock` does not have; it runs at the fixed TEST_NOW."""
-    roll_tenant(runtime, demo_tenant)  # the fixture leaves the rollups to the job
+    Sunday edge of `make test-clock` does not have; it runs at the fixed TEST_NOW. A product
+    without a nominal is in test_nominal_measures_equal_plain_sql_on_every_path (the default
+    top-products table takes every unit for a known product)."""
     meta = runtime.meta.get(demo_tenant)
     first, last = data_days(runtime, demo_tenant)
+    write_batch(runtime.db, meta, nominal_edges(meta, first), allowed=set(meta.lines_by_code))
+    roll_tenant(runtime, demo_tenant)  # the fixture leaves the rollups to the job
     filter_set = build_filter_set(DEFAULT_FILTER_ROWS, meta)
     assert len(line_ids(runtime, demo_tenant)) >= 2
     plans = {"plans": [{"date": (first + timedelta(days=i)).isoformat(), "line": line.code,
@@ -196,8 +221,11 @@ def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant):
     everything = filter_set.fragments(filter_set.validate(
         {"fecha": {"preset": "personalizado", "start": first.isoformat(), "end": last.isoformat()}}))
     rows, rolled = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
-    read = read_grained(runtime, demo_tenant, everything, [EXTRA_NEEDS[0]])
+    read = read_grained(runtime, demo_tenant, everything, [EXTRA_NEEDS[0], EXTRA_NEEDS[1]])
     assert rolled and read.plan["path"] == "rollup" and read.plan["raw_lines"]
+    weights = read.frames[EXTRA_NEEDS[1]]  # the nominal measures took part in the comparisons
+    assert weights["under_nominal_n"].sum() > 0 and weights["giveaway_sum_g"].sum() > 0
+    assert (weights["weight_n"] < weights["units"]).any()
 
     # A late import into rolled buckets marks them dirty: until the job redoes them, they are
     # read from raw, so the answer already counts the new rows; after the job, from the rollups.
@@ -213,6 +241,68 @@ def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant):
     roll_tenant(runtime, demo_tenant)
     rolled_again, _ = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
     assert rolled_again == rows + 3
+
+
+def test_nominal_measures_equal_plain_sql_on_every_path(runtime, plant_tenant):
+    """Under-nominal counts and giveaway sums per product × status on every path (rolled
+    buckets plus a raw tail after the watermark) equal a plain SQL GROUP BY, including units
+    exactly at the nominal, unweighed ones and a product without a `products` row."""
+    meta = runtime.meta.get(plant_tenant)
+    line = meta.lines_by_code["L1"].id
+    products = {p.id: p.nominal_weight_g for p in meta.products.values() if line in p.line_ids}
+    pf090 = meta.products_by_code["PF-090"].id
+    day = datetime(2026, 11, 18)  # TEST_NOW is 15:30 that day: buckets after it stay raw
+    edges = [(day.replace(hour=11), pf090, 90.0, 0), (day.replace(hour=11), pf090, 90.0, 1),  # at nominal
+             (day.replace(hour=11, minute=1), pf090, None, 0),  # unweighed
+             (day.replace(hour=11, minute=2), 999_999, 50.0, 0),  # a product without a nominal
+             (day.replace(hour=15, minute=40), pf090, 89.875, 0),  # after the watermark
+             (day.replace(hour=15, minute=41), 999_999, 150.0, 0)]
+    rows = edges + random_rows(np.random.default_rng(3), day.replace(hour=10), 6, 1500, products)
+    insert_rows(runtime, plant_tenant, line, rows)
+    roll_tenant(runtime, plant_tenant)
+
+    filter_set = build_filter_set(DEFAULT_FILTER_ROWS, meta)
+    date = day.date().isoformat()
+    fragments = filter_set.fragments(filter_set.validate(
+        {"fecha": {"preset": "personalizado", "start": date, "end": date}}))
+    lo, hi = next(f.time_range for f in fragments if f.time_range is not None)
+    plain = text(
+        "SELECT d.product_id, d.status, COUNT(*), COUNT(d.weight_g), "
+        "SUM(CASE WHEN d.weight_g < p.nominal_weight_g THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN d.weight_g > p.nominal_weight_g THEN d.weight_g - p.nominal_weight_g ELSE 0 END) "
+        f"FROM detections_{line} d LEFT JOIN products p ON p.id = d.product_id "
+        "WHERE d.ts >= :lo AND d.ts < :hi GROUP BY d.product_id, d.status")
+    with runtime.db.tenant(plant_tenant) as conn:
+        truth = {(int(r[0]), int(r[1])): (int(r[2]), int(r[3]), int(r[4]), float(r[5]))
+                 for r in conn.execute(plain, {"lo": lo, "hi": hi})}
+        at_nominal = conn.execute(text(
+            f"SELECT COUNT(*) FROM detections_{line} d JOIN products p ON p.id = d.product_id "
+            "WHERE d.weight_g = p.nominal_weight_g")).scalar()
+    assert sum(v[0] for v in truth.values()) == len(rows) and at_nominal >= 2
+    assert truth[(999_999, 0)][1] > 0 and truth[(999_999, 0)][2:] == (0, 0.0)
+    assert sum(v[2] for v in truth.values()) > 0 and sum(v[3] for v in truth.values()) > 0
+
+    by_product = FrameNeed(frozenset({"product_id", "status"}), WEIGHTS)
+    control = WeightControlWidget(widget_id=1, title="Control de peso")
+    needs = [by_product, FrameNeed(frozenset({"hour_start"}), WEIGHTS), FrameNeed(frozenset(), WEIGHTS),
+             frame_need(control)]
+    reads = {p: read_grained(runtime, plant_tenant, fragments, needs, path=p) for p in PATHS}
+    assert line in reads["rollup"].plan["rolled_lines"] and line in reads["rollup"].plan["raw_lines"]
+    for path, read in reads.items():
+        frame = sorted_frame(read.frames[by_product], by_product)
+        got = {(int(r.product_id), int(r.status)): (int(r.units), int(r.weight_n), int(r.under_nominal_n),
+                                                    float(r.giveaway_sum_g)) for r in frame.itertuples()}
+        assert got.keys() == truth.keys(), path
+        for key, want in truth.items():  # weights in 1/8 g: every sum is exact
+            assert got[key][:3] == want[:3] and got[key][3] == pytest.approx(want[3], rel=1e-12), (path, key)
+        for need in needs[1:]:
+            assert_same_frames(reads["raw"].frames[need], read.frames[need], need)
+    answers = [control.process_data(read.frames[frame_need(control)]) for read in reads.values()]
+    assert all(rounded(a) == rounded(answers[0]) for a in answers)
+    (row,) = [r for r in answers[0]["rows"] if r[0] == meta.products[pf090].name]
+    good = [v for (pid, status), v in truth.items() if pid == pf090 and status == 0]
+    assert row[5] == pytest.approx(100 * good[0][2] / good[0][1], abs=1e-9)
+    assert len(answers[0]["rows"]) == len({pid for pid, _ in truth} - {999_999})
 
 
 def test_the_configured_path_is_forced_unless_a_widget_needs_raw_rows():

@@ -232,17 +232,18 @@ def frame_truth(runtime, slug: str, day: date) -> dict:
                 "SUM(CASE WHEN d.status <> 1 AND d.weight_g IS NOT NULL THEN d.weight_g ELSE 0 END), "
                 "SUM(CASE WHEN d.status <> 1 AND d.weight_g IS NOT NULL "
                 "    THEN d.weight_g * d.weight_g ELSE 0 END), "
+                "SUM(CASE WHEN d.status <> 1 AND d.weight_g < p.nominal_weight_g THEN 1 ELSE 0 END), "
                 "MAX(p.nominal_weight_g) "
                 f"FROM detections_{line_id} d JOIN products p ON p.id = d.product_id "
                 "WHERE d.ts >= :lo AND d.ts < :hi GROUP BY p.name"), {"lo": lo, "hi": hi}).all()
             for name, *values in rows:
-                acc = products.setdefault(name, [0.0] * 7)
+                acc = products.setdefault(name, [0.0] * 8)
                 for i, v in enumerate(values[:-1]):
                     acc[i] += float(v or 0)
-                acc[6] = float(values[-1])
+                acc[7] = float(values[-1])
             stamps += [_dt(r[0]) for r in conn.execute(text(
                 f"SELECT ts FROM detections_{line_id} WHERE ts >= :lo AND ts < :hi"), {"lo": lo, "hi": hi})]
-    keys = ("units", "grams", "rejects", "weighed", "weighed_g", "weighed_g2", "nominal")
+    keys = ("units", "grams", "rejects", "weighed", "weighed_g", "weighed_g2", "under", "nominal")
     return {"products": {k: dict(zip(keys, v, strict=True)) for k, v in products.items()}, "stamps": stamps}
 
 
@@ -260,10 +261,12 @@ def check_frame_widgets(runtime, slug: str, first: date, got: dict) -> None:
 
     control = got["Control de peso por producto"]["rows"]
     assert {r[0] for r in control} == {n for n, v in products.items() if v["weighed"]}
-    for name, nominal, weighed, mean, spread, giveaway_g, giveaway_kg in control:
+    assert sum(products[r[0]]["under"] for r in control) > 0  # the demo runs light at times
+    for name, nominal, weighed, mean, spread, under_pct, giveaway_g, giveaway_kg in control:
         v = products[name]
         sql_mean = v["weighed_g"] / v["weighed"]
         assert (nominal, weighed) == (v["nominal"], v["weighed"])
+        assert under_pct == pytest.approx(100 * v["under"] / weighed, abs=1e-9)
         assert mean == pytest.approx(sql_mean, rel=1e-6)
         assert spread == pytest.approx(math.sqrt(v["weighed_g2"] / weighed - sql_mean ** 2), abs=1e-3)
         assert giveaway_g == pytest.approx(sql_mean - v["nominal"], abs=1e-6)
