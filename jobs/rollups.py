@@ -35,7 +35,7 @@ from core import schema_tenant as t
 from core.errors import NotFound, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.rollup_grain import HIST_BINS, ROLLUP_GRAIN, floor_to_grain
-from core.rollup_sql import bucket_start_sql, hist_bin_sql, is_mysql_dialect
+from core.rollup_sql import bucket_start_sql, giveaway_sql, hist_bin_sql, is_mysql_dialect, under_nominal_sql
 
 ROLLUP_COLUMNS = ("line_id", "bucket_start", "product_id", "status", "units", "weight_n", "weight_sum_g",
                   "weight_sumsq_g2", "weight_min_g", "weight_max_g", "under_nominal_n", "giveaway_sum_g",
@@ -94,8 +94,8 @@ def aggregate_select(line_id: int, dialect_name: str, *, by_range: bool = False)
             func.sum(weight * weight).label("w_sumsq"),
             func.min(weight).label("w_min"),
             func.max(weight).label("w_max"),
-            func.sum(case((weight < nominal, 1), else_=0)).label("under"),
-            func.sum(case((weight > nominal, weight - nominal), else_=0.0)).label("giveaway"),
+            func.sum(under_nominal_sql(weight, nominal)).label("under"),
+            func.sum(giveaway_sql(weight, nominal)).label("giveaway"),
         )
         .select_from(d.outerjoin(p, p.c.id == d.c.product_id))
         .where(and_(d.c.ts >= lo, d.c.ts < hi))

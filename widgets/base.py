@@ -15,14 +15,17 @@ Contract for subclasses (one file per widget, registered with `@widget_registry.
   columns are its `required_columns` as DIMENSIONS plus its `measures`. Each row stands for
   `units` detections sharing those dimension values; rows are NOT unique per dimension tuple
   (a path may hand a finer grain), so a widget folds them itself: it sums `units`, `weight_n`,
-  `weight_sum_g`, `weight_sumsq_g2` and takes min/max of `weight_min_g`/`weight_max_g`, and
-  NEVER counts rows with `len()` (only `len(data) == 0` → "sin datos" is allowed).
+  `weight_sum_g`, `weight_sumsq_g2`, `under_nominal_n`, `giveaway_sum_g` and takes min/max of
+  `weight_min_g`/`weight_max_g`, and NEVER counts rows with `len()` (only `len(data) == 0` →
+  "sin datos" is allowed).
   Measures (query.grain.MEASURES): `units` (int, always read), `weight_n` (int: units with a
   weight), `weight_sum_g`, `weight_sumsq_g2` (float64 g, g²), `weight_min_g`, `weight_max_g`
-  (float64, NaN when `weight_n` is 0). Dimensions: any master column except `ts` and
-  `weight_g`, which exist per detection only; time comes as `hour_start` (the clock hour),
-  `production_day` (midnight of the date counted from the production day start) or
-  `shift_date` (the date of the row's shift instance). Example, units and kg per line:
+  (float64, NaN when `weight_n` is 0), `under_nominal_n` (int: weighed units lighter than their
+  product's nominal) and `giveaway_sum_g` (float64: Σ weight − nominal over the heavier ones).
+  Dimensions: any master column except `ts` and `weight_g`, which exist per detection only;
+  time comes as `hour_start` (the clock hour), `production_day` (midnight of the date counted
+  from the production day start) or `shift_date` (the date of the row's shift instance).
+  Example, units and kg per line:
 
       required_columns = frozenset({"line_code", "line_name"})
       measures = frozenset({"units", "weight_sum_g"})
