@@ -22,6 +22,7 @@ from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.batch import write_batch
 from jobs.rollup_job import roll_tenant
+from query import planner
 from query.grain import MEASURES, FrameNeed, regrain
 from query.planner import PATHS, choose_plan, configured_path, group_spec, read_grained
 from query.pushdown import GroupSpec, bucket_minutes
@@ -180,7 +181,7 @@ def nominal_edges(meta: Any, day: Any) -> pd.DataFrame:
     return pd.DataFrame(rows).assign(__line=range(1, len(rows) + 1))
 
 
-def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant):
+def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant, monkeypatch):
     """Not marked `clock`: it expects demo detections up to "now" (a worked shift), which the
     Sunday edge of `make test-clock` does not have; it runs at the fixed TEST_NOW. A product
     without a nominal is in test_nominal_measures_equal_plain_sql_on_every_path (the default
@@ -241,6 +242,14 @@ def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant):
     roll_tenant(runtime, demo_tenant)
     rolled_again, _ = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
     assert rolled_again == rows + 3
+
+    # Windows longer than SPLIT_AFTER are read once per time grain: the same frames and answers
+    # as the raw pipeline, which reads once.
+    monkeypatch.setattr(planner, "SPLIT_AFTER", timedelta(0))
+    split_rows, _ = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
+    assert split_rows == rows + 3
+    split = read_grained(runtime, demo_tenant, everything, EXTRA_NEEDS)
+    assert len(split.plan["reads"]) >= 2 and split.rows == rows + 3
 
 
 def test_nominal_measures_equal_plain_sql_on_every_path(runtime, plant_tenant):

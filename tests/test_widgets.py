@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -157,12 +157,28 @@ def test_over_time_hourly_with_gaps_filled_over_the_applied_window():
 def test_over_time_switches_to_days_for_long_windows():
     window = (datetime(2026, 2, 25), datetime(2026, 3, 4))
     widget = build(ProductionOverTimeWidget, context=WidgetContext(time_range=window))
+    assert "hour_start" not in widget.columns()  # a week drawn by day reads no hourly groups
     out = widget.process_data(scoped(widget))
     assert out["options"]["bucket"] == "day"
     assert len(out["data"]["labels"]) == 7
     assert out["data"]["labels"][4] == "2026-03-01"
     assert [d["data"][4] for d in out["data"]["datasets"]] == [3, 2]
     assert sum(sum(d["data"]) for d in out["data"]["datasets"]) == 5
+
+
+def test_over_time_reads_hours_when_the_window_cut_at_now_is_short():
+    month = (datetime(2026, 3, 1, 6), datetime(2026, 4, 1, 6))
+    early = build(ProductionOverTimeWidget,
+                  context=WidgetContext(time_range=month, now=datetime(2026, 3, 1, 11)))
+    assert "hour_start" in early.columns()
+    out = early.process_data(scoped(early))
+    assert out["options"]["bucket"] == "hour"
+    late = build(ProductionOverTimeWidget,
+                 context=WidgetContext(time_range=month, now=datetime(2026, 3, 20)))
+    assert "hour_start" not in late.columns()
+    assert build(ProductionOverTimeWidget, {"bucket": "hour"},
+                 context=WidgetContext(time_range=(month[0], month[0] + timedelta(days=5)))).columns() >= {
+        "hour_start"}
 
 
 def test_line_summary_table():
