@@ -72,6 +72,7 @@ def _reset_detections(rt: Runtime) -> None:
         conn.execute(delete(t.stops))
         conn.execute(delete(t.stops_state))
         conn.execute(delete(t.rollups))
+        conn.execute(delete(t.rollups_hourly))
         conn.execute(delete(t.rollups_state))
         conn.execute(delete(t.import_batches))
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Column, MetaData, Table, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from core import partitions, schema_central, schema_tenant
+from core import partitions, rollup_sql, schema_central, schema_tenant
 from core.db import transaction
 from core.errors import CametError
 from core.layout_ids import migrate_layouts
@@ -166,6 +166,15 @@ def _tenant_rollups(conn: Connection) -> None:
         schema_tenant.rollups.create(conn)
 
 
+def _tenant_rollups_hourly(conn: Connection) -> None:
+    """The hourly rollup tier, filled from the 5-minute rollups already stored. Idempotent."""
+    if conn.dialect.has_table(conn, schema_tenant.rollups_hourly.name):
+        return
+    schema_tenant.rollups_hourly.create(conn)
+    if conn.dialect.has_table(conn, schema_tenant.rollups.name):
+        conn.execute(rollup_sql.hourly_insert(conn.dialect.name, bounded=False))
+
+
 def _tenant_targets(conn: Connection) -> None:
     """Production targets per line (and optionally shift and product): units per shift, OEE."""
     schema_tenant.targets.create(conn, checkfirst=True)
@@ -186,7 +195,7 @@ def _tenant_saved_views(conn: Connection) -> None:
 TENANT: list[Migration] = [
     _tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops, _tenant_line_no_data_after,
     _tenant_plant_settings, _tenant_external_credentials, _tenant_rollups, _tenant_targets,
-    _tenant_stop_reasons, _tenant_saved_views,
+    _tenant_stop_reasons, _tenant_saved_views, _tenant_rollups_hourly,
 ]
 
 

@@ -8,10 +8,12 @@ The rollup job aggregates with them, and a reader that groups raw detections in 
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, case, cast, func, literal, literal_column
+from sqlalchemy import Integer, bindparam, case, cast, func, insert, literal, literal_column, select
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.rollup_grain import GRAIN_SECONDS, HIST_BINS, HIST_HIGH_PCT, HIST_LOW_PCT, HIST_STEP_PCT
+from core.schema_tenant import Timestamp, rollups, rollups_hourly
 
 GRAIN_MINUTES = GRAIN_SECONDS // 60
 # MySQL buckets count whole minutes from an origin on an hour before any plant data, so the
@@ -42,6 +44,14 @@ def bucket_start_sql(ts: ColumnElement, dialect_name: str) -> ColumnElement:
     return func.substr(ts, 1, 14).op("||")(floored).op("||")(literal(":00.000000"))
 
 
+def hour_start_sql(ts: ColumnElement, dialect_name: str) -> ColumnElement:
+    """The clock hour holding `ts`, in the stored timestamp format (see bucket_start_sql)."""
+    if is_mysql_dialect(dialect_name):
+        return func.timestampadd(literal_column("HOUR"), func.timestampdiff(literal_column("HOUR"),
+                                                                            _MYSQL_ORIGIN, ts), _MYSQL_ORIGIN)
+    return func.substr(ts, 1, 14).op("||")(literal("00:00.000000"))
+
+
 def deviation_pct_sql(weight: ColumnElement, nominal: ColumnElement) -> ColumnElement:
     """(weight − nominal) × 100 / nominal, the operations of core.rollup_grain.deviation_pct."""
     return (weight - nominal) * literal(100.0) / nominal
@@ -70,3 +80,25 @@ def hist_bin_sql(weight: ColumnElement, nominal: ColumnElement, dialect_name: st
         (dev >= HIST_HIGH_PCT, HIST_BINS - 1),
         else_=inner + 1,
     )
+
+
+HOURLY_COLUMNS = ("line_id", "bucket_start", "product_id", "status", "units", "weight_n", "weight_sum_g",
+                  "weight_sumsq_g2", "weight_min_g", "weight_max_g", "under_nominal_n", "giveaway_sum_g")
+
+
+def hourly_insert(dialect_name: str, *, bounded: bool = True) -> Insert:
+    """INSERT … SELECT of the hourly tier from the 5-minute rollups: sums per line × hour ×
+    product × status (min/max of the extremes). Bounded: one line's hours [:lo, :hi)."""
+    r = rollups.c
+    hour = hour_start_sql(r.bucket_start, dialect_name).label("hour")
+    query = select(
+        r.line_id, hour, r.product_id, r.status,
+        cast(func.sum(r.units), Integer), cast(func.sum(r.weight_n), Integer),
+        func.sum(r.weight_sum_g), func.sum(r.weight_sumsq_g2), func.min(r.weight_min_g),
+        func.max(r.weight_max_g), cast(func.sum(r.under_nominal_n), Integer), func.sum(r.giveaway_sum_g),
+    )
+    if bounded:
+        lo, hi = bindparam("lo", type_=Timestamp), bindparam("hi", type_=Timestamp)
+        query = query.where(r.line_id == bindparam("line"), r.bucket_start >= lo, r.bucket_start < hi)
+    query = query.group_by(r.line_id, literal_column("hour"), r.product_id, r.status)
+    return insert(rollups_hourly).from_select(list(HOURLY_COLUMNS), query)

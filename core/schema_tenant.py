@@ -233,6 +233,18 @@ rollups = Table(
     Column("hist", Text, nullable=False),
 )
 
+# The hourly tier: the 5-minute rollups summed per clock hour (`bucket_start` is the hour), kept
+# by jobs/rollups.py in the same transaction as the 5-minute rows of that hour, so each row is
+# the sum of the 5-minute rows stored now (a partial hour at the watermark included: readers use
+# an hour only when all its buckets are complete). Long windows read 12x fewer rows from it. No
+# histogram. Small (one row per line × hour × product × status), so not partitioned.
+rollups_hourly = Table(
+    "rollups_hourly",
+    rollup_metadata,
+    *(Column(c.name, c.type, primary_key=c.primary_key, autoincrement=False, nullable=c.nullable)
+      for c in rollups.columns if c.name != "hist"),
+)
+
 # Rollup progress per line: buckets with bucket_start < rolled_until are complete;
 # [dirty_from, dirty_until) (bucket edges, both NULL or both set) are buckets below rolled_until
 # that late data, imports or a nominal-weight change asked to aggregate again.

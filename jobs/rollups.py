@@ -35,7 +35,14 @@ from core import schema_tenant as t
 from core.errors import NotFound, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.rollup_grain import HIST_BINS, ROLLUP_GRAIN, floor_to_grain
-from core.rollup_sql import bucket_start_sql, giveaway_sql, hist_bin_sql, is_mysql_dialect, under_nominal_sql
+from core.rollup_sql import (
+    bucket_start_sql,
+    giveaway_sql,
+    hist_bin_sql,
+    hourly_insert,
+    is_mysql_dialect,
+    under_nominal_sql,
+)
 
 ROLLUP_COLUMNS = ("line_id", "bucket_start", "product_id", "status", "units", "weight_n", "weight_sum_g",
                   "weight_sumsq_g2", "weight_min_g", "weight_max_g", "under_nominal_n", "giveaway_sum_g",
@@ -158,8 +165,14 @@ def rebuild_rollups(conn: Connection, meta: TenantMeta, line_id: int, start: dat
     _check_range(meta, line_id, start, end)
     r = t.rollups.c
     conn.execute(delete(t.rollups).where(r.line_id == line_id, r.bucket_start >= start, r.bucket_start < end))
-    if start == end or not conn.dialect.has_table(conn, t.detections_table_name(line_id)):
-        return 0
+    written = 0
+    if start != end and conn.dialect.has_table(conn, t.detections_table_name(line_id)):
+        written = _aggregate(conn, line_id, start, end)
+    refresh_hourly(conn, line_id, start, end)
+    return written
+
+
+def _aggregate(conn: Connection, line_id: int, start: datetime, end: datetime) -> int:
     mysql = is_mysql_dialect(conn.dialect.name)
     written = 0
     bucket = _next_bucket(conn, line_id, start, end)
@@ -175,3 +188,22 @@ def rebuild_rollups(conn: Connection, meta: TenantMeta, line_id: int, start: dat
         written += int(conn.execute(statement, params).rowcount or 0)
         bucket = _next_bucket(conn, line_id, chunk_end, end) if chunk_end < end else None
     return written
+
+
+def refresh_hourly(conn: Connection, line_id: int, start: datetime, end: datetime) -> None:
+    """Recompute the hourly tier for every hour [start, end) touches, from the 5-minute rows
+    stored now (same transaction): an hour's row always equals the sum of its 5-minute rows."""
+    lo = start.replace(minute=0, second=0, microsecond=0)
+    hi = end.replace(minute=0, second=0, microsecond=0)
+    if hi < end:
+        hi += timedelta(hours=1)
+    h = t.rollups_hourly.c
+    conn.execute(delete(t.rollups_hourly)
+                 .where(h.line_id == line_id, h.bucket_start >= lo, h.bucket_start < hi))
+    if lo < hi:
+        conn.execute(_hourly_statement(conn.dialect.name), {"line": line_id, "lo": lo, "hi": hi})
+
+
+@lru_cache(maxsize=4)
+def _hourly_statement(dialect_name: str) -> Insert:
+    return hourly_insert(dialect_name)

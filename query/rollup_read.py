@@ -18,17 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Column, ColumnElement, MetaData, and_, or_, select
+from sqlalchemy import Column, ColumnElement, MetaData, Table, and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.visitors import iterate
 
 from core.rollup_grain import GRAIN_SECONDS, floor_to_grain
 from core.runtime import Runtime
-from core.schema_tenant import detections_table, rollups, rollups_state
+from core.schema_tenant import detections_table, rollups, rollups_hourly, rollups_state
 from query.builder import is_empty_window, resolve_line_ids, restates_time_range, time_ranges, time_window
 from query.pushdown import GroupSpec, bucket_index, groups_frame, measure_columns, read_groups, source_keys
 from query.readers.deadline import statement_deadline
@@ -92,9 +92,59 @@ def line_states(conn: Connection, line_ids: Sequence[int]) -> dict[int, LineStat
     return {i: found.get(i, LineState(i, None)) for i in line_ids}
 
 
-def _rollup_statement(spec: GroupSpec, state: LineState, line_ids: Sequence[int],
-                      fragments: Sequence[SqlFragment]) -> Any:
+def _hour_floor(value: datetime) -> datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_ceil(value: datetime) -> datetime:
+    low = _hour_floor(value)
+    return low if low == value else low + timedelta(hours=1)
+
+
+def hourly_fits(spec: GroupSpec, fragments: Sequence[SqlFragment]) -> bool:
+    """Whether the hourly tier can answer: time dimensions in whole hours and every time edge of
+    the selection on an hour (its rows stand for whole hours)."""
+    if spec.minutes is not None and spec.minutes % 60:
+        return False
+    window = time_window(fragments)
+    edges = list(window or ())
+    for lo, hi in time_ranges(fragments, window) or ():
+        edges += [lo, hi]
+    return all(_hour_floor(edge) == edge for edge in edges)
+
+
+def _outside(column: Any, span: tuple[datetime, datetime] | None) -> list[ColumnElement[bool]]:
+    return [] if span is None else [or_(column < span[0], column >= span[1])]
+
+
+def tier_conditions(state: LineState, hourly: bool) -> list[tuple[Table, list[Any]]]:
+    """(table, conditions) covering the line's complete buckets exactly once.
+
+    Without the hourly tier: the 5-minute rows below the watermark outside the dirty range. With
+    it: whole hours below the watermark floored to the hour and outside the dirty range widened
+    to hours from `rollups_hourly`, and the other complete buckets (the hour the watermark is in,
+    the clean buckets of a partly dirty hour) from the 5-minute rows.
+    """
+    assert state.rolled_until is not None
     r = rollups.c
+    dirty = (state.dirty_from, state.dirty_until) if state.dirty_from is not None and \
+        state.dirty_until is not None and state.dirty_from < state.dirty_until else None
+    five = [r.bucket_start < state.rolled_until, *_outside(r.bucket_start, dirty)]
+    if not hourly:
+        return [(rollups, five)]
+    hour_mark = _hour_floor(state.rolled_until)
+    wide = (_hour_floor(dirty[0]), _hour_ceil(dirty[1])) if dirty else None
+    h = rollups_hourly.c
+    newest = r.bucket_start >= hour_mark
+    if wide is not None:
+        newest = or_(newest, and_(r.bucket_start >= wide[0], r.bucket_start < wide[1]))
+    return [(rollups_hourly, [h.bucket_start < hour_mark, *_outside(h.bucket_start, wide)]),
+            (rollups, [*five, newest])]
+
+
+def _rollup_statement(spec: GroupSpec, table: Table, conditions: list[Any], line_ids: Sequence[int],
+                      fragments: Sequence[SqlFragment]) -> Any:
+    r = table.c
     keys = source_keys(spec.dims)
     cols: list[Any] = [r.line_id] + [r[k] for k in keys[1:]]
     groups: list[Any] = list(cols)
@@ -102,18 +152,16 @@ def _rollup_statement(spec: GroupSpec, state: LineState, line_ids: Sequence[int]
         bucket = bucket_index(r.bucket_start, spec.minutes)
         cols.append(bucket.label("bucket"))
         groups.append(bucket)
-    conds: list[ColumnElement[bool]] = [r.line_id.in_(list(line_ids)), r.bucket_start < state.rolled_until]
-    if state.dirty_from is not None and state.dirty_until is not None:
-        conds.append(or_(r.bucket_start < state.dirty_from, r.bucket_start >= state.dirty_until))
+    conds: list[ColumnElement[bool]] = [r.line_id.in_(list(line_ids)), *conditions]
     window = time_window(fragments)
     ranges = time_ranges(fragments, window)
     if ranges is not None:
         conds.append(in_ranges(r.bucket_start, ranges))
     elif window is not None:
         conds += [r.bucket_start >= window[0], r.bucket_start < window[1]]
-    conds += [f.predicate(rollups) for f in fragments
+    conds += [f.predicate(table) for f in fragments
               if f.predicate is not None and not restates_time_range(f, detections_table(1, MetaData()))]
-    return select(*cols, *measure_columns(rollups, spec.weights)).where(and_(*conds)).group_by(*groups)
+    return select(*cols, *measure_columns(table, spec.weights)).where(and_(*conds)).group_by(*groups)
 
 
 def read_rollup_groups(
@@ -130,9 +178,11 @@ def read_rollup_groups(
         states = line_states(conn, line_ids)
         groups = same_marks(states.values())
         rolled = [(state, ids) for state, ids in groups if state.rolled_until is not None]
+        hourly = hourly_fits(spec, fragments)
         with statement_deadline(rt.settings.query_timeout_s, conn):
             rows = [tuple(row) for state, ids in rolled
-                    for row in conn.execute(_rollup_statement(spec, state, ids, fragments))]
+                    for table, conditions in tier_conditions(state, hourly)
+                    for row in conn.execute(_rollup_statement(spec, table, conditions, ids, fragments))]
     parts = [groups_frame(spec, rows, meta)]
     raw_lines: list[int] = []
     for state, ids in groups:
@@ -147,7 +197,7 @@ def read_rollup_groups(
             raw_lines += ids
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     rolled_lines = sorted(i for _, ids in rolled for i in ids)
-    return frame, {"rolled_lines": rolled_lines, "raw_lines": sorted(raw_lines)}
+    return frame, {"rolled_lines": rolled_lines, "raw_lines": sorted(raw_lines), "hourly_tier": hourly}
 
 
 def same_marks(states: Iterable[LineState]) -> list[tuple[LineState, list[int]]]:

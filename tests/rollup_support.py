@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
 from core import schema_tenant as t
@@ -104,3 +105,37 @@ def assert_same_rollups(got: dict[tuple, dict], want: dict[tuple, dict]) -> None
                 assert abs(actual[name] - value) <= 1e-9 * max(1.0, abs(value)), (key, name)
             else:
                 assert actual[name] == value, (key, name, actual[name], value)
+
+
+def assert_hourly_sums_the_five_minute_rows(rt: Runtime, slug: str, line_id: int) -> int:
+    """Every hourly-tier row equals the sum of the 5-minute rows of its hour; returns the rows."""
+    five = stored_rollups(rt, slug, line_id)
+    want: dict[tuple, dict] = {}
+    for (bucket, pid, status), row in five.items():
+        key = (bucket.replace(minute=0), pid, status)
+        acc = want.setdefault(key, {k: None if k in ("weight_min_g", "weight_max_g") else 0
+                                    for k in HOURLY_MEASURES})
+        for k in HOURLY_MEASURES:
+            v = row[k]
+            if k == "weight_min_g":
+                acc[k] = v if acc[k] is None else (acc[k] if v is None else min(acc[k], v))
+            elif k == "weight_max_g":
+                acc[k] = v if acc[k] is None else (acc[k] if v is None else max(acc[k], v))
+            else:
+                acc[k] += v
+    h = t.rollups_hourly.c
+    with rt.db.tenant(slug) as conn:
+        rows = conn.execute(select(h.bucket_start, h.product_id, h.status, *[h[k] for k in HOURLY_MEASURES])
+                            .where(h.line_id == line_id)).all()
+    got = {(r[0], r[1], r[2]): dict(zip(HOURLY_MEASURES, r[3:], strict=True)) for r in rows}
+    assert got.keys() == want.keys()
+    for key, row in got.items():
+        for k in HOURLY_MEASURES:
+            expected = want[key][k]
+            same = row[k] is None if expected is None else row[k] == pytest.approx(expected, rel=1e-12)
+            assert same, (key, k, row[k], expected)
+    return len(got)
+
+
+HOURLY_MEASURES = ("units", "weight_n", "weight_sum_g", "weight_sumsq_g2", "weight_min_g", "weight_max_g",
+                   "under_nominal_n", "giveaway_sum_g")

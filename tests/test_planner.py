@@ -224,6 +224,7 @@ def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant, monk
     rows, rolled = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
     read = read_grained(runtime, demo_tenant, everything, [EXTRA_NEEDS[0], EXTRA_NEEDS[1]])
     assert rolled and read.plan["path"] == "rollup" and read.plan["raw_lines"]
+    assert read.plan["hourly_tier"]  # day windows read whole hours from the hourly tier
     weights = read.frames[EXTRA_NEEDS[1]]  # the nominal measures took part in the comparisons
     assert weights["under_nominal_n"].sum() > 0 and weights["giveaway_sum_g"].sum() > 0
     assert (weights["weight_n"] < weights["units"]).any()

@@ -14,6 +14,7 @@ from core.errors import ValidationFailed
 from core.rollup_grain import HIST_BINS, ROLLUP_GRAIN, ceil_to_grain, floor_to_grain, hist_bin
 from jobs.rollups import rebuild_rollups
 from tests.rollup_support import (
+    assert_hourly_sums_the_five_minute_rows,
     assert_same_rollups,
     expected_rollups,
     insert_rows,
@@ -105,6 +106,7 @@ def test_a_rebuild_over_days_with_a_gap_equals_a_recomputation(runtime, plant_te
     want = expected_rollups(runtime, plant_tenant, line, start, end)
     assert written == len(want)
     assert_same_rollups(stored_rollups(runtime, plant_tenant, line), want)
+    assert assert_hourly_sums_the_five_minute_rows(runtime, plant_tenant, line) > 30
 
 
 def test_rollup_totals_equal_plain_sql_group_by(runtime, plant_tenant):

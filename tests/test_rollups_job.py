@@ -24,6 +24,7 @@ from jobs.rollups import rebuild_rollups
 from manage import main
 from tests.helpers import DEMO_PLANT, TEST_TZ
 from tests.rollup_support import (
+    assert_hourly_sums_the_five_minute_rows,
     assert_same_rollups,
     expected_rollups,
     insert_rows,
@@ -92,6 +93,7 @@ def test_incremental_runs_with_late_batches_equal_one_full_rebuild(runtime, cloc
     assert (rolled_until, dirty_from, dirty_until) == (floor_to_grain(now), None, None)
     incremental = stored_rollups(runtime, plant_tenant, line)
     assert_same_rollups(incremental, expected_rollups(runtime, plant_tenant, line, FIRST, rolled_until))
+    assert assert_hourly_sums_the_five_minute_rows(runtime, plant_tenant, line) > 0
     meta = runtime.meta.get(plant_tenant)
     with runtime.db.tenant(plant_tenant) as conn:
         conn.execute(t.rollups.delete())
