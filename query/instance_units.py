@@ -101,8 +101,10 @@ def split(start: datetime, end: datetime, rolled_until: datetime | None,
 
 def _rolled_slots(conn: Connection, line_id: int, step: int, lo: datetime, hi: datetime,
                   dirty: Span | None) -> dict[int, tuple[int, int]]:
-    """(units, rejects) per slot index of [lo, hi) from the rollups, outside `dirty`."""
-    r = t.rollups.c
+    """(units, rejects) per slot index of [lo, hi) from the rollups, outside `dirty`: from the
+    hourly tier when slots are whole hours (its rows below the watermark then stand for complete
+    hours: lo, hi and `dirty` are slot edges below the watermark floored to the slot)."""
+    r = (t.rollups_hourly if step % 60 == 0 else t.rollups).c
     slot = bucket_index(r.bucket_start, step)
     conds = [r.line_id == line_id, r.bucket_start >= lo, r.bucket_start < hi]
     if dirty is not None:
