@@ -34,7 +34,7 @@ from broker.state import broker_state
 from core import schema_tenant as t
 from core.clock import plant_now
 from core.errors import NotFound, RegistryError
-from core.memory import release_if_grown, rss_bytes
+from core.memory import RUN_MEMORY
 from core.runtime import Runtime
 from filters.engine import FilterSet, load_filter_set
 from identity.engine_tokens import Principal
@@ -158,13 +158,29 @@ async def run_dashboard(
     external: ExternalAPIService | None = None,
     local_app: Any = None,
 ) -> RunResult:
+    """One dashboard run (see _run_dashboard) under the process's memory policy: the heap is
+    given back after a run that grew it and when the process goes idle (core.memory.RunMemory)."""
+    before = RUN_MEMORY.started()
+    try:
+        return await _run_dashboard(rt, principal, raw_filters, layout_id, external, local_app)
+    finally:
+        RUN_MEMORY.finished(before)
+
+
+async def _run_dashboard(
+    rt: Runtime,
+    principal: Principal,
+    raw_filters: dict[str, Any],
+    layout_id: int | None = None,
+    external: ExternalAPIService | None = None,
+    local_app: Any = None,
+) -> RunResult:
     """One dashboard run for the caller's tenant; raises ValidationFailed before any query.
 
     `local_app` (the engine's own ASGI app) serves manifest URLs that are plain paths, so the
     demo provider is reached in-process in every deployment mode.
     """
     started = time.perf_counter()
-    rss_before = rss_bytes()
     slug = principal.tenant
     config = await run_in_threadpool(load_config, rt, slug, layout_id)
     values = config.filter_set.validate(raw_filters)
@@ -232,7 +248,6 @@ async def run_dashboard(
         )
     finally:
         frames = {}
-        release_if_grown(rss_before)
 
     timings = {
         "filters": _ms(filters_s),

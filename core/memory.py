@@ -12,7 +12,7 @@ import os
 import platform
 import resource
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -66,21 +66,53 @@ def paused_gc() -> Iterator[None]:
 
 
 RELEASE_GROWTH_BYTES = 32 * 1024 * 1024
-"""RSS growth over one run above which the run gives the heap back (see release_if_grown)."""
+"""RSS growth above which a run gives the heap back (see RunMemory)."""
 
 
-def release_if_grown(before: int, threshold: int = RELEASE_GROWTH_BYTES) -> bool:
-    """release_memory() only when RSS grew by more than `threshold` since `before`.
+class RunMemory:
+    """When dashboard runs give the heap back: after a run that grew the RSS by more than the
+    threshold, and when the process goes idle (no run in flight) above its idle baseline.
 
-    A full collection costs ~0.1 s in a process holding the app's modules and caches: paying it
-    after every run doubled a 30-day dashboard answered from rollups, whose frames are a few
-    thousand rows. Runs that read millions of rows grow the RSS well past the threshold and
-    still give their memory back. True when it released.
+    Concurrent runs each grow the heap a little, so no single run crosses the threshold, yet a
+    burst of them leaves hundreds of MB mapped; the idle check returns that once the burst is
+    over, paying the ~0.1 s collection when nobody waits for it (paid after every run, it
+    doubled a 30-day dashboard answered from rollups). `rss` and `release` are injectable.
     """
-    if rss_bytes() - before <= threshold:
-        return False
-    release_memory()
-    return True
+
+    def __init__(self, threshold: int = RELEASE_GROWTH_BYTES, rss: Callable[[], int] | None = None,
+                 release: Callable[[], object] | None = None) -> None:
+        self.threshold = threshold
+        self._rss = rss or rss_bytes
+        self._release = release or release_memory
+        self._lock = threading.Lock()
+        self._active = 0
+        self._idle_rss: int | None = None
+
+    def started(self) -> int:
+        """Count a run in; returns the RSS it starts at (pass it to finished())."""
+        now = self._rss()
+        with self._lock:
+            if self._idle_rss is None:
+                self._idle_rss = now
+            self._active += 1
+        return now
+
+    def finished(self, before: int) -> bool:
+        """Count a run out and release when the policy says so; True when it released."""
+        with self._lock:
+            self._active -= 1
+            idle = self._active == 0
+        now = self._rss()
+        grown = now - before > self.threshold
+        above_idle = idle and self._idle_rss is not None and now - self._idle_rss > self.threshold
+        if not (grown or above_idle):
+            return False
+        self._release()
+        if idle:
+            with self._lock:
+                if self._active == 0:
+                    self._idle_rss = self._rss()
+        return True
 
 
 def trim_heap() -> bool:
@@ -150,3 +182,7 @@ def memory_scope() -> Iterator[RssReport]:
         report.peak = max(peak_rss_bytes(), report.before)
         release_memory()
         report.after = rss_bytes()
+
+
+RUN_MEMORY = RunMemory()
+"""The process's policy for dashboard runs (app_fastapi/orchestrator.py)."""

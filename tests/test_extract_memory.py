@@ -7,7 +7,7 @@ import platform
 import numpy as np
 import pytest
 
-from core.memory import memory_scope, peak_rss_bytes, release_if_grown, release_memory, rss_bytes
+from core.memory import RunMemory, memory_scope, peak_rss_bytes, release_memory, rss_bytes
 
 MB = 1024 * 1024
 
@@ -59,14 +59,29 @@ def test_gc_pause_nests_and_restores():
         gc.enable()
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
-def test_a_run_gives_memory_back_only_when_it_grew():
-    release_memory()
-    before = rss_bytes()
-    assert release_if_grown(before) is False  # a small run skips the ~0.1 s collection
-    chunks = [bytes(1000) + bytes([i % 256]) for i in range(200_000)]
-    assert rss_bytes() > before + 100 * MB
-    assert release_if_grown(before) is True  # still held: released what it could
-    del chunks
-    release_if_grown(before)
-    assert rss_bytes() < before + 60 * MB
+def test_runs_release_when_one_grew_or_when_the_burst_is_over():
+    rss = {"now": 100 * MB}
+    released = []
+
+    def release() -> None:
+        released.append(rss["now"])
+        rss["now"] = 110 * MB  # what giving the heap back leaves
+
+    policy = RunMemory(threshold=32 * MB, rss=lambda: rss["now"], release=release)
+    quiet = policy.started()
+    assert policy.finished(quiet) is False and released == []  # idle, nothing grew
+
+    a = policy.started()
+    rss["now"] += 20 * MB
+    b = policy.started()  # a burst: each run grows the heap less than the threshold
+    rss["now"] += 20 * MB
+    assert policy.finished(b) is False  # b grew 20 MB and a is still running
+    assert policy.finished(a) is True  # the last one out: 140 MB > idle 100 MB + 32 MB
+    assert released == [140 * MB]
+
+    c = policy.started()
+    rss["now"] += 40 * MB  # one big run releases on its own growth
+    assert policy.finished(c) is True and len(released) == 2
+    d = policy.started()
+    rss["now"] += 10 * MB
+    assert policy.finished(d) is False  # idle baseline moved to 110 MB after the release
