@@ -164,7 +164,8 @@ async def run_dashboard(
     try:
         return await _run_dashboard(rt, principal, raw_filters, layout_id, external, local_app)
     finally:
-        RUN_MEMORY.finished(before)
+        if RUN_MEMORY.finished(before):
+            asyncio.get_running_loop().run_in_executor(None, RUN_MEMORY.release)
 
 
 async def _run_dashboard(

@@ -71,12 +71,15 @@ RELEASE_GROWTH_BYTES = 32 * 1024 * 1024
 
 class RunMemory:
     """When dashboard runs give the heap back: after a run that grew the RSS by more than the
-    threshold, and when the process goes idle (no run in flight) above its idle baseline.
+    threshold, and when the process goes idle (no run in flight) above the RSS left by the last
+    release (the first time it goes idle, always).
 
-    Concurrent runs each grow the heap a little, so no single run crosses the threshold, yet a
-    burst of them leaves hundreds of MB mapped; the idle check returns that once the burst is
-    over, paying the ~0.1 s collection when nobody waits for it (paid after every run, it
-    doubled a 30-day dashboard answered from rollups). `rss` and `release` are injectable.
+    Concurrent runs (and logins: Argon2id takes 64 MiB per hash) each grow the heap a little,
+    so no single run crosses the threshold, yet a burst leaves hundreds of MB mapped; the idle
+    check returns that once the burst is over. `finished` only decides: the caller runs
+    `release` after answering, so no request waits for the ~0.1 s collection (paid inline after
+    every run, it doubled a 30-day dashboard answered from rollups). `rss` and `release` are
+    injectable for tests.
     """
 
     def __init__(self, threshold: int = RELEASE_GROWTH_BYTES, rss: Callable[[], int] | None = None,
@@ -86,33 +89,30 @@ class RunMemory:
         self._release = release or release_memory
         self._lock = threading.Lock()
         self._active = 0
-        self._idle_rss: int | None = None
+        self._released_at: int | None = None
 
     def started(self) -> int:
         """Count a run in; returns the RSS it starts at (pass it to finished())."""
-        now = self._rss()
         with self._lock:
-            if self._idle_rss is None:
-                self._idle_rss = now
             self._active += 1
-        return now
+        return self._rss()
 
     def finished(self, before: int) -> bool:
-        """Count a run out and release when the policy says so; True when it released."""
+        """Count a run out; True when the heap should be given back (call release())."""
         with self._lock:
             self._active -= 1
             idle = self._active == 0
+            last = self._released_at
         now = self._rss()
-        grown = now - before > self.threshold
-        above_idle = idle and self._idle_rss is not None and now - self._idle_rss > self.threshold
-        if not (grown or above_idle):
-            return False
+        if now - before > self.threshold:
+            return True
+        return idle and (last is None or now - last > self.threshold)
+
+    def release(self) -> None:
+        """Give the heap back and remember the RSS it left."""
         self._release()
-        if idle:
-            with self._lock:
-                if self._active == 0:
-                    self._idle_rss = self._rss()
-        return True
+        with self._lock:
+            self._released_at = self._rss()
 
 
 def trim_heap() -> bool:

@@ -61,27 +61,27 @@ def test_gc_pause_nests_and_restores():
 
 def test_runs_release_when_one_grew_or_when_the_burst_is_over():
     rss = {"now": 100 * MB}
-    released = []
 
     def release() -> None:
-        released.append(rss["now"])
         rss["now"] = 110 * MB  # what giving the heap back leaves
 
     policy = RunMemory(threshold=32 * MB, rss=lambda: rss["now"], release=release)
-    quiet = policy.started()
-    assert policy.finished(quiet) is False and released == []  # idle, nothing grew
+    first = policy.started()
+    assert policy.finished(first) is True  # the first time idle: always (baseline unknown)
+    policy.release()
 
     a = policy.started()
     rss["now"] += 20 * MB
     b = policy.started()  # a burst: each run grows the heap less than the threshold
     rss["now"] += 20 * MB
     assert policy.finished(b) is False  # b grew 20 MB and a is still running
-    assert policy.finished(a) is True  # the last one out: 140 MB > idle 100 MB + 32 MB
-    assert released == [140 * MB]
+    assert policy.finished(a) is True  # the last one out: 150 MB > 110 MB left by the release + 32
+    policy.release()
 
     c = policy.started()
-    rss["now"] += 40 * MB  # one big run releases on its own growth
-    assert policy.finished(c) is True and len(released) == 2
     d = policy.started()
+    rss["now"] += 40 * MB  # one run that grew the heap on its own
+    assert policy.finished(c) is True  # even with d still in flight
+    policy.release()
     rss["now"] += 10 * MB
-    assert policy.finished(d) is False  # idle baseline moved to 110 MB after the release
+    assert policy.finished(d) is False  # idle, 10 MB above what the last release left
