@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.servers import free_port, run_until_closed
+from tests.servers import close_waitress, free_port, run_until_closed
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -46,7 +46,8 @@ class LiveServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = create_server(app, host="127.0.0.1", port=self.port, threads=threads, ident="")
+        self._server = create_server(app, host="127.0.0.1", port=self.port, threads=threads, ident="",
+                                     asyncore_loop_timeout=0.2)  # a closed server notices within 0.2 s
         self._thread = threading.Thread(target=run_until_closed, args=(self._server,), daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -61,7 +62,7 @@ class LiveServer:
         raise RuntimeError("live server did not start")
 
     def __exit__(self, *_exc: object) -> None:
-        self._server.close()
+        close_waitress(self._server)
         self._thread.join(timeout=5)
 
 
