@@ -29,7 +29,7 @@ from tests.dashboard_support import (
     move_to_last_worked_moment,
     write_manifest,
 )
-from tests.helpers import DEMO_TEST_ROWS
+from tests.helpers import DEMO_TEST_ROWS, reused_password_hashes
 from tests.provider_server import ProviderServer
 
 # The demo plant is seeded up to "now". The tests read the last complete worked day and the last
@@ -50,7 +50,8 @@ def demo_tenant(runtime):
     meta = runtime.meta.get(DEMO_SLUG)
     now = plant_now(runtime.clock, meta.timezone)
     days = days_back_to(meta, now, last_complete_day(meta, now))
-    seed_demo_tenant(runtime, days=days, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
+    with reused_password_hashes():
+        seed_demo_tenant(runtime, days=days, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
     return DEMO_SLUG
 
 
