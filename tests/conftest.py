@@ -25,6 +25,7 @@ from tests.helpers import (  # noqa: F401 - re-exported for modules that still i
     drop_mysql_databases,
     frozen_test_clock,
     make_settings,
+    reused_password_hashes,
 )
 
 
@@ -120,7 +121,8 @@ def demo_tenant(runtime: Runtime) -> str:
     """
     from cli.demo import seed_demo_tenant
 
-    seed_demo_tenant(runtime, days=1, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
+    with reused_password_hashes():
+        seed_demo_tenant(runtime, days=1, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
     return "demo"
 
 
@@ -135,9 +137,10 @@ def auth_world(runtime: Runtime) -> AuthWorld:
     for slug, name in (("acme", "ACME Foods"), ("zeta", "Zeta Corp")):
         create_tenant(runtime.db, slug, name=name)
         load_plant_file(runtime.db, slug, DEMO_PLANT, today=runtime.clock.now_utc().date())
-    for username, tenant in world.tenant_of.items():
-        world.ids[username] = create_user(runtime.db, tenant=tenant, username=username,
-                                          password=AUTH_PASSWORD, role=world.role_of[username])
+    with reused_password_hashes():
+        for username, tenant in world.tenant_of.items():
+            world.ids[username] = create_user(runtime.db, tenant=tenant, username=username,
+                                              password=AUTH_PASSWORD, role=world.role_of[username])
     return world
 
 

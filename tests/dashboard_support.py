@@ -8,7 +8,11 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from core import schema_tenant as t
+from core.clock import plant_now
+from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
+from core.shift_calendar import ShiftInstance, shift_instances
+from core.timeutil import zone
 from identity.engine_tokens import Principal, issue_token
 from identity.users import find_user
 
@@ -35,6 +39,52 @@ def data_days(rt: Runtime, slug: str) -> tuple[date, date]:
                 lows.append(_dt(row[0]))
                 highs.append(_dt(row[1]))
     return (min(lows) - DEMO_DAY_START).date(), (max(highs) - DEMO_DAY_START).date()
+
+
+def _worked_instances(meta: TenantMeta, now: datetime) -> list[ShiftInstance]:
+    """Shift instances with planned time of every active line over the week up to `now`."""
+    first = now.date() - timedelta(days=8)
+    return [inst for line in meta.lines.values() if line.active
+            for inst in shift_instances(meta, line.id, first, now.date()) if inst.planned]
+
+
+def last_worked_moment(meta: TenantMeta, now: datetime) -> datetime:
+    """`now` if a line is planned to produce at that moment, else one minute before the last
+    planned production ended (a clock on a Sunday or a closed day reads the last worked shift)."""
+    ended = []
+    for inst in _worked_instances(meta, now):
+        for start, end in inst.planned:
+            if start <= now < end:
+                return now
+            if end <= now:
+                ended.append(end)
+    return max(ended) - timedelta(minutes=1)
+
+
+def last_complete_day(meta: TenantMeta, now: datetime) -> date:
+    """The last production date with planned time that is over at `now` and followed by a worked
+    shift that has begun (so a later detection has closed its last stop)."""
+    instances = _worked_instances(meta, now)
+    ends: dict[date, datetime] = {}
+    for inst in instances:
+        ends[inst.production_date] = max(ends.get(inst.production_date, inst.end), inst.end)
+    return max(day for day, end in ends.items()
+               if end <= now and any(end <= inst.start <= now for inst in instances))
+
+
+def days_back_to(meta: TenantMeta, now: datetime, day: date) -> int:
+    """Whole days of history ending `now` that start inside production date `day`."""
+    start = datetime.combine(day, datetime.min.time()) + meta.day_offset
+    return (now - start) // timedelta(days=1)
+
+
+def move_to_last_worked_moment(rt: Runtime, slug: str) -> datetime:
+    """Set the runtime's clock back to `last_worked_moment` of the tenant's calendar (a no-op when
+    the plant works now); returns that moment in plant time."""
+    meta = rt.meta.get(slug)
+    moment = last_worked_moment(meta, plant_now(rt.clock, meta.timezone))
+    rt.clock.set(moment.replace(tzinfo=zone(meta.timezone)))
+    return moment
 
 
 def line_ids(rt: Runtime, slug: str) -> list[int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
@@ -30,6 +32,30 @@ AUTH_PASSWORD = "clave-de-prueba-123"
 def frozen_test_clock() -> ManualClock:
     """A frozen clock at TEST_NOW (a TEST_NOW without offset is plant time in Buenos Aires)."""
     return ManualClock(parse_instant(TEST_NOW, TEST_TZ))
+
+
+_FIXTURE_HASHES: dict[str, str] = {}
+
+
+@contextmanager
+def reused_password_hashes() -> Iterator[None]:
+    """Users made by fixtures get a real Argon2id hash (the product's parameters) computed once
+    per worker and password instead of once per user: one hash costs ~0.15 s of CPU and the
+    fixtures create hundreds of users. Users a test creates itself are hashed as in production."""
+    from identity import users
+
+    real = users.hash_password
+
+    def once(password: str) -> str:
+        if password not in _FIXTURE_HASHES:
+            _FIXTURE_HASHES[password] = real(password)
+        return _FIXTURE_HASHES[password]
+
+    users.hash_password = once
+    try:
+        yield
+    finally:
+        users.hash_password = real
 
 
 def drop_mysql_databases(prefix: str) -> None:

@@ -14,11 +14,21 @@ from waitress.server import create_server
 
 
 def run_until_closed(server) -> None:  # noqa: ANN001 - a waitress server
-    """Run waitress's loop; closing the server from another thread ends it with EBADF."""
+    """Run waitress's loop; `close_waitress` from another thread ends it with EBADF."""
     try:
         server.run()
     except OSError:
         pass
+
+
+def close_waitress(server) -> None:  # noqa: ANN001 - a waitress server
+    """Close the listener and every open connection: waitress's loop runs while any channel
+    (a browser's keep-alive connection) is open, so closing the listener alone leaves it
+    polling until the channel timeout and a join on its thread waits for nothing."""
+    server.close()
+    for channel in list(server._map.values()):
+        channel.close()
+    server.task_dispatcher.shutdown(timeout=2)
 
 
 def free_port() -> int:
@@ -56,8 +66,9 @@ def _in_thread(run: Callable[[], None], stop: Callable[[], None], port: int) -> 
 def wsgi_server(app: Callable, threads: int = 4) -> Iterator[str]:
     """Serve a WSGI app with waitress in a thread; yields its base URL."""
     port = free_port()
-    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
-    with _in_thread(lambda: run_until_closed(server), server.close, port) as base:
+    server = create_server(app, host="127.0.0.1", port=port, threads=threads,
+                           asyncore_loop_timeout=0.2)  # a closed server notices within 0.2 s
+    with _in_thread(lambda: run_until_closed(server), lambda: close_waitress(server), port) as base:
         yield base
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from core import schema_tenant as t
 from core.settings import PROJECT_ROOT
 from identity.users import create_user
-from tests.browser_utils import LiveServer, browser_login, combined_app, launch_chromium
+from tests.browser_utils import LiveServer, apply_filters, browser_login, combined_app, launch_chromium
 from tests.dashboard_support import write_manifest
 from tests.helpers import TEST_NOW
 from tests.provider_server import closed_port_url
@@ -49,13 +49,6 @@ def second_process(runtime):
 def card_titles(page) -> list[str]:
     return page.eval_on_selector_all("#widget-grid > .card .card__title",
                                      "els => els.map(e => e.textContent)")
-
-
-def apply(page) -> None:
-    page.evaluate("""() => { window.__applied = false;
-        document.addEventListener('camet:applied', () => { window.__applied = true; }, {once: true}); }""")
-    page.click("#filter-form button[type=submit]")
-    page.wait_for_function("() => window.__applied === true")
 
 
 def test_new_dashboard_reaches_viewers_without_restart(runtime, demo_tenant, tmp_path):
@@ -104,7 +97,7 @@ def test_new_dashboard_reaches_viewers_without_restart(runtime, demo_tenant, tmp
         viewer.select_option("#tablero-select", label="Turno noche")
         viewer.click(".picker button")
         viewer.wait_for_url(f"**tablero={layout.id}**")
-        apply(viewer)
+        apply_filters(viewer)
         assert card_titles(viewer)[0] == TITLE and first_title.split(" ")[0] in " ".join(card_titles(viewer))
         assert f"tablero={layout.id}" in viewer.url
 
@@ -113,7 +106,7 @@ def test_new_dashboard_reaches_viewers_without_restart(runtime, demo_tenant, tmp
             elsewhere = browser.new_context(locale="es-AR").new_page()
             browser_login(elsewhere, other, "demo", "visor", VIEWER_PASSWORD)
             elsewhere.goto(f"{other}/?tablero={layout.id}")
-            apply(elsewhere)
+            apply_filters(elsewhere)
             assert card_titles(elsewhere)[0] == TITLE
             assert elsewhere.locator("#tablero-select option:checked").inner_text() == "Turno noche"
         finally:

@@ -17,7 +17,7 @@ from core import schema_tenant as t
 from tests.browser_utils import flask_login
 from tests.test_upload_api import GOOD, ONE_BAD, line_count
 
-pytestmark = pytest.mark.clock
+# `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 
 
 def login(flask_app, auth_world, username):
@@ -81,6 +81,7 @@ def test_the_upload_page_has_its_own_body_limit(auth_world, admin):
     assert admin.post("/admin/operaciones/ejecutar", data=big_form).status_code != 413
 
 
+@pytest.mark.clock
 def test_operations_page_and_run_now(auth_world, admin):
     rt = auth_world.runtime
     page = admin.get("/admin/operaciones").get_data(as_text=True)
@@ -110,6 +111,7 @@ def test_audit_search_filters_events(auth_world, admin):
     assert "Sin eventos." in admin.get("/account/audit?q=100%25_").get_data(as_text=True)
 
 
+@pytest.mark.clock
 def test_saved_view_save_open_and_start(auth_world, admin, flask_app):
     rt = auth_world.runtime
     lid = rt.meta.get("acme").line_by_code("L2").id

@@ -14,7 +14,7 @@ from core.clock import plant_now
 from tests.dashboard_support import ERP_ENTRIES, bearer, demo_principal
 from tests.provider_server import ProviderServer, closed_port_url
 
-pytestmark = pytest.mark.clock
+# `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 RUN = "/api/v1/dashboard/run"
 TIMEOUT_S = 3.0
 SLACK_S = 0.5  # event-loop scheduling on a loaded 2-core machine, not the broker's time
@@ -98,6 +98,7 @@ def test_each_failure_costs_only_its_widget_and_at_most_its_timeout(engine, prov
     check_db_read_and_external_calls_overlap(engine, provider)
 
 
+@pytest.mark.clock
 def test_flapping_provider_is_served_stale_then_fails_fast(engine, provider, clock):
     engine.use(provider.url("/flap"), cache_ttl_s=60, retries=0, breaker_failures=2,
                breaker_cooldown_s=120, timeout_s=10)  # no case here waits for the timeout

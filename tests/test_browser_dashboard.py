@@ -10,7 +10,15 @@ import pytest
 from babel.numbers import format_decimal
 
 from core.settings import PROJECT_ROOT
-from tests.browser_utils import LiveServer, browser_login, combined_app, launch_chromium
+from tests.browser_utils import (
+    LiveServer,
+    apply_filters,
+    choose_lines,
+    combined_app,
+    launch_chromium,
+    open_dashboard,
+    wait_charts,
+)
 from tests.dashboard_support import ERP_WIDGETS, bearer, data_days, demo_principal, line_ids, write_manifest
 from tests.provider_server import closed_port_url
 
@@ -46,29 +54,9 @@ def page(live):
 
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
-        context = browser.new_context(viewport={"width": 1440, "height": 960}, locale="es-AR")
-        pg = context.new_page()
-        pg.errors = []
-        pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-        pg.on("response", lambda r: pg.errors.append(f"{r.status} {r.url}")
-              if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-        browser_login(pg, live.url, "demo", "demo", "demo-camet")
-        pg.wait_for_selector("#widget-grid > .card")
-        wait_charts(pg)
-        yield pg
+        yield open_dashboard(browser, live.url, "demo", "demo", "demo-camet",
+                             viewport={"width": 1440, "height": 960}, console=False, responses=True)
         browser.close()
-
-
-def wait_charts(page) -> None:
-    page.wait_for_function("""() => Array.from(
-        document.querySelectorAll('#widget-grid .card--chart.is-ok canvas')).every(c => Chart.getChart(c))""")
-
-
-def apply(page) -> None:
-    page.evaluate("""() => { window.__applied = false;
-        document.addEventListener('camet:applied', () => { window.__applied = true; }, {once: true}); }""")
-    page.click("#filter-form button[type=submit]")
-    page.wait_for_function("() => window.__applied === true")
 
 
 def engine_run(runtime, live, filters: dict) -> dict:
@@ -104,15 +92,6 @@ def assert_page_matches(page_widgets: list[dict], body: dict) -> None:
             assert shown["chart"]["datasets"] == [{"label": d["label"], "data": d["data"]} for d in sent]
 
 
-def choose_lines(page, ids: list[int]) -> None:
-    page.click('.ms[data-param="lineas"] .ms__toggle')
-    for box in page.query_selector_all('.ms[data-param="lineas"] input[type=checkbox]'):
-        want = int(box.get_attribute("value")) in ids
-        if box.is_checked() != want:
-            box.click()
-    page.keyboard.press("Escape")
-
-
 def set_custom_range(page, start: date, end: date) -> None:
     page.select_option('select[name="fecha"]', "personalizado")
     page.fill('input[name="fecha.start"]', start.isoformat())
@@ -135,7 +114,7 @@ def test_apply_redraws_in_place_and_matches_the_engine(runtime, demo_tenant, liv
 
     set_custom_range(page, first, last)
     choose_lines(page, chosen)
-    apply(page)
+    apply_filters(page)
     wait_charts(page)
 
     filters = {"fecha": {"preset": "personalizado", "start": first.isoformat(), "end": last.isoformat()},
@@ -170,7 +149,7 @@ def test_invalid_input_shows_field_messages_and_runs_nothing(runtime, demo_tenan
     before = page.evaluate(READ_WIDGETS)
     url = page.url
     set_custom_range(page, date(2026, 3, 10), date(2026, 3, 1))
-    apply(page)
+    apply_filters(page)
     assert "anterior" in page.inner_text('[data-error-for="fecha"]')
     assert page.is_visible('fieldset[data-param="fecha"].is-invalid')
     assert page.evaluate(READ_WIDGETS) == before
@@ -180,7 +159,7 @@ def test_invalid_input_shows_field_messages_and_runs_nothing(runtime, demo_tenan
     page.evaluate("""() => {
         const box = document.querySelector('.ms[data-param="lineas"] input[type=checkbox]');
         box.value = '999'; box.checked = true; }""")
-    apply(page)
+    apply_filters(page)
     assert "999" in page.inner_text('[data-error-for="lineas"]')
     assert page.inner_text('[data-error-for="fecha"]') == ""
     assert page.evaluate(READ_WIDGETS) == before
@@ -189,7 +168,7 @@ def test_invalid_input_shows_field_messages_and_runs_nothing(runtime, demo_tenan
 
 def test_external_api_down_is_an_error_card_alone(runtime, demo_tenant, live, page, tmp_path):
     write_manifest(tmp_path / "apis.yml", closed_port_url())
-    apply(page)
+    apply_filters(page)
     widgets = page.evaluate(READ_WIDGETS)
     states = {w["id"]: w["state"] for w in widgets}
     fx = [w for w in widgets if w["cls"] == "ExchangeRateWidget"]
@@ -202,7 +181,7 @@ def test_external_api_down_is_an_error_card_alone(runtime, demo_tenant, live, pa
 def test_range_without_data_shows_sin_datos_everywhere(runtime, demo_tenant, live, page, backend):
     future = runtime.clock.now_utc().date() + timedelta(days=40)
     set_custom_range(page, future, future + timedelta(days=6))
-    apply(page)
+    apply_filters(page)
     widgets = [w for w in page.evaluate(READ_WIDGETS) if w["cls"] not in ERP_WIDGETS]  # ERP: plans
     assert widgets and all(w["state"] == "empty" for w in widgets)
     assert all("sin datos" in w["text"].lower() for w in widgets)

@@ -9,7 +9,7 @@ from core import schema_tenant as t
 from core.errors import ImportRejected
 from ingest.csv_import import import_detections
 
-pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
+# `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 
 GOOD = """ts,product_code,weight_g,status,operator
 2026-10-30T23:59:59.500,PF-045,45.2,ok,ana
@@ -34,6 +34,7 @@ def rows(runtime, slug, line_id):
         ).all()
 
 
+@pytest.mark.clock
 def test_good_file_imports_every_row_once(runtime, plant_tenant, tmp_path):
     path = tmp_path / "l1.csv"
     path.write_text(GOOD)
@@ -55,6 +56,7 @@ def test_good_file_imports_every_row_once(runtime, plant_tenant, tmp_path):
     assert count(runtime, plant_tenant, line.id) == 5
 
 
+@pytest.mark.clock
 def test_bad_rows_reject_whole_file_with_line_numbers(runtime, plant_tenant, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(GOOD + "yesterday,PF-045,45,ok,x\n2026-11-02T00:00:00,NOPE,-3,maybe,x\n")
@@ -68,6 +70,7 @@ def test_bad_rows_reject_whole_file_with_line_numbers(runtime, plant_tenant, tmp
     assert count(runtime, plant_tenant, meta.line_by_code("L1").id) == 0
 
 
+@pytest.mark.clock
 def test_skip_bad_imports_the_good_rows(runtime, plant_tenant, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(GOOD + "not-a-date,PF-045,45,ok,x\n")
@@ -76,6 +79,7 @@ def test_skip_bad_imports_the_good_rows(runtime, plant_tenant, tmp_path):
     assert result.rows_inserted == 5 and result.bad_rows == ["line 7: ts is not an ISO 8601 date-time"]
 
 
+@pytest.mark.clock
 def test_semicolon_and_decimal_comma(runtime, plant_tenant, tmp_path):
     path = tmp_path / "excel.csv"
     path.write_text("ts;product_code;weight_g;status\n2026-11-05 08:00:00;GD-150;150,5;ok\n",

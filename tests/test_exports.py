@@ -16,21 +16,45 @@ from tests.dashboard_support import bearer, data_days, demo_principal
 from widgets.shapes import table_of
 
 
-def _as_text(value: object, excel: bool) -> str:
-    """What a cell must read for a JSON value (csv writes str(); Excel uses a decimal comma)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if excel and isinstance(value, float):
-        return repr(value).replace(".", ",")
-    return str(value)
+def _number(cell: str, excel: bool) -> float:
+    """A numeric cell read the way a spreadsheet in that format would: Spanish Excel writes a
+    decimal comma (never a point), plain CSV a decimal point (never a comma)."""
+    if excel:
+        assert "." not in cell, cell
+        return float(cell.replace(",", "."))
+    assert "," not in cell, cell
+    return float(cell)
+
+
+def _read(cell: str, like: object, excel: bool) -> object:
+    """The cell parsed back into the type of the JSON value it was exported from."""
+    if like is None:
+        assert cell == "", cell
+        return None
+    if isinstance(like, bool):
+        assert cell in ("true", "false"), cell
+        return cell == "true"
+    if isinstance(like, int | float):
+        return _number(cell, excel)
+    return cell
 
 
 def _parse(res, excel: bool) -> list[list[str]]:  # noqa: ANN001
+    """The rows of an export: Spanish Excel starts with a UTF-8 BOM and separates with ';'."""
     raw = res.content
     assert raw.startswith(b"\xef\xbb\xbf") is excel
     return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";" if excel else ","))
+
+
+def _values(cells: list[str], like: list[object], excel: bool) -> list[object]:
+    assert len(cells) == len(like), (cells, like)
+    return [_read(cell, value, excel) for cell, value in zip(cells, like, strict=True)]
+
+
+def _table(parsed: list[list[str]], like: list[list[object]], excel: bool) -> list[list[object]]:
+    """Parsed data rows (no header) in the types of the JSON rows they must equal."""
+    assert len(parsed) == len(like), (len(parsed), len(like))
+    return [_values(cells, row, excel) for cells, row in zip(parsed, like, strict=True)]
 
 
 EXTERNAL = ("ExchangeRateWidget", "OpenOrdersWidget", "PlanVsActualWidget")
@@ -71,7 +95,7 @@ def test_every_widget_exports_its_card_data_and_an_error_card_does_not(api, runt
             header, rows = table_of(w["shape"], w["data"])
             parsed = _parse(res, excel)
             assert parsed[0] == header, w["class"]
-            assert parsed[1:] == [[_as_text(v, excel) for v in row] for row in rows], w["class"]
+            assert _table(parsed[1:], rows, excel) == rows, w["class"]
             exported += 1
     assert exported >= 2 * 10  # the default layout's widgets, in both formats
 
@@ -93,7 +117,8 @@ def test_shift_report_export_equals_the_json_report_and_bad_requests_are_4xx(api
         parsed = _parse(res, excel)
         columns = parsed[0]
         assert columns[:3] == ["production_date", "shift", "shift_name"]
-        assert parsed[1:] == [[_as_text(r[c], excel) for c in columns] for r in report]
+        expected = [[r[c] for c in columns] for r in report]
+        assert _table(parsed[1:], expected, excel) == expected
 
     assert client.post("/api/v1/exports/widgets/999999", json={"filters": filters}).status_code == 404
     assert client.post("/api/v1/exports/widgets/1?format=xls", json={"filters": filters}).status_code == 422
@@ -109,4 +134,5 @@ def test_large_exports_come_in_chunks():
     chunks = list(csv_chunks(["n", "tercio", "nada", "texto"], rows, "excel"))
     assert len(chunks) == 4 and chunks[0].startswith("\ufeffn;tercio;nada;texto\r\n")
     parsed = list(csv.reader(io.StringIO("".join(chunks).lstrip("\ufeff"), newline=""), delimiter=";"))
-    assert len(parsed) == 3 * CHUNK_ROWS + 2 and parsed[2] == ["1", repr(1 / 3).replace(".", ","), "", "año"]
+    assert len(parsed) == 3 * CHUNK_ROWS + 2
+    assert _values(parsed[2], [1, 1 / 3, None, "año"], excel=True) == [1, 1 / 3, None, "año"]

@@ -15,7 +15,7 @@ from core import schema_tenant as t
 from identity.ingest_keys import create_key, revoke_key
 from tests.servers import asgi_server
 
-pytestmark = pytest.mark.clock
+# `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 
 
 def _rows(n: int, line: str = "L1", start_s: int = 0) -> list[dict[str, object]]:
@@ -56,6 +56,7 @@ def post(server: str, key: str, body: object, **kwargs: object) -> httpx.Respons
                       headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs)
 
 
+@pytest.mark.clock
 def test_a_batch_is_written_once_and_a_resent_batch_adds_nothing(auth_world, server, keys):
     rt = auth_world.runtime
     body = {"batch_id": "b-1", "detections": _rows(40) + _rows(10, "L2")}
@@ -91,6 +92,7 @@ def test_one_bad_row_rejects_the_batch_and_names_the_row(auth_world, server, key
     assert _count(auth_world.runtime, "acme", "L1") == 0
 
 
+@pytest.mark.clock
 def test_ndjson_and_csv_bodies(auth_world, server, keys):
     ndjson = "\n".join(json.dumps(r) for r in _rows(5)) + "\n"
     r = httpx.post(server + "/api/v1/ingest/detections", content=ndjson,

@@ -21,7 +21,7 @@ from tests.dashboard_support import (
 )
 from tests.provider_server import ProviderServer, closed_port_url
 
-pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
+# `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 
 RUN = "/api/v1/dashboard/run"
 
@@ -51,6 +51,7 @@ def custom(start, end) -> dict:
     return {"preset": "personalizado", "start": start.isoformat(), "end": end.isoformat()}
 
 
+@pytest.mark.clock
 def test_widget_numbers_equal_plain_sql(runtime, demo_tenant, engine, provider):
     first, last = data_days(runtime, demo_tenant)
     chosen = line_ids(runtime, demo_tenant)[:2]
@@ -108,6 +109,7 @@ def test_widget_numbers_equal_plain_sql(runtime, demo_tenant, engine, provider):
         assert f"{stage};dur=" in timing
 
 
+@pytest.mark.clock
 def test_rejects_toggle_off_keeps_only_good_units(runtime, demo_tenant, engine):
     first, last = data_days(runtime, demo_tenant)
     lines = line_ids(runtime, demo_tenant)
@@ -141,6 +143,7 @@ def test_missing_token_is_401(runtime, demo_tenant):
         assert client.post(RUN, json={}).status_code == 401
 
 
+@pytest.mark.clock
 def test_external_down_is_an_error_on_that_widget_only(runtime, demo_tenant, engine, tmp_path):
     write_manifest(tmp_path / "apis.yml", closed_port_url())
     body = engine.post(RUN, json={"filters": {}}).json()

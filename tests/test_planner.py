@@ -28,7 +28,7 @@ from query.planner import PATHS, choose_plan, configured_path, group_spec, read_
 from query.pushdown import GroupSpec, bucket_minutes
 from query.rollup_read import rollup_blocker
 from query.spec import SqlFragment
-from tests.dashboard_support import DEMO_DAY_START, data_days, line_ids
+from tests.dashboard_support import DEMO_DAY_START, data_days, line_ids, move_to_last_worked_moment
 from tests.rollup_support import insert_rows, random_rows
 from widgets import widget_registry
 from widgets.base import CombinedData, WidgetContext
@@ -181,11 +181,13 @@ def nominal_edges(meta: Any, day: Any) -> pd.DataFrame:
     return pd.DataFrame(rows).assign(__line=range(1, len(rows) + 1))
 
 
+@pytest.mark.clock
 def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant, monkeypatch):
-    """Not marked `clock`: it expects demo detections up to "now" (a worked shift), which the
-    Sunday edge of `make test-clock` does not have; it runs at the fixed TEST_NOW. A product
-    without a nominal is in test_nominal_measures_equal_plain_sql_on_every_path (the default
-    top-products table takes every unit for a known product)."""
+    """A product without a nominal is in test_nominal_measures_equal_plain_sql_on_every_path (the
+    default top-products table takes every unit for a known product)."""
+    # The newest-bucket check below needs detections up to "now": on a clock edge where the plant
+    # does not work, "now" becomes the last worked minute of the shift calendar.
+    move_to_last_worked_moment(runtime, demo_tenant)
     meta = runtime.meta.get(demo_tenant)
     first, last = data_days(runtime, demo_tenant)
     write_batch(runtime.db, meta, nominal_edges(meta, first), allowed=set(meta.lines_by_code))

@@ -22,7 +22,7 @@ from query.master_frame import build_master_frame, explain_rows
 from query.spec import SqlFragment
 from tests.test_extract import load_rows
 
-pytestmark = pytest.mark.clock  # partitions, presets and demo data follow the clock
+# `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 
 LAYOUT = ["p0", "p202610", "p202611", "p202612", "p202701", "pmax"]
 
@@ -96,6 +96,7 @@ def test_literal_rendering_only_takes_typed_values():
         render_literal_mysql(build_query([1], {"ts"}, evil).statement())
 
 
+@pytest.mark.clock
 @pytest.mark.mysql
 @pytest.mark.parametrize("backend", ["mysql"])  # partitions exist on MySQL only
 def test_explain_shows_only_touched_partitions(runtime, plant_tenant, mysql_url, backend):
@@ -117,6 +118,7 @@ def test_explain_shows_only_touched_partitions(runtime, plant_tenant, mysql_url,
         assert master.partitions[f"detections_{ids['L1']}"] == tuple(expected.split(","))
 
 
+@pytest.mark.clock
 @pytest.mark.mysql
 @pytest.mark.parametrize("backend", ["mysql"])  # partitions exist on MySQL only
 def test_new_partition_is_picked_up_without_losing_rows(runtime, plant_tenant, mysql_url, backend):

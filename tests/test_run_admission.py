@@ -20,7 +20,7 @@ from core.metadata_cache import bump_metadata_version
 from core.runtime import build_runtime
 from tests.dashboard_support import bearer, demo_principal, line_ids
 
-pytestmark = pytest.mark.clock  # presets and demo data follow the clock
+# `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 
 RUN = "/api/v1/dashboard/run"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -128,6 +128,7 @@ def _filters(runtime, demo_tenant, day_offset: int = 0) -> dict:
     return {"fecha": {"preset": "personalizado", "start": start.isoformat(), "end": today.isoformat()}}
 
 
+@pytest.mark.clock
 def test_repeat_is_a_cache_hit_until_data_or_metadata_move(runtime, demo_tenant, tmp_path):
     manifest = tmp_path / "apis.yml"
     manifest.write_text(runtime.settings.external_apis_file.read_text())
@@ -160,6 +161,7 @@ def test_repeat_is_a_cache_hit_until_data_or_metadata_move(runtime, demo_tenant,
         assert client.post(RUN, json=body).json()["meta"]["served"] == "computed"
 
 
+@pytest.mark.clock
 def test_concurrent_identical_requests_run_the_dashboard_once(runtime, demo_tenant):
     rt = _runtime_with(runtime, result_cache_ttl_s=0)
     app = create_app(rt)
@@ -199,6 +201,7 @@ def _export_path(rt, slug: str) -> str:
     return f"/api/v1/exports/widgets/{widget}"
 
 
+@pytest.mark.clock
 @pytest.mark.parametrize("refused_route", ["run", "export"])
 def test_full_queue_answers_503_with_retry_after_in_spanish(runtime, demo_tenant, refused_route):
     rt = _runtime_with(runtime, result_cache_ttl_s=0, run_concurrency=1, run_queue=1)
@@ -231,6 +234,7 @@ def test_full_queue_answers_503_with_retry_after_in_spanish(runtime, demo_tenant
     assert [r.status_code for r in held] == [200, 200]
 
 
+@pytest.mark.clock
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_two_engines_share_answers_through_redis(runtime, demo_tenant, clock):
     import redis

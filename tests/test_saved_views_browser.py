@@ -6,11 +6,16 @@ from __future__ import annotations
 import pytest
 
 from cli.defaults import install_tenant_defaults
-from tests.browser_utils import LiveServer, browser_login, combined_app, launch_chromium
+from tests.browser_utils import (
+    LiveServer,
+    apply_filters,
+    choose_lines,
+    combined_app,
+    launch_chromium,
+    logged_in_page,
+)
 from tests.dashboard_support import write_manifest
 from tests.provider_server import closed_port_url
-from tests.test_admin_browser import apply
-from tests.test_browser_dashboard import choose_lines
 
 pytestmark = [pytest.mark.browser, pytest.mark.clock]
 
@@ -24,14 +29,10 @@ def test_a_saved_view_opens_with_its_filters(auth_world, tmp_path):
     line = rt.meta.get("acme").line_by_code("L2").id
     with LiveServer(combined_app(rt), threads=6) as live, sync_playwright() as pw:
         browser = launch_chromium(pw)
-        page = browser.new_context(locale="es-AR").new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        browser_login(page, live.url, "acme", "vic", auth_world.password)
+        page = logged_in_page(browser, live.url, "acme", "vic", auth_world.password)
         page.select_option('select[name="fecha"]', "ayer")
         choose_lines(page, [line])
-        apply(page)
+        apply_filters(page)
         assert f"lineas={line}" in page.url
 
         page.click("#views-menu summary")
@@ -56,5 +57,5 @@ def test_a_saved_view_opens_with_its_filters(auth_world, tmp_path):
         page.goto(live.url + "/")
         page.wait_for_url(f"**lineas={line}**")
         assert page.input_value('select[name="fecha"]') == "ayer"
-        assert errors == [], errors
+        assert page.errors == [], page.errors
         browser.close()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core import schema_tenant as t
 from core.settings import PROJECT_ROOT
 from identity.users import create_user
-from tests.browser_utils import LiveServer, browser_login, combined_app, launch_chromium
+from tests.browser_utils import LiveServer, combined_app, launch_chromium, open_dashboard, wait_charts
 from tests.dashboard_support import write_manifest
 
 pytestmark = pytest.mark.browser
@@ -48,17 +48,8 @@ def browser(live):
 
 
 def _page(browser, live, username: str, password: str, width: int = 1440):  # noqa: ANN001, ANN202
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="es-AR")
-    page = context.new_page()
-    browser_login(page, live.url, "demo", username, password)
-    page.wait_for_selector("#widget-grid > .card")
-    wait_charts(page)
-    return page
-
-
-def wait_charts(page) -> None:  # noqa: ANN001
-    page.wait_for_function("""() => Array.from(
-        document.querySelectorAll('#widget-grid .card--chart.is-ok canvas')).every(c => Chart.getChart(c))""")
+    return open_dashboard(browser, live.url, "demo", username, password,
+                          viewport={"width": width, "height": 900}, console=False)
 
 
 def _labels(runtime) -> list[tuple]:  # noqa: ANN001

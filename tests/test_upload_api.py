@@ -14,7 +14,7 @@ from sqlalchemy import text
 from identity.audit import list_events
 from identity.users import find_user
 
-pytestmark = pytest.mark.clock  # partitions follow the clock
+# `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 
 GOOD = """ts,product_code,weight_g,status
 2026-11-17T10:00:00,PF-045,45.2,ok
@@ -60,6 +60,7 @@ def uploads_left(rt) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
+@pytest.mark.clock
 def test_good_csv_imports_in_the_background_and_is_audited(auth_world, admin):
     rt = auth_world.runtime
     r = send(admin, GOOD, filename="../../etc/turno.csv")

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from cli.defaults import install_tenant_defaults
-from tests.browser_utils import LiveServer, browser_login, combined_app, launch_chromium
+from tests.browser_utils import LiveServer, combined_app, launch_chromium, logged_in_page
 from tests.test_upload_api import ONE_BAD, line_count
 
 pytestmark = [pytest.mark.browser, pytest.mark.clock]
@@ -41,11 +41,7 @@ def test_upload_bad_then_good_csv_through_the_page(auth_world, tmp_path):
     good.write_text(good_csv())
     with LiveServer(combined_app(rt), threads=6) as live, sync_playwright() as pw:
         browser = launch_chromium(pw)
-        page = browser.new_context(locale="es-AR").new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        browser_login(page, live.url, "acme", "ana", auth_world.password)
+        page = logged_in_page(browser, live.url, "acme", "ana", auth_world.password)
 
         submit(page, live.url, bad)
         page.wait_for_selector("#import-state[data-status=rejected]", timeout=60_000)
@@ -67,5 +63,5 @@ def test_upload_bad_then_good_csv_through_the_page(auth_world, tmp_path):
         assert page.text_content("#filter-preview legend") == "Otras líneas"
         page.fill("#f-param_name", "Mal Param")
         page.wait_for_selector("[data-role=preview-problem]")
-        assert errors == [], errors
+        assert page.errors == [], page.errors
         browser.close()

@@ -14,24 +14,45 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app_fastapi.main import create_app
+from cli.demo import DEMO_PLANT, DEMO_SLUG, DEMO_TZ, seed_demo_tenant
 from core.clock import plant_now
 from core.shift_calendar import shift_instances
+from ingest.plant_metadata import load_plant_file
+from ingest.tenants import create_tenant
 from tests.dashboard_support import (
     DEMO_DAY_START,
     bearer,
-    data_days,
+    days_back_to,
     demo_principal,
+    last_complete_day,
     line_ids,
+    move_to_last_worked_moment,
     write_manifest,
 )
+from tests.helpers import DEMO_TEST_ROWS, reused_password_hashes
 from tests.provider_server import ProviderServer
 
-# Not marked `clock`: these tests read the demo plant as seeded up to "now" and assume that now
-# falls in a worked shift (Monday to Saturday), which the year-end and month-end edges of
-# `make test-clock` do not satisfy (2027-01-31 is a Sunday). They run at the fixed TEST_NOW.
+# The demo plant is seeded up to "now". The tests read the last complete worked day and the last
+# worked shift, both derived from the shift calendar, so they hold on clock edges where the plant
+# does not work (a Sunday, a closed day).
+pytestmark = pytest.mark.clock
 
 RUN = "/api/v1/dashboard/run"
 BAND_BOUNDS = ((60, "> 60 min"), (30, "30–60 min"), (15, "15–30 min"), (5, "5–15 min"), (0, "< 5 min"))
+
+
+@pytest.fixture
+def demo_tenant(runtime):
+    """The demo tenant with its history starting inside the last complete worked day: one day
+    of it on a working day, more after a Sunday or a closed day (same number of detections)."""
+    create_tenant(runtime.db, DEMO_SLUG, name="Alimentos del Sur (demo)", timezone=DEMO_TZ)
+    load_plant_file(runtime.db, DEMO_SLUG, DEMO_PLANT, today=runtime.clock.now_utc().date())
+    meta = runtime.meta.get(DEMO_SLUG)
+    now = plant_now(runtime.clock, meta.timezone)
+    days = days_back_to(meta, now, last_complete_day(meta, now))
+    with reused_password_hashes():
+        seed_demo_tenant(runtime, days=days, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
+    return DEMO_SLUG
 
 
 @pytest.fixture
@@ -97,7 +118,8 @@ def _widgets(body: dict) -> dict[str, dict]:
 
 
 def test_plant_and_frame_widgets_equal_plain_sql_on_the_demo_plant(runtime, demo_tenant, engine):
-    first, _last = data_days(runtime, demo_tenant)
+    meta = runtime.meta.get(demo_tenant)
+    first = last_complete_day(meta, plant_now(runtime.clock, meta.timezone))
     fecha = {"preset": "personalizado", "start": first.isoformat(), "end": first.isoformat()}
     res = engine.post(RUN, json={"filters": {"fecha": fecha}})
     assert res.status_code == 200, res.text
@@ -185,6 +207,7 @@ def test_plant_and_frame_widgets_equal_plain_sql_on_the_demo_plant(runtime, demo
 
 def test_default_dashboard_today_has_14_plant_widgets_and_the_line_status_equals_sql(
         runtime, demo_tenant, engine):
+    move_to_last_worked_moment(runtime, demo_tenant)
     res = engine.post(RUN, json={"filters": {"fecha": {"preset": "hoy"}}})
     assert res.status_code == 200, res.text
     widgets = res.json()["widgets"]
