@@ -34,7 +34,7 @@ from broker.state import broker_state
 from core import schema_tenant as t
 from core.clock import plant_now
 from core.errors import NotFound, RegistryError
-from core.memory import RUN_MEMORY
+from core.memory import released_after
 from core.runtime import Runtime
 from filters.engine import FilterSet, load_filter_set
 from identity.engine_tokens import Principal
@@ -150,6 +150,7 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 2)
 
 
+@released_after
 async def run_dashboard(
     rt: Runtime,
     principal: Principal,
@@ -158,25 +159,8 @@ async def run_dashboard(
     external: ExternalAPIService | None = None,
     local_app: Any = None,
 ) -> RunResult:
-    """One dashboard run (see _run_dashboard) under the process's memory policy: the heap is
-    given back after a run that grew it and when the process goes idle (core.memory.RunMemory)."""
-    before = RUN_MEMORY.started()
-    try:
-        return await _run_dashboard(rt, principal, raw_filters, layout_id, external, local_app)
-    finally:
-        if RUN_MEMORY.finished(before):
-            asyncio.get_running_loop().run_in_executor(None, RUN_MEMORY.release)
-
-
-async def _run_dashboard(
-    rt: Runtime,
-    principal: Principal,
-    raw_filters: dict[str, Any],
-    layout_id: int | None = None,
-    external: ExternalAPIService | None = None,
-    local_app: Any = None,
-) -> RunResult:
-    """One dashboard run for the caller's tenant; raises ValidationFailed before any query.
+    """One dashboard run for the caller's tenant; raises ValidationFailed before any query. The
+    heap is given back after a run that grew it and when the process goes idle (RunMemory).
 
     `local_app` (the engine's own ASGI app) serves manifest URLs that are plain paths, so the
     demo provider is reached in-process in every deployment mode.

@@ -6,16 +6,19 @@ stay at 500 MB; `release_memory()` runs the collector and asks glibc to return f
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import functools
 import gc
 import os
 import platform
 import resource
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ParamSpec, TypeVar
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _gc_lock = threading.Lock()
@@ -186,3 +189,23 @@ def memory_scope() -> Iterator[RssReport]:
 
 RUN_MEMORY = RunMemory()
 """The process's policy for dashboard runs (app_fastapi/orchestrator.py)."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def released_after(run: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Decorate an async run so RUN_MEMORY counts it and, when its policy says so, gives the heap
+    back in a worker thread after the run has answered."""
+
+    @functools.wraps(run)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        before = RUN_MEMORY.started()
+        try:
+            return await run(*args, **kwargs)
+        finally:
+            if RUN_MEMORY.finished(before):
+                asyncio.get_running_loop().run_in_executor(None, RUN_MEMORY.release)
+
+    return wrapper

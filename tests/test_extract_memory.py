@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 
 import numpy as np
 import pytest
 
-from core.memory import RunMemory, memory_scope, peak_rss_bytes, release_memory, rss_bytes
+from core import memory
+from core.memory import RunMemory, memory_scope, peak_rss_bytes, release_memory, released_after, rss_bytes
 
 MB = 1024 * 1024
 
@@ -85,3 +87,23 @@ def test_runs_release_when_one_grew_or_when_the_burst_is_over():
     policy.release()
     rss["now"] += 10 * MB
     assert policy.finished(d) is False  # idle, 10 MB above what the last release left
+
+
+def test_a_decorated_run_is_counted_out_even_when_it_fails(monkeypatch):
+    released = []
+    monkeypatch.setattr(memory, "RUN_MEMORY", RunMemory(threshold=32 * MB, rss=lambda: 100 * MB,
+                                                        release=lambda: released.append(1)))
+
+    @released_after
+    async def failing() -> None:
+        raise ValueError("bad filters")
+
+    @released_after
+    async def answering() -> int:
+        return 5
+
+    with pytest.raises(ValueError):
+        asyncio.run(failing())
+    assert released == [1]  # counted out, idle for the first time: released after the run
+    assert asyncio.run(answering()) == 5
+    assert released == [1]  # idle again, nothing grew since the last release
