@@ -12,7 +12,8 @@ user), then for each target × mode starts the servers, lets the users run, and 
 Each user: GET /login, POST /login (redirected to `/`, which runs the default dashboard), then
 POST /dashboard/apply (HTMX, CSRF header) with a random preset and a 2-4 s think time, until
 the time is up. Reported per run:
-throughput, p50/p95/p99, errors by status, RSS of the server processes and MariaDB
+throughput, p50/p95/p99, errors by status, RSS of the server processes (cold at start, warm
+after one user applied every preset once, peak, 10 s after the burst) and MariaDB
 Threads_connected sampled every second, and (mode `after`, target `serve`) the latency of a
 repeated identical engine run. Results go to bench/results/load-<timestamp>.txt/.json.
 
@@ -181,6 +182,18 @@ async def sampler(pid: int, until: float, mysql_url: str | None, series: list[di
         await asyncio.sleep(1.0)
 
 
+def warm_up(base: str) -> None:
+    """One user logs in and applies every preset once, so what a process keeps for its lifetime
+    (lazy imports, compiled statements, templates, pools) is loaded before RSS is compared."""
+    with httpx.Client(base_url=base, timeout=120, follow_redirects=True) as c:
+        token = CSRF.search(c.get("/login").text).group(1)
+        page = c.post("/login", data={"tenant": "demo", "username": "carga0", "password": PASSWORD,
+                                      "csrf_token": token})
+        headers = {"X-CSRFToken": CSRF.search(page.text).group(1), "HX-Request": "true"}
+        for preset in PRESETS:
+            c.post("/dashboard/apply", data={"fecha": preset}, headers=headers)
+
+
 def repeated_run(engine: str) -> dict:
     """Latency of the same engine run twice (second one from the result cache)."""
     with httpx.Client(base_url=engine, timeout=120) as c:
@@ -208,6 +221,9 @@ def one(target: str, mode: str, env: dict[str, str], args: argparse.Namespace) -
     try:
         time.sleep(1)
         idle = rss_mb(proc.pid)
+        warm_up(base)
+        time.sleep(2)
+        warm = rss_mb(proc.pid)
         extra = repeated_run(engine) if target == "serve" else {}
         samples: list[tuple[float, int]] = []
         logins: list[tuple[float, int]] = []
@@ -232,7 +248,8 @@ def one(target: str, mode: str, env: dict[str, str], args: argparse.Namespace) -
             "throughput_per_s": round(len(ok) / wall, 3), "wall_s": round(wall, 1),
             "logins": len(logins), "login_p50_s": round(pct([s for s, st in logins if st == 200], 50), 3),
             "p50_s": round(pct(ok, 50), 3), "p95_s": round(pct(ok, 95), 3), "p99_s": round(pct(ok, 99), 3),
-            "rss_idle_mb": round(idle, 1), "rss_peak_mb": max((p["rss_mb"] for p in series), default=0),
+            "rss_idle_mb": round(idle, 1), "rss_warm_mb": round(warm, 1),
+            "rss_peak_mb": max((p["rss_mb"] for p in series), default=0),
             "rss_after_mb": round(after, 1),
             "db_conns_max": max((p["db_conns"] or 0 for p in series), default=None)
             if args.mysql_url else None,
@@ -272,7 +289,8 @@ def main() -> None:
                 print(f"{target:<9} {mode:<6} login+page p50 {r['login_p50_s']:.2f} s; "
                       f"apply req {r['requests']:>4} ok {r['ok']:>4} err {r['errors']} "
                       f"thr {r['throughput_per_s']:.2f}/s p50 {r['p50_s']:.2f} p95 {r['p95_s']:.2f} "
-                      f"p99 {r['p99_s']:.2f} s RSS idle/peak/after {r['rss_idle_mb']:.0f}/"
+                      f"p99 {r['p99_s']:.2f} s RSS idle/warm/peak/after {r['rss_idle_mb']:.0f}/"
+                      f"{r['rss_warm_mb']:.0f}/"
                       f"{r['rss_peak_mb']:.0f}/{r['rss_after_mb']:.0f} MB db_conns max {r['db_conns_max']}",
                       flush=True)
                 if r.get("runs"):
