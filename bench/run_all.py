@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_seed.py", "bench_filters.py", "bench_auth.py", "bench_extract.py", "bench_ingest.py",
-           "bench_broker.py")
+SCRIPTS = tuple(sorted(p.name for p in HERE.glob("bench_*.py")))
+"""Every bench_*.py here, so a new benchmark joins `make bench` by being added (long: the scale,
+planner and load benchmarks take minutes each)."""
 
 
 def main() -> int:
