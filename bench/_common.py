@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -75,3 +76,19 @@ def run_child(script: Path, payload: dict[str, object], timeout_s: float = 1800)
 
 def mb(n: float) -> str:
     return f"{n / MB:,.1f} MB"
+
+
+def add_child_arguments(parser: argparse.ArgumentParser) -> None:
+    """--mysql-url (default $CAMET_BENCH_MYSQL_URL or the local test server) and the hidden
+    --child JSON payload that run_child passes to a fresh interpreter."""
+    parser.add_argument("--mysql-url", default=os.environ.get(
+        "CAMET_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+
+
+def answered_as_child(args: argparse.Namespace, child: Callable[[dict], dict]) -> bool:
+    """In a child process (--child), run `child` on the payload and print its JSON result."""
+    if not args.child:
+        return False
+    print(json.dumps(child(json.loads(args.child))))
+    return True

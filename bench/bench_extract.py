@@ -24,7 +24,6 @@ MariaDB comes from --mysql-url (or CAMET_BENCH_MYSQL_URL; default root@127.0.0.1
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -44,7 +43,15 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
-from bench._common import MB, machine_info, mb, print_machine, run_child  # noqa: E402
+from bench._common import (  # noqa: E402
+    MB,
+    add_child_arguments,
+    answered_as_child,
+    machine_info,
+    mb,
+    print_machine,
+    run_child,
+)
 from core import migrations, partitions  # noqa: E402
 from core.db import build_engine, parse_db_url  # noqa: E402
 from core.detection_tables import ensure_line_table  # noqa: E402
@@ -330,14 +337,11 @@ def main() -> None:
     parser.add_argument("--backends", default="mysql,sqlite")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fast path (median)")
     parser.add_argument("--slow-repeat", type=int, default=1, help="runs for PyMySQL and the baseline")
-    parser.add_argument("--mysql-url", default=os.environ.get(
-        "CAMET_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"))
     parser.add_argument("--defects", action="store_true", help="add the issue 11 counting traps (MariaDB)")
     parser.add_argument("--defects-only", action="store_true", help="only the counting traps")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    add_child_arguments(parser)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(json.loads(args.child))))
+    if answered_as_child(args, child):
         return
     print_machine(machine_info(("pandas", "numpy", "sqlalchemy", "pymysql", "mysqlclient", "connectorx")))
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:

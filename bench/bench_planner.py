@@ -20,8 +20,6 @@ before / peak / after. MariaDB databases created here are dropped at the end.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import sys
 import tempfile
@@ -33,7 +31,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import bench_extract  # noqa: E402
-from bench._common import MB, machine_info, mb, print_machine, run_child  # noqa: E402
+from bench._common import (  # noqa: E402
+    MB,
+    add_child_arguments,
+    answered_as_child,
+    machine_info,
+    mb,
+    print_machine,
+    run_child,
+)
 from core.clock import plant_now  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from filters import build_filter_set  # noqa: E402
@@ -140,12 +146,9 @@ def main() -> None:
     parser.add_argument("--backends", default="mysql,sqlite")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--paths", default=",".join(PATHS))
-    parser.add_argument("--mysql-url", default=os.environ.get(
-        "CAMET_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"))
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    add_child_arguments(parser)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(json.loads(args.child))))
+    if answered_as_child(args, child):
         return
     print_machine(machine_info(("pandas", "numpy", "sqlalchemy", "pymysql", "mysqlclient", "connectorx")))
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:

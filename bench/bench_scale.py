@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import bench_extract  # noqa: E402
-from bench._common import machine_info, print_machine, run_child  # noqa: E402
+from bench._common import add_child_arguments, answered_as_child, machine_info, print_machine, run_child  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 SLUG = bench_extract.SLUG
@@ -212,12 +212,9 @@ def main() -> None:
     parser.add_argument("--naive-max", type=int, default=6_000_000)
     parser.add_argument("--keep", type=Path, help="keep the (single) dataset's database and env in DIR")
     parser.add_argument("--reuse", type=Path, help="measure a dataset kept with --keep")
-    parser.add_argument("--mysql-url", default=os.environ.get(
-        "CAMET_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"))
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    add_child_arguments(parser)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(json.loads(args.child))))
+    if answered_as_child(args, child):
         return
     print_machine(machine_info(("pandas", "sqlalchemy", "pymysql", "connectorx")))
     print(f"load average at start: {os.getloadavg()}")
