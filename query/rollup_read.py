@@ -63,15 +63,20 @@ class LineState:
         return ((self.dirty_from, self.dirty_until), tail)
 
 
-def rollup_blocker(spec: GroupSpec, fragments: Sequence[SqlFragment]) -> str | None:
-    """Why the rollups cannot answer this selection at this grain; None when they can."""
-    if spec.minutes is not None and spec.minutes % GRAIN_MINUTES:
-        return f"time dimensions need {spec.minutes}-minute buckets, rollups have {GRAIN_MINUTES}"
+def time_edges(fragments: Sequence[SqlFragment]) -> list[datetime]:
+    """Every time edge of the selection: the date window's and each shift range's."""
     window = time_window(fragments)
     edges = list(window or ())
     for lo, hi in time_ranges(fragments, window) or ():
         edges += [lo, hi]
-    if any(floor_to_grain(edge) != edge for edge in edges):
+    return edges
+
+
+def rollup_blocker(spec: GroupSpec, fragments: Sequence[SqlFragment]) -> str | None:
+    """Why the rollups cannot answer this selection at this grain; None when they can."""
+    if spec.minutes is not None and spec.minutes % GRAIN_MINUTES:
+        return f"time dimensions need {spec.minutes}-minute buckets, rollups have {GRAIN_MINUTES}"
+    if any(floor_to_grain(edge) != edge for edge in time_edges(fragments)):
         return f"a time filter edge is not on a {GRAIN_MINUTES}-minute bucket edge"
     probe = detections_table(1, MetaData())
     for frag in fragments:
@@ -106,11 +111,7 @@ def hourly_fits(spec: GroupSpec, fragments: Sequence[SqlFragment]) -> bool:
     the selection on an hour (its rows stand for whole hours)."""
     if spec.minutes is not None and spec.minutes % 60:
         return False
-    window = time_window(fragments)
-    edges = list(window or ())
-    for lo, hi in time_ranges(fragments, window) or ():
-        edges += [lo, hi]
-    return all(_hour_floor(edge) == edge for edge in edges)
+    return all(_hour_floor(edge) == edge for edge in time_edges(fragments))
 
 
 def _outside(column: Any, span: tuple[datetime, datetime] | None) -> list[ColumnElement[bool]]:
