@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Index
+from sqlalchemy import Index, MetaData
 from sqlalchemy.engine import Connection
 
 from core import partitions
@@ -40,7 +40,7 @@ def ensure_line_table(
             partitions.create_partitioned(conn, detections_table(line_id), months)
             return [partitions.partition_name(m) for m in months]
         return partitions.ensure_months(conn, name, months)
-    table = detections_table(line_id)
+    table = detections_table(line_id, MetaData())  # the Index below attaches to it
     table.create(conn, checkfirst=True)
     Index(f"ix_{name}_ts", table.c.ts).create(conn, checkfirst=True)
     return []

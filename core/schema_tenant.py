@@ -8,6 +8,8 @@ timestamp in their source.
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -340,10 +342,26 @@ def detections_table_name(line_id: int) -> str:
     return f"detections_{line_id}"
 
 
+_line_tables = MetaData()
+_line_tables_lock = threading.Lock()
+
+
 def detections_table(line_id: int, md: MetaData | None = None) -> Table:
-    """The Table object of one line's detections (registered in `md`, default a fresh one)."""
-    md = md if md is not None else MetaData()
+    """The Table object of one line's detections, registered in `md`.
+
+    Without `md` it is the one shared Table of that line: SQLAlchemy keys its compiled-statement
+    cache on the Table objects a statement names, so a fresh Table per run made every statement a
+    cache miss and filled each engine's cache (500 entries) with copies that kept ~100 MB alive
+    after a burst of runs. Pass a fresh MetaData only for DDL that attaches indexes to it.
+    """
     name = detections_table_name(line_id)
+    if md is None:
+        with _line_tables_lock:
+            return _registered_detections_table(name, _line_tables)
+    return _registered_detections_table(name, md)
+
+
+def _registered_detections_table(name: str, md: MetaData) -> Table:
     if name in md.tables:
         return md.tables[name]
     return Table(

@@ -18,7 +18,6 @@ from decimal import Decimal
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
-    MetaData,
     Select,
     SmallInteger,
     Table,
@@ -270,11 +269,10 @@ def build_query(
     columns = ordered_sources(set(sources)) or ("line_id",)
     window = time_window(fragments)
     ranges = time_ranges(fragments, window)
-    md = MetaData()
     routed = {k: tuple(v) for k, v in (partitions or {}).items()}
     branches = []
     for line_id in line_ids:
-        table = detections_table(line_id, md)
+        table = detections_table(line_id)
         branches.append(
             _branch(table, line_id, columns, window, fragments, routed.get(table.name), ranges)
         )

@@ -24,7 +24,6 @@ import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    MetaData,
     Select,
     SmallInteger,
     and_,
@@ -158,9 +157,8 @@ def build_aggregate(
     window = time_window(fragments)
     ranges = time_ranges(fragments, window)
     statements = []
-    md = MetaData()
     for line_id in query.line_ids:
-        table = detections_table(line_id, md)
+        table = detections_table(line_id)
         cols: list[Any] = [literal(line_id, SmallInteger).label("line_id")]
         groups: list[Any] = []
         for key in keys[1:]:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Column, ColumnElement, MetaData, Table, and_, or_, select
+from sqlalchemy import Column, ColumnElement, Table, and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.visitors import iterate
 
@@ -78,7 +78,7 @@ def rollup_blocker(spec: GroupSpec, fragments: Sequence[SqlFragment]) -> str | N
         return f"time dimensions need {spec.minutes}-minute buckets, rollups have {GRAIN_MINUTES}"
     if any(floor_to_grain(edge) != edge for edge in time_edges(fragments)):
         return f"a time filter edge is not on a {GRAIN_MINUTES}-minute bucket edge"
-    probe = detections_table(1, MetaData())
+    probe = detections_table(1)
     for frag in fragments:
         if frag.predicate is None or restates_time_range(frag, probe):
             continue
@@ -161,7 +161,7 @@ def _rollup_statement(spec: GroupSpec, table: Table, conditions: list[Any], line
     elif window is not None:
         conds += [r.bucket_start >= window[0], r.bucket_start < window[1]]
     conds += [f.predicate(table) for f in fragments
-              if f.predicate is not None and not restates_time_range(f, detections_table(1, MetaData()))]
+              if f.predicate is not None and not restates_time_range(f, detections_table(1))]
     return select(*cols, *measure_columns(table, spec.weights)).where(and_(*conds)).group_by(*groups)
 
 
