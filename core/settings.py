@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     run_queue: int = Field(default=8, ge=0, description="runs waiting for a slot before 503")
     planner_path: Literal["auto", "rollup", "pushdown", "raw"] = Field(
         default="auto", description="auto: the planner chooses; a path forces it (benchmarks, diagnosis)")
+    malloc_mmap_threshold_kb: int = Field(
+        default=128, ge=0, le=32768,
+        description="glibc: blocks this large get own mappings, freed at once; 0: glibc's sliding one")
+    malloc_arena_max: int = Field(default=2, ge=0, le=64, description="glibc malloc arenas; 0: glibc's own")
     result_cache_ttl_s: float = Field(default=30.0, ge=0, description="0: no result cache")
     result_cache_url: str = Field(default="", description="redis://… shares results; empty: per process")
     external_apis_file: Path = PROJECT_ROOT / "config" / "external_apis.yml"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import platform
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,3 +110,31 @@ def test_a_decorated_run_is_counted_out_even_when_it_fails(monkeypatch):
     assert released == [1]  # counted out, idle for the first time: released after the run
     assert asyncio.run(answering()) == 5
     assert released == [1]  # idle again, nothing grew since the last release
+
+
+_FRAGMENTING_RUN = """
+import sys
+from core.memory import rss_bytes, tune_allocator
+if sys.argv[1] == "tuned":
+    assert tune_allocator(128, 2)
+slide = bytearray(8 << 20)  # a freed 8 MB mapping slides glibc's threshold up to 8 MB
+del slide
+base = rss_bytes()
+big, small = [], []
+for _ in range(200):  # a run's 1 MB buffers, with small survivors allocated between them
+    big.append(bytearray(1 << 20))
+    small.append(bytearray(2000))
+del big
+print((rss_bytes() - base) >> 20)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+@pytest.mark.parametrize(("mode", "retained_mb"), [("tuned", (0, 20)), ("default", (150, 400))])
+def test_a_tuned_allocator_gives_freed_megabyte_blocks_back(mode, retained_mb):
+    """The untuned control keeps ~200 MB: proof that the tuning is what returns it."""
+    out = subprocess.run([sys.executable, "-c", _FRAGMENTING_RUN, mode], capture_output=True, text=True,  # noqa: S603
+                         check=True, cwd=Path(__file__).resolve().parent.parent,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": "."})
+    low, high = retained_mb
+    assert low <= int(out.stdout) <= high, out.stdout
