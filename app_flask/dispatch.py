@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterable
 
 from flask import Flask
 
-from core.memory import tune_allocator
-from core.runtime import ProcessRuntime
-from core.settings import get_settings
+from core.runtime import ProcessRuntime, tuned_process_settings
 
 
 class PathDispatcher:
@@ -45,8 +43,7 @@ def build_application(runtimes: ProcessRuntime | None = None) -> PathDispatcher:
     from app_flask.factory import create_app
 
     if runtimes is None:  # a server process: tune malloc before its threads make their arenas
-        settings = get_settings()
-        tune_allocator(settings.malloc_mmap_threshold_kb, settings.malloc_arena_max)
+        tuned_process_settings()
     runtimes = runtimes or ProcessRuntime()
     engine = engine_wsgi(runtimes.get)
 

@@ -127,8 +127,8 @@ def tune_allocator(mmap_threshold_kb: int, arena_max: int) -> bool:
 
     glibc serves a block from its heap once a freed mapping of that size has raised its sliding
     mmap threshold (up to 32 MB), so the megabyte buffers of frames and JSON answers end up in
-    arenas that concurrent runs fragment: a passenger process grew 171 -> 222 MB over three
-    20-user bursts even after malloc_trim. A fixed threshold gives each large block its own
+    arenas that concurrent runs fragment: a passenger process kept +22 % over warm after three
+    20-user bursts. A fixed threshold gives each large block its own
     mapping (returned at free) and fewer arenas (one per thread by default, up to 8 per core)
     keep the small ones together: +11 % after the same bursts. Call once, before the server
     starts its threads. 0 leaves that parameter at glibc's default.

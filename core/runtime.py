@@ -96,9 +96,14 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
 def default_runtime() -> Runtime:
     """A runtime from the environment's settings (servers, CLI commands), in a process whose
     allocator gives large blocks back (core.memory.tune_allocator)."""
+    return build_runtime(tuned_process_settings())
+
+
+def tuned_process_settings() -> Settings:
+    """The environment's settings, after tuning this process's allocator by them."""
     settings = get_settings()
     tune_allocator(settings.malloc_mmap_threshold_kb, settings.malloc_arena_max)
-    return build_runtime(settings)
+    return settings
 
 
 class ProcessRuntime:
