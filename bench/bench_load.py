@@ -73,14 +73,32 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def rss_mb(pid: int) -> float:
-    total = 0
+def process_label(pid: int) -> str:
+    """A short name for a server process: engine, pages, simulator, passenger or serve."""
+    with suppress(OSError):
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        words = " ".join(a.decode(errors="replace") for a in argv)
+        for needle, label in (("uvicorn", "engine"), ("app_flask", "pages"), ("simulate", "simulator"),
+                              ("passenger_wsgi", "passenger"), ("serve", "serve")):
+            if needle in words:
+                return label
+    return str(pid)
+
+
+def rss_by_process(pid: int) -> dict[str, float]:
+    """VmRSS in MB of pid and each process below it, by process_label."""
+    out: dict[str, float] = {}
     for p in descendants(pid):
         with suppress(OSError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total / 1024
+                    label = process_label(p)
+                    out[label] = round(out.get(label, 0.0) + int(line.split()[1]) / 1024, 1)
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    return sum(rss_by_process(pid).values())
 
 
 def threads_connected(mysql_url: str | None) -> int | None:
@@ -97,8 +115,32 @@ def threads_connected(mysql_url: str | None) -> int | None:
         engine.dispose()
 
 
+def fresh_mysql(mysql_url: str) -> None:
+    """Drop the central database named by the URL and every `<it>_<tenant>` one, then create it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from core.db_url import parse_db_url
+    from ingest.tenants import ensure_database
+
+    url = parse_db_url(mysql_url)
+    name = url.database
+    engine = create_engine(url.set(database="mysql"), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            for db in conn.execute(text("SHOW DATABASES")).scalars().all():
+                if db == name or db.startswith(f"{name}_"):
+                    conn.execute(text(f"DROP DATABASE `{db}`"))
+    finally:
+        engine.dispose()
+    ensure_database(mysql_url)
+
+
 def setup(env: dict[str, str], args: argparse.Namespace) -> None:
-    """Seed the demo tenant and create the bench users."""
+    """Seed the demo tenant and create the bench users on a new installation (with --mysql-url,
+    the central database and its tenants' are dropped and created again)."""
+    if args.mysql_url:
+        fresh_mysql(args.mysql_url)
     seed = [sys.executable, "manage.py", "seed-demo", "--days", str(args.days)]
     if args.rows:
         seed += ["--rows", str(args.rows)]
@@ -177,8 +219,9 @@ async def sampler(pid: int, until: float, mysql_url: str | None, series: list[di
     t0 = time.monotonic()
     while time.monotonic() < until:
         conns = await asyncio.to_thread(threads_connected, mysql_url)
-        series.append({"t": round(time.monotonic() - t0, 1), "rss_mb": round(rss_mb(pid), 1),
-                       "db_conns": conns})
+        parts = rss_by_process(pid)
+        series.append({"t": round(time.monotonic() - t0, 1), "rss_mb": round(sum(parts.values()), 1),
+                       "rss_by_process": parts, "db_conns": conns})
         await asyncio.sleep(1.0)
 
 
@@ -223,7 +266,8 @@ def one(target: str, mode: str, env: dict[str, str], args: argparse.Namespace) -
         idle = rss_mb(proc.pid)
         warm_up(base)
         time.sleep(2)
-        warm = rss_mb(proc.pid)
+        warm_parts = rss_by_process(proc.pid)
+        warm = sum(warm_parts.values())
         extra = repeated_run(engine) if target == "serve" else {}
         samples: list[tuple[float, int]] = []
         logins: list[tuple[float, int]] = []
@@ -236,7 +280,8 @@ def one(target: str, mode: str, env: dict[str, str], args: argparse.Namespace) -
         t0 = time.monotonic()
         asyncio.run(go())
         wall = time.monotonic() - t0
-        after = rss_mb(proc.pid)
+        after_parts = rss_by_process(proc.pid)
+        after = sum(after_parts.values())
     finally:
         stop(proc)
     ok = [s for s, st in samples if st == 200]
@@ -251,6 +296,8 @@ def one(target: str, mode: str, env: dict[str, str], args: argparse.Namespace) -
             "rss_idle_mb": round(idle, 1), "rss_warm_mb": round(warm, 1),
             "rss_peak_mb": max((p["rss_mb"] for p in series), default=0),
             "rss_after_mb": round(after, 1),
+            "rss_warm_after_by_process": {k: [warm_parts.get(k), after_parts.get(k)]
+                                          for k in sorted(set(warm_parts) | set(after_parts))},
             "db_conns_max": max((p["db_conns"] or 0 for p in series), default=None)
             if args.mysql_url else None,
             "series": series, **extra}
@@ -265,7 +312,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--targets", default="serve,passenger")
     parser.add_argument("--modes", default="before,after")
-    parser.add_argument("--mysql-url", default=None, help="central DB on MariaDB (demo tenant next to it)")
+    parser.add_argument("--mysql-url", default=None,
+                        help="central DB on MariaDB (demo tenant next to it); dropped and created again, "
+                             "with every <name>_* database")
     args = parser.parse_args()
     info = machine_info(("fastapi", "uvicorn", "waitress", "pandas", "sqlalchemy"))
     print_machine(info)
@@ -293,6 +342,7 @@ def main() -> None:
                       f"{r['rss_warm_mb']:.0f}/"
                       f"{r['rss_peak_mb']:.0f}/{r['rss_after_mb']:.0f} MB db_conns max {r['db_conns_max']}",
                       flush=True)
+                print(f"          RSS warm -> after by process (MB): {r['rss_warm_after_by_process']}")
                 if r.get("runs"):
                     print(f"          repeated identical engine run: {r['runs']}")
     finally:
