@@ -20,6 +20,8 @@ from core.clock import SYSTEM_CLOCK, Clock
 log = logging.getLogger(__name__)
 
 MAX_LOCAL_ENTRIES = 256
+MAX_LOCAL_BYTES = 32 * 1024 * 1024
+"""What the per-process entries may hold in all: a few hundred dashboard answers."""
 REDIS_PREFIX = "camet:run:"
 
 
@@ -31,13 +33,19 @@ def _plain(value: Any) -> Any:
 
 
 class ResultCache:
-    """get/put of JSON-able answers by key for `ttl_s` seconds; ttl_s == 0 disables it."""
+    """get/put of JSON-able answers by key for `ttl_s` seconds; ttl_s == 0 disables it.
+
+    A `slot` names the run without its data watermark: in this process's memory a slot holds
+    one answer, so when live data moves the watermark the new answer replaces the old one, which
+    no run can ask for again. Redis expires its keys on its own.
+    """
 
     def __init__(self, ttl_s: float, url: str = "", clock: Clock = SYSTEM_CLOCK) -> None:
         self.ttl_s = ttl_s
         self.clock = clock  # local entries expire on the injected clock; Redis keys on its own
         self.url = url
-        self._local: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._local: OrderedDict[str, tuple[float, str, str]] = OrderedDict()  # slot → (expires, key, raw)
+        self._local_bytes = 0
         self._lock = threading.Lock()
         self._redis: Any = None
         if url and ttl_s > 0:
@@ -52,15 +60,15 @@ class ResultCache:
     def enabled(self) -> bool:
         return self.ttl_s > 0
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str, slot: str | None = None) -> dict[str, Any] | None:
         """The cached answer (a fresh copy), or None."""
         if not self.enabled:
             return None
-        raw = self._get_redis(key) if self._redis is not None else self._get_local(key)
+        raw = self._get_redis(key) if self._redis is not None else self._get_local(key, slot or key)
         return json.loads(raw) if raw is not None else None
 
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        """Keep a JSON-able answer for ttl_s seconds."""
+    def put(self, key: str, value: dict[str, Any], slot: str | None = None) -> None:
+        """Keep a JSON-able answer for ttl_s seconds (in place of the slot's older one)."""
         if not self.enabled:
             return
         try:
@@ -74,21 +82,36 @@ class ResultCache:
             except Exception as exc:  # the cache is an optimisation: never fail the run
                 log.warning("result cache: Redis write failed (%s)", type(exc).__name__)
             return
+        slot = slot or key
         with self._lock:
-            self._local[key] = (self._now() + self.ttl_s, raw)
-            self._local.move_to_end(key)
-            while len(self._local) > MAX_LOCAL_ENTRIES:
-                self._local.popitem(last=False)
+            self._drop_local(slot)
+            self._local[slot] = (self._now() + self.ttl_s, key, raw)
+            self._local_bytes += len(raw)
+            self._drop_expired()
+            while len(self._local) > MAX_LOCAL_ENTRIES or self._local_bytes > MAX_LOCAL_BYTES:
+                self._drop_local(next(iter(self._local)))
 
-    def _get_local(self, key: str) -> str | None:
+    def _get_local(self, key: str, slot: str) -> str | None:
         with self._lock:
-            hit = self._local.get(key)
-            if hit is None:
-                return None
-            if hit[0] <= self._now():
-                del self._local[key]
-                return None
-            return hit[1]
+            self._drop_expired()
+            hit = self._local.get(slot)
+            return hit[2] if hit is not None and hit[1] == key else None
+
+    def _drop_expired(self) -> None:
+        """Drop the entries whose time is up. Every entry lives ttl_s from its put and puts go
+        to the end, so they expire from the front; no answer waits in memory for the size bound.
+        Call with the lock held."""
+        now = self._now()
+        while self._local:
+            slot, (expires, _key, _raw) = next(iter(self._local.items()))
+            if expires > now:
+                return
+            self._drop_local(slot)
+
+    def _drop_local(self, slot: str) -> None:
+        hit = self._local.pop(slot, None)
+        if hit is not None:
+            self._local_bytes -= len(hit[2])
 
     def _get_redis(self, key: str) -> str | None:
         try:
@@ -102,5 +125,6 @@ class ResultCache:
         """Drop the local entries and the Redis connection pool."""
         with self._lock:
             self._local.clear()
+            self._local_bytes = 0
         if self._redis is not None:
             self._redis.close()

@@ -182,8 +182,9 @@ def _file_mark(path: Path) -> list[Any]:
 
 
 def run_key(rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
-            layout_id: int | None) -> tuple[str, bool]:
-    """(key, cacheable) of one run; raises ValidationFailed/NotFound exactly like the run."""
+            layout_id: int | None) -> tuple[str, str, bool]:
+    """(key, slot, cacheable) of one run: the slot is the key without the data watermark (the
+    result cache keeps one answer per slot). Raises ValidationFailed/NotFound like the run."""
     slug = principal.tenant
     config = load_config(rt, slug, layout_id)
     values = config.filter_set.validate(raw_filters)
@@ -198,11 +199,15 @@ def run_key(rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
         "layout": config.layout_id,
         "widgets": [(p.row, p.w, p.h) for p in config.placements],
         "errors": config.errors,
-        "watermark": watermark,
         "manifest": _file_mark(rt.settings.external_apis_file),  # external API config
     }
+    slot = _digest(parts)
+    return _digest({"slot": slot, "watermark": watermark}), slot, watermark is not None
+
+
+def _digest(parts: dict[str, Any]) -> str:
     raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest(), watermark is not None
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class DashboardRuns:
@@ -221,9 +226,9 @@ class DashboardRuns:
             result.meta["served"] = "computed"
             return result
         started = time.perf_counter()
-        key, cacheable = await run_in_threadpool(run_key, rt, principal, raw_filters, layout_id)
+        key, slot, cacheable = await run_in_threadpool(run_key, rt, principal, raw_filters, layout_id)
         if cacheable:
-            hit = await run_in_threadpool(self.cache.get, key)
+            hit = await run_in_threadpool(self.cache.get, key, slot)
             if hit is not None:
                 meta = {**hit["meta"], "served": "cache"}
                 took = round((time.perf_counter() - started) * 1000.0, 2)
@@ -234,7 +239,8 @@ class DashboardRuns:
             result, shared = await compute(), False
         if cacheable and not shared and not any("error" in w or "stale" in w for w in result.widgets):
             # An answer with a failed or stale widget (an external API down) is not kept.
-            await run_in_threadpool(self.cache.put, key, {"widgets": result.widgets, "meta": result.meta})
+            answer = {"widgets": result.widgets, "meta": result.meta}
+            await run_in_threadpool(self.cache.put, key, answer, slot)
         meta = {**result.meta, "served": "shared" if shared else "computed"}
         return RunResult(result.widgets, meta, result.timings_ms, result.spans_ms)
 
