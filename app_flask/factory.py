@@ -13,7 +13,7 @@ from flask_session.redis import RedisSessionInterface
 from jinja2 import ChoiceLoader, FileSystemLoader
 from redis import Redis
 
-from app_flask import i18n, proxy_fix, request_guards
+from app_flask import i18n, memory_policy, proxy_fix, request_guards
 from app_flask.engine_client import EngineClient, default_client
 from app_flask.login_session import current_identity
 from app_flask.views import admin as admin_views
@@ -92,6 +92,7 @@ def create_app(
     app.extensions["camet_runtime"] = rt
     app.extensions["camet_engine"] = engine or default_client(rt)
     _configure_sessions(app, rt.settings)
+    memory_policy.init_app(app)
     request_guards.init_app(app, rt.settings)
     i18n.init_app(app)
     app.jinja_env.globals["current_identity"] = current_identity

@@ -80,7 +80,7 @@ def test_runs_release_when_one_grew_or_when_the_burst_is_over():
     b = policy.started()  # a burst: each run grows the heap less than the threshold
     rss["now"] += 20 * MB
     assert policy.finished(b) is False  # b grew 20 MB and a is still running
-    assert policy.finished(a) is True  # the last one out: 150 MB > 110 MB left by the release + 32
+    assert policy.finished(a) is True  # the last one out: 150 MB > 110 MB left by the release + 8
     policy.release()
 
     c = policy.started()
@@ -88,8 +88,11 @@ def test_runs_release_when_one_grew_or_when_the_burst_is_over():
     rss["now"] += 40 * MB  # one run that grew the heap on its own
     assert policy.finished(c) is True  # even with d still in flight
     policy.release()
-    rss["now"] += 10 * MB
-    assert policy.finished(d) is False  # idle, 10 MB above what the last release left
+    rss["now"] += 5 * MB
+    assert policy.finished(d) is False  # idle, 5 MB above what the last release left
+    e = policy.started()
+    rss["now"] += 5 * MB
+    assert policy.finished(e) is True  # idle, 10 MB above it: over the idle threshold (8 MB)
 
 
 def test_a_decorated_run_is_counted_out_even_when_it_fails(monkeypatch):
@@ -138,3 +141,52 @@ def test_a_tuned_allocator_gives_freed_megabyte_blocks_back(mode, retained_mb):
                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": "."})
     low, high = retained_mb
     assert low <= int(out.stdout) <= high, out.stdout
+
+
+def test_page_requests_count_in_the_process_policy_and_release_once_idle(monkeypatch, flask_app):
+    """A page request that grew the heap gives it back after answering (in a thread), like a run."""
+    import threading
+
+    rss = {"now": 100 * MB}
+    released = threading.Event()
+
+    def release() -> None:
+        rss["now"] = 100 * MB
+        released.set()
+
+    policy = RunMemory(threshold=32 * MB, rss=lambda: rss["now"], release=release)
+    policy.release()  # a baseline, so only growth releases from here on
+    released.clear()
+    monkeypatch.setattr(memory, "RUN_MEMORY", policy)
+
+    @flask_app.get("/_grow")
+    def grow() -> str:
+        rss["now"] += 40 * MB
+        return "grown"
+
+    client = flask_app.test_client()
+    assert client.get("/health").status_code == 200
+    assert not released.wait(0.5)  # idle, nothing grew
+    assert client.get("/_grow").status_code == 200
+    assert released.wait(5)
+    assert policy._active == 0
+
+
+def test_a_release_already_running_is_not_started_twice():
+    import threading
+
+    gate, calls = threading.Event(), []
+
+    def slow_release() -> None:
+        calls.append(1)
+        gate.wait(5)
+
+    policy = RunMemory(threshold=32 * MB, rss=lambda: 100 * MB, release=slow_release)
+    first = threading.Thread(target=policy.release)
+    first.start()
+    while not calls:
+        pass
+    policy.release()  # returns at once: the first one still holds the heap
+    gate.set()
+    first.join()
+    assert calls == [1]
