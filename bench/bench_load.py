@@ -13,7 +13,7 @@ Each user: GET /login, POST /login (redirected to `/`, which runs the default da
 POST /dashboard/apply (HTMX, CSRF header) with a random preset and a 2-4 s think time, until
 the time is up. Reported per run:
 throughput, p50/p95/p99, errors by status, RSS of the server processes (cold at start, warm
-after one user applied every preset once, peak, 10 s after the burst) and MariaDB
+after one user applied every preset once, peak, 10 s after each burst, per process) and MariaDB
 Threads_connected sampled every second, and (mode `after`, target `serve`) the latency of a
 repeated identical engine run. Results go to bench/results/load-<timestamp>.txt/.json.
 
@@ -272,15 +272,19 @@ def one(target: str, mode: str, env: dict[str, str], args: argparse.Namespace) -
         samples: list[tuple[float, int]] = []
         logins: list[tuple[float, int]] = []
         series: list[dict] = []
-        until = time.monotonic() + args.seconds
+        bursts: list[dict[str, float]] = []
+        wall = 0.0
+        for _ in range(args.bursts):  # each burst: every user logs in again, then applies filters
+            until = time.monotonic() + args.seconds
 
-        async def go() -> None:
-            await asyncio.gather(sampler(proc.pid, until + 10, args.mysql_url, series),
-                                 *(user(i, base, until, samples, logins) for i in range(args.users)))
-        t0 = time.monotonic()
-        asyncio.run(go())
-        wall = time.monotonic() - t0
-        after_parts = rss_by_process(proc.pid)
+            async def go(until: float = until) -> None:
+                await asyncio.gather(sampler(proc.pid, until + 10, args.mysql_url, series),
+                                     *(user(i, base, until, samples, logins) for i in range(args.users)))
+            t0 = time.monotonic()
+            asyncio.run(go())
+            wall += time.monotonic() - t0
+            bursts.append(rss_by_process(proc.pid))
+        after_parts = bursts[-1]
         after = sum(after_parts.values())
     finally:
         stop(proc)
@@ -296,7 +300,7 @@ def one(target: str, mode: str, env: dict[str, str], args: argparse.Namespace) -
             "rss_idle_mb": round(idle, 1), "rss_warm_mb": round(warm, 1),
             "rss_peak_mb": max((p["rss_mb"] for p in series), default=0),
             "rss_after_mb": round(after, 1),
-            "rss_warm_after_by_process": {k: [warm_parts.get(k), after_parts.get(k)]
+            "rss_warm_after_by_process": {k: [warm_parts.get(k), *(b.get(k) for b in bursts)]
                                           for k in sorted(set(warm_parts) | set(after_parts))},
             "db_conns_max": max((p["db_conns"] or 0 for p in series), default=None)
             if args.mysql_url else None,
@@ -308,6 +312,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--bursts", type=int, default=1,
+                        help="bursts of --seconds on one server, 10 s apart (does what stays grow?)")
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--targets", default="serve,passenger")
@@ -342,7 +348,8 @@ def main() -> None:
                       f"{r['rss_warm_mb']:.0f}/"
                       f"{r['rss_peak_mb']:.0f}/{r['rss_after_mb']:.0f} MB db_conns max {r['db_conns_max']}",
                       flush=True)
-                print(f"          RSS warm -> after by process (MB): {r['rss_warm_after_by_process']}")
+                print("          RSS warm -> 10 s after each burst, by process (MB): "
+                      f"{r['rss_warm_after_by_process']}")
                 if r.get("runs"):
                     print(f"          repeated identical engine run: {r['runs']}")
     finally:
