@@ -39,6 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "serial: measures the whole DB server; `make test` runs it alone")
     config.addinivalue_line("markers", "clock: depends on the date; `make test` reruns it at edge dates")
     config.addinivalue_line("markers", "settings(**overrides): setting overrides for the `settings` fixture")
+    config.addinivalue_line("markers", "mariadbd_args(*args): server options of the `private_mysql` fixture")
 
 
 def _mysql_or_skip(request: pytest.FixtureRequest) -> str:
@@ -164,3 +165,24 @@ def flask_app(runtime: Runtime, engine_app):
     app = create_app(runtime, engine=client)
     yield app
     client.close()
+
+
+@pytest.fixture(scope="session")
+def private_mariadb_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this worker's private MariaDB servers and their installation template live."""
+    return tmp_path_factory.mktemp("mariadbd")
+
+
+@pytest.fixture
+def private_mysql(request: pytest.FixtureRequest, private_mariadb_root: Path):
+    """A private `mariadbd` of this test alone (own port and data dir) that it may freeze, kill
+    and restart; `@pytest.mark.mariadbd_args("--wait-timeout=8")` adds server options."""
+    from tests.private_mariadb import available, private_mariadb
+
+    if not available():
+        if request.config.getoption("--require-mysql"):
+            pytest.fail("mariadbd / mariadb-install-db are not installed but --require-mysql was given")
+        pytest.skip("mariadbd not installed")
+    marker = request.node.get_closest_marker("mariadbd_args")
+    with private_mariadb(private_mariadb_root, extra_args=tuple(marker.args) if marker else ()) as server:
+        yield server
