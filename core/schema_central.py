@@ -56,6 +56,9 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
     Column("credential_version", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
+    # Ids are never reused (tokens, sessions and saved views name them): SQLite would otherwise
+    # hand a deleted user's id to the next new user. MySQL's AUTO_INCREMENT never reuses one.
+    sqlite_autoincrement=True,
 )
 
 sessions = Table(

@@ -9,18 +9,20 @@ same amount of Argon2 work.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from core import schema_tenant
 from core.db import DatabaseManager, transaction
-from core.errors import AuthError, Conflict, NotFound, ValidationFailed
+from core.errors import AuthError, CametError, Conflict, NotFound, ValidationFailed
 from core.schema_central import tenants, users
 from core.settings import Settings
 from core.usernames import normalize_username
@@ -30,6 +32,7 @@ from identity.passwords import MAX_LOGIN_LENGTH, burn_verify, hash_password, nee
 
 ROLES = ("viewer", "supervisor", "admin")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+log = logging.getLogger(__name__)
 LOGIN_FAILED = "Usuario o contraseña incorrectos, o cuenta bloqueada temporalmente."
 
 
@@ -330,7 +333,8 @@ def update_user(db: DatabaseManager, *, tenant: str, user_id: int, role: str | N
 
 def delete_user(db: DatabaseManager, *, tenant: str, user_id: int, actor: str | None = None,
                 ip: str | None = None, keep_an_admin: bool = True) -> None:
-    """Remove one user of `tenant`; its tokens and sessions stop working at their next use.
+    """Remove one user of `tenant`; its tokens and sessions stop working at their next use,
+    and its private saved views go with it (shared ones stay the tenant's).
     With `keep_an_admin`, deleting the tenant's last active admin is a 409."""
     with _users_of_tenant_locked(db, tenant) as (conn, tid):
         user = _tenant_user(conn, tid, user_id)
@@ -339,3 +343,21 @@ def delete_user(db: DatabaseManager, *, tenant: str, user_id: int, actor: str | 
         conn.execute(delete(users).where(users.c.id == user.id))
         record(conn, action="user_deleted", tenant_id=user.tenant_id, user_id=user.id,
                username=actor, ip=ip, detail={"username": user.username})
+    _delete_private_views(db, tenant, user.id)
+
+
+def _delete_private_views(db: DatabaseManager, tenant: str, user_id: int) -> None:
+    """Drop a deleted user's private views and start view from the tenant database.
+
+    Best effort after the user is gone: ids are never reused, so rows left behind by an
+    unreachable tenant database are unreachable too, and only logged."""
+    views, starts = schema_tenant.saved_views, schema_tenant.saved_view_starts
+    mine = (views.c.owner_id == user_id) & views.c.shared.is_(False)
+    try:
+        with db.tenant(tenant) as conn:
+            of_mine = starts.c.view_id.in_(select(views.c.id).where(mine))
+            conn.execute(delete(starts).where(or_(starts.c.user_id == user_id, of_mine)))
+            conn.execute(delete(views).where(mine))
+    except (CametError, SQLAlchemyError) as exc:
+        log.warning("private saved views of deleted user %s of tenant %s left in place: %s",
+                    user_id, tenant, exc)
