@@ -122,9 +122,17 @@ def _users_ids_never_reused(conn: Connection) -> None:
     conn.exec_driver_sql("DROP TABLE users_before_autoincrement")
 
 
+def _tenant_slugs_exact(conn: Connection) -> None:
+    """MySQL: tenant slugs compare bytewise (binary collation), so an accented or other-case
+    spelling is not the same tenant; SQLite already compares bytewise."""
+    if conn.dialect.name in ("mysql", "mariadb"):
+        conn.execute(text("ALTER TABLE tenants MODIFY slug VARCHAR(32) CHARACTER SET utf8mb4 "
+                          "COLLATE utf8mb4_bin NOT NULL"))
+
+
 CENTRAL: list[Migration] = [
     _create_all(schema_central.metadata), _central_job_rows, _central_ingest_keys, _users_credentials,
-    _central_csv_uploads, _users_ids_never_reused,
+    _central_csv_uploads, _users_ids_never_reused, _tenant_slugs_exact,
 ]
 
 

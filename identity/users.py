@@ -25,6 +25,7 @@ from core.db import DatabaseManager, transaction
 from core.errors import AuthError, CametError, Conflict, NotFound, ValidationFailed
 from core.schema_central import tenants, users
 from core.settings import Settings
+from core.tenant_slugs import normalize_tenant_slug
 from core.usernames import normalize_username
 from identity import lockout
 from identity.audit import record, utcnow
@@ -208,7 +209,7 @@ def change_password(db: DatabaseManager, *, tenant: str, user_id: int, current: 
 def authenticate(db: DatabaseManager, settings: Settings, *, tenant: str, username: str,
                  password: str, ip: str | None = None) -> User:
     """The user when the credentials are right and the account usable; one AuthError otherwise."""
-    tenant = (tenant or "").strip().lower()[:32]
+    tenant = normalize_tenant_slug(tenant)
     username = normalize_username(username)[:64]
     password = password or ""
     too_long = len(password) > MAX_LOGIN_LENGTH
