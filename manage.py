@@ -18,6 +18,7 @@ from cli import COMMAND_MODULES
 from cli.base import fail, report
 from core.errors import CametError
 from core.runtime import Runtime
+from core.tenant_slugs import normalize_tenant_slug
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
     """Run one command; `runtime` (tests) replaces the one built from the environment."""
     args = build_parser().parse_args(argv)
     args.runtime = runtime
+    if getattr(args, "tenant", None):
+        args.tenant = normalize_tenant_slug(args.tenant)  # `--tenant ACME` is tenant acme
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args) or 0)

@@ -37,6 +37,15 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI hook s
     cur.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    """`engine.execution_options(sqlite_begin="IMMEDIATE")` opens its transactions with the
+    database's write lock, so a read-check-write cannot race another writer (pysqlite itself
+    only ever sends a deferred BEGIN, and only before the first write)."""
+    mode = conn.get_execution_options().get("sqlite_begin")
+    if mode in ("IMMEDIATE", "EXCLUSIVE"):
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost", None, ""}
 TlsMode = Literal["auto", "disabled", "required"]
 
@@ -69,6 +78,7 @@ def build_engine(url: URL | str, *, tls: TlsMode = "auto") -> Engine:
         private_sqlite_file(Path(url.database))
         engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     connect_args = {"charset": "utf8mb4", "local_infile": True, "connect_timeout": 5,
                     **mysql_tls_args(url, tls)}

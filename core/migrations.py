@@ -104,9 +104,35 @@ def normalise_usernames(engine: Engine) -> None:
         _users_credentials(conn)
 
 
+def _users_ids_never_reused(conn: Connection) -> None:
+    """SQLite: rebuild `users` with AUTOINCREMENT (idempotent), so a deleted user's id is never
+    handed to a new user; its tokens, sessions and saved views name that id. MySQL's
+    AUTO_INCREMENT already never reuses an id."""
+    if conn.dialect.name != "sqlite":
+        return
+    ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'")).scalar()
+    if "AUTOINCREMENT" in (ddl or "").upper():
+        return
+    users = schema_central.users
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(c.name) for c in users.columns)
+    conn.exec_driver_sql("ALTER TABLE users RENAME TO users_before_autoincrement")
+    users.create(conn)
+    conn.exec_driver_sql(f"INSERT INTO users ({columns}) SELECT {columns} FROM users_before_autoincrement")
+    conn.exec_driver_sql("DROP TABLE users_before_autoincrement")
+
+
+def _tenant_slugs_exact(conn: Connection) -> None:
+    """MySQL: tenant slugs compare bytewise (binary collation), so an accented or other-case
+    spelling is not the same tenant; SQLite already compares bytewise."""
+    if conn.dialect.name in ("mysql", "mariadb"):
+        conn.execute(text("ALTER TABLE tenants MODIFY slug VARCHAR(32) CHARACTER SET utf8mb4 "
+                          "COLLATE utf8mb4_bin NOT NULL"))
+
+
 CENTRAL: list[Migration] = [
     _create_all(schema_central.metadata), _central_job_rows, _central_ingest_keys, _users_credentials,
-    _central_csv_uploads,
+    _central_csv_uploads, _users_ids_never_reused, _tenant_slugs_exact,
 ]
 
 

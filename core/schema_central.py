@@ -21,9 +21,12 @@ from sqlalchemy.dialects.mysql import VARCHAR
 
 from core.schema_version import schema_version_table
 
-# Usernames are stored normalised (core.usernames) and compared bytewise on every backend.
+# Usernames and tenant slugs are stored normalised (core.usernames, core.tenant_slugs) and
+# compared bytewise on every backend.
 USERNAME_TYPE = String(64).with_variant(VARCHAR(64, charset="utf8mb4", collation="utf8mb4_bin"),
                                         "mysql", "mariadb")
+SLUG_TYPE = String(32).with_variant(VARCHAR(32, charset="utf8mb4", collation="utf8mb4_bin"),
+                                    "mysql", "mariadb")
 
 metadata = MetaData()
 
@@ -33,7 +36,7 @@ tenants = Table(
     "tenants",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("slug", String(32), nullable=False, unique=True),
+    Column("slug", SLUG_TYPE, nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("db_url", String(500), nullable=False),
     Column("timezone", String(64), nullable=False),
@@ -56,6 +59,9 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
     Column("credential_version", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
+    # Ids are never reused (tokens, sessions and saved views name them): SQLite would otherwise
+    # hand a deleted user's id to the next new user. MySQL's AUTO_INCREMENT never reuses one.
+    sqlite_autoincrement=True,
 )
 
 sessions = Table(

@@ -9,18 +9,23 @@ same amount of Argon2 work.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from core.db import DatabaseManager
-from core.errors import AuthError, Conflict, NotFound, ValidationFailed
+from core import schema_tenant
+from core.db import DatabaseManager, transaction
+from core.errors import AuthError, CametError, Conflict, NotFound, ValidationFailed
 from core.schema_central import tenants, users
 from core.settings import Settings
+from core.tenant_slugs import normalize_tenant_slug
 from core.usernames import normalize_username
 from identity import lockout
 from identity.audit import record, utcnow
@@ -28,6 +33,7 @@ from identity.passwords import MAX_LOGIN_LENGTH, burn_verify, hash_password, nee
 
 ROLES = ("viewer", "supervisor", "admin")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+log = logging.getLogger(__name__)
 LOGIN_FAILED = "Usuario o contraseña incorrectos, o cuenta bloqueada temporalmente."
 
 
@@ -203,7 +209,7 @@ def change_password(db: DatabaseManager, *, tenant: str, user_id: int, current: 
 def authenticate(db: DatabaseManager, settings: Settings, *, tenant: str, username: str,
                  password: str, ip: str | None = None) -> User:
     """The user when the credentials are right and the account usable; one AuthError otherwise."""
-    tenant = (tenant or "").strip().lower()[:32]
+    tenant = normalize_tenant_slug(tenant)
     username = normalize_username(username)[:64]
     password = password or ""
     too_long = len(password) > MAX_LOGIN_LENGTH
@@ -260,22 +266,64 @@ def unlock_user(db: DatabaseManager, *, tenant: str, username: str, actor: str |
                username=actor or username, ip=ip, detail={"username": username})
 
 
+LAST_ADMIN = "no se puede quitar el último administrador del cliente"
+
+
+@contextmanager
+def _users_of_tenant_locked(db: DatabaseManager, tenant: str) -> Iterator[tuple[Connection, int]]:
+    """One central transaction during which no other one opened here changes `tenant`'s users.
+
+    Checking "another active admin remains" and then writing is only safe when no concurrent
+    change can slip between the two. MySQL: the transaction's first statement locks the
+    tenant's row (SELECT … FOR UPDATE), so it waits for the other change to commit and every
+    later read sees it. SQLite: the transaction starts with the database's write lock
+    (BEGIN IMMEDIATE, see core.db).
+    """
+    engine = db.central_engine.execution_options(sqlite_begin="IMMEDIATE")
+    with transaction(engine) as conn:
+        tid = conn.execute(select(tenants.c.id).where(tenants.c.slug == tenant).with_for_update()).scalar()
+        if tid is None:
+            raise NotFound("unknown user")
+        yield conn, int(tid)
+
+
+def _require_another_admin(conn: Connection, tid: int, user_id: int) -> None:
+    """409 when no active admin of the tenant other than `user_id` remains."""
+    others = conn.execute(select(func.count()).select_from(users).where(
+        users.c.tenant_id == tid, users.c.role == "admin", users.c.active.is_(True), users.c.id != user_id,
+    )).scalar()
+    if not others:
+        raise Conflict(LAST_ADMIN)
+
+
+def _tenant_user(conn: Connection, tid: int, user_id: int) -> User:
+    row = conn.execute(_select().where(users.c.id == user_id, users.c.tenant_id == tid)).first()
+    if row is None:
+        raise NotFound("unknown user")
+    return _user(row)
+
+
 def update_user(db: DatabaseManager, *, tenant: str, user_id: int, role: str | None = None,
-                active: bool | None = None, actor: str | None = None, ip: str | None = None) -> User:
-    """Change role and/or active flag of one user of `tenant` (404 for other tenants' ids)."""
+                active: bool | None = None, actor: str | None = None, ip: str | None = None,
+                keep_an_admin: bool = True) -> User:
+    """Change role and/or active flag of one user of `tenant` (404 for other tenants' ids).
+
+    With `keep_an_admin` (the admin API), a change that would leave the tenant without an
+    active admin is a 409, also when two admins demote each other at the same moment."""
     values: dict[str, object] = {}
     if role is not None:
         values["role"] = validate_role(role)
     if active is not None:
         values["active"] = bool(active)
-    user = get_user(db, tenant=tenant, user_id=user_id)
-    if user is None:
-        raise NotFound("unknown user")
-    if values:
-        changes = dict(values)
-        if values.get("role", user.role) != user.role or values.get("active", user.active) != user.active:
-            changes["credential_version"] = users.c.credential_version + 1
-        with db.central() as conn:
+    with _users_of_tenant_locked(db, tenant) as (conn, tid):
+        user = _tenant_user(conn, tid, user_id)
+        stays_admin = values.get("role", user.role) == "admin" and values.get("active", user.active)
+        if keep_an_admin and user.role == "admin" and user.active and not stays_admin:
+            _require_another_admin(conn, tid, user.id)
+        if values:
+            changes = dict(values)
+            if values.get("role", user.role) != user.role or values.get("active", user.active) != user.active:
+                changes["credential_version"] = users.c.credential_version + 1
             conn.execute(update(users).where(users.c.id == user.id).values(**changes))
             record(conn, action="user_updated", tenant_id=user.tenant_id, user_id=user.id,
                    username=actor, ip=ip, detail={"username": user.username, **values})
@@ -285,12 +333,32 @@ def update_user(db: DatabaseManager, *, tenant: str, user_id: int, role: str | N
 
 
 def delete_user(db: DatabaseManager, *, tenant: str, user_id: int, actor: str | None = None,
-                ip: str | None = None) -> None:
-    """Remove one user of `tenant`; its tokens and sessions stop working at their next use."""
-    user = get_user(db, tenant=tenant, user_id=user_id)
-    if user is None:
-        raise NotFound("unknown user")
-    with db.central() as conn:
+                ip: str | None = None, keep_an_admin: bool = True) -> None:
+    """Remove one user of `tenant`; its tokens and sessions stop working at their next use,
+    and its private saved views go with it (shared ones stay the tenant's).
+    With `keep_an_admin`, deleting the tenant's last active admin is a 409."""
+    with _users_of_tenant_locked(db, tenant) as (conn, tid):
+        user = _tenant_user(conn, tid, user_id)
+        if keep_an_admin and user.role == "admin" and user.active:
+            _require_another_admin(conn, tid, user.id)
         conn.execute(delete(users).where(users.c.id == user.id))
         record(conn, action="user_deleted", tenant_id=user.tenant_id, user_id=user.id,
                username=actor, ip=ip, detail={"username": user.username})
+    _delete_private_views(db, tenant, user.id)
+
+
+def _delete_private_views(db: DatabaseManager, tenant: str, user_id: int) -> None:
+    """Drop a deleted user's private views and start view from the tenant database.
+
+    Best effort after the user is gone: ids are never reused, so rows left behind by an
+    unreachable tenant database are unreachable too, and only logged."""
+    views, starts = schema_tenant.saved_views, schema_tenant.saved_view_starts
+    mine = (views.c.owner_id == user_id) & views.c.shared.is_(False)
+    try:
+        with db.tenant(tenant) as conn:
+            of_mine = starts.c.view_id.in_(select(views.c.id).where(mine))
+            conn.execute(delete(starts).where(or_(starts.c.user_id == user_id, of_mine)))
+            conn.execute(delete(views).where(mine))
+    except (CametError, SQLAlchemyError) as exc:
+        log.warning("private saved views of deleted user %s of tenant %s left in place: %s",
+                    user_id, tenant, exc)

@@ -36,7 +36,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mysql: runs against MariaDB/MySQL")
     config.addinivalue_line("markers", "browser: drives headless Chromium")
-    config.addinivalue_line("markers", "serial: measures the whole DB server; `make test` runs it alone")
     config.addinivalue_line("markers", "clock: depends on the date; `make test` reruns it at edge dates")
     config.addinivalue_line("markers", "settings(**overrides): setting overrides for the `settings` fixture")
     config.addinivalue_line("markers", "mariadbd_args(*args): server options of the `private_mysql` fixture")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,8 +11,11 @@ from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 from app_fastapi.main import create_app
+from core import migrations
 from core.db import build_engine, parse_db_url
 from core.errors import DatabaseConfigError, DatabaseUnavailable
+from core.runtime import build_runtime
+from tests.helpers import frozen_test_clock, make_settings
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -45,36 +49,58 @@ def test_unreachable_server_is_a_clear_error(runtime):
             pass
 
 
-def server_connections(url: str, prefix: str) -> tuple[int, int]:
-    """(Threads_connected of the whole server, connections using this test's databases)."""
-    engine = build_engine(url)
+@pytest.fixture
+def own_mysql_user(mysql_url: str) -> Iterator[tuple[str, str]]:
+    """A MariaDB user of this test alone, owning one central database: (user, its central URL).
+
+    Counting PROCESSLIST rows of this user measures this test's connections only, whatever
+    else uses the same server at the time."""
+    name = f"ct_{uuid.uuid4().hex[:10]}"
+    password = uuid.uuid4().hex
+    root = build_engine(parse_db_url(mysql_url).set(database="mysql"))
+    try:
+        with root.begin() as conn:
+            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+            conn.execute(text(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'"))
+            conn.execute(text(f"GRANT ALL PRIVILEGES ON `{name}`.* TO '{name}'@'%'"))
+        url = parse_db_url(mysql_url).set(username=name, password=password, database=name)
+        yield name, url.render_as_string(hide_password=False)
+    finally:
+        with root.begin() as conn:
+            conn.execute(text(f"DROP USER IF EXISTS '{name}'@'%'"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        root.dispose()
+
+
+def connections_of(mysql_url: str, user: str) -> int:
+    """Server connections open under `user` (the counting connection is root's, not counted)."""
+    engine = build_engine(mysql_url)
     try:
         with engine.connect() as conn:
-            total = int(conn.execute(text("SHOW STATUS LIKE 'Threads_connected'")).one()[1]) - 1
-            ours = conn.execute(text(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB LIKE :p"
-            ), {"p": prefix + "%"}).scalar()
-            return total, int(ours)
+            return int(conn.execute(text(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = :u"
+            ), {"u": user}).scalar())
     finally:
         engine.dispose()
 
 
-@pytest.mark.serial
-@pytest.mark.parametrize("backend", [pytest.param("mysql", marks=pytest.mark.mysql)])
-def test_connections_return_to_baseline_after_200_requests(mysql_url, runtime):
-    """Each request opens and closes its own connection: the server count does not grow."""
-    prefix = runtime.db.central_url.database
-    client = TestClient(create_app(runtime))
-    before, ours_before = server_connections(mysql_url, prefix)
-    for _ in range(200):
-        response = client.get("/api/v1/health")
-        assert response.json()["status"] == "ok"
-    after, ours_after = server_connections(mysql_url, prefix)
-    assert ours_before == ours_after == 0
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        # `make test` runs this test alone (marker `serial`), so the server-wide count is
-        # meaningful; under parallel workers other tests' connections move it.
-        assert after == before, (before, after)
+@pytest.mark.mysql
+def test_connections_return_to_baseline_after_200_requests(mysql_url, own_mysql_user, tmp_path):
+    """Each request opens and closes its own connection: this installation's count stays 0,
+    even while other clients use the same server."""
+    user, central_url = own_mysql_user
+    settings, _ = make_settings("sqlite", tmp_path / "var", central_db_url=central_url)
+    runtime = build_runtime(settings, clock=frozen_test_clock())
+    try:
+        migrations.upgrade_central(runtime.db.central_engine)
+        client = TestClient(create_app(runtime))
+        assert connections_of(mysql_url, user) == 0
+        for _ in range(200):
+            response = client.get("/api/v1/health")
+            assert response.json()["status"] == "ok"
+        assert connections_of(mysql_url, user) == 0
+    finally:
+        runtime.close()
 
 
 def test_tls_arguments_by_host_and_mode():

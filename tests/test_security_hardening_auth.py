@@ -107,7 +107,7 @@ def test_flask_session_from_before_a_reset_or_role_change_ends(auth_world, flask
     client = flask_app.test_client()
     assert flask_login(client, "acme", "ana", AUTH_PASSWORD).status_code == 302
     assert client.get("/account/users").status_code == 200
-    update_user(rt.db, tenant="acme", user_id=auth_world.ids["ana"], role="viewer")
+    update_user(rt.db, tenant="acme", user_id=auth_world.ids["ana"], role="viewer", keep_an_admin=False)
     assert client.get("/account/users").status_code == 302, "role change logs the session out"
     update_user(rt.db, tenant="acme", user_id=auth_world.ids["ana"], role="admin")
     assert flask_login(client, "acme", "ana", AUTH_PASSWORD).status_code == 302

@@ -6,14 +6,13 @@ component-wise; with `Accept: text/csv` the same rows as CSV.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from app_fastapi.csv_export import csv_chunks
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from app_fastapi.routes.stops import FiltersRequest, resolve_selection
 from query.shift_report import REPORT_COLUMNS, shift_report
@@ -66,13 +65,8 @@ class ShiftReport(BaseModel):
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
     """The report rows as CSV (header first, `.` decimals, empty cell for undefined ratios)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
     columns = [*REPORT_COLUMNS[:-1], "performance_above_1", "open"]
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in columns])
-    return out.getvalue()
+    return "".join(csv_chunks(columns, ([row[c] for c in columns] for row in rows)))
 
 
 @router.post("/shifts", response_model=ShiftReport,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app_fastapi.deps import RuntimeDep, client_ip
+from core.tenant_slugs import normalize_tenant_slug
 from core.usernames import normalize_username
 from identity.audit import record
 from identity.engine_tokens import Principal, issue_token
@@ -44,7 +45,8 @@ def token(body: TokenRequest, request: Request, rt: RuntimeDep) -> TokenResponse
     ip = client_ip(request)
     limiter = limiter_for(rt)
     limiter.hit(API_LOGIN_PER_IP, "api-login-ip", ip)
-    limiter.hit(API_LOGIN_PER_USER, "api-login-user", body.tenant.strip(), normalize_username(body.username))
+    limiter.hit(API_LOGIN_PER_USER, "api-login-user", normalize_tenant_slug(body.tenant),
+                normalize_username(body.username))
     user = authenticate(rt.db, rt.settings, tenant=body.tenant, username=body.username,
                         password=body.password, ip=ip)
     with rt.db.central() as conn:

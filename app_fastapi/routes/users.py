@@ -84,20 +84,11 @@ def _own_user(rt: RuntimeDep, principal: AdminPrincipal, user_id: int) -> User:
     return user
 
 
-def _keep_an_admin(rt: RuntimeDep, principal: AdminPrincipal, user: User) -> None:
-    """409 when `user` is the tenant's last active admin (the tenant would have no admin)."""
-    if user.role != "admin" or not user.active:
-        return
-    others = [u for u in list_users(rt.db, tenant=principal.tenant)
-              if u.role == "admin" and u.active and u.id != user.id]
-    if not others:
-        raise Conflict("no se puede quitar el último administrador del cliente")
-
-
 @router.patch("/users/{user_id}", response_model=UserOut, responses=CONFLICT)
 def patch(user_id: UserId, body: UserPatch, principal: AdminPrincipal, rt: RuntimeDep,
           request: Request) -> UserOut:
-    """Change role, active flag and/or password of one user of the caller's tenant."""
+    """Change role, active flag and/or password of one user of the caller's tenant (never
+    leaving it without an active admin)."""
     user = _own_user(rt, principal, user_id)
     demoted = body.role is not None and body.role != "admin"
     if user.id == principal.user_id and (body.active is False or demoted):
@@ -106,14 +97,13 @@ def patch(user_id: UserId, body: UserPatch, principal: AdminPrincipal, rt: Runti
         # The own password changes only with the current one (the account page): a stolen
         # token must not be enough to take the account over for good.
         raise Conflict("la contraseña propia se cambia en Cuenta → Contraseña, con la actual")
-    if body.active is False or demoted:
-        _keep_an_admin(rt, principal, user)
     ip = client_ip(request)
+    # Role and active flag first: their refusal (the last admin) must leave the password as it was.
+    updated = update_user(rt.db, tenant=principal.tenant, user_id=user.id, role=body.role,
+                          active=body.active, actor=principal.username, ip=ip)
     if body.password is not None:
         set_password(rt.db, tenant=principal.tenant, username=user.username, password=body.password,
                      actor=principal.username, ip=ip)
-    updated = update_user(rt.db, tenant=principal.tenant, user_id=user.id, role=body.role,
-                          active=body.active, actor=principal.username, ip=ip)
     return _out(updated)
 
 
@@ -132,7 +122,6 @@ def remove(user_id: UserId, principal: AdminPrincipal, rt: RuntimeDep, request: 
     user = _own_user(rt, principal, user_id)
     if user.id == principal.user_id:
         raise Conflict("un administrador no puede borrarse a sí mismo")
-    _keep_an_admin(rt, principal, user)
     delete_user(rt.db, tenant=principal.tenant, user_id=user.id, actor=principal.username,
                 ip=client_ip(request))
     return Response(status_code=204)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -34,6 +35,9 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
     return _engine().json(method, path, token=engine_token(), **kwargs)
 
 
+UNKNOWN_JOB = "Ese trabajo no existe."
+
+
 @bp.get("/operaciones")
 @admin_required
 def operations() -> ResponseReturnValue:
@@ -45,17 +49,28 @@ def operations() -> ResponseReturnValue:
                            error=request.args.get("error"))
 
 
+def _unknown_job() -> ResponseReturnValue:
+    data = _call("GET", "/api/v1/admin/operations")
+    return render_template("admin/operations.html", ops=data, started=None, error=UNKNOWN_JOB), 422
+
+
 @bp.post("/operaciones/ejecutar")
 @admin_required
 def run_job() -> ResponseReturnValue:
-    """Start one job now; the page lists its run as soon as it begins."""
+    """Start one job now; the page lists its run as soon as it begins.
+
+    The engine URL is built only from a name the engine lists as a registered job, quoted as
+    one path segment: a forged field (`../x`, `a/b`) is a 422, never another engine route."""
     name = request.form.get("trabajo", "")
+    registered = {j["name"] for j in _call("GET", "/api/v1/admin/operations", params={"runs": 1})["jobs"]}
+    if name not in registered:
+        return _unknown_job()
     try:
-        _call("POST", f"/api/v1/admin/jobs/{name}/run")
+        _call("POST", f"/api/v1/admin/jobs/{quote(name, safe='')}/run")
     except EngineError as exc:
         if exc.status_code not in (404, 422):
             raise
-        return redirect(url_for("admin_ops.operations", error="Ese trabajo no existe."))
+        return _unknown_job()
     return redirect(url_for("admin_ops.operations", ejecutado=name))
 
 

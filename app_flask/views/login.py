@@ -17,6 +17,7 @@ from app_flask.login_session import (
 )
 from app_flask.request_guards import limiter
 from core.errors import AuthError, ValidationFailed
+from core.tenant_slugs import normalize_tenant_slug
 from core.usernames import normalize_username
 from identity.audit import record
 from identity.passwords import validate_password
@@ -34,7 +35,7 @@ bp = Blueprint("auth", __name__)
 
 
 def _login_user_key() -> str:
-    tenant = (request.form.get("tenant") or "").strip().lower()[:32]
+    tenant = normalize_tenant_slug(request.form.get("tenant") or "")
     username = normalize_username(request.form.get("username") or "")[:64]
     return f"login:{tenant}:{username}"
 
