@@ -99,7 +99,7 @@ class _GuardedStore:
     retry_s = 0.0
     outage: OutageLog
     _retry_at = 0.0
-    _last: SessionStoreDown | None = None
+    _last: str | None = None  # the page's message while an outage lasts
 
     def _down(self, exc: BaseException) -> SessionStoreDown:  # pragma: no cover - each store says
         raise NotImplementedError
@@ -122,12 +122,12 @@ class _GuardedStore:
 
     def _guard(self, call: Callable[..., T], *args: Any, write: bool) -> T:  # noqa: ANN401
         if self._last is not None and time.monotonic() < self._retry_at:
-            raise self._last
+            raise SessionStoreDown(self._last)
         try:
             result = call(*args)
         except self.store_errors as exc:
-            down = self._last = self._down(exc)
-            self._retry_at = time.monotonic() + self.retry_s
+            down = self._down(exc)
+            self._last, self._retry_at = down.message, time.monotonic() + self.retry_s
             raise down from None
         if write:  # a read may work while writes fail (a full disk): only a write ends the outage
             self._last = None
@@ -135,19 +135,19 @@ class _GuardedStore:
         return result
 
     def _retrieve_session_data(self, store_id: str) -> dict | None:
-        return self._guard(super()._retrieve_session_data, store_id, write=False)  # type: ignore[misc]
+        return self._guard(super()._retrieve_session_data, store_id, write=False)
 
     def _delete_session(self, store_id: str) -> None:
-        self._guard(super()._delete_session, store_id, write=True)  # type: ignore[misc]
+        self._guard(super()._delete_session, store_id, write=True)
 
     def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
-        self._guard(super()._upsert_session, session_lifetime, session, store_id, write=True)  # type: ignore[misc]
+        self._guard(super()._upsert_session, session_lifetime, session, store_id, write=True)
 
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
         try:
-            return super().open_session(app, request)  # type: ignore[misc]
+            return super().open_session(app, request)
         except SessionStoreDown as down:
-            fresh = self.session_class(sid=self._generate_sid(self.sid_length), permanent=self.permanent)  # type: ignore[attr-defined]
+            fresh = self.session_class(sid=self._generate_sid(self.sid_length), permanent=self.permanent)
             fresh.store_down = down
             return fresh
 
@@ -155,7 +155,7 @@ class _GuardedStore:
         if getattr(session, "store_down", None) is not None:
             return
         try:
-            super().save_session(app, session, response)  # type: ignore[misc]
+            super().save_session(app, session, response)
         except SessionStoreDown as down:
             if request.endpoint not in NO_SESSION_ENDPOINTS:
                 _into_unavailable(response, down)
