@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import redis
 
+from core.settings import Settings
+
 # What a Redis call raises when the server is down, frozen or refuses: the caller degrades.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
 
@@ -58,3 +60,15 @@ def ping_redis(url: str, timeout_s: float) -> str | None:
     finally:
         client.close()
     return None
+
+
+def redis_dependencies(settings: Settings) -> dict[str, str]:
+    """The Redis URLs this installation uses, by role ("sessions", "rate_limits",
+    "result_cache", "broker_cache"): what a per-dependency health check should ping."""
+    uses = {
+        "sessions": settings.redis_url if settings.session_backend == "redis" else "",
+        "rate_limits": settings.ratelimit_storage_uri,
+        "result_cache": settings.result_cache_url,
+        "broker_cache": settings.broker_cache_url,
+    }
+    return {role: url for role, url in uses.items() if url.split("://", 1)[0] in ("redis", "rediss", "unix")}

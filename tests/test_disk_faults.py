@@ -12,6 +12,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from core.disk_errors import unwritable_reason
 from tests.browser_utils import csrf_from, flask_login
 from tests.test_upload_api import GOOD, finished, line_count, send
 from tests.tiny_disk import read_only_dir, tiny_tmpfs
@@ -124,3 +125,14 @@ def test_upload_page_shows_the_disk_message(auth_world, flask_app):
     html = answer.get_data(as_text=True)
     assert answer.status_code == 507, html[:400]
     assert "No hay espacio en disco para la importación" in html and "Traceback" not in html
+
+
+def test_unwritable_reason_probe_names_the_cause_and_leaves_nothing(tmp_path):
+    assert unwritable_reason(tmp_path) is None and list(tmp_path.iterdir()) == []
+    with tiny_tmpfs(tmp_path / "full") as disk:
+        disk.fill()
+        assert "(ENOSPC)" in (unwritable_reason(disk.path) or "")
+        assert disk.entries() == []
+    with read_only_dir(tmp_path / "ro"):
+        reason = unwritable_reason(tmp_path / "ro") or ""
+        assert "(EROFS)" in reason or "(EACCES)" in reason
