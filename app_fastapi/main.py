@@ -106,7 +106,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CametError)
     async def camet_error(request: Request, exc: CametError) -> JSONResponse:
-        if exc.status_code >= 500:
+        if exc.status_code >= 500 and exc.log_each_5xx:
             log.error("domain error %s on %s %s: %s", type(exc).__name__, request.method,
                       request.url.path, exc.message)
         retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None

@@ -6,14 +6,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from cachelib.file import FileSystemCache
-from flask import Flask, jsonify, redirect, request, url_for
-from flask_session.cachelib import CacheLibSessionInterface
-from flask_session.redis import RedisSessionInterface
+from flask import Flask, jsonify, redirect, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader
-from redis import Redis
 
-from app_flask import i18n, memory_policy, proxy_fix, request_guards
+from app_flask import i18n, memory_policy, proxy_fix, request_guards, session_store
 from app_flask.engine_client import EngineClient, default_client
 from app_flask.login_session import current_identity
 from app_flask.views import admin as admin_views
@@ -34,29 +30,6 @@ from identity.ratelimit import key_prefix
 SESSION_COOKIE = "camet_session"
 
 
-class _HttpsAware:
-    """Marks the session cookie Secure whenever the request came over HTTPS."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
-
-
-class FileSessions(_HttpsAware, CacheLibSessionInterface):
-    pass
-
-
-class RedisSessions(_HttpsAware, RedisSessionInterface):
-    pass
-
-
-def _session_interface(app: Flask, settings: Settings) -> CacheLibSessionInterface | RedisSessionInterface:
-    prefix = key_prefix(settings) + "-session:"
-    if settings.session_backend == "redis":
-        return RedisSessions(app, client=Redis.from_url(settings.redis_url), key_prefix=prefix)
-    cache = FileSystemCache(str(settings.var_dir / "sessions"), threshold=20_000, mode=0o600)
-    return FileSessions(app, client=cache, key_prefix=prefix)
-
-
 def _configure_sessions(app: Flask, settings: Settings) -> None:
     app.config.update(
         SESSION_COOKIE_NAME=SESSION_COOKIE,
@@ -66,7 +39,7 @@ def _configure_sessions(app: Flask, settings: Settings) -> None:
         SESSION_REFRESH_EACH_REQUEST=True,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
     )
-    app.session_interface = _session_interface(app, settings)
+    session_store.init_app(app, settings, key_prefix=key_prefix(settings) + "-session:")
 
 
 def create_app(

@@ -21,7 +21,7 @@ from app_flask.login_session import current_identity
 from app_flask.responses import error_response, is_htmx
 from core.errors import CametError
 from core.settings import Settings
-from identity.ratelimit import DASHBOARD_RUN_PER_USER, key_prefix
+from identity.ratelimit import DASHBOARD_RUN_PER_USER, key_prefix, storage_options
 from identity.request_limits import (
     MAX_FORM_FIELDS,
     MAX_FORM_MEMORY,
@@ -34,7 +34,10 @@ from identity.secure_headers import page_csp, secure_headers
 
 log = logging.getLogger(__name__)
 
-limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True)
+# A Redis storage that fails (down, frozen: each call gives up after CAMET_REDIS_TIMEOUT_S) makes
+# the limits count in this process's memory, with one warning, until Redis answers again.
+limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True,
+                  in_memory_fallback_enabled=True, swallow_errors=True)
 csrf = CSRFProtect()
 
 CSRF_MESSAGE = "La sesión expiró o el formulario no es válido. Recargá la página e intentá de nuevo."
@@ -83,6 +86,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         MAX_FORM_PARTS=MAX_FORM_FIELDS,
         TRUSTED_HOSTS=settings.trusted_host_list() or None,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_OPTIONS=storage_options(settings.ratelimit_storage_uri, settings.redis_timeout_s),
         RATELIMIT_KEY_PREFIX=key_prefix(settings) + "-flask",
         RATELIMIT_HEADER_RETRY_AFTER_VALUE="delta-seconds",
         WTF_CSRF_TIME_LIMIT=settings.session_absolute_hours * 3600,
@@ -120,7 +124,8 @@ def _install_error_handlers(app: Flask) -> None:
     def domain_error(exc: CametError) -> Response:
         status = int(getattr(exc, "status_code", 500) or 500)
         if status >= 500:
-            log.error("domain error %s: %s", type(exc).__name__, exc.message)
+            if exc.log_each_5xx:
+                log.error("domain error %s: %s", type(exc).__name__, exc.message)
             return error_response(status)
         return error_response(status, exc.message)
 

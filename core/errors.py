@@ -12,6 +12,9 @@
     ├── ImportRejected (422)           a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)              a dashboard query that must be narrowed
     ├── PayloadTooLarge (413)          an ingestion batch or an uploaded file over its limits
+    ├── InsufficientStorage (507)      an upload the disk cannot hold (full, read-only)
+    ├── SessionStoreDown (503)         app_flask/session_store.py: sessions cannot be read or
+    │                                  written (Redis down, a full or read-only disk)
     ├── QueryTimeout (504)             a query cancelled for running too long
     ├── Overloaded (503)               too many dashboard runs at once; retry after `retry_after_s`
     ├── AuthError (401) / Forbidden (403)
@@ -44,6 +47,9 @@ class CametError(Exception):
     code = "error"
     # Seconds after which a retry may succeed; the engine sends it as the Retry-After header.
     retry_after_s: int | None = None
+    # Web layers log each 5xx answer, unless the raiser logs the cause itself once per outage
+    # (a full disk would otherwise fill the log with one line per refused request).
+    log_each_5xx = True
 
     def __init__(self, message: str, *, details: object = None) -> None:
         super().__init__(message)
@@ -97,6 +103,15 @@ class PayloadTooLarge(CametError):
 
     status_code = 413
     code = "too_large"  # the same code the edge guard answers before reading the body
+
+
+class InsufficientStorage(CametError):
+    """A file the server cannot store: the disk is full or refuses writes (logged once per
+    outage by the raiser)."""
+
+    status_code = 507
+    code = "insufficient_storage"
+    log_each_5xx = False
 
 
 class QueryTimeout(CametError):

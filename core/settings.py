@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     ratelimit_storage_uri: str = "memory://"
     session_backend: Literal["filesystem", "redis"] = "filesystem"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_s: float = Field(default=1.0, gt=0, le=30,
+                                   description="connect/read timeout of Redis calls (sessions, rate limits)")
+    redis_retry_s: float = Field(default=5.0, ge=0, le=300,
+                                 description="seconds after a Redis failure before trying it again")
     session_idle_minutes: int = Field(default=60, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     host: str = "127.0.0.1"

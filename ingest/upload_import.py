@@ -18,7 +18,9 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from core.errors import ImportRejected
+from core.disk_errors import describe, disk_fault
+from core.errors import ImportRejected, InsufficientStorage
+from core.outage_log import OutageLog
 from core.runtime import Runtime
 from core.schema_central import csv_uploads
 from ingest.csv_import import import_detections
@@ -87,6 +89,31 @@ def upload_dir(rt: Runtime) -> Path:
     path = rt.settings.var_dir / "uploads"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+_DISK_MESSAGES = {
+    "full": "no hay espacio en disco para la importación: avisá al administrador del sistema",
+    "not_writable": "el disco de importaciones no admite escritura (solo lectura o sin permisos): "
+                    "avisá al administrador del sistema",
+    "other": "no se pudo guardar el archivo en el disco del servidor: avisá al administrador del sistema",
+}
+
+
+def _disk_outage(rt: Runtime) -> OutageLog:
+    return rt.part("upload-disk", lambda: OutageLog(log, f"uploads: {rt.settings.var_dir / 'uploads'}"))
+
+
+def disk_refusal(rt: Runtime, exc: OSError) -> InsufficientStorage:
+    """The admin-facing refusal of an upload the disk could not take; the cause is logged once
+    per outage."""
+    _disk_outage(rt).failed(f"cannot store uploads: {describe(exc)}",
+                            "uploads are refused with 507 until the disk takes writes again")
+    return InsufficientStorage(_DISK_MESSAGES[disk_fault(exc)])
+
+
+def disk_ok(rt: Runtime) -> None:
+    """An upload was stored: ends a disk outage (logged once)."""
+    _disk_outage(rt).ok()
 
 
 def upload_path(rt: Runtime, upload_id: int) -> Path:

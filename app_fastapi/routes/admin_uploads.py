@@ -30,6 +30,8 @@ from ingest.csv_import import REQUIRED, missing_columns
 from ingest.upload_import import (
     UploadState,
     create_upload,
+    disk_ok,
+    disk_refusal,
     get_upload,
     recent_uploads,
     run_upload,
@@ -68,9 +70,13 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 async def _stream_to_disk(rt: Runtime, request: Request) -> tuple[str, int]:
-    """The body in a private temporary file, refused past the size limit; (path, bytes)."""
+    """The body in a private temporary file, refused past the size limit; (path, bytes).
+    A disk that is full or refuses writes gives a 507 that says so, and no file is left."""
     limit = rt.settings.upload_max_bytes
-    fd, path = tempfile.mkstemp(prefix="incoming-", suffix=".csv", dir=upload_dir(rt))
+    try:
+        fd, path = tempfile.mkstemp(prefix="incoming-", suffix=".csv", dir=upload_dir(rt))
+    except OSError as exc:
+        raise disk_refusal(rt, exc) from None
     size = 0
     try:
         with os.fdopen(fd, "wb") as out:
@@ -79,9 +85,13 @@ async def _stream_to_disk(rt: Runtime, request: Request) -> tuple[str, int]:
                 if size > limit:
                     raise _too_large(limit)
                 out.write(chunk)
+    except OSError as exc:
+        os.unlink(path)
+        raise disk_refusal(rt, exc) from None
     except BaseException:
         os.unlink(path)
         raise
+    disk_ok(rt)
     return path, size
 
 
@@ -128,7 +138,8 @@ def _register(rt: Runtime, principal: Principal, ip: str, line: str, filename: s
 
 @router.post("", response_model=UploadOut, status_code=202, openapi_extra=CSV_BODY,
              responses={413: {"description": "file over CAMET_UPLOAD_MAX_BYTES"},
-                        422: {"description": "unknown line, empty file or a header without the columns"}})
+                        422: {"description": "unknown line, empty file or a header without the columns"},
+                        507: {"description": "the server's disk is full or refuses writes"}})
 async def upload(request: Request, principal: AdminPrincipal, rt: RuntimeDep,
                  line: str = Query(min_length=1, max_length=32, description="the line's code"),
                  filename: str = Query("detecciones.csv", min_length=1, max_length=255)) -> UploadOut:

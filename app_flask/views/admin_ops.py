@@ -118,7 +118,7 @@ def upload() -> ResponseReturnValue:
                       content=_chunks(file),
                       headers={"Content-Type": "text/csv", "Content-Length": str(_size(file))})
     except EngineError as exc:
-        if exc.status_code not in (413, 422):
+        if exc.status_code not in (413, 422, 507):  # 507: the server's disk, in the admin's words
             raise
         return _upload_page(exc.message[:1].upper() + exc.message[1:], exc.status_code)
     return redirect(url_for("admin_ops.progress", upload_id=state["id"]))
