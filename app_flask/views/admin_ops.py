@@ -53,6 +53,8 @@ def run_job() -> ResponseReturnValue:
     try:
         _call("POST", f"/api/v1/admin/jobs/{name}/run")
     except EngineError as exc:
+        if exc.status_code == 409:  # it is running right now
+            return redirect(url_for("admin_ops.operations", error=exc.message))
         if exc.status_code not in (404, 422):
             raise
         return redirect(url_for("admin_ops.operations", error="Ese trabajo no existe."))
