@@ -117,7 +117,12 @@ def due_runs(rt: Runtime) -> list[tuple[str, str]]:
 def is_due(rt: Runtime, name: str, slug: str) -> bool:
     """Whether one job is still due for one tenant (checked again once its lock is held: a run
     another process just finished makes it not due)."""
-    return (name, slug) in due_runs(rt)
+    r = c.job_runs.c
+    with rt.db.central() as conn:
+        last = conn.execute(select(func.max(r.started_at)).where(
+            r.job_id == name, r.tenant_slug == slug, r.finished_at.is_not(None), r.status.in_(FINISHED),
+        )).scalar()
+    return last is None or last + get_job(name).every <= _now(rt)
 
 
 def run_due(rt: Runtime) -> list[RunResult]:
