@@ -197,8 +197,10 @@ def two_runners(url: str, rt: Runtime, work_dir: Path, *, steps: int, step_s: fl
 
 
 def overlaps_with_fault(url: str, rt: Runtime, work_dir: Path, lease_s: float,
-                        fault: Callable[[], None] | None = None) -> int:
-    """A 2.4 s probe run, `fault()` once it started; the overlapping runs seen once all ended."""
+                        fault: Callable[[], None] | None = None,
+                        before_stop: Callable[[], None] | None = None) -> int:
+    """A 2.4 s probe run, `fault()` once it started, `before_stop()` once every run ended; the
+    overlapping runs seen."""
     pair = two_runners(url, rt, work_dir, steps=3, step_s=0.8, lease_s=lease_s)
     try:
         if fault is not None:
@@ -206,6 +208,8 @@ def overlaps_with_fault(url: str, rt: Runtime, work_dir: Path, lease_s: float,
         assert wait_for(pair.journal.all_runs_ended, 60)
         time.sleep(0.6)  # three ticks of both after the run: a second run would start now
         assert wait_for(pair.journal.all_runs_ended, 60)
+        if before_stop is not None:
+            before_stop()
         return pair.journal.overlapping_runs()
     finally:
         pair.stop()

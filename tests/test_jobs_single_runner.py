@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from core import schema_central as c
 from tests.helpers import frozen_test_clock
 from tests.job_runners import frozen_past_the_lease, install, killed_mid_run, overlaps_with_fault
 
@@ -37,9 +39,17 @@ def on_private_mysql(private_mysql, tmp_path: Path):
 
 
 @pytest.mark.mariadbd_args("--wait-timeout=1")
-def test_a_run_longer_than_wait_timeout_is_not_started_twice(on_private_mysql, tmp_path):
+def test_a_run_longer_than_wait_timeout_is_not_started_twice(on_private_mysql, private_mysql, tmp_path):
+    """The leader's GET_LOCK connection idles for the whole run: its heartbeat keeps it (the
+    same connection holds the lead afterwards) and the other process never runs the job."""
     url, rt = on_private_mysql
-    assert overlaps_with_fault(url, rt, tmp_path, lease_s=6) == 0
+    holders = []
+
+    def lock_holder() -> None:
+        holders.append(private_mysql.execute("SELECT IS_USED_LOCK('camet-jobs:camet')")[0][0])
+
+    assert overlaps_with_fault(url, rt, tmp_path, lease_s=6, fault=lock_holder, before_stop=lock_holder) == 0
+    assert holders[0] is not None and holders[0] == holders[1]
 
 
 def test_killing_the_lock_connection_does_not_start_the_run_twice(on_private_mysql, private_mysql, tmp_path):
@@ -54,10 +64,21 @@ def test_killing_the_lock_connection_does_not_start_the_run_twice(on_private_mys
 
 
 def test_a_run_longer_than_the_sqlite_lease_is_not_started_twice(tmp_path):
+    """The run and the lead outlive the 1 s lease: heartbeats renew both (the same process leads
+    afterwards) and the other process never runs the job."""
     url = f"sqlite:///{tmp_path / 'central.db'}"
     rt = install(url, tmp_path / "setup", frozen_test_clock())
+    holders = []
+
+    def lead_holder() -> None:
+        with rt.db.central() as conn:
+            holders.append(conn.execute(select(c.job_locks.c.holder)
+                                        .where(c.job_locks.c.name == "camet-jobs")).scalar())
+
     try:
-        assert overlaps_with_fault(url, rt, tmp_path, lease_s=1) == 0
+        overlaps = overlaps_with_fault(url, rt, tmp_path, 1, fault=lead_holder, before_stop=lead_holder)
+        assert overlaps == 0
+        assert holders[0] is not None and holders[0] == holders[1]
     finally:
         rt.close()
 
