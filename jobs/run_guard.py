@@ -67,7 +67,7 @@ def fence(conn: Connection, job_id: str, token: int) -> None:
                          .values(token=token)).rowcount
     if moved:
         return
-    newest = conn.execute(select(f.token).where(f.job_id == job_id)).scalar()
+    newest = conn.execute(select(f.token).where(f.job_id == job_id).with_for_update()).scalar()  # latest
     if newest is None:
         conn.execute(insert(job_fences).values(job_id=job_id, token=token))
         return
