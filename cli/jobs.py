@@ -1,4 +1,8 @@
-"""`jobs list` and `jobs run NAME [--tenant T]`: the scheduler's jobs, by hand."""
+"""`jobs list` and `jobs run NAME [--tenant T]`: the scheduler's jobs, by hand.
+
+A hand run takes the same run lock as the scheduler (jobs/run_lock.py): while the job runs for
+a tenant in another process, that tenant's hand run does not start and the command fails.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,10 @@ def run_cmd(args: argparse.Namespace) -> int:
     for r in results:
         print(f"{r.job} {r.tenant}: {r.status}, {r.rows:,} rows" + (f" ({r.error})" if r.error else ""))
     failed = [r for r in results if r.status != "ok"]
+    busy = [r for r in failed if r.status == "busy"]  # its lock is held: nothing ran, nothing recorded
+    if len(busy) == 1 and len(failed) == 1:
+        fail(str(busy[0].error))
     if failed:
-        fail(f"{len(failed)} run(s) failed")
+        elsewhere = f", {len(busy)} of them already running elsewhere" if busy else ""
+        fail(f"{len(failed)} run(s) failed{elsewhere}")
     return 0

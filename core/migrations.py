@@ -65,6 +65,12 @@ def _central_csv_uploads(conn: Connection) -> None:
     schema_central.csv_uploads.create(conn, checkfirst=True)
 
 
+def _central_job_fencing(conn: Connection) -> None:
+    """Fencing tokens on job leases and the holder of each job run."""
+    add_missing_columns(conn, schema_central.job_locks, ["token"])
+    add_missing_columns(conn, schema_central.job_runs, ["holder"])
+
+
 
 
 class MigrationError(CametError):
@@ -132,7 +138,7 @@ def _tenant_slugs_exact(conn: Connection) -> None:
 
 CENTRAL: list[Migration] = [
     _create_all(schema_central.metadata), _central_job_rows, _central_ingest_keys, _users_credentials,
-    _central_csv_uploads, _users_ids_never_reused, _tenant_slugs_exact,
+    _central_csv_uploads, _users_ids_never_reused, _tenant_slugs_exact, _central_job_fencing,
 ]
 
 
@@ -218,10 +224,15 @@ def _tenant_saved_views(conn: Connection) -> None:
     schema_tenant.saved_view_starts.create(conn, checkfirst=True)
 
 
+def _tenant_job_fences(conn: Connection) -> None:
+    """The newest fencing token that committed, per job (refuses a deposed run's commits)."""
+    schema_tenant.job_fences.create(conn, checkfirst=True)
+
+
 TENANT: list[Migration] = [
     _tenant_v1, _tenant_layout_row_ids, _tenant_calendar_and_stops, _tenant_line_no_data_after,
     _tenant_plant_settings, _tenant_external_credentials, _tenant_rollups, _tenant_targets,
-    _tenant_stop_reasons, _tenant_saved_views, _tenant_rollups_hourly,
+    _tenant_stop_reasons, _tenant_saved_views, _tenant_rollups_hourly, _tenant_job_fences,
 ]
 
 

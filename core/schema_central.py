@@ -97,6 +97,9 @@ job_runs = Table(
     Column("status", String(16), nullable=False),
     Column("detail", Text, nullable=True),
     Column("row_count", BigInteger, nullable=True),
+    # The run lock's holder (jobs/run_lock.py): a `running` row whose holder no longer holds a
+    # live lease is reaped as `abandoned`.
+    Column("holder", String(128), nullable=True),
 )
 
 # CSV uploads from the browser (issue 13): the background import's state and progress. Kept
@@ -121,12 +124,16 @@ csv_uploads = Table(
     Column("finished_at", DateTime, nullable=True),
 )
 
+# Leases: the scheduler's lead on SQLite (`camet-jobs`), and on both backends one row per job
+# and tenant run (`run:<job>:<tenant>`). `token` grows on every change of holder and fences the
+# holder's commits (jobs/run_lock.py); a released lease keeps its row and token.
 job_locks = Table(
     "job_locks",
     metadata,
     Column("name", String(64), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("expires_at", DateTime, nullable=False),
+    Column("token", BigInteger, nullable=False, default=0),
 )
 
 # Per-gateway API keys of the ingestion API: only a keyed hash of the key is stored.

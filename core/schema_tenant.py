@@ -12,6 +12,7 @@ import threading
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -205,6 +206,16 @@ stops_state = Table(
     Column("line_id", Integer, primary_key=True),
     Column("next_date", Date, nullable=True),
     Column("dirty_from", Date, nullable=True),
+)
+
+# The fencing token of the newest run of each job that committed here (jobs/run_guard.py):
+# a chunk commit carrying an older token is refused, so a run that lost its lock to another
+# process cannot write after the new holder has.
+job_fences = Table(
+    "job_fences",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("token", BigInteger, nullable=False),
 )
 
 # Rollups: one row per line × 5-minute bucket × product × status, kept by jobs/rollup_job.py.

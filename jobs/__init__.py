@@ -6,7 +6,10 @@
     rollups.py     rebuild_rollups: one line's 5-minute rollups of a range, in SQL
     rollup_job.py  the rollup job: watermark + dirty marks → `rollups` (incremental, idempotent)
     runs.py        one recorded run (job_runs: start, end, status, rows, error) and what is due
-    leader.py      which process runs jobs: MySQL GET_LOCK, or a lease row on SQLite
+    leader.py      which process starts due runs: MySQL GET_LOCK, or a lease row on SQLite
+    run_lock.py    the lease of one (job, tenant) run, with its fencing token
+    run_guard.py   checkpoint(conn): a job's chunk commits only while its run holds the lock
+    heartbeat.py   the daemon thread that renews leases and pings the leader's connection
     scheduler.py   the APScheduler tick, started lazily by the first request of a process
 
 Importing the package registers the jobs (the list below is trusted configuration).

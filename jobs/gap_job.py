@@ -30,6 +30,7 @@ from core.runtime import Runtime
 from core.shift_calendar import ShiftInstance, shift_instances
 from jobs.gap_analysis import analyse_gaps, analyse_line
 from jobs.registry import job
+from jobs.run_guard import checkpoint
 
 CHUNK_DAYS = 7
 DAY = timedelta(days=1)
@@ -185,6 +186,7 @@ def analyse_line_range(rt: Runtime, meta: TenantMeta, line: Line, *,
         with rt.db.tenant(meta.slug) as conn:
             frame = analyse_chunk(conn, line, instances, now) if instances else pd.DataFrame()
             result.rows += write_chunk(conn, line.id, day, last, frame, min(last + DAY, keep_from))
+            checkpoint(conn)
         result.chunks += 1
         day = last + DAY
     with rt.db.tenant(meta.slug) as conn:  # clear the dirty mark unless a writer moved it meanwhile

@@ -22,6 +22,7 @@ from core.clock import plant_today
 from core.db import is_mysql
 from core.runtime import Runtime
 from jobs.registry import job
+from jobs.run_guard import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,11 @@ def maintain_tenant(rt: Runtime, slug: str) -> dict[str, list[str]]:
         names = [t.detections_table_name(i) for i in sorted(meta.lines)]
         for name in names:
             if conn.dialect.has_table(conn, name):
+                checkpoint()  # DDL commits by itself: prove the lock before each table
                 out[name] = maintain_table(conn, name, today, rt.settings.partition_months_ahead,
                                            rt.settings.partition_retention_months)
         if conn.dialect.has_table(conn, t.rollups.name):
+            checkpoint()
             out[t.rollups.name] = maintain_table(
                 conn, t.rollups.name, today, rt.settings.partition_months_ahead,
                 rt.settings.partition_retention_months, "bucket_start")

@@ -29,6 +29,7 @@ from core.rollup_grain import floor_to_grain
 from core.runtime import Runtime
 from jobs.registry import job
 from jobs.rollups import rebuild_rollups
+from jobs.run_guard import checkpoint
 
 CHUNK = timedelta(days=1)
 
@@ -170,6 +171,7 @@ def roll_line(rt: Runtime, meta: TenantMeta, line_id: int, target: datetime, *,
     while more and (max_chunks is None or result.chunks < max_chunks):
         with rt.db.tenant(meta.slug) as conn:
             rows, more = _roll_chunk(conn, meta, line_id, target)
+            checkpoint(conn)
         if rows is None:
             break
         result.chunks += 1

@@ -3,7 +3,8 @@
 GET  /admin/operations          one document with everything the page shows for the tenant
 POST /admin/jobs/{name}/run     run a registered job now for the caller's tenant, through the
                                 same recorded run as `manage.py jobs run NAME` (a `job_runs`
-                                row), in a background thread: 202 at once, audited
+                                row), in a background thread: 202 at once, audited; 409 while
+                                the job runs for the tenant (its run lock is taken here)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from core.ops_status import freshness, partition_status
 from identity.audit import record
 from identity.users import tenant_id
 from jobs.registry import JOBS, get_job
+from jobs.run_lock import RunLock
 from jobs.runs import run_recorded
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -44,7 +46,8 @@ class JobRunOut(BaseModel):
     started_at: UtcTime
     finished_at: UtcTime | None
     duration_s: float | None
-    status: str = Field(description="running, ok or error")
+    status: str = Field(description="running, ok, error or abandoned (its process stopped or lost the "
+                                    "job's lock before the end; what it committed stands)")
     rows: int | None
     error: str | None
 
@@ -126,12 +129,20 @@ def _duration(started: datetime, finished: datetime | None) -> float | None:
 
 @router.post("/jobs/{name}/run", response_model=RunStarted, status_code=202)
 def run_now(name: JobName, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> RunStarted:
-    """Start the job for this tenant now (404 for an unknown job); its run appears in the runs."""
+    """Start the job for this tenant now (404 for an unknown job, 409 while it runs); its run
+    appears in the runs. The run's lock is taken before answering, so a conflict is told here."""
     get_job(name)
-    with rt.db.central() as conn:
-        record(conn, action="admin_edit", tenant_id=tenant_id(conn, principal.tenant),
-               user_id=principal.user_id, username=principal.username, ip=client_ip(request),
-               detail={"what": "job_run", "op": "run_now", "id": None, "before": None,
-                       "after": {"job": name}})
-    background(rt).submit(run_recorded, rt, name, principal.tenant)
+    lock = RunLock(rt, name, principal.tenant)
+    lock.acquire()
+    try:
+        with rt.db.central() as conn:
+            record(conn, action="admin_edit", tenant_id=tenant_id(conn, principal.tenant),
+                   user_id=principal.user_id, username=principal.username, ip=client_ip(request),
+                   detail={"what": "job_run", "op": "run_now", "id": None, "before": None,
+                           "after": {"job": name}})
+        future = background(rt).submit(run_recorded, rt, name, principal.tenant, lock)
+    except BaseException:
+        lock.release()
+        raise
+    future.add_done_callback(lambda _: lock.release())  # also when shutdown cancels it unstarted
     return RunStarted(job=name, tenant=principal.tenant, message=f"«{name}» se está ejecutando")

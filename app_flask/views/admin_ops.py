@@ -68,6 +68,8 @@ def run_job() -> ResponseReturnValue:
     try:
         _call("POST", f"/api/v1/admin/jobs/{quote(name, safe='')}/run")
     except EngineError as exc:
+        if exc.status_code == 409:  # it is running right now
+            return redirect(url_for("admin_ops.operations", error=exc.message))
         if exc.status_code not in (404, 422):
             raise
         return _unknown_job()
