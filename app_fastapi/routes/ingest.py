@@ -21,6 +21,7 @@ from core.errors import AuthError, Forbidden, ImportRejected, PayloadTooLarge
 from core.runtime import Runtime
 from identity.ingest_keys import IngestKey, record_use, verify_key
 from identity.ratelimit import limiter_for
+from identity.request_limits import declared_length
 from ingest.batch import count_rows, parse_batch, write_batch
 
 router = APIRouter(tags=["ingest"])
@@ -102,12 +103,12 @@ async def ingest_detections(request: Request, response: Response, key: IngestKey
                             ) -> IngestResult:
     """Write one batch (JSON, NDJSON or CSV by Content-Type) in one transaction; resends add 0."""
     max_bytes = rt.settings.ingest_max_bytes
-    length = request.headers.get("content-length")
-    if length is not None:
-        if not length.strip().isdigit():
-            raise ImportRejected("invalid Content-Length")
-        if int(length) > max_bytes:
-            raise _too_large("bytes", max_bytes)
+    try:
+        length = declared_length(request.headers.get("content-length"))
+    except ValueError:
+        raise ImportRejected("invalid Content-Length") from None
+    if length is not None and length > max_bytes:
+        raise _too_large("bytes", max_bytes)
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     raw = await _read_capped(request, max_bytes)
     rows = count_rows(raw, media_type)
