@@ -150,3 +150,11 @@ def test_passenger_under_waitress_refuses_a_100_mib_body_before_spooling_it(star
     """passenger_wsgi under waitress (the load bench, a plain VPS): pages and engine routes."""
     _refused_before_spooled(start_waitress, ["passenger_wsgi:application"], engine=True,
                             paths=["/api/v1/auth/token", "/login"], chunked=False)
+
+
+def test_the_lines_for_the_web_server_in_front_of_passenger_follow_the_settings(settings):
+    from cli.web_server import limit_lines
+
+    bigger = settings.model_copy(update={"upload_max_bytes": 200 * MIB})
+    assert f"LimitRequestBody {largest_body(settings)}\n" in limit_lines(settings)
+    assert f"client_max_body_size {200 * MIB + 64 * 1024};" in limit_lines(bigger)
