@@ -222,3 +222,18 @@ def test_layout_ids_take_integral_numbers_as_json_schema_does(auth_world):
             assert (status == 200) is accepted, (path, value, status)
         saved = client.post("/api/v1/views", json={"name": f"v {value!r}", **body}).status_code
         assert (saved == 201) is accepted, (value, saved)
+
+
+def test_ingest_batch_fields_have_the_types_its_schema_says(auth_world, ingest_key):
+    row = {"line": "L1", "ts": "2026-11-18T15:30:00", "product_code": "PF-045", "weight_g": 45.3,
+           "status": "ok"}
+    client = TestClient(create_engine(auth_world.runtime))
+    client.headers.update({"Authorization": f"Bearer {ingest_key}"})
+    schema = client.get("/api/openapi.json").json()["paths"]["/api/v1/ingest/detections"]["post"]
+    assert "application/json" in schema["requestBody"]["content"], "the body is documented"
+    for field, value in (("batch_id", {"a": 1}), ("batch_id", True), ("line", ["L1"]), ("tenant", 5)):
+        response = client.post("/api/v1/ingest/detections", json={field: value, "detections": [row]})
+        assert response.status_code == 422 and field in response.json()["message"], (field, response.text)
+    body = {"batch_id": 17, "line": None, "detections": [row]}
+    accepted = client.post("/api/v1/ingest/detections", json=body)
+    assert accepted.status_code == 200, accepted.text
