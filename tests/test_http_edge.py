@@ -237,3 +237,16 @@ def test_ingest_batch_fields_have_the_types_its_schema_says(auth_world, ingest_k
     body = {"batch_id": 17, "line": None, "detections": [row]}
     accepted = client.post("/api/v1/ingest/detections", json=body)
     assert accepted.status_code == 200, accepted.text
+
+
+def test_plant_admin_integers_take_integral_numbers_too(auth_world):
+    client = TestClient(create_engine(auth_world.runtime))
+    client.headers.update(auth_world.auth("ana"))
+    base = "/api/v1/admin/plant/lines"
+    row = next(r for r in client.get(base).json() if r["code"] == "L2")
+    body = {k: v for k, v in row.items() if k != "id"}
+    saved = client.put(f"{base}/{row['id']}", json={**body, "micro_stop_s": 30.0, "stop_threshold_s": 240.0})
+    assert saved.status_code == 200 and saved.json()["stop_threshold_s"] == 240, saved.text
+    for value in ("30", True, 30.5):
+        refused = client.put(f"{base}/{row['id']}", json={**body, "micro_stop_s": value})
+        assert refused.status_code == 422, (value, refused.text)
