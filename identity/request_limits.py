@@ -38,7 +38,7 @@ MAX_FORM_FIELDS = 4000
 MAX_FORM_MEMORY = 512 * KIB
 
 # JSON bodies and JSON form fields nest at most this deep (objects and arrays), checked before
-# any parser recurses: the product's deepest document (a layout, a filter config) needs 5.
+# any parser recurses; the product's own documents (layouts, configs, runs) nest a few levels.
 MAX_JSON_DEPTH = 32
 
 TOO_LARGE = "La solicitud es demasiado grande."
