@@ -54,7 +54,7 @@ async def _answer(send: Send, status: int, error: str, message: str, *, field: s
     answer: dict[str, object] = {"error": error, "message": message}
     if field is not None:
         answer["details"] = [{"field": field, "message": message}]
-    body = json.dumps(answer).encode()
+    body = json.dumps(answer, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
