@@ -53,7 +53,7 @@ from app_fastapi.version import VERSION
 from broker.state import broker_state
 from core.errors import CametError
 from core.runtime import Runtime, default_runtime
-from identity.request_limits import ENGINE_BODY_LIMITS, INGEST_PATH, UPLOAD_API_PATH
+from identity.request_limits import UPLOAD_API_PATH, engine_body_limits
 from jobs.scheduler import ensure_started
 
 API_PREFIX = "/api/v1"
@@ -96,9 +96,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     docs.install(app, openapi_url=OPENAPI_URL)
     _install_error_handlers(app)
     install_http_error_handler(app)
-    limits = {**ENGINE_BODY_LIMITS, INGEST_PATH: rt.settings.ingest_max_bytes,
-              UPLOAD_API_PATH: rt.settings.upload_max_bytes}
-    header_middleware.install(app, trusted_hosts=lambda: engine_hosts(rt.settings), body_limits=limits,
+    header_middleware.install(app, trusted_hosts=lambda: engine_hosts(rt.settings),
+                              body_limits=engine_body_limits(rt.settings),
                               streamed=[UPLOAD_API_PATH])
     return app
 

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from identity.json_depth import TOO_DEEP, json_too_deep
+
 FIELD_PREFIX = "cfg."
 
 
@@ -96,6 +98,8 @@ def _number(text: str) -> int | float | str:
 def form_config(schema: dict[str, Any], form: FormData) -> tuple[dict[str, Any] | None, str | None]:
     """(config, problem): from the JSON textarea in expert mode, else JSON keys + the fields."""
     text = (form.get("config_json") or "").strip()
+    if json_too_deep(text):
+        return None, TOO_DEEP
     try:
         base = json.loads(text) if text else {}
     except ValueError as exc:

@@ -1,4 +1,5 @@
-"""The Flask security layer: CSRF, rate limits, secure headers with CSP nonces, error pages.
+"""The Flask security layer: trusted hosts, CSRF, rate limits, secure headers with CSP nonces,
+error pages.
 
 `limiter` is module-level so views can decorate at import time; `init_app` binds it (and the
 CSRF protection) to one app with the storage from settings. Error answers (app_flask/responses.py)
@@ -25,12 +26,12 @@ from identity.ratelimit import DASHBOARD_RUN_PER_USER, key_prefix, storage_optio
 from identity.request_limits import (
     MAX_FORM_FIELDS,
     MAX_FORM_MEMORY,
-    PAGE_BODY_LIMITS,
     PAGE_DEFAULT_BODY,
-    UPLOAD_PAGE_PATH,
     body_limit,
+    page_body_limits,
 )
 from identity.secure_headers import page_csp, secure_headers
+from identity.trusted_hosts import host_is_trusted, log_refused_host
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,19 @@ def csp_nonce() -> str:
     return nonce
 
 
+def _refuse_untrusted_host() -> Response | None:
+    """400 (one log line) unless the Host names CAMET_TRUSTED_HOSTS, by the engine's rule.
+
+    Flask's own TRUSTED_HOSTS stays off: it cannot match an IPv6 name, compares case-sensitively,
+    and its refusal comes before the URL adapter exists, so the error page itself failed.
+    """
+    host = request.host  # the Host header, else SERVER_NAME:PORT (PEP 3333)
+    if host_is_trusted(host, current_app.config["CAMET_TRUSTED_HOSTS"]):
+        return None
+    log_refused_host(request.headers.get("Host", host), request.remote_addr)
+    return error_response(400)
+
+
 def _limit_request() -> Response | None:
     """413 before any parsing (and so before CSRF and rate-limit keys read the form) when the
     body is over its route's limit or a urlencoded form has too many fields."""
@@ -77,14 +91,15 @@ def _limit_request() -> Response | None:
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Bind request limits, trusted hosts, CSRF, limiter, headers and error handlers to `app`."""
-    app.before_request(_limit_request)  # first: nothing may parse a body before it
+    app.before_request(_refuse_untrusted_host)
+    app.before_request(_limit_request)  # before anything else parses a body
     app.config.update(
         # The CSV upload page takes files up to CAMET_UPLOAD_MAX_BYTES (plus its form fields).
-        CAMET_BODY_LIMITS={**PAGE_BODY_LIMITS, UPLOAD_PAGE_PATH: settings.upload_max_bytes + 64 * 1024},
+        CAMET_BODY_LIMITS=page_body_limits(settings),
+        CAMET_TRUSTED_HOSTS=settings.trusted_host_list(),
         MAX_CONTENT_LENGTH=PAGE_DEFAULT_BODY,
         MAX_FORM_MEMORY_SIZE=MAX_FORM_MEMORY,
         MAX_FORM_PARTS=MAX_FORM_FIELDS,
-        TRUSTED_HOSTS=settings.trusted_host_list() or None,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_STORAGE_OPTIONS=storage_options(settings.ratelimit_storage_uri, settings.redis_timeout_s),
         RATELIMIT_KEY_PREFIX=key_prefix(settings) + "-flask",

@@ -45,6 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from bench._common import ROOT, machine_info, print_machine  # noqa: E402
+from cli.serve import waitress_argv  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 
 PRESETS = ("hoy", "ayer", "ultimos_7_dias", "este_mes", "turno_actual")
 PASSWORD = "carga-de-prueba-123"  # noqa: S105 - throw-away bench users
@@ -162,9 +164,11 @@ def start(target: str, env: dict[str, str]) -> tuple[subprocess.Popen, str, str]
                                 stdout=subprocess.DEVNULL)
         engine = f"http://127.0.0.1:{api}"
     else:
-        proc = subprocess.Popen([sys.executable, "-m", "waitress", "--host", "127.0.0.1",  # noqa: S603
-                                 "--port", str(pages), "--threads", "8", "passenger_wsgi:application"],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        settings = load_settings(**{k.removeprefix("CAMET_").lower(): v for k, v in env.items()
+                                    if k.startswith("CAMET_")})
+        argv = waitress_argv(settings, ["passenger_wsgi:application"], host="127.0.0.1", port=pages,
+                             engine=True)
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # noqa: S603
         engine = f"http://127.0.0.1:{pages}"
     base = f"http://127.0.0.1:{pages}"
     for _ in range(1200):

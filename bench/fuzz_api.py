@@ -1,8 +1,13 @@
-"""Acceptance fuzz: schemathesis against the engine's OpenAPI, every check, an admin token.
+"""Acceptance fuzz: schemathesis against the engine's OpenAPI, every check, an admin token and
+a gateway key.
 
 Seeds the demo tenant in a temporary var directory (SQLite by default, `--mysql` for MariaDB
 at CAMET_TEST_MYSQL_URL), starts the engine with uvicorn on 127.0.0.1 in a subprocess, gets a
-token for a dedicated admin, runs `schemathesis run --checks all` and prints the machine, the
+token for a dedicated admin and creates a gateway key for every line of a second tenant with the
+demo plant (the ingestion route takes a gateway key, not a token: bench/schemathesis.toml sends
+it to that operation only, from CAMET_FUZZ_INGEST_KEY; in another tenant, so the admin's own
+calls, which list and revoke the demo's keys, cannot revoke it), runs `schemathesis run
+--checks all` and prints the machine, the
 number of requests, the server errors and the check failures. Exit status 0 only when the run
 made at least --min-requests requests with no server error and no failed check.
 
@@ -45,6 +50,7 @@ from core.settings import PROJECT_ROOT  # noqa: E402
 ADMIN, PASSWORD = "fuzz-admin", "fuzz-admin-clave-2026"
 # Far from the small ids a fuzzer tries first, so it does not edit its own account away.
 ADMIN_ID = 987_654
+GATEWAY_TENANT = "fuzzgw"
 CONFIG = PROJECT_ROOT / "bench" / "schemathesis.toml"
 
 
@@ -54,20 +60,30 @@ def _env(var_dir: Path, central: str) -> dict[str, str]:
                 CAMET_RATELIMIT_STORAGE_URI="memory://", PYTHONUNBUFFERED="1")
 
 
-def seed(env: dict[str, str], rows: int) -> None:
-    """Demo tenant (3 days, `rows` detections) plus one admin with a far-away id."""
+def seed(env: dict[str, str], rows: int) -> str:
+    """Demo tenant (3 days, `rows` detections) plus one admin with a far-away id, and the gateway
+    tenant (demo plant, no detections) with a key for all its lines; returns the key."""
     os.environ.update(env)
-    from cli.demo import seed_demo_tenant
+    from cli.demo import DEMO_PLANT, seed_demo_tenant
     from core.runtime import build_runtime
     from core.settings import load_settings
+    from identity.ingest_keys import create_key
     from identity.users import create_user
+    from ingest.plant_metadata import load_plant_file
+    from ingest.tenants import create_tenant
 
     rt = build_runtime(load_settings())
     seed_demo_tenant(rt, days=3, rows=rows, quiet=True)
     uid = create_user(rt.db, tenant="demo", username=ADMIN, password=PASSWORD, role="admin")
     with rt.db.central() as conn:
         conn.execute(update(users).where(users.c.id == uid).values(id=ADMIN_ID))
+    create_tenant(rt.db, GATEWAY_TENANT, name="Fuzz gateway")
+    load_plant_file(rt.db, GATEWAY_TENANT, DEMO_PLANT, today=rt.clock.now_utc().date())
+    lines = sorted(rt.meta.get(GATEWAY_TENANT).lines_by_code)
+    _record, key = create_key(rt.db, rt.settings, tenant=GATEWAY_TENANT, name="fuzz-gateway", lines=lines,
+                              known_lines=set(lines))
     rt.db.dispose()
+    return key
 
 
 def _free_port() -> int:
@@ -139,7 +155,7 @@ def main() -> int:
         ensure_database(central)
     env = _env(tmp / "var", central)
     t0 = time.perf_counter()
-    seed(env, args.rows)
+    env["CAMET_FUZZ_INGEST_KEY"] = seed(env, args.rows)
     print(f"seed: demo tenant, {args.rows:,} detections, {time.perf_counter() - t0:.1f} s "
           f"({'MariaDB' if args.mysql else 'SQLite'})")
     port = _free_port()

@@ -18,6 +18,7 @@ import httpx
 from cli.base import fail, runtime
 from cli.demo import DEMO_KEY_FILE
 from core.settings import PROJECT_ROOT, Settings
+from identity.request_limits import largest_body
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,6 +81,23 @@ def waitress_options(settings: Settings) -> dict[str, str]:
             "clear_untrusted_proxy_headers": "true"}
 
 
+def waitress_body_options(settings: Settings, *, engine: bool) -> dict[str, str]:
+    """waitress spools a whole request body to a temp file before the app sees it (up to 1 GiB
+    by default): cap it at the largest body a route of the served app takes (`engine`: the
+    engine is served too, as under Passenger), so a larger one is refused with a 413 from its
+    Content-Length before a byte is stored, and a chunked one as soon as it passes the cap."""
+    return {"max_request_body_size": str(largest_body(settings, engine=engine) + 1)}  # refused at >=
+
+
+def waitress_argv(settings: Settings, target: list[str], *, host: str, port: int, engine: bool,
+                  threads: int = 8) -> list[str]:
+    """The command serving `target` (["module:app"] or ["--call", "module:factory"]) under
+    waitress with the product's options: body cap, proxy headers, no Server header."""
+    options = {**waitress_options(settings), **waitress_body_options(settings, engine=engine)}
+    return [sys.executable, "-m", "waitress", "--host", host, "--port", str(port), "--threads", str(threads),
+            "--ident=", *(f"--{k.replace('_', '-')}={v}" for k, v in options.items()), *target]
+
+
 def _uvicorn_argv(options: dict[str, object]) -> list[str]:
     if not options["proxy_headers"]:
         return ["--no-proxy-headers"]
@@ -108,9 +126,7 @@ def serve(args: argparse.Namespace) -> int:
         cwd=PROJECT_ROOT, env=env,
     )
     pages = subprocess.Popen(  # noqa: S603 - fixed argv, no user input
-        [sys.executable, "-m", "waitress", "--host", host, "--port", str(port), "--threads", "8", "--ident=",
-         *(f"--{k.replace('_', '-')}={v}" for k, v in waitress_options(settings).items()),
-         "--call", "app_flask:create_app"],
+        waitress_argv(settings, ["--call", "app_flask:create_app"], host=host, port=port, engine=False),
         cwd=PROJECT_ROOT, env=env,
     )
     procs = [engine, pages]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from core.settings import Settings
+
 KIB = 1024
 MAX_DB_INT = 2**53 - 1
 
@@ -27,6 +29,7 @@ INGEST_PATH = "/api/v1/ingest/detections"  # bulk batches: its limit is CAMET_IN
 UPLOAD_API_PATH = "/api/v1/admin/uploads"
 UPLOAD_PAGE_PATH = "/admin/importar"
 ENGINE_DEFAULT_BODY = 64 * KIB
+UPLOAD_FORM_OVERHEAD = 64 * KIB  # the upload page's form fields and multipart framing
 
 # Flask pages → body bytes; the dashboard form of a large plant stays well below the default.
 PAGE_BODY_LIMITS: Mapping[str, int] = {"/login": 16 * KIB}
@@ -34,9 +37,53 @@ PAGE_DEFAULT_BODY = 1024 * KIB
 MAX_FORM_FIELDS = 4000
 MAX_FORM_MEMORY = 512 * KIB
 
+# JSON bodies and JSON form fields nest at most this deep (objects and arrays), checked before
+# any parser recurses; the product's own documents (layouts, configs, runs) nest a few levels.
+MAX_JSON_DEPTH = 32
+
 TOO_LARGE = "La solicitud es demasiado grande."
+BAD_LENGTH = "El encabezado Content-Length no es válido."
 
 
 def body_limit(limits: Mapping[str, int], default: int, path: str) -> int:
     """The byte limit of one request path."""
     return limits.get(path, default)
+
+
+def engine_body_limits(settings: Settings) -> dict[str, int]:
+    """The engine's per-route limits with the configured ingestion and upload sizes."""
+    return {**ENGINE_BODY_LIMITS, INGEST_PATH: settings.ingest_max_bytes,
+            UPLOAD_API_PATH: settings.upload_max_bytes}
+
+
+def page_body_limits(settings: Settings) -> dict[str, int]:
+    """The pages' per-route limits with the configured upload size."""
+    return {**PAGE_BODY_LIMITS, UPLOAD_PAGE_PATH: settings.upload_max_bytes + UPLOAD_FORM_OVERHEAD}
+
+
+def largest_body(settings: Settings, *, pages: bool = True, engine: bool = True) -> int:
+    """The largest body any route of the served apps accepts: what a server in front of them
+    (waitress, Apache, nginx) may buffer before the app can refuse it by route."""
+    sizes = [0]
+    if pages:
+        sizes += [PAGE_DEFAULT_BODY, *page_body_limits(settings).values()]
+    if engine:
+        sizes += [ENGINE_DEFAULT_BODY, *engine_body_limits(settings).values()]
+    return max(sizes)
+
+
+def declared_length(value: str | bytes | None) -> int | None:
+    """A Content-Length value as bytes to expect; None when absent or empty (PEP 3333 allows a
+    WSGI server to send an empty CONTENT_LENGTH, and wsgiref does on every GET).
+
+    Raises ValueError for anything but decimal digits.
+    """
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip(" \t")
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError("Content-Length is not a decimal number")
+    return int(text)

@@ -68,6 +68,16 @@ def _from_records(records: list[object], default_line: str | None) -> pd.DataFra
     return frame
 
 
+def _text(body: dict, name: str, *, numbers: bool = False) -> str | None:
+    """A batch field as the API documents it: text (`numbers`: or a number) or null."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str) or (numbers and isinstance(value, int | float) and not isinstance(value, bool)):
+        return str(value)
+    raise ImportRejected(f"{name} must be text{' or a number' if numbers else ''}")
+
+
 def _loads(raw: bytes, what: str) -> object:
     try:
         return json.loads(raw)
@@ -97,11 +107,11 @@ def parse_batch(raw: bytes, media_type: str, *, default_line: str | None = None
         return _from_records(body, default_line), None, None
     if not isinstance(body, dict) or not isinstance(body.get("detections"), list):
         raise ImportRejected('the body must be {"detections": [...]} or a list of detections')
-    batch_id = body.get("batch_id")
-    tenant = body.get("tenant")
-    line = body.get("line", default_line)
-    return (_from_records(body["detections"], str(line) if line is not None else None),
-            None if batch_id is None else str(batch_id)[:64], None if tenant is None else str(tenant))
+    batch_id = _text(body, "batch_id", numbers=True)
+    tenant = _text(body, "tenant")
+    line = _text(body, "line")
+    return (_from_records(body["detections"], line if line is not None else default_line),
+            None if batch_id is None else batch_id[:64], tenant)
 
 
 def _check_lines(frame: pd.DataFrame, meta: TenantMeta, allowed: set[str]) -> tuple[list[str], np.ndarray]:

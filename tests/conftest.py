@@ -27,6 +27,7 @@ from tests.helpers import (  # noqa: F401 - re-exported for modules that still i
     make_settings,
     reused_password_hashes,
 )
+from tests.servers import WSGI_SERVERS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,6 +86,12 @@ def settings(request: pytest.FixtureRequest, settings_factory: Callable[..., Set
     """This test's installation; `@pytest.mark.settings(name=value)` overrides fields."""
     marker = request.node.get_closest_marker("settings")
     return settings_factory(**(marker.kwargs if marker else {}))
+
+
+@pytest.fixture(params=WSGI_SERVERS)
+def wsgi_kind(request: pytest.FixtureRequest) -> str:
+    """The WSGI server of a Passenger-mode test: waitress, and wsgiref (empty CONTENT_LENGTH)."""
+    return request.param
 
 
 @pytest.fixture

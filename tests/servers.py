@@ -1,4 +1,5 @@
-"""Real servers on 127.0.0.1 for tests: WSGI apps under waitress, ASGI apps under uvicorn."""
+"""Real servers on 127.0.0.1 for tests: WSGI apps under waitress (or the standard library's
+wsgiref, which sends an empty CONTENT_LENGTH on every bodiless request), ASGI apps under uvicorn."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
 import uvicorn
 from waitress.server import create_server
+
+WSGI_SERVERS = ("waitress", "wsgiref")
 
 
 def run_until_closed(server) -> None:  # noqa: ANN001 - a waitress server
@@ -62,10 +67,30 @@ def _in_thread(run: Callable[[], None], stop: Callable[[], None], port: int) -> 
         thread.join(timeout=5)
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *_args: object) -> None:  # one stderr line per request otherwise
+        pass
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
 @contextmanager
-def wsgi_server(app: Callable, threads: int = 4) -> Iterator[str]:
-    """Serve a WSGI app with waitress in a thread; yields its base URL."""
+def wsgi_server(app: Callable, threads: int = 4, kind: str = "waitress") -> Iterator[str]:
+    """Serve a WSGI app with waitress (or `kind="wsgiref"`) in a thread; yields its base URL."""
     port = free_port()
+    if kind == "wsgiref":
+        httpd = make_server("127.0.0.1", port, app, server_class=_ThreadingWSGIServer,
+                            handler_class=_QuietHandler)
+
+        def stop() -> None:
+            httpd.shutdown()
+            httpd.server_close()
+
+        with _in_thread(lambda: httpd.serve_forever(poll_interval=0.1), stop, port) as base:
+            yield base
+        return
     server = create_server(app, host="127.0.0.1", port=port, threads=threads,
                            asyncore_loop_timeout=0.2)  # a closed server notices within 0.2 s
     with _in_thread(lambda: run_until_closed(server), lambda: close_waitress(server), port) as base:

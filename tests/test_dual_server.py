@@ -20,7 +20,7 @@ from core.settings import PROJECT_ROOT
 from tests.servers import asgi_server, free_port, wsgi_server
 
 
-def test_passenger_application_serves_both_apps(runtime):
+def test_passenger_application_serves_both_apps(runtime, wsgi_kind):
     import passenger_wsgi
     from app_flask.dispatch import build_application
     from core.runtime import ProcessRuntime
@@ -34,11 +34,13 @@ def test_passenger_application_serves_both_apps(runtime):
 
     application = build_application(ProcessRuntime(test_runtime))
     assert built == []
-    with wsgi_server(application) as base:
+    with wsgi_server(application, kind=wsgi_kind) as base:
         pages = httpx.get(base + "/health")
         engine = httpx.get(base + "/api/v1/health")
+        login = httpx.get(base + "/login")
     assert pages.status_code == 200 and pages.json()["status"] == "ok"
-    assert engine.status_code == 200
+    assert login.status_code == 200 and "<form" in login.text
+    assert engine.status_code == 200, engine.text
     assert engine.json() == {"status": "ok"}, "anonymous callers learn only the status"
     assert built == [os.getpid()]
 
@@ -57,7 +59,7 @@ def test_engine_health_reports_an_unreachable_database(settings):
         rt.close()
 
 
-def test_lazy_engine_is_built_on_first_request_once_per_process(runtime):
+def test_lazy_engine_is_built_on_first_request_once_per_process(runtime, wsgi_kind):
     built = []
 
     def factory():
@@ -67,9 +69,10 @@ def test_lazy_engine_is_built_on_first_request_once_per_process(runtime):
     lazy = LazyEngineWSGI(factory)
     assert built == []
     app = PathDispatcher(lazy, lambda: create_pages(runtime))
-    with wsgi_server(app) as base:
+    with wsgi_server(app, kind=wsgi_kind) as base:
         for _ in range(3):
-            assert httpx.get(base + "/api/v1/health").status_code == 200
+            response = httpx.get(base + "/api/v1/health")
+            assert response.status_code == 200, response.text
     assert built == [os.getpid()]
 
 

@@ -125,7 +125,9 @@ class Worker:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         code = ("import sys; from waitress import serve; from passenger_wsgi import application; "
-                "serve(application, host='127.0.0.1', port=int(sys.argv[1]), threads=2, ident='')")
+                "from cli.serve import waitress_body_options; from core.settings import get_settings; "
+                "serve(application, host='127.0.0.1', port=int(sys.argv[1]), threads=2, ident='', "
+                "**waitress_body_options(get_settings(), engine=True))")
         self.proc = subprocess.Popen([sys.executable, "-c", code, str(self.port)], cwd=PROJECT_ROOT,
                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30

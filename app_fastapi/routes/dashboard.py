@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
-from app_fastapi.deps import CurrentPrincipal, RuntimeDep
+from app_fastapi.deps import CurrentPrincipal, JsonRowId, RuntimeDep
 from app_fastapi.run_admission import admitted_run
-from identity.request_limits import MAX_DB_INT
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 
@@ -28,8 +27,7 @@ class RunRequest(BaseModel):
 
     filters: dict[str, Any] = Field(default_factory=dict, description="raw value per filter param; "
                                     "a missing param takes its default")
-    layout_id: StrictInt | None = Field(default=None, ge=1, le=MAX_DB_INT,
-                                  description="dashboard_layouts id; default if absent")
+    layout_id: JsonRowId | None = Field(default=None, description="dashboard_layouts id; default if absent")
 
 
 class StaleNote(BaseModel):

@@ -21,9 +21,42 @@ from core.errors import AuthError, Forbidden, ImportRejected, PayloadTooLarge
 from core.runtime import Runtime
 from identity.ingest_keys import IngestKey, record_use, verify_key
 from identity.ratelimit import limiter_for
+from identity.request_limits import declared_length
 from ingest.batch import count_rows, parse_batch, write_batch
 
 router = APIRouter(tags=["ingest"])
+
+# The body, for the OpenAPI document: the route reads it raw (JSON, NDJSON or CSV by Content-Type),
+# so FastAPI cannot derive it. Cells are text or numbers; each row is checked like a CSV row.
+_CELL = {"type": ["string", "number", "null"]}
+_DETECTION = {
+    "type": "object", "required": ["ts", "product_code", "status"],
+    "properties": {
+        "line": {**_CELL, "description": "line code; may be left out with ?line= or a batch `line`"},
+        "ts": {**_CELL, "description": "ISO 8601; without an offset, plant local time",
+               "examples": ["2026-11-18T15:30:00.250"]},
+        "product_code": {**_CELL, "examples": ["PF-045"]},
+        "weight_g": {**_CELL, "examples": [45.3]},
+        "status": {**_CELL, "description": "ok or reject", "examples": ["ok"]},
+    },
+}
+_BATCH = {
+    "type": "object", "required": ["detections"],
+    "properties": {
+        "batch_id": {"type": ["string", "number", "null"], "description": "the gateway's id (64 chars kept)"},
+        "tenant": {"type": ["string", "null"], "description": "must be the key's tenant if given"},
+        "line": {"type": ["string", "null"], "description": "line of rows that name none"},
+        "detections": {"type": "array", "items": _DETECTION},
+    },
+}
+INGEST_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"oneOf": [_BATCH, {"type": "array", "items": _DETECTION}]},
+                         "example": {"batch_id": "gw1-000123", "detections": [
+                             {"line": "L1", "ts": "2026-11-18T15:30:00.250", "product_code": "PF-045",
+                              "weight_g": 45.3, "status": "ok"}]}},
+    "application/x-ndjson": {"schema": {"type": "string", "description": "one detection object per line"}},
+    "text/csv": {"schema": {"type": "string", "description": "header line,ts,product_code,weight_g,status"}},
+}}}
 
 
 class IngestResult(BaseModel):
@@ -90,7 +123,7 @@ def _ingest(rt: Runtime, key: IngestKey, raw: bytes, media_type: str, line: str 
                         lines=result.by_line)
 
 
-@router.post("/ingest/detections", response_model=IngestResult,
+@router.post("/ingest/detections", response_model=IngestResult, openapi_extra=INGEST_BODY,
              responses={401: {"description": "missing, unknown or revoked key"},
                         403: {"description": "a line or tenant outside the key's scope"},
                         413: {"description": "body or row count over the limits"},
@@ -102,12 +135,12 @@ async def ingest_detections(request: Request, response: Response, key: IngestKey
                             ) -> IngestResult:
     """Write one batch (JSON, NDJSON or CSV by Content-Type) in one transaction; resends add 0."""
     max_bytes = rt.settings.ingest_max_bytes
-    length = request.headers.get("content-length")
-    if length is not None:
-        if not length.strip().isdigit():
-            raise ImportRejected("invalid Content-Length")
-        if int(length) > max_bytes:
-            raise _too_large("bytes", max_bytes)
+    try:
+        length = declared_length(request.headers.get("content-length"))
+    except ValueError:
+        raise ImportRejected("invalid Content-Length") from None
+    if length is not None and length > max_bytes:
+        raise _too_large("bytes", max_bytes)
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     raw = await _read_capped(request, max_bytes)
     rows = count_rows(raw, media_type)

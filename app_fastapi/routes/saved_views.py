@@ -22,14 +22,13 @@ from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from app_fastapi.api_times import UtcTime
-from app_fastapi.deps import CurrentPrincipal, RowId, RuntimeDep
+from app_fastapi.deps import CurrentPrincipal, JsonRowId, RowId, RuntimeDep
 from app_fastapi.routes.admin_common import audited_change, parse_config, refuse
 from core import schema_tenant as t
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.runtime import Runtime
 from filters import load_filter_set
 from identity.engine_tokens import Principal
-from identity.request_limits import MAX_DB_INT
 
 router = APIRouter(prefix="/views", tags=["views"])
 MAX_VIEWS_PER_USER = 100
@@ -39,8 +38,7 @@ views, starts = t.saved_views, t.saved_view_starts
 class ViewIn(BaseModel):
     name: str = Field(min_length=1, max_length=80)
     filters: dict[str, Any] = Field(default_factory=dict, description="raw values, as for /dashboard/run")
-    layout_id: int | None = Field(default=None, ge=1, le=MAX_DB_INT,
-                                  description="null: the default dashboard")
+    layout_id: JsonRowId | None = Field(default=None, description="null: the default dashboard")
     shared: StrictBool = Field(default=False, description="visible to every user of the tenant (admins only)")
 
     @field_validator("name")
