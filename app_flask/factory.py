@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from cachelib.file import FileSystemCache
-from flask import Flask, jsonify, redirect, request, url_for
+from flask import Flask, g, jsonify, redirect, request, url_for
 from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -27,6 +27,7 @@ from app_flask.views import live as live_views
 from app_flask.views import login as login_views
 from app_flask.views import saved_views as saved_views_views
 from app_flask.views import stops as stops_views
+from core import db_budget
 from core.runtime import Runtime, default_runtime
 from core.settings import PROJECT_ROOT, Settings
 from identity.ratelimit import key_prefix
@@ -69,6 +70,21 @@ def _configure_sessions(app: Flask, settings: Settings) -> None:
     app.session_interface = _session_interface(app, settings)
 
 
+def _bound_database_waits(app: Flask, settings: Settings) -> None:
+    """A page waits for the database at most CAMET_DB_TIMEOUT_S per answer (core/db_budget.py),
+    so a database that hangs frees the page threads within seconds."""
+
+    @app.before_request
+    def _begin() -> None:
+        g.camet_db_wait = db_budget.begin(settings.db_timeout_s)
+
+    @app.teardown_request
+    def _end(_exc: BaseException | None) -> None:
+        token = g.pop("camet_db_wait", None)
+        if token is not None:
+            db_budget.end(token)
+
+
 def create_app(
     runtime: Runtime | None = None,
     engine: EngineClient | None = None,
@@ -92,6 +108,7 @@ def create_app(
     app.extensions["camet_runtime"] = rt
     app.extensions["camet_engine"] = engine or default_client(rt)
     _configure_sessions(app, rt.settings)
+    _bound_database_waits(app, rt.settings)
     memory_policy.init_app(app)
     request_guards.init_app(app, rt.settings)
     i18n.init_app(app)
