@@ -9,6 +9,7 @@ Waits are short (tests/db_faults_support.SHORT_WAITS), so each test takes second
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 import time
@@ -55,6 +56,15 @@ def mysql_inst(request, tmp_path, private_mysql):
     marker = request.node.get_closest_marker("settings")
     with installation("mysql", tmp_path, private_mysql, **(marker.kwargs if marker else {})) as built:
         yield built
+
+
+def wait_for_lock_wait(server, work) -> None:  # noqa: ANN001
+    """Return once a statement on `server` waits for a table lock (while `work` still runs)."""
+    deadline = time.monotonic() + 5
+    while not server.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                             "WHERE STATE LIKE 'Waiting for table metadata lock'")[0][0]:
+        assert time.monotonic() < deadline and not work.done(), "nothing ever waited for the lock"
+        time.sleep(0.05)
 
 
 def timed(call, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
@@ -129,11 +139,7 @@ def test_a_database_killed_mid_run_gives_the_same_spanish_503(mysql_inst, caplog
             locker.cursor().execute("LOCK TABLES rollups_state WRITE")
             with ThreadPoolExecutor(1) as pool:
                 run = pool.submit(httpx.post, base + RUN, json={"filters": {}}, headers=auth, timeout=30)
-                deadline = time.monotonic() + 5
-                while not server.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                                         "WHERE STATE LIKE 'Waiting for table metadata lock'")[0][0]:
-                    assert time.monotonic() < deadline and not run.done(), "the run never waited"
-                    time.sleep(0.05)
+                wait_for_lock_wait(server, run)
                 caplog.clear()
                 with caplog.at_level(logging.INFO):
                     server.kill()
@@ -150,6 +156,38 @@ def test_a_database_killed_mid_run_gives_the_same_spanish_503(mysql_inst, caplog
         while httpx.post(base + RUN, json={"filters": {}}, headers=auth, timeout=30).status_code != 200:
             assert time.monotonic() < deadline, "runs did not recover after the restart"
             time.sleep(0.2)
+
+
+@pytest.mark.mysql
+@pytest.mark.settings(db_timeout_s=3.0, query_timeout_s=3.0, planner_path="rollup")
+def test_the_dashboard_page_shows_the_engines_spanish_503_when_the_database_dies_mid_run(mysql_inst):
+    """The page server checked the session, then the engine lost the database during the run:
+    the HTMX partial carries the engine's Spanish message, not "internal error"."""
+    server = mysql_inst.server
+    app = build_application(ProcessRuntime(lambda: mysql_inst.runtime))
+    with wsgi_server(app, threads=4) as base, httpx.Client(base_url=base, timeout=30) as browser:
+        form = browser.get("/login")
+        logged = browser.post("/login", data={"csrf_token": csrf_from(form.text), "tenant": "demo",
+                                              "username": "demo", "password": DEMO_PASSWORD})
+        assert logged.status_code == 302
+        page = browser.get("/")
+        assert page.status_code == 200
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+        locker = pymysql.connect(host="127.0.0.1", port=server.port, user="root",
+                                 database="camet_central_demo", read_timeout=10, write_timeout=10)
+        try:
+            locker.cursor().execute("LOCK TABLES rollups_state WRITE")
+            with ThreadPoolExecutor(1) as pool:
+                run = pool.submit(browser.post, "/dashboard/apply", data={},
+                                  headers={"HX-Request": "true", "X-CSRFToken": token})
+                wait_for_lock_wait(server, run)
+                server.kill()
+                answer = run.result()
+        finally:
+            locker.close()
+    assert answer.status_code == 503, answer.text[:500]
+    assert SPANISH_503 in answer.text and "internal error" not in answer.text
+    assert mysql_inst.leaks(answer.text) == []
 
 
 # --- pages that need no database --------------------------------------------------------------
@@ -254,11 +292,7 @@ def test_every_dashboard_reader_gives_up_when_the_server_freezes_mid_read(mysql_
     try:
         locker.cursor().execute(f"LOCK TABLES {detections_table_name(line_ids[0])} WRITE")
         future = pool.submit(read)
-        deadline = time.monotonic() + 5
-        while not server.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                                 "WHERE STATE LIKE 'Waiting for table metadata lock'")[0][0]:
-            assert time.monotonic() < deadline and not future.done(), "the read never waited"
-            time.sleep(0.05)
+        wait_for_lock_wait(server, future)
         server.freeze()
         started = time.monotonic()
         try:
