@@ -43,7 +43,7 @@ class DbGuard:
     """What bounds every connection of one runtime: the connect timeout, the wait outside
     requests (core/db_budget.py), and the servers' circuits (None: no circuit)."""
 
-    connect_timeout_s: float = 5.0
+    connect_timeout_s: float = 3.0
     long_wait_s: float = 1800.0
     retry_s: int = 5
     circuit: DatabaseCircuit | None = None
@@ -61,20 +61,29 @@ def server_of(url: URL) -> str:
 
 def guard_mysql_engine(engine: Engine, guard: DbGuard, *, whole_seconds: bool = False) -> Engine:
     """Bound every connection of a MySQL engine (PyMySQL, or mysqlclient with `whole_seconds`):
-    read/write timeouts from the running code's budget, the circuit before each connect, and
+    connecting (TCP, the server's greeting, authentication) within the connect timeout, then
+    read/write timeouts from the running code's budget; the circuit before each connect, and
     failures that mean "no answer" recorded in the circuit."""
     server = server_of(engine.url)
     circuit = guard.circuit
 
     @event.listens_for(engine, "do_connect")
-    def _bounded_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+    def _bounded_connect(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:  # noqa: ANN401
         if circuit is not None:
             circuit.before_connect(server)
         wait_s = current_wait_s(guard.long_wait_s)
-        cparams.update(mysql_wait_args(wait_s, whole_seconds=whole_seconds))
-        if "connect_timeout" in cparams:  # never longer than the whole budget (health: 1 s)
-            connect_s = min(float(cparams["connect_timeout"]), wait_s)
-            cparams["connect_timeout"] = max(1, math.ceil(connect_s)) if whole_seconds else connect_s
+        connect_s = min(guard.connect_timeout_s, wait_s)  # never longer than the whole budget
+        if whole_seconds:  # mysqlclient: its connect timeout also bounds the greeting
+            cparams.update(mysql_wait_args(wait_s, whole_seconds=True))
+            cparams["connect_timeout"] = max(1, math.ceil(connect_s))
+            return None
+        # PyMySQL waits for the greeting and authenticates under its read/write timeouts: connect
+        # under the connect timeout, then give the open connection the statement wait (PyMySQL
+        # reads these two attributes before every read and write; it has no public setter).
+        cparams.update(mysql_wait_args(connect_s), connect_timeout=connect_s)
+        connection = dialect.loaded_dbapi.connect(*cargs, **cparams)
+        connection._read_timeout = connection._write_timeout = wait_s
+        return connection
 
     if circuit is not None:
         @event.listens_for(engine, "connect")

@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     # nothing, so only these client-side limits end the wait.
     db_timeout_s: float = Field(default=10.0, gt=0, le=3600,
                                 description="a web request's wait for one database answer")
-    db_connect_timeout_s: float = Field(default=5.0, gt=0, le=300, description="TCP connect to MySQL")
+    db_connect_timeout_s: float = Field(default=3.0, gt=0, le=300,
+                                        description="connect to MySQL: TCP, greeting, authentication")
     db_long_timeout_s: float = Field(default=1800.0, gt=0, le=86400,
                                      description="jobs, commands, background imports: wait per answer")
     db_retry_s: int = Field(default=5, ge=1, le=300,

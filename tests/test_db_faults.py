@@ -193,9 +193,12 @@ def test_the_dashboard_page_shows_the_engines_spanish_503_when_the_database_dies
 # --- pages that need no database --------------------------------------------------------------
 
 @pytest.mark.mysql
+@pytest.mark.settings(db_timeout_s=10.0)
 def test_pages_without_database_answer_while_frozen_runs_fill_every_thread(mysql_inst):
     """The Passenger-style app under waitress with 4 threads: 8 runs against a frozen database
-    take every thread, and the login form, a static file and health still answer."""
+    take every thread, and the login form, a static file and health still answer. A connect to
+    a stopped server gives up after the connect timeout (1 s), not the request's wait (10 s):
+    the server's greeting never comes."""
     app = build_application(ProcessRuntime(lambda: mysql_inst.runtime))
     with wsgi_server(app, threads=4) as base:
         auth = {"Authorization": f"Bearer {mysql_inst.api_token(base)}"}
