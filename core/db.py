@@ -8,7 +8,6 @@ a MySQL server that failed to answer is not tried again for a few seconds (core/
 
 from __future__ import annotations
 
-import logging
 import math
 import ssl
 import threading
@@ -34,8 +33,6 @@ from core.db_url import redact as redact
 from core.errors import DatabaseUnavailable, NotFound
 from core.file_modes import private_sqlite_file
 from core.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
