@@ -48,7 +48,10 @@ def begin(seconds: float) -> Token[float | None]:
 
 
 def end(token: Token[float | None]) -> None:
-    _budget.reset(token)
+    try:
+        _budget.reset(token)
+    except ValueError:  # an abandoned request coroutine closed later, from another context:
+        pass  # that context never had the budget, so there is nothing to undo
 
 
 @contextmanager
