@@ -274,14 +274,17 @@ def test_a_locked_sqlite_database_is_a_spanish_503_within_seconds(tmp_path):
 
 # --- every driver path waits a bounded time ---------------------------------------------------
 
+INSTALLED = {r.name: r for r in automatic_readers("mysql")}
+
+
 @pytest.mark.mysql
-@pytest.mark.parametrize("reader", ["pymysql", "mysqlclient"])
+@pytest.mark.parametrize("reader", [
+    pytest.param(name, marks=pytest.mark.skipif(name not in INSTALLED, reason=f"{name} not installed"))
+    for name in ("pymysql", "mysqlclient")])
 def test_every_dashboard_reader_gives_up_when_the_server_freezes_mid_read(mysql_inst, reader):
     """The read waits on a table another session locked, then the server stops: the server's
     statement limit cannot fire, so the client must give up by itself within the read's wait."""
-    cls = next((r for r in automatic_readers("mysql") if r.name == reader), None)
-    if cls is None:
-        pytest.skip(f"{reader} is not installed here")
+    cls = INSTALLED[reader]
     rt, server = mysql_inst.runtime, mysql_inst.server
     line_ids = sorted(rt.meta.get("demo").lines)
     query = build_query(line_ids, source_columns_for({"ts", "line_id"}), [], limit=None)
