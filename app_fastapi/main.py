@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pymysql
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from app_fastapi import docs, header_middleware
 from app_fastapi.deps import RuntimeDep
 from app_fastapi.edge_guard import engine_hosts
 from app_fastapi.openapi_errors import document_errors, install_http_error_handler
 from app_fastapi.path_ids import digits_only_ids
+from app_fastapi.request_db_wait import RequestDbWait
 from app_fastapi.routes import (
     admin_classes,
     admin_dashboards,
@@ -51,7 +55,8 @@ from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
 from broker.state import broker_state
-from core.errors import CametError
+from core.db_errors import as_unavailable
+from core.errors import CametError, DatabaseUnavailable
 from core.runtime import Runtime, default_runtime
 from identity.request_limits import UPLOAD_API_PATH, engine_body_limits
 from jobs.scheduler import ensure_started
@@ -94,22 +99,38 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     for module in routers:
         app.include_router(document_errors(digits_only_ids(module.router)), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)
-    _install_error_handlers(app)
+    _install_error_handlers(app, rt)
     install_http_error_handler(app)
     header_middleware.install(app, trusted_hosts=lambda: engine_hosts(rt.settings),
                               body_limits=engine_body_limits(rt.settings),
                               streamed=[UPLOAD_API_PATH])
+    app.add_middleware(RequestDbWait, seconds=lambda: rt.settings.db_timeout_s)
     return app
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, rt: Runtime) -> None:
     @app.exception_handler(CametError)
     async def camet_error(request: Request, exc: CametError) -> JSONResponse:
-        if exc.status_code >= 500 and exc.log_each_5xx:
+        if isinstance(exc, DatabaseUnavailable):  # the cause for the operator, one line
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                        exc.cause or exc.message)
+        elif exc.status_code >= 500 and exc.log_each_5xx:
             log.error("domain error %s on %s %s: %s", type(exc).__name__, request.method,
                       request.url.path, exc.message)
         retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
         return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=retry)
+
+    async def driver_error(request: Request, exc: Exception) -> JSONResponse:
+        """A lost connection, a timeout or a locked file is the Spanish 503 (wherever it was
+        raised); any other database error is the generic 500."""
+        unavailable = as_unavailable(exc, rt.settings.db_retry_s)
+        if unavailable is not None:
+            return await camet_error(request, unavailable)
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"error": "internal", "message": "internal error"}, status_code=500)
+
+    for driver_errors in (SQLAlchemyError, pymysql.err.Error, sqlite3.Error):
+        app.add_exception_handler(driver_errors, driver_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -220,6 +220,8 @@ async def run_dashboard(
         for task in (external_task, plant_task):
             if not task.done():
                 task.cancel()
+            elif not task.cancelled():
+                task.exception()  # retrieved: the run already fails for its own (usually the same) cause
 
     try:
         frame_rows = master.rows if master is not None else 0

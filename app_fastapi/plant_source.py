@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.clock import plant_now
+from core.db_errors import unavailable_cause
 from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
 from filters.engine import FilterSet
@@ -148,6 +149,8 @@ def plant_for_run(rt: Runtime, slug: str, filter_set: FilterSet, values: dict[st
         return PlantUnavailable("Elija un rango de fechas para ver los datos de planta")
     try:
         return load_plant_data(rt, slug, sel, parts)
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
+        if unavailable_cause(exc) is not None:
+            raise  # the database does not answer: the whole run is a 503, not this widget's note
         log.exception("plant data of %s could not be loaded", slug)
         return PlantUnavailable("Los datos de planta no están disponibles")

@@ -43,6 +43,7 @@ from app_fastapi.orchestrator import RunResult, load_config, run_dashboard
 from app_fastapi.result_cache import ResultCache
 from core import schema_tenant as t
 from core.clock import SYSTEM_CLOCK, Clock
+from core.db_errors import unavailable_cause
 from core.errors import Overloaded
 from core.metadata_cache import read_version
 from core.runtime import Runtime
@@ -167,7 +168,9 @@ def data_watermark(rt: Runtime, slug: str) -> list[Any] | None:
         with rt.db.tenant(slug) as conn:
             row = conn.execute(select(*marks)).one()
             version = read_version(conn)
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
+        if unavailable_cause(exc) is not None:
+            raise  # the database does not answer: no use going on to the run
         return None  # e.g. a line without its table yet: run uncached
     return [version, *(str(v) for v in row)]
 

@@ -25,10 +25,11 @@ class EngineUnavailable(DatabaseUnavailable):
 class EngineError(CametError):
     """A non-2xx answer of the engine, with its status and JSON body kept for the view."""
 
-    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+    def __init__(self, status_code: int, body: dict[str, Any], retry_after_s: int | None = None) -> None:
         super().__init__(str(body.get("message") or f"engine answered {status_code}"), details=body)
         self.status_code = status_code
         self.body = body
+        self.retry_after_s = retry_after_s
 
 
 class EngineClient:
@@ -95,7 +96,9 @@ class EngineClient:
             body = {"error": "bad_response", "message": "engine answered without JSON"}
         if response.is_success:
             return body
-        raise EngineError(response.status_code, body if isinstance(body, dict) else {"detail": body})
+        retry = response.headers.get("Retry-After", "")
+        raise EngineError(response.status_code, body if isinstance(body, dict) else {"detail": body},
+                          retry_after_s=int(retry) if retry.isdigit() else None)
 
     def close(self) -> None:
         self._client.close()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, jsonify, redirect, url_for
+from flask import Flask, g, jsonify, redirect, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from app_flask import i18n, memory_policy, proxy_fix, request_guards, session_store
@@ -23,6 +23,7 @@ from app_flask.views import live as live_views
 from app_flask.views import login as login_views
 from app_flask.views import saved_views as saved_views_views
 from app_flask.views import stops as stops_views
+from core import db_budget
 from core.runtime import Runtime, default_runtime
 from core.settings import PROJECT_ROOT, Settings
 from identity.ratelimit import key_prefix
@@ -40,6 +41,21 @@ def _configure_sessions(app: Flask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
     )
     session_store.init_app(app, settings, key_prefix=key_prefix(settings) + "-session:")
+
+
+def _bound_database_waits(app: Flask, settings: Settings) -> None:
+    """A page waits for the database at most CAMET_DB_TIMEOUT_S per answer (core/db_budget.py),
+    so a database that hangs frees the page threads within seconds."""
+
+    @app.before_request
+    def _begin() -> None:
+        g.camet_db_wait = db_budget.begin(settings.db_timeout_s)
+
+    @app.teardown_request
+    def _end(_exc: BaseException | None) -> None:
+        token = g.pop("camet_db_wait", None)
+        if token is not None:
+            db_budget.end(token)
 
 
 def create_app(
@@ -65,6 +81,7 @@ def create_app(
     app.extensions["camet_runtime"] = rt
     app.extensions["camet_engine"] = engine or default_client(rt)
     _configure_sessions(app, rt.settings)
+    _bound_database_waits(app, rt.settings)
     memory_policy.init_app(app)
     request_guards.init_app(app, rt.settings)
     i18n.init_app(app)

@@ -16,11 +16,13 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from app_flask.login_session import current_identity
 from app_flask.responses import error_response, is_htmx
-from core.errors import CametError
+from core.db_errors import as_unavailable
+from core.errors import CametError, DatabaseUnavailable
 from core.settings import Settings
 from identity.ratelimit import DASHBOARD_RUN_PER_USER, key_prefix, storage_options
 from identity.request_limits import (
@@ -111,7 +113,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     limiter.init_app(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(_add_headers)
-    _install_error_handlers(app)
+    _install_error_handlers(app, settings)
 
 
 def _add_headers(response: Response) -> Response:
@@ -123,7 +125,13 @@ def _add_headers(response: Response) -> Response:
     return response
 
 
-def _install_error_handlers(app: Flask) -> None:
+def _spanish_engine_503(exc: CametError) -> bool:
+    """An engine 503 whose message is written for users (the database or the engine is busy)."""
+    body = getattr(exc, "body", None)
+    return isinstance(body, dict) and body.get("error") in {"database_unavailable", "overloaded"}
+
+
+def _install_error_handlers(app: Flask, settings: Settings) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(_exc: CSRFError) -> Response:
         headers = {"HX-Refresh": "true"} if is_htmx() else None
@@ -138,11 +146,27 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(CametError)
     def domain_error(exc: CametError) -> Response:
         status = int(getattr(exc, "status_code", 500) or 500)
+        retry = getattr(exc, "retry_after_s", None)
+        headers = {"Retry-After": str(retry)} if status == 503 and retry else None
+        if isinstance(exc, DatabaseUnavailable) and exc.code == DatabaseUnavailable.code:
+            # Its message is written for users and names nothing; the cause is for the log.
+            log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                        exc.cause or exc.message)
+            return error_response(status, exc.message, headers=headers)
         if status >= 500:
             if exc.log_each_5xx:
                 log.error("domain error %s: %s", type(exc).__name__, exc.message)
-            return error_response(status)
+            if _spanish_engine_503(exc):
+                return error_response(status, exc.message, headers=headers)
+            return error_response(status, headers=headers)
         return error_response(status, exc.message)
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(exc: SQLAlchemyError) -> Response:
+        unavailable = as_unavailable(exc, settings.db_retry_s)
+        if unavailable is not None:
+            return domain_error(unavailable)
+        return unexpected(exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -18,8 +18,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def report(exc: CametError) -> NoReturn:
-    """Print a domain error (and its details, one per line) and exit non-zero."""
-    lines = [exc.message]
+    """Print a domain error (and its details, one per line) and exit non-zero; an unreachable
+    database adds its cause (the operator runs commands: the URL is theirs to see)."""
+    cause = getattr(exc, "cause", None)
+    lines = [f"{exc.message} ({cause})" if cause else exc.message]
     if isinstance(exc.details, list):
         lines += [f"  {d}" for d in exc.details[:50]]
         if len(exc.details) > 50:

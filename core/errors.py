@@ -3,7 +3,10 @@
     CametError (500)
     ├── SettingsError                  bad configuration, found at start-up
     ├── DatabaseConfigError (400)      a DB URL that cannot be used
-    ├── DatabaseUnavailable (503)      the database does not answer
+    ├── DatabaseUnavailable (503)      the database does not answer (Retry-After; the cause
+    │   │                              goes to the log and the CLI, never to a client)
+    │   ├── DatabaseCircuitOpen        core/db_circuit.py: not even tried, the server failed
+    │   │                              moments ago (also a PyMySQL OperationalError)
     │   └── EngineUnavailable          app_flask/engine_client.py: the engine does not answer
     ├── NotFound (404)                 unknown tenant, line, layout...
     ├── ValidationFailed (422)         user input rejected; carries per-field messages
@@ -74,8 +77,19 @@ class DatabaseConfigError(CametError):
 
 
 class DatabaseUnavailable(CametError):
+    """The database does not answer. `message` is what a client sees (no URL, host, user or
+    file); `cause` is the operator's detail, for the log and the command line only."""
+
     status_code = 503
     code = "database_unavailable"
+    retry_after_s: int | None = 5
+
+    def __init__(self, message: str, *, retry_after_s: int | None = None, cause: str | None = None,
+                 details: object = None) -> None:
+        super().__init__(message, details=details)
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
+        self.cause = cause
 
 
 class NotFound(CametError):

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8001, ge=1, le=65535)
     max_rows: int = Field(default=5_000_000, ge=1)
     query_timeout_s: float = Field(default=30.0, gt=0)
+    # How long the client waits for the database (core/db_budget.py): a server that hangs answers
+    # nothing, so only these client-side limits end the wait.
+    db_timeout_s: float = Field(default=10.0, gt=0, le=3600,
+                                description="a web request's wait for one database answer")
+    db_connect_timeout_s: float = Field(default=3.0, gt=0, le=300,
+                                        description="connect to MySQL: TCP, greeting, authentication")
+    db_long_timeout_s: float = Field(default=1800.0, gt=0, le=86400,
+                                     description="jobs, commands, background imports: wait per answer")
+    db_retry_s: int = Field(default=5, ge=1, le=300,
+                            description="after the database failed to answer: fail at once this long")
     run_concurrency: int = Field(default=2, ge=0, description="heavy dashboard runs at once; 0: no gate")
     run_queue: int = Field(default=8, ge=0, description="runs waiting for a slot before 503")
     planner_path: Literal["auto", "rollup", "pushdown", "raw"] = Field(

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from core.db import is_mysql
+from core.db_errors import unavailable_cause
 from core.schema_tenant import DETECTION_COLUMNS, detections_table_name
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,12 @@ def insert_detections(conn: Connection, line_id: int, frame: pd.DataFrame, *,
         try:
             return _load_data_infile(conn, table, frame)
         except DBAPIError as exc:
+            if unavailable_cause(exc) is not None:
+                raise  # the server went away: INSERT batches on the same connection cannot help
             log.warning("LOAD DATA LOCAL INFILE unavailable (%s); using INSERT batches", exc.orig)
         except Exception as exc:  # PyMySQL raises its own errors outside SQLAlchemy here
+            if unavailable_cause(exc) is not None:
+                raise
             if exc.__class__.__module__.startswith("pymysql"):
                 log.warning("LOAD DATA LOCAL INFILE unavailable (%s); using INSERT batches", exc)
             else:

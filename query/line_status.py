@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from core.clock import Clock, plant_now
+from core.db_errors import unavailable_cause
 from core.metadata_cache import Line, Shift, TenantMeta
 from core.schema_tenant import STATUS_REJECT, detections_table
 
@@ -117,7 +118,9 @@ def _read(conn: Connection, line: Line, now: datetime, window: ShiftWindow | Non
             func.coalesce(func.sum(case((table.c.status == STATUS_REJECT, 1), else_=0)), 0),
             func.coalesce(func.sum(case((table.c.ts >= recent_start, 1), else_=0)), 0),
         ).where(table.c.ts >= window.start, table.c.ts <= now)).one()
-    except DBAPIError:  # a line whose table is not created yet has no data
+    except DBAPIError as exc:  # a line whose table is not created yet has no data
+        if unavailable_cause(exc) is not None:
+            raise  # the database does not answer: not "no data", a 503
         return None, 0, 0, 0
     if isinstance(last, str):  # SQLite returns the aggregate as text
         last = datetime.fromisoformat(last)

@@ -37,9 +37,9 @@ from query.builder import (
 )
 from query.columns import check_columns, ordered_sources, source_columns_for
 from query.enrich import enrich
-from query.readers import ReadContext, available_readers, read_with_fallback, select_reader
+from query.readers import ReadContext, automatic_readers, read_with_fallback, select_reader
 from query.readers.base import empty_frame, too_many_rows
-from query.readers.deadline import statement_deadline
+from query.readers.deadline import dashboard_wait, statement_deadline
 from query.spec import SqlFragment
 
 ESTIMATE_SHARE = 0.5
@@ -134,15 +134,15 @@ def build_master_frame(
 ) -> MasterFrame:
     """The master DataFrame with exactly `columns` for the rows the fragments select.
 
-    `reader` forces one reader (benchmarks, tests); by default the fastest installed one is
-    used, falling back to the next when it fails to work with this server.
+    `reader` forces one reader (benchmarks, tests); by default the fastest installed one whose
+    waits are bounded is used, falling back to the next when it fails to work with this server.
     """
     wanted = check_columns(columns)
     sources = source_columns_for(wanted)
     meta = rt.meta.get(slug)
     url = make_url(rt.db.tenant_url(slug))
     backend = "mysql" if is_mysql(url) else "sqlite"
-    candidates = [type(select_reader(backend, reader))] if reader else available_readers(backend)
+    candidates = [type(select_reader(backend, reader))] if reader else automatic_readers(backend)
     line_ids = resolve_line_ids(meta, fragments)
     window = time_window(fragments)
     if not line_ids or is_empty_window(window):
@@ -151,7 +151,7 @@ def build_master_frame(
     t0 = time.perf_counter()
     routed: dict[str, tuple[str, ...]] = {}
     mariadb = True
-    with rt.db.tenant(slug) as conn:
+    with dashboard_wait(settings.query_timeout_s), rt.db.tenant(slug) as conn:
         mariadb = bool(getattr(conn.dialect, "is_mariadb", False))
         if backend == "mysql":
             routed = route_partitions(conn, rt.query_state.partitions, line_ids, window)
@@ -171,8 +171,10 @@ def build_master_frame(
         max_rows=settings.max_rows,
         mariadb=mariadb,
         engines=rt.query_state.engines,
+        guard=rt.db.guard,
     )
-    result, used = read_with_fallback(candidates, ctx, key=str(url), failures=rt.query_state.failures)
+    with dashboard_wait(settings.query_timeout_s):
+        result, used = read_with_fallback(candidates, ctx, key=str(url), failures=rt.query_state.failures)
     rows, read_timings, base = result.rows, result.timings, result.frame
     del result
     t1 = time.perf_counter()

@@ -56,7 +56,7 @@ from query.builder import (
 from query.columns import MASTER_COLUMNS, source_columns_for
 from query.enrich import MINUTES_PER_DAY, enrich
 from query.grain import MEASURES, WEIGHT_MEASURES
-from query.readers.deadline import statement_deadline
+from query.readers.deadline import dashboard_wait, statement_deadline
 from query.spec import SqlFragment
 
 HOUR_DIMENSIONS = frozenset({"hour_start"})
@@ -239,7 +239,7 @@ def read_groups(
     if not line_ids or is_empty_window(window) or time_ranges(fragments, window) == []:
         return None
     mysql = is_mysql(make_url(rt.db.tenant_url(slug)))
-    with rt.db.tenant(slug) as conn:
+    with dashboard_wait(rt.settings.query_timeout_s), rt.db.tenant(slug) as conn:
         routed = route_partitions(conn, rt.query_state.partitions, line_ids, window) if mysql else {}
         query = build_query(line_ids, source_columns_for(spec.dims), list(fragments), partitions=routed)
         agg = build_aggregate(query, fragments, spec)

@@ -31,7 +31,7 @@ from core.runtime import Runtime
 from core.schema_tenant import detections_table, rollups, rollups_hourly, rollups_state
 from query.builder import is_empty_window, resolve_line_ids, restates_time_range, time_ranges, time_window
 from query.pushdown import GroupSpec, bucket_index, groups_frame, measure_columns, read_groups, source_keys
-from query.readers.deadline import statement_deadline
+from query.readers.deadline import dashboard_wait, statement_deadline
 from query.spec import SqlFragment
 from query.sql_time import in_ranges
 
@@ -175,7 +175,7 @@ def read_rollup_groups(
     window = time_window(fragments)
     if not line_ids or is_empty_window(window) or time_ranges(fragments, window) == []:
         return None, {}
-    with rt.db.tenant(slug) as conn:
+    with dashboard_wait(rt.settings.query_timeout_s), rt.db.tenant(slug) as conn:
         states = line_states(conn, line_ids)
         groups = same_marks(states.values())
         rolled = [(state, ids) for state, ids in groups if state.rolled_until is not None]

@@ -41,12 +41,17 @@ def test_engines_have_no_pool_and_are_cached_per_tenant(runtime, plant_tenant):
 
 
 def test_unreachable_server_is_a_clear_error(runtime):
+    """Clients get a message that names nothing; the operator's cause names the server."""
     engine = build_engine("mysql+pymysql://root@127.0.0.1:1/none")
-    with pytest.raises(DatabaseUnavailable, match="unreachable"):
+    with pytest.raises(DatabaseUnavailable) as err:
         from core.db import transaction
 
         with transaction(engine):
             pass
+    assert err.value.message.startswith("La base de datos no responde")
+    assert "127.0.0.1" not in str(err.value.to_dict()) and "root" not in str(err.value.to_dict())
+    assert "mysql+pymysql://root@127.0.0.1:1/none is unreachable" in err.value.cause
+    assert err.value.retry_after_s >= 1
 
 
 @pytest.fixture

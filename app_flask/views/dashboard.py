@@ -51,7 +51,9 @@ def _run(token: str, raw: dict[str, Any]) -> Run:
     try:
         return _engine().json("POST", RUN_PATH, token=token, json=body), [], None, 200
     except EngineError as exc:
-        if exc.status_code >= 500:
+        if exc.status_code == 503:  # busy or no database: the engine logged the cause
+            log.warning("engine answered 503 to a dashboard run: %s", exc.message)
+        elif exc.status_code >= 500:
             log.error("engine answered %s to a dashboard run: %s", exc.status_code, exc.message)
         details = exc.body.get("details") if isinstance(exc.body, dict) else None
         fields = [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import URL, Connection
 
+from core.db import DbGuard
 from core.errors import TooManyRows
 from core.memory import paused_gc
 from core.query_state import EngineCache
@@ -46,6 +47,7 @@ class ReadContext:
     chunk_rows: int = 100_000
     mariadb: bool = True  # MySQL servers: which statement time limit applies
     engines: EngineCache = field(default_factory=EngineCache)  # the runtime's, for extra drivers
+    guard: DbGuard = field(default_factory=DbGuard)  # the runtime's waits and server circuits
 
 
 @dataclass
@@ -62,6 +64,9 @@ class BaseReader(ABC):
     rank: ClassVar[int]
     backends: ClassVar[frozenset[str]]
     driver_module: ClassVar[str | None] = None  # optional package the reader needs
+    # False: the driver may hold the whole process (the GIL) while the server does not answer,
+    # so its wait cannot be bounded; dashboards never pick it, only a caller naming it does.
+    bounded_waits: ClassVar[bool] = True
 
     @classmethod
     def installed(cls) -> bool:

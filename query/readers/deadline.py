@@ -10,6 +10,10 @@ database's cancellation into QueryTimeout (504):
   `deadline_sql(...)[0]` as its pre-execution query.
 
 The session setting is reset when the block ends (quietly: the connection closes right after).
+
+The server can only cancel what it runs: a server that hangs answers nothing. So connections
+opened inside `dashboard_wait(timeout_s)` also stop waiting on the client side, a margin after
+the server's limit (core/db_budget.py), which ends in DatabaseUnavailable (503).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from core.db_budget import dashboard_wait_s, waiting_up_to
 from core.errors import CametError, QueryTimeout
 
 TIMEOUT_ERRNOS = {1969, 3024, 1317}  # MariaDB max_statement_time, MySQL max_execution_time, KILL
@@ -84,3 +89,9 @@ def statement_deadline(timeout_s: float, conn: Connection | None = None) -> Iter
         if undo is not None:
             with contextlib.suppress(Exception):  # a cancelled statement may leave it unusable
                 undo()
+
+
+def dashboard_wait(timeout_s: float) -> contextlib.AbstractContextManager[None]:
+    """Connections opened inside wait for each answer of the server as long as a dashboard query
+    may run (`timeout_s`) plus a margin, so the server's own cancellation (504) comes first."""
+    return waiting_up_to(dashboard_wait_s(timeout_s))

@@ -1,13 +1,20 @@
-"""mysqlclient (C extension): about 2-3× faster than PyMySQL where a wheel exists."""
+"""mysqlclient (C extension): about 2-3× faster than PyMySQL where a wheel exists.
+
+Its connections are bounded like PyMySQL's (core/db.py `guard_mysql_engine`): read and write
+timeouts from the read's budget, in whole seconds as the C library takes them, and the server's
+circuit before each connect.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
+from core.db import guard_mysql_engine
 from query.readers._mysql_session import stream_mysql
 from query.readers.base import BaseReader, ReadContext, ReadResult
 
@@ -38,10 +45,10 @@ def _restore(driver: Any, saved: Any) -> None:
 def _engine(ctx: ReadContext) -> Engine:
     """A NullPool engine on the same database through the mysqlclient driver (kept by the runtime)."""
     target = ctx.url.set(drivername="mysql+mysqldb")
-    return ctx.engines.get(target.render_as_string(hide_password=False), lambda: create_engine(
-        target,
-        poolclass=NullPool,
-        connect_args={"conv": _conversions(), "charset": "utf8mb4", "connect_timeout": 5},
+    args = {"conv": _conversions(), "charset": "utf8mb4",
+            "connect_timeout": max(1, math.ceil(ctx.guard.connect_timeout_s))}
+    return ctx.engines.get(target.render_as_string(hide_password=False), lambda: guard_mysql_engine(
+        create_engine(target, poolclass=NullPool, connect_args=args), ctx.guard, whole_seconds=True,
     ))
 
 
