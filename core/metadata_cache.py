@@ -156,6 +156,8 @@ class TenantMeta:
     production_day_start: time | None = None
     # --- stop reasons (issue 12) ---
     stop_reasons: dict[int, StopReason] = field(default_factory=dict)
+    # the plant's start of history (plausible timestamps, planned history); None = a rolling default
+    history_start: date | None = None
     lines_by_code: dict[str, Line] = field(init=False, repr=False, compare=False)
     products_by_code: dict[str, Product] = field(init=False, repr=False, compare=False)
     shifts_by_code: dict[str, Shift] = field(init=False, repr=False, compare=False)
@@ -304,7 +306,16 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
         slug, timezone, version, areas, lines, products, shifts, closed, targets,
         production_day_start=parse_hhmm(day_start) if day_start else None,
         stop_reasons=reasons,
+        history_start=_iso_date(settings.get(t.HISTORY_START)),
     )
+
+
+def _iso_date(value: str | None) -> date | None:
+    """A stored ISO date, or None when absent or unreadable (the rolling default applies)."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def _plant_settings(conn: Connection) -> dict[str, str]:
