@@ -11,7 +11,9 @@ measured inside planned time written out by hand below), never the job's own cod
 
 from __future__ import annotations
 
+import json
 import time
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 
@@ -26,9 +28,12 @@ from core import schema_tenant as t
 from core.clock import parse_instant
 from filters.defaults import DEFAULT_FILTER_ROWS
 from identity.ingest_keys import create_key
+from ingest.batch import parse_batch, write_batch
 from ingest.bulk_load import insert_detections
 from ingest.plant_metadata import load_plant_text
 from ingest.tenants import create_tenant
+from jobs import gap_job
+from jobs.gap_job import analyse_tenant
 from jobs.runs import run_by_hand
 from manage import main
 from tests import stops_dataset as ds
@@ -224,3 +229,45 @@ def test_every_write_path_and_admin_edit_corrects_the_stops_and_the_dashboard(wo
     assert res.status_code == 200, res.text
     want = check(rt, client, line_id, threshold_s=350, extra_breaks=(("11:00", "11:15"),))
     assert len(want["stops"]) == 4
+
+
+def test_a_late_batch_committed_while_gap_analysis_runs_is_not_lost(world, monkeypatch):
+    """A batch lands between two chunks of a run, on a date the run already redid while a mark
+    was pending: the run must still pick it up (it used to clear the pending mark at its end)."""
+    rt, client, line_id = world
+    monkeypatch.setattr(gap_job, "CHUNK_DAYS", 1)  # one production date per transaction
+    run_jobs(rt)
+    meta = rt.meta.get(SLUG)
+
+    def batch(gap: int) -> None:
+        raw = json.dumps({"detections": [{"line": "T1", "ts": late(gap).isoformat(), "product_code": "P1",
+                                          "weight_g": 100, "status": "ok"}]}).encode()
+        frame, _batch_id, _tenant = parse_batch(raw, "application/json")
+        assert write_batch(rt.db, meta, frame, allowed={"T1"}, window=None).rows_inserted == 1
+
+    batch(0)  # marks D − 1 for re-analysis: pending when the run starts
+    real_tenant, fired = rt.db.tenant, []
+
+    @contextmanager
+    def tenant(slug: str):  # noqa: ANN202 - the DatabaseManager's own shape
+        with real_tenant(slug) as conn:
+            yield conn
+        if fired:
+            return
+        fired.append("checking")
+        s = t.stops.c
+        with real_tenant(slug) as conn:
+            redone = conn.execute(select(s.id).where(s.start_ts == late(0))).first() is not None
+        if redone:  # the chunk of D has committed: a gateway back-fills another hour of D now
+            batch(1)
+        else:
+            fired.clear()
+
+    monkeypatch.setattr(rt.db, "tenant", tenant)
+    analyse_tenant(rt, SLUG)
+    monkeypatch.setattr(rt.db, "tenant", real_tenant)
+    assert fired, "the batch was never sent"
+    check(rt, client, line_id)  # the next run is a normal one; the mark must have survived
+    got, _micro = stops_of_d(rt, line_id)
+    assert [(a.time().isoformat(), p) for a, _b, p in got if a.hour == 8] == [("08:00:00", 312.0),
+                                                                            ("08:05:12", 393.0)]
