@@ -37,7 +37,7 @@ from core.metadata_cache import TenantMeta, bump_metadata_version
 from core.partitions import month_start
 from core.plausibility import Plausibility, TsWindow, extended_history_start
 from ingest.bulk_load import insert_detections
-from ingest.plant_metadata import set_plant_setting
+from ingest.plant_settings import set_plant_setting
 from ingest.progress import Progress
 
 REQUIRED = ("ts", "product_code", "weight_g", "status")

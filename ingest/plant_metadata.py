@@ -9,7 +9,7 @@ transaction: a file with one bad entry changes nothing.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,10 @@ from core.errors import ImportRejected
 from core.metadata_cache import bump_metadata_version
 from core.rollups_state import mark_products_dirty
 from core.stops_state import FROM_START, mark_dirty
+from ingest import plant_settings as ps
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-MIN_HISTORY_YEAR = 1970  # the first year the date filters can select
 WEEKDAY_NAMES = {"lun": 1, "mar": 2, "mie": 3, "mié": 3, "jue": 4, "vie": 5, "sab": 6, "sáb": 6, "dom": 7}
 
 
@@ -156,27 +156,16 @@ class PlantIn(_Strict):
     stop_reasons: list[StopReasonIn] = Field(default_factory=list)
     # --- production day (issue 9 §1): when the plant's day starts; absent = earliest shift ---
     production_day_start: str | None = None
-    # the plant's start of history (core/plausibility.py); absent = kept as stored
-    history_start: date | None = None
+    history_start: date | None = None  # the plant's start of history; absent = kept as stored
 
     @field_validator("production_day_start")
     @classmethod
     def _day_start(cls, value: str | None) -> str | None:
         return None if value is None else _hhmm(value)
 
-    @field_validator("history_start")
-    @classmethod
-    def _history_start(cls, value: date | None) -> date | None:
-        if value is not None and value.year < MIN_HISTORY_YEAR:
-            raise ValueError(f"must be a date from {MIN_HISTORY_YEAR}-01-01 on")
-        return value
+    _history = field_validator("history_start")(ps.history_from_1970)
 
 
-def check_history_start(value: date | None, today: date) -> list[str]:
-    """A history start after today would refuse every detection."""
-    if value is not None and value > today:
-        return [f"history_start: must not be after today ({today.isoformat()})"]
-    return []
 
 
 def _unique(items: list[Any], kind: str, errors: list[str]) -> None:
@@ -316,34 +305,6 @@ def _apply_targets(conn: Connection, plant: PlantIn, line_ids: dict[str, int]) -
                                               units_per_shift=target.units_per_shift))
 
 
-def stored_setting(conn: Connection, key: str) -> str | None:
-    """One plant setting as stored, or None."""
-    return conn.execute(select(t.plant_settings.c.value).where(t.plant_settings.c.key == key)).scalar()
-
-
-def set_plant_setting(conn: Connection, key: str, value: str) -> None:
-    """Upsert one plant setting (portable: update, insert when nothing was updated)."""
-    s = t.plant_settings
-    if conn.execute(select(s.c.key).where(s.c.key == key)).first() is None:
-        conn.execute(insert(s).values(key=key, value=value))
-    else:
-        conn.execute(update(s).where(s.c.key == key).values(value=value))
-
-
-def _apply_history_start(conn: Connection, new: date) -> None:
-    """Store the plant's start of history. The gap analysis reads detections from it on, so a
-    change redoes every line's stops from the earlier of the old and the new start."""
-    before = stored_setting(conn, t.HISTORY_START)
-    if before == new.isoformat():
-        return
-    set_plant_setting(conn, t.HISTORY_START, new.isoformat())
-    try:
-        old = date.fromisoformat(before) if before else new
-    except ValueError:
-        old = FROM_START
-    mark_dirty(conn, _codes(conn, t.lines).values(), min(old, new) - timedelta(days=1))
-
-
 def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     """Write a validated plant in the caller's transaction; returns counts per kind.
 
@@ -398,9 +359,9 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     nominal_after = _nominals(conn)
     mark_products_dirty(conn, [i for i, g in nominal_after.items() if nominal_before.get(i, g) != g])
     if plant.production_day_start is not None:
-        set_plant_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
+        ps.set_plant_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     if plant.history_start is not None:
-        _apply_history_start(conn, plant.history_start)
+        ps.apply_history_start(conn, plant.history_start)
     bump_metadata_version(conn)
     return {k: len(getattr(plant, k))
             for k in ("areas", "lines", "products", "shifts", "closed_days", "targets", "stop_reasons")}
@@ -428,7 +389,7 @@ def load_plant_text(db: DatabaseManager, slug: str, raw: str, *, today: date) ->
             known_shifts=set(_codes(conn, t.shifts)),
             known_products=set(_codes(conn, t.products)),
         )
-        errors = check_history_start(plant.history_start, today)
+        errors = ps.check_history_start(plant.history_start, today)
         if errors:
             raise ImportRejected("invalid plant file", details=errors)
         counts = apply_plant(conn, plant)

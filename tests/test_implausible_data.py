@@ -9,6 +9,7 @@ independent computation gives.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date, datetime, timedelta
 
@@ -23,7 +24,9 @@ from core.clock import plant_now
 from core.db import is_mysql
 from core.errors import ImportRejected
 from core.plausibility import Plausibility
+from identity.audit import list_events
 from identity.ingest_keys import create_key
+from identity.users import find_user
 from ingest.bulk_load import insert_detections
 from ingest.csv_import import import_detections
 from ingest.plant_metadata import load_plant_text
@@ -32,7 +35,9 @@ from jobs.partitions_job import maintain_tenant
 from jobs.rollup_job import roll_tenant
 from manage import main
 from tests import stops_dataset as ds
+from tests.browser_utils import flask_login
 from tests.stops_support import SLUG, build_stops_tenant, stop_rows, token
+from tests.test_admin_pages import post
 from tests.test_stops_job import EXPECTED_ROWS
 
 pytestmark = pytest.mark.clock  # the window follows the clock
@@ -293,3 +298,30 @@ def test_an_explicit_history_import_costs_partitions_and_chunks_for_its_data_onl
         day += timedelta(days=1)
     got = [(r[4], r[5], r[3]) for r in rows if r[4] < ds.D and r[0] == "stop"]
     assert got == want and not [r for r in rows if r[4] < ds.D and r[0] != "stop"]
+
+
+def test_the_admin_plant_page_sets_and_clears_the_history_start(auth_world, flask_app):
+    rt = auth_world.runtime
+    flask_app.config["RATELIMIT_ENABLED"] = False
+    client = flask_app.test_client()
+    assert flask_login(client, "acme", "ana", auth_world.password).status_code == 302
+    page = client.get("/admin/planta").get_data(as_text=True)
+    client.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    assert "Historial de la planta" in page and LO in page  # the rolling default, on the clock
+    r = post(client, "/admin/planta/historial", {"inicio": "2030-01-01"})
+    assert r.status_code == 302 and "error=" in r.headers["Location"]  # after today: refused
+    assert rt.meta.get("acme").history_start is None
+    r = post(client, "/admin/planta/historial", {"inicio": "2026-11-01"})
+    assert r.status_code == 302 and "guardado=" in r.headers["Location"]
+    rt.meta.invalidate("acme")
+    assert rt.meta.get("acme").history_start == date(2026, 11, 1)
+    with rt.db.tenant("acme") as conn:  # every line's stops are redone from the earlier start
+        assert set(conn.execute(select(t.stops_state.c.dirty_from)).scalars()) == {date(1970, 1, 1)}
+    assert "2026-11-01 00:00:00" in client.get("/admin/planta").get_data(as_text=True)
+    assert post(client, "/admin/planta/historial", {"inicio": ""}).status_code == 302
+    rt.meta.invalidate("acme")
+    assert rt.meta.get("acme").history_start is None
+    tid = find_user(rt.db, tenant="acme", username="ana").tenant_id
+    audited = [e.detail["after"] for e in list_events(rt.db, tenant_id=tid)
+               if (e.detail or {}).get("what") == "plant_settings"]
+    assert sorted(audited, key=str) == [{"history_start": "2026-11-01"}, {"history_start": None}]
