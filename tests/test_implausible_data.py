@@ -36,6 +36,7 @@ from jobs.rollup_job import roll_tenant
 from manage import main
 from tests import stops_dataset as ds
 from tests.browser_utils import flask_login
+from tests.helpers import reused_password_hashes
 from tests.stops_support import SLUG, build_stops_tenant, stop_rows, token
 from tests.test_admin_pages import post
 from tests.test_stops_job import EXPECTED_ROWS
@@ -325,3 +326,16 @@ def test_the_admin_plant_page_sets_and_clears_the_history_start(auth_world, flas
     audited = [e.detail["after"] for e in list_events(rt.db, tenant_id=tid)
                if (e.detail or {}).get("what") == "plant_settings"]
     assert sorted(audited, key=str) == [{"history_start": "2026-11-01"}, {"history_start": None}]
+
+
+@pytest.mark.settings(plausible_past_days=1)
+def test_seed_demo_older_than_the_default_window_starts_the_plants_history(runtime):
+    from cli.demo import DEMO_SLUG, seed_demo_tenant
+
+    with reused_password_hashes():
+        result = seed_demo_tenant(runtime, days=3, rows=6_000, quiet=True, rollups=False)
+    with runtime.db.tenant(DEMO_SLUG) as conn:  # the gap analysis covered the oldest day too
+        first = conn.execute(select(func.min(t.stops.c.production_date))).scalar()
+    assert first is not None and first <= result.start.date() + timedelta(days=1)
+    runtime.meta.invalidate(DEMO_SLUG)
+    assert runtime.meta.get(DEMO_SLUG).history_start == result.start.date()
