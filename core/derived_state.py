@@ -51,10 +51,15 @@ def mark_detections_written(conn: Connection, line_id: int, earliest_ts: datetim
     mark_dirty(conn, [line_id], stops_dirty_from(earliest_ts))
 
 
-def bump_derived_version(conn: Connection) -> None:
-    """Count one rewrite of derived data (the caller's transaction, which holds the job's lock)."""
-    m = meta_state.c
+def ensure_derived_version(conn: Connection) -> None:
+    """Create the rewrite counter once, in its own short transaction (before a run's chunks)."""
     conn.execute(insert_ignore(conn, meta_state).values(key=DERIVED_VERSION, value=0))
+
+
+def bump_derived_version(conn: Connection) -> None:
+    """Count one rewrite of derived data (the caller's transaction). A plain UPDATE takes the
+    row's write lock at once, so two chunks never deadlock upgrading a read lock."""
+    m = meta_state.c
     conn.execute(update(meta_state).where(m.key == DERIVED_VERSION).values(value=m.value + 1))
 
 

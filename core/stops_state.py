@@ -31,16 +31,22 @@ def insert_ignore(conn: Connection, table: Table) -> Insert:
     return insert(table).prefix_with("OR IGNORE" if conn.dialect.name == "sqlite" else "IGNORE")
 
 
-def _ensure_row(conn: Connection, line_id: int) -> None:
-    """The line's state row (never analysed: no watermark), created at most once under races."""
+def ensure_row(conn: Connection, line_id: int) -> None:
+    """The line's state row (never analysed: no watermark), created at most once under races;
+    made with the line's table, so writers' marks find it and only UPDATE."""
     conn.execute(insert_ignore(conn, stops_state).values(line_id=line_id, next_date=None, dirty_from=None))
 
 
 def mark_dirty(conn: Connection, line_ids: Iterable[int], from_date: date) -> None:
     """Ask for re-analysis of `line_ids` from production date `from_date` on."""
     c = stops_state.c
+    earlier = or_(c.dirty_from.is_(None), c.dirty_from > from_date)
     for line_id in sorted(set(line_ids)):
-        _ensure_row(conn, line_id)
-        earlier = or_(c.dirty_from.is_(None), c.dirty_from > from_date)
-        conn.execute(update(stops_state).where(c.line_id == line_id)
-                     .values(dirty_from=case((earlier, from_date), else_=c.dirty_from)))
+        mark = update(stops_state).where(c.line_id == line_id).values(
+            dirty_from=case((earlier, from_date), else_=c.dirty_from))
+        # The UPDATE write-locks the row at once (an INSERT IGNORE first would take a read lock
+        # that two concurrent writers could not both upgrade); only a line never analysed nor
+        # marked lacks its row, and gets it here.
+        if not conn.execute(mark).rowcount:
+            ensure_row(conn, line_id)
+            conn.execute(mark)

@@ -350,14 +350,14 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     _apply_targets(conn, plant, line_ids)
     for reason in plant.stop_reasons:
         _upsert(conn, t.stop_reasons, reason.code, {"name": reason.name, "active": reason.active})
+    nominal_after = _nominals(conn)  # rollups marks first: the lock order of every writer
+    mark_products_dirty(conn, [i for i, g in nominal_after.items() if nominal_before.get(i, g) != g])
     thresholds_after = _thresholds(conn)
     if _calendar(conn) != calendar_before:
         mark_dirty(conn, thresholds_after, FROM_START)
     else:
         changed = [i for i, v in thresholds_after.items() if thresholds_before.get(i, v) != v]
         mark_dirty(conn, changed, FROM_START)
-    nominal_after = _nominals(conn)
-    mark_products_dirty(conn, [i for i, g in nominal_after.items() if nominal_before.get(i, g) != g])
     if plant.production_day_start is not None:
         ps.set_plant_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
     if plant.history_start is not None:

@@ -34,7 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core import schema_tenant as t
 from core.clock import plant_now
 from core.db import is_mysql
-from core.derived_state import bump_derived_version
+from core.derived_state import bump_derived_version, ensure_derived_version
 from core.metadata_cache import Line, TenantMeta, read_version
 from core.plausibility import Plausibility
 from core.runtime import Runtime
@@ -222,6 +222,7 @@ def _plan(rt: Runtime, meta: TenantMeta, line: Line, now: datetime) -> Plan | No
     with rt.db.tenant(meta.slug) as conn:
         if not conn.dialect.has_table(conn, table.name):
             return None
+        ensure_derived_version(conn)
         first_ts, last_ts = conn.execute(select(func.min(table.c.ts), func.max(table.c.ts))
                                          .where(span.where(table))).first()
     if first_ts is None:
