@@ -15,11 +15,12 @@ earliest and latest timestamps it writes. It marks:
   production-day start (core/production_days.py).
 
 A write that turns out to add nothing (a resent batch) costs at most a redo of those dates.
+Edits of what derived data is computed with (thresholds, the calendar, nominal weights, the
+history start) mark through the same two modules, rollups first as here, from
+ingest/plant_metadata.py, ingest/plant_settings.py and the admin plant routes.
 
 `bump_derived_version` counts rewrites of derived data the dashboards read directly (the gap
 analysis's stops), so the result cache's data watermark moves when a job corrects them.
-Edits of what derived data is computed with (thresholds, the calendar, nominal weights) mark
-through the same two modules from ingest/plant_metadata.py and the admin plant routes.
 """
 
 from __future__ import annotations
