@@ -30,6 +30,7 @@ from app_fastapi.routes import (
     admin_plant_lines,
     admin_plant_products,
     admin_plant_reasons,
+    admin_plant_settings,
     admin_plant_shifts,
     admin_plant_targets,
     admin_uploads,
@@ -95,7 +96,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                ingest, ingest_keys, line_status, demo_erp, external, admin_plant_areas, admin_plant_lines,
                admin_plant_products, admin_plant_shifts, admin_plant_calendar, admin_plant_targets,
                admin_plant_reasons, saved_views, admin_operations, admin_uploads, admin_filter_preview,
-               exports)
+               exports, admin_plant_settings)
     for module in routers:
         app.include_router(document_errors(digits_only_ids(module.router)), prefix=API_PREFIX)
     docs.install(app, openapi_url=OPENAPI_URL)

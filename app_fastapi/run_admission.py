@@ -12,10 +12,12 @@ Every route that runs a dashboard (dashboard/run, a widget's CSV export) goes th
 
 Data watermark: per line table MAX(ts) (an index lookup), plus COUNT/MAX(id)/SUM(reason_id) of
 stop_labels (a stop reason given), plus COUNT/MAX(id) of import_batches (history imports add
-rows older than MAX(ts)), plus the metadata version read
-from the database; the external API manifest (path, size, mtime) is in the key too. A late row
-written outside an import and older than its line's newest row is not seen by the watermark;
-the cache TTL (30 s by default) bounds that.
+rows older than MAX(ts)), plus the derived-data marks (the earliest dirty marks of the gap
+analysis and the rollups, which every write of late rows moves, and the count of stop rewrites,
+which a gap-analysis run that corrects stops moves: core/derived_state.py), plus the metadata
+version read from the database; the external API manifest (path, size, mtime) is in the key
+too. A late row inside a range already marked dirty is not seen by the watermark; the cache
+TTL (30 s by default) bounds that.
 
 The gate's state is per event loop (one per process under uvicorn or a2wsgi), so limits are
 per process, as with every in-memory limit here.
@@ -44,6 +46,7 @@ from app_fastapi.result_cache import ResultCache
 from core import schema_tenant as t
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db_errors import unavailable_cause
+from core.derived_state import derived_version_query
 from core.errors import Overloaded
 from core.metadata_cache import read_version
 from core.runtime import Runtime
@@ -160,6 +163,11 @@ def data_watermark(rt: Runtime, slug: str) -> list[Any] | None:
     marks = [select(func.max(t.detections_table(i).c.ts)).scalar_subquery() for i in line_ids]
     marks += [select(func.count()).select_from(t.import_batches).scalar_subquery(),
               select(func.max(t.import_batches.c.id)).scalar_subquery()]
+    stops, rolls = t.stops_state.c, t.rollups_state.c  # late rows mark them; jobs clear them
+    marks += [select(func.min(stops.dirty_from)).scalar_subquery(),
+              select(func.min(rolls.dirty_from)).scalar_subquery(),
+              select(func.max(rolls.dirty_until)).scalar_subquery(),
+              derived_version_query()]
     labels = t.stop_labels.c  # a stop reason given or changed moves the Pareto by reason
     marks += [select(func.count()).select_from(t.stop_labels).scalar_subquery(),
               select(func.max(labels.id)).scalar_subquery(),

@@ -30,6 +30,7 @@ from ingest.bulk_load import insert_detections
 from ingest.dashboard_defaults import DashboardDefaults, install_defaults
 from ingest.demo_data import DemoPlan, generate
 from ingest.plant_metadata import load_plant_file
+from ingest.plant_settings import apply_history_start
 from ingest.progress import Progress
 from ingest.tenants import create_tenant, get_tenant
 from jobs.runs import run_recorded
@@ -170,6 +171,10 @@ def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url:
                 insert_detections(conn, line_id, chunk)
             progress.advance(len(chunk))
     load_s = progress.finish()
+    if plan.start < now - timedelta(days=rt.settings.plausible_past_days):  # older than the default
+        with rt.db.tenant(DEMO_SLUG) as conn:  # history: the plant's history starts with it
+            apply_history_start(conn, plan.start.date())
+        rt.meta.invalidate(DEMO_SLUG)
     run_recorded(rt, "gap-analysis", DEMO_SLUG)  # a new user sees stops at once
     if rollups:
         run_recorded(rt, "rollups", DEMO_SLUG)  # and dashboards read rollups from the start

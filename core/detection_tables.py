@@ -10,7 +10,8 @@ from sqlalchemy.engine import Connection
 
 from core import partitions
 from core.db import is_mysql
-from core.schema_tenant import detections_table, detections_table_name
+from core.schema_tenant import detections_table, detections_table_name, stops_state
+from core.stops_state import ensure_row
 
 MONTHS_AHEAD = 2
 
@@ -26,7 +27,8 @@ def wanted_months(data_months: Iterable[date], today: date) -> list[date]:
 def ensure_line_table(
     conn: Connection, line_id: int, data_months: Iterable[date] = (), *, today: date
 ) -> list[str]:
-    """Create the line's table if missing and add partitions for the months given.
+    """Create the line's table if missing and add partitions for the months given; the line's
+    gap-analysis state row exists from then on (writers' marks then only UPDATE it).
 
     `today` is the plant's date from the injected clock: partitions are kept ahead of it.
 
@@ -35,6 +37,8 @@ def ensure_line_table(
     """
     months = wanted_months(data_months, today)
     name = detections_table_name(line_id)
+    if conn.dialect.has_table(conn, stops_state.name):
+        ensure_row(conn, line_id)
     if is_mysql(conn.engine.url):
         if not conn.dialect.has_table(conn, name):
             partitions.create_partitioned(conn, detections_table(line_id), months)

@@ -156,6 +156,7 @@ class TenantMeta:
     production_day_start: time | None = None
     # --- stop reasons (issue 12) ---
     stop_reasons: dict[int, StopReason] = field(default_factory=dict)
+    history_start: date | None = None  # the plant's start of history; None: a rolling default
     lines_by_code: dict[str, Line] = field(init=False, repr=False, compare=False)
     products_by_code: dict[str, Product] = field(init=False, repr=False, compare=False)
     shifts_by_code: dict[str, Shift] = field(init=False, repr=False, compare=False)
@@ -296,14 +297,14 @@ def load_tenant_meta(conn: Connection, slug: str, timezone: str) -> TenantMeta:
                               .order_by(tg.id))
     )
     settings = _plant_settings(conn)
-    day_start = settings.get(t.PRODUCTION_DAY_START)
+    day_start, history = settings.get(t.PRODUCTION_DAY_START), settings.get(t.HISTORY_START)
     sr = t.stop_reasons.c
     reasons = {r.id: StopReason(r.id, r.code, r.name, bool(r.active))
                for r in conn.execute(select(sr.id, sr.code, sr.name, sr.active).order_by(sr.id))}
     return TenantMeta(
         slug, timezone, version, areas, lines, products, shifts, closed, targets,
         production_day_start=parse_hhmm(day_start) if day_start else None,
-        stop_reasons=reasons,
+        stop_reasons=reasons, history_start=date.fromisoformat(history) if history else None,
     )
 
 

@@ -43,6 +43,24 @@ def months_between(first: date, last: date) -> list[date]:
     return out
 
 
+def months_holding(conn: Connection, table_name: str, column: str = "ts", *, since: date | None = None,
+                   until: date | None = None, partition: str | None = None) -> list[date]:
+    """The months in which the table (or one partition of it) holds rows, from `since`'s month
+    through `until`'s: one index seek per month found and one more, never one per empty month,
+    so a row from 1999 and one from 2030 cost three seeks, not 360 months."""
+    where = f" PARTITION ({partition})" if partition else ""
+    query = text(f"SELECT MIN({column}) FROM `{table_name}`{where} WHERE {column} >= :lo")
+    months: list[date] = []
+    cursor = month_start(since) if since is not None else date(1, 1, 1)
+    while until is None or cursor <= until:
+        found = conn.execute(query, {"lo": cursor}).scalar()
+        if found is None or (until is not None and found.date() > until):
+            break
+        months.append(month_start(found.date()))
+        cursor = add_months(found.date(), 1)
+    return months
+
+
 def _definition(month: date) -> str:
     bound = add_months(month, 1).isoformat()
     return f"PARTITION {partition_name(month)} VALUES LESS THAN (TO_DAYS('{bound}'))"

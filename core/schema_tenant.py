@@ -54,6 +54,7 @@ meta_state = Table(
 
 # --- plant settings (issue 9 §1): key/value, e.g. production_day_start = "06:00" ---
 PRODUCTION_DAY_START = "production_day_start"
+HISTORY_START = "history_start"  # "YYYY-MM-DD": the plant's start of history (core/plausibility.py)
 
 plant_settings = Table(
     "plant_settings",

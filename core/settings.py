@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     ingest_max_rows: int = Field(default=10_000, ge=1)
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024,
                                   description="largest detections CSV an admin may upload in the browser")
+    plausible_past_days: int = Field(default=730, ge=1, le=36_500,
+                                     description="rows older than this many days are refused unless the "
+                                     "tenant's history_start is earlier")
+    plausible_future_s: int = Field(default=300, ge=0, le=86_400,
+                                    description="rows later than now + this many seconds are refused")
     ingest_rate_per_key: str = Field(default="3000 per minute", pattern=r"^\d+ per (second|minute|hour)$")
     trusted_hosts: str = Field(default="", description="Host names served, comma separated; "
                                "required in production; empty elsewhere: the local names")

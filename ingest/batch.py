@@ -1,10 +1,13 @@
 """One ingestion batch from a line gateway: parse (JSON, NDJSON or CSV), validate, write.
 
-Rows are checked with the CSV import's rules (`csv_import.validate_rows`); one bad row rejects
-the whole batch, naming the row. The batch is written in one transaction on the tenant DB, and
-rows are keyed by (ts, seq) per line, where seq numbers the rows of one line that share a
-timestamp inside the batch, so a resent batch adds nothing. Rows older than a line's rollup
-watermark (late data) mark those buckets for the rollup job to redo.
+Rows are checked with the CSV import's rules (`csv_import.validate_rows`), the tenant's
+plausibility window included (core/plausibility.py: a gateway cannot lift its history start);
+one bad row rejects the whole batch, naming the row and, for a timestamp, the accepted range.
+The batch is written in one transaction on the tenant DB, and rows are keyed by (ts, seq) per
+line, where seq numbers the rows of one line that share a timestamp inside the batch, so a
+resent batch adds nothing. Before writing, each line's rows
+mark the derived data they change (core/derived_state.py): late data redoes the rollup buckets
+and the gap analysis of the dates it lands in.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from core.db import DatabaseManager
+from core.derived_state import mark_detections_written
 from core.errors import Forbidden, ImportRejected
 from core.metadata_cache import TenantMeta
-from core.rollups_state import mark_rollups_dirty
+from core.plausibility import TsWindow
 from ingest.bulk_load import insert_detections
 from ingest.csv_import import REQUIRED, read_csv, validate_rows
 
@@ -131,11 +135,15 @@ def _row_number(message: str) -> int:
 
 
 def write_batch(db: DatabaseManager, meta: TenantMeta, frame: pd.DataFrame, *, allowed: set[str],
-                batch_id: str | None = None) -> BatchResult:
-    """Validate every row, then write all lines' rows in one transaction (all or nothing)."""
+                window: TsWindow | None, batch_id: str | None = None) -> BatchResult:
+    """Validate every row, then write all lines' rows in one transaction (all or nothing).
+
+    `window` is the tenant's plausibility window now; None (no check) is for trusted writers
+    only: tests and benchmarks that load fixed datasets.
+    """
     codes = frame["line"].str.strip()
     messages, unknown = _check_lines(frame, meta, allowed)
-    typed, bad, good = validate_rows(frame, meta, where="row")
+    typed, bad, good = validate_rows(frame, meta, where="row", window=window)
     messages += bad
     if messages:
         messages.sort(key=_row_number)
@@ -151,7 +159,7 @@ def write_batch(db: DatabaseManager, meta: TenantMeta, frame: pd.DataFrame, *, a
         for code, rows in typed.groupby("line", sort=True):
             line_id = meta.lines_by_code[code].id
             ts = rows["ts"]
-            mark_rollups_dirty(conn, line_id, ts.min().to_pydatetime(), ts.max().to_pydatetime())
+            mark_detections_written(conn, line_id, ts.min().to_pydatetime(), ts.max().to_pydatetime())
             inserted = insert_detections(conn, line_id, rows, allow_infile=False)
             result.by_line[code] = inserted
             result.rows_inserted += inserted

@@ -4,10 +4,11 @@ Format (README, "Detections CSV"): a header row with at least `ts` (ISO 8601, pl
 an explicit UTC offset is converted to the plant's timezone), `product_code`, `weight_g` (grams,
 may be empty) and `status` (`ok` or `reject`); comma or semicolon separated, UTF-8. Other columns
 are ignored. Every row is validated first; any bad row rejects the whole file (reported with
-file line numbers) unless `skip_bad` is set. Rows are written in one transaction, and rows
-already present are skipped, so importing the same file twice adds nothing. The import marks
-the line's stops and rollups dirty from its earliest row (the rollup mark comes first, so the
-rollup job and the import lock the line's rollups_state row in the same order).
+file line numbers) unless `skip_bad` is set. Rows outside the tenant's plausibility window
+(core/plausibility.py) are bad rows too, unless an admin explicitly imports older history
+(`history_from`). Rows are written in one transaction, and rows
+already present are skipped, so importing the same file twice adds nothing. Before writing, the
+import marks the derived data its rows change (core/derived_state.py: rollups and stops).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,13 +30,14 @@ from sqlalchemy import insert
 from core import schema_tenant as t
 from core.clock import Clock, plant_today
 from core.db import DatabaseManager
+from core.derived_state import mark_detections_written
 from core.detection_tables import ensure_line_table
 from core.errors import ImportRejected
-from core.metadata_cache import TenantMeta
-from core.partitions import months_between
-from core.rollups_state import mark_rollups_dirty
-from core.stops_state import mark_dirty
+from core.metadata_cache import TenantMeta, bump_metadata_version
+from core.partitions import month_start
+from core.plausibility import Plausibility, TsWindow, extended_history_start
 from ingest.bulk_load import insert_detections
+from ingest.plant_settings import set_plant_setting
 from ingest.progress import Progress
 
 REQUIRED = ("ts", "product_code", "weight_g", "status")
@@ -43,6 +45,9 @@ REQUIRED = ("ts", "product_code", "weight_g", "status")
 MIN_YEAR, MAX_YEAR = 1970, 2999
 MAX_REPORTED = 200
 CHUNK = 100_000
+# Row reasons of the plausibility window (upload_import.py translates them; the CLI's hint keys on TOO_OLD).
+TOO_OLD = "ts before the plant's history start"
+TOO_NEW = "ts in the future"
 
 
 @dataclass
@@ -52,6 +57,7 @@ class ImportResult:
     rows_duplicate: int
     bad_rows: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    history_start: date | None = None  # set when this import moved the plant's history start back
 
 
 def separator_of(first_line: str) -> str:
@@ -118,12 +124,13 @@ def _parse_ts(values: pd.Series, tz: str) -> pd.Series:
     return out
 
 
-def validate_rows(frame: pd.DataFrame, meta: TenantMeta, *, where: str = "line"
-                  ) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+def validate_rows(frame: pd.DataFrame, meta: TenantMeta, *, where: str = "line",
+                  window: TsWindow | None = None) -> tuple[pd.DataFrame, list[str], np.ndarray]:
     """Typed rows, messages for bad rows ('line N: reason'), and the mask of good rows.
 
     The one set of row rules for CSV imports and the ingestion API; `where` names the position
-    in `frame["__line"]` ('line' of a file, 'row' of an API batch).
+    in `frame["__line"]` ('line' of a file, 'row' of an API batch). With a `window`, rows
+    outside it are bad, the message naming the accepted range.
     """
     lines = frame["__line"].to_numpy()
     ts = _parse_ts(frame["ts"], meta.timezone)
@@ -136,6 +143,7 @@ def validate_rows(frame: pd.DataFrame, meta: TenantMeta, *, where: str = "line"
         "ts is not an ISO 8601 date-time": ts.isna().to_numpy(),
         f"ts year outside {MIN_YEAR}-{MAX_YEAR}":
             (ts.notna() & ~ts.dt.year.between(MIN_YEAR, MAX_YEAR)).to_numpy(),
+        **_outside(ts, window),
         "unknown product_code": product_id.isna().to_numpy(),
         "weight_g is not a number": ((weight_raw != "") & weight.isna()).to_numpy(),
         "weight_g is negative or too large": ((weight < 0) | (weight > 1e7)).fillna(False).to_numpy(),
@@ -162,13 +170,41 @@ def validate_rows(frame: pd.DataFrame, meta: TenantMeta, *, where: str = "line"
     return typed, messages, good
 
 
+def _outside(ts: pd.Series, window: TsWindow | None) -> dict[str, np.ndarray]:
+    """The plausibility window's reasons (a year no filter can select has its own reason)."""
+    if window is None:
+        return {}
+    known = ts.notna() & ts.dt.year.between(MIN_YEAR, MAX_YEAR)
+    accepted = f"(accepted range {window.text()})"
+    return {f"{TOO_OLD} {accepted}": (known & (ts < window.lo)).to_numpy(),
+            f"{TOO_NEW} {accepted}": (known & (ts > window.hi)).to_numpy()}
+
+
+def _months(ts: pd.Series) -> list[date]:
+    """The months that hold rows (never every month between the first and the last)."""
+    return sorted({month_start(d) for d in ts.dt.date.unique()})
+
+
+def _refusal(n_bad: int, messages: list[str]) -> ImportRejected:
+    hint = ""
+    if any(TOO_OLD in m for m in messages):
+        hint = ("; rows before the plant's history start need --allow-history-from YYYY-MM-DD "
+                "(an admin's explicit import of older history)")
+    return ImportRejected(f"{n_bad} bad row(s); nothing was imported (use --skip-bad to import "
+                          f"the good rows){hint}", details=messages)
+
+
 def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, path: Path | str,
                       *, clock: Clock, skip_bad: bool = False, progress: bool = False,
-                      on_rows: Callable[[int, int], None] | None = None) -> ImportResult:
+                      on_rows: Callable[[int, int], None] | None = None,
+                      plausibility: Plausibility = Plausibility(),
+                      history_from: date | None = None) -> ImportResult:
     """Validate and load one CSV file into a line's detections table, all or nothing.
 
     `on_rows(done, total)` is called once the file is valid and after each chunk is written
     (browser uploads show it as a progress bar; the rows commit together at the end).
+    `history_from` is an admin's explicit import of older history: rows from that date on are
+    accepted, and the plant's history start moves back to the earliest row imported.
     """
     line = meta.line_by_code(line_code)
     try:
@@ -177,27 +213,24 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
         raise ImportRejected(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}") from None
     started = time.perf_counter()
     frame, wrong = read_csv(raw)
-    typed, messages, _good = validate_rows(frame, meta)
+    window = plausibility.window(meta, clock, history_from=history_from)
+    typed, messages, _good = validate_rows(frame, meta, window=window)
     messages = wrong + messages
     n_bad = len(wrong) + len(frame) - len(typed)
     if messages and not skip_bad:
-        raise ImportRejected(
-            f"{n_bad} bad row(s); nothing was imported (use --skip-bad to import "
-            "the good rows)", details=messages,
-        )
+        raise _refusal(n_bad, messages)
     result = ImportResult(rows_read=len(frame) + len(wrong), rows_inserted=0, rows_duplicate=0,
                           bad_rows=messages)
     if typed.empty:
         return result
-    months = months_between(typed["ts"].min().date(), typed["ts"].max().date())
     with db.tenant(meta.slug) as conn:
-        ensure_line_table(conn, line.id, months, today=plant_today(clock, meta.timezone))
+        ensure_line_table(conn, line.id, _months(typed["ts"]), today=plant_today(clock, meta.timezone))
     bar = Progress(f"importing {Path(path).name}", len(typed)) if progress else None
     if on_rows:
         on_rows(0, len(typed))
     with db.tenant(meta.slug) as conn:
         first_ts, last_ts = typed["ts"].min().to_pydatetime(), typed["ts"].max().to_pydatetime()
-        mark_rollups_dirty(conn, line.id, first_ts, last_ts)
+        mark_detections_written(conn, line.id, first_ts, last_ts)
         for i in range(0, len(typed), CHUNK):
             chunk = typed.iloc[i:i + CHUNK]
             result.rows_inserted += insert_detections(conn, line.id, chunk)
@@ -211,8 +244,11 @@ def import_detections(db: DatabaseManager, meta: TenantMeta, line_code: str, pat
             imported_at=clock.now_utc().replace(tzinfo=None),
             first_ts=first_ts, last_ts=last_ts,
         ))
-        if result.rows_inserted:  # late data: the stops of these production dates are redone
-            mark_dirty(conn, [line.id], typed["ts"].min().date() - timedelta(days=1))
+        if history_from is not None:
+            result.history_start = extended_history_start(meta, clock, plausibility, first_ts)
+            if result.history_start is not None:
+                set_plant_setting(conn, t.HISTORY_START, result.history_start.isoformat())
+                bump_metadata_version(conn)
     if bar:
         bar.finish()
     result.rows_duplicate = len(typed) - result.rows_inserted

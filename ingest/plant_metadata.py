@@ -25,6 +25,7 @@ from core.errors import ImportRejected
 from core.metadata_cache import bump_metadata_version
 from core.rollups_state import mark_products_dirty
 from core.stops_state import FROM_START, mark_dirty
+from ingest import plant_settings as ps
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -155,11 +156,16 @@ class PlantIn(_Strict):
     stop_reasons: list[StopReasonIn] = Field(default_factory=list)
     # --- production day (issue 9 §1): when the plant's day starts; absent = earliest shift ---
     production_day_start: str | None = None
+    history_start: date | None = None  # the plant's start of history; absent = kept as stored
 
     @field_validator("production_day_start")
     @classmethod
     def _day_start(cls, value: str | None) -> str | None:
         return None if value is None else _hhmm(value)
+
+    _history = field_validator("history_start")(ps.history_from_1970)
+
+
 
 
 def _unique(items: list[Any], kind: str, errors: list[str]) -> None:
@@ -299,21 +305,13 @@ def _apply_targets(conn: Connection, plant: PlantIn, line_ids: dict[str, int]) -
                                               units_per_shift=target.units_per_shift))
 
 
-def _set_setting(conn: Connection, key: str, value: str) -> None:
-    """Upsert one plant setting (portable: update, insert when nothing was updated)."""
-    s = t.plant_settings
-    if conn.execute(select(s.c.key).where(s.c.key == key)).first() is None:
-        conn.execute(insert(s).values(key=key, value=value))
-    else:
-        conn.execute(update(s).where(s.c.key == key).values(value=value))
-
-
 def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     """Write a validated plant in the caller's transaction; returns counts per kind.
 
     Changed stop thresholds or calendar (shifts, breaks, weekdays, closed days) mark the
     affected lines' stops for re-analysis from the start; changed nominal weights mark the
-    rollups that hold those products.
+    rollups that hold those products; a changed history start every line's stops from the
+    earlier of the two starts.
     """
     thresholds_before, calendar_before, nominal_before = _thresholds(conn), _calendar(conn), _nominals(conn)
     for area in plant.areas:
@@ -352,16 +350,18 @@ def apply_plant(conn: Connection, plant: PlantIn) -> dict[str, int]:
     _apply_targets(conn, plant, line_ids)
     for reason in plant.stop_reasons:
         _upsert(conn, t.stop_reasons, reason.code, {"name": reason.name, "active": reason.active})
+    nominal_after = _nominals(conn)  # rollups marks first: the lock order of every writer
+    mark_products_dirty(conn, [i for i, g in nominal_after.items() if nominal_before.get(i, g) != g])
     thresholds_after = _thresholds(conn)
     if _calendar(conn) != calendar_before:
         mark_dirty(conn, thresholds_after, FROM_START)
     else:
         changed = [i for i, v in thresholds_after.items() if thresholds_before.get(i, v) != v]
         mark_dirty(conn, changed, FROM_START)
-    nominal_after = _nominals(conn)
-    mark_products_dirty(conn, [i for i, g in nominal_after.items() if nominal_before.get(i, g) != g])
     if plant.production_day_start is not None:
-        _set_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
+        ps.set_plant_setting(conn, t.PRODUCTION_DAY_START, plant.production_day_start)
+    if plant.history_start is not None:
+        ps.apply_history_start(conn, plant.history_start)
     bump_metadata_version(conn)
     return {k: len(getattr(plant, k))
             for k in ("areas", "lines", "products", "shifts", "closed_days", "targets", "stop_reasons")}
@@ -389,6 +389,9 @@ def load_plant_text(db: DatabaseManager, slug: str, raw: str, *, today: date) ->
             known_shifts=set(_codes(conn, t.shifts)),
             known_products=set(_codes(conn, t.products)),
         )
+        errors = ps.check_history_start(plant.history_start, today)
+        if errors:
+            raise ImportRejected("invalid plant file", details=errors)
         counts = apply_plant(conn, plant)
         line_ids = sorted(_codes(conn, t.lines).values())
     with db.tenant(slug) as conn:

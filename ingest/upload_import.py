@@ -4,7 +4,9 @@ The engine streams the upload to a file under `var/uploads`, records it as `queu
 `run_upload` to a background thread. The import is the command-line one (ingest/csv_import.py):
 the same validation, all or nothing. Progress, the outcome and the bad rows (with their file
 line numbers, in Spanish) are written to the central `csv_uploads` row, which every process
-can read; the file is deleted when the import ends either way.
+can read; the file is deleted when the import ends either way. An admin may ask for an older
+history start (`history_from`, stated with its cost on the form), exactly like the command
+line's `--allow-history-from`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from sqlalchemy import insert, select, update
 from core.disk_errors import describe, disk_fault
 from core.errors import ImportRejected, InsufficientStorage
 from core.outage_log import OutageLog
+from core.plausibility import Plausibility
 from core.runtime import Runtime
 from core.schema_central import csv_uploads
 from ingest.csv_import import import_detections
@@ -34,6 +37,9 @@ _SPANISH = (
     (re.compile(r"expected (\d+) fields, found (\d+)"), r"se esperaban \1 campos y hay \2"),
     (re.compile(r"ts is not an ISO 8601 date-time"), "ts no es una fecha-hora ISO 8601"),
     (re.compile(r"ts year outside (\d+)-(\d+)"), r"el año de ts está fuera de \1-\2"),
+    (re.compile(r"ts before the plant's history start \(accepted range ([^)]*)\)"),
+     r"ts anterior al inicio del historial de la planta (rango aceptado \1)"),
+    (re.compile(r"ts in the future \(accepted range ([^)]*)\)"), r"ts en el futuro (rango aceptado \1)"),
     (re.compile(r"unknown product_code"), "product_code desconocido"),
     (re.compile(r"weight_g is not a number"), "weight_g no es un número"),
     (re.compile(r"weight_g is negative or too large"), "weight_g es negativo o demasiado grande"),
@@ -160,7 +166,12 @@ def _set(rt: Runtime, upload_id: int, **values: Any) -> None:  # noqa: ANN401
         conn.execute(update(csv_uploads).where(csv_uploads.c.id == upload_id).values(**values))
 
 
-def run_upload(rt: Runtime, slug: str, upload_id: int) -> UploadState | None:
+OLD_ROWS_HINT = (" Las filas anteriores al inicio del historial de la planta se importan marcando "
+                 "«Importar historial desde» con una fecha.")
+
+
+def run_upload(rt: Runtime, slug: str, upload_id: int, *,
+               history_from: date | None = None) -> UploadState | None:
     """Import one queued upload (background thread); returns its final state (None: not queued)."""
     state = get_upload(rt, slug, upload_id)
     if state is None or state.status != "queued":
@@ -172,14 +183,19 @@ def run_upload(rt: Runtime, slug: str, upload_id: int) -> UploadState | None:
         meta = rt.meta.get(slug)
         result = import_detections(
             rt.db, meta, state.line_code, path, clock=rt.clock,
-            on_rows=lambda done, total: _set(rt, upload_id, rows_done=done, rows_total=total))
+            on_rows=lambda done, total: _set(rt, upload_id, rows_done=done, rows_total=total),
+            plausibility=Plausibility.of(rt.settings), history_from=history_from)
         message = (f"{result.rows_inserted} filas importadas" +
-                   (f"; {result.rows_duplicate} ya estaban" if result.rows_duplicate else ""))
+                   (f"; {result.rows_duplicate} ya estaban" if result.rows_duplicate else "") +
+                   (f"; el historial de la planta empieza ahora el {result.history_start.isoformat()}"
+                    if result.history_start else ""))
         outcome = {"status": "done", "rows_inserted": result.rows_inserted, "message": message}
     except ImportRejected as exc:
         bad = [in_spanish(str(m)) for m in (exc.details if isinstance(exc.details, list) else [])]
         message = (f"{len(bad)} filas con errores: no se importó nada." if bad
                    else f"Archivo rechazado: {in_spanish(exc.message)}. No se importó nada.")
+        if any("anterior al inicio del historial" in b for b in bad):
+            message += OLD_ROWS_HINT
         outcome = {"status": "rejected", "message": message, "bad_rows": bad}
     except Exception:  # the record must end; the log keeps the cause
         log.exception("upload %s of tenant %s failed", upload_id, slug)

@@ -2,10 +2,10 @@
 
 MySQL/MariaDB only: for each line table and the rollups table (by bucket_start), the current
 month and the next `CAMET_PARTITION_MONTHS_AHEAD` months exist; rows that landed in `pmax`
-(data beyond the last month) get their months created, which REORGANIZE moves out of `pmax`;
-with `CAMET_PARTITION_RETENTION_MONTHS` > 0, monthly partitions wholly older than that many
-months are dropped (off by default, and the same months for rollups and detections). Running
-it twice changes nothing. On SQLite there is nothing to do.
+(data beyond the last month) get the months that hold them created (not the empty ones
+between), which REORGANIZE moves out of `pmax`; with `CAMET_PARTITION_RETENTION_MONTHS` > 0,
+monthly partitions wholly older than that many months are dropped (off by default, and the
+same months for rollups and detections). Running it twice changes nothing. On SQLite there is nothing to do.
 """
 
 from __future__ import annotations
@@ -28,13 +28,9 @@ log = logging.getLogger(__name__)
 
 
 def pmax_months(conn: Connection, table_name: str, column: str = "ts") -> list[date]:
-    """The months of the rows sitting in the catch-all partition (by the partitioning column)."""
-    low, high = conn.execute(
-        text(f"SELECT MIN({column}), MAX({column}) FROM `{table_name}` PARTITION ({p.CATCH_ALL})")
-    ).first()
-    if low is None:
-        return []
-    return p.months_between(low.date(), high.date())
+    """The months that hold rows sitting in the catch-all partition (by the partitioning
+    column): only those, never every month between its first and last row."""
+    return p.months_holding(conn, table_name, column, partition=p.CATCH_ALL)
 
 
 def drop_older_than(conn: Connection, table_name: str, cutoff: date) -> list[str]:

@@ -8,12 +8,15 @@ on the injected clock. Each chunk is ONE transaction that first locks the line's
 (core/rollups_state.py explains why writers cannot slip between), re-reads the marks, rebuilds
 the chunk's buckets with `jobs.rollups.rebuild_rollups` and moves the marks. Chunks depend only
 on raw rows, so a rerun, concurrent runs or a run killed between chunks leave the rows of one
-clean run. On MySQL the months a run will write get their partitions first (DDL commits, so it
-runs before the chunks).
+clean run. An empty chunk stretches, with one index seek, to the next bucket holding data, so a
+stray old row costs one chunk for the empty years after it. On MySQL the months a run will
+write (those holding detections) get their partitions first (DDL commits, so it runs before the
+chunks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +31,7 @@ from core.metadata_cache import Line, TenantMeta
 from core.rollup_grain import floor_to_grain
 from core.runtime import Runtime
 from jobs.registry import job
-from jobs.rollups import rebuild_rollups
+from jobs.rollups import next_bucket, rebuild_rollups
 from jobs.run_guard import checkpoint
 
 CHUNK = timedelta(days=1)
@@ -88,16 +91,34 @@ class Step:
 CLEAN: dict[str, datetime | None] = {"dirty_from": None, "dirty_until": None}
 
 
-def next_step(state: LineState, first: datetime | None, target: datetime) -> Step | None:
+# (start, limit) → the first bucket holding a detection in [start, limit), or None
+Following = Callable[[datetime, datetime], datetime | None]
+
+
+def _chunk_end(start: datetime, limit: datetime, following: Following | None) -> datetime:
+    """CHUNK after `start`; an empty chunk stretches to the next bucket holding data (or to
+    `limit`), so empty months or years are one chunk, never one per day."""
+    end = min(start + CHUNK, limit)
+    if following is not None and start < end:
+        found = following(start, limit)
+        if found is None:
+            return limit
+        if found >= end:
+            return found
+    return end
+
+
+def next_step(state: LineState, first: datetime | None, target: datetime,
+              following: Following | None = None) -> Step | None:
     """The dirty range first, then forward from the watermark (or from the first detection, or
     from `target` when there is none yet); None when the line is up to date."""
     rolled = state.rolled_until
     if rolled is not None and state.dirty_from is not None and state.dirty_from < rolled:
         stop = min(rolled, state.dirty_until or rolled)
-        end = min(state.dirty_from + CHUNK, stop)
+        end = _chunk_end(state.dirty_from, stop, following)
         return Step(state.dirty_from, end, CLEAN if end >= stop else {"dirty_from": end})
     start = rolled if rolled is not None else (first if first is not None else target)
-    end = min(start + CHUNK, target)
+    end = _chunk_end(start, target, following)
     if end <= start:
         return None
     return Step(start, end, {"rolled_until": end, **CLEAN})  # a mark at or past the watermark is moot
@@ -109,7 +130,7 @@ def _roll_chunk(conn: Connection, meta: TenantMeta, line_id: int,
     was nothing to do, whether more chunks remain)."""
     state = locked_state(conn, line_id)
     first = _first_bucket(conn, line_id) if state.rolled_until is None else None
-    step = next_step(state, first, target)
+    step = next_step(state, first, target, lambda lo, hi: next_bucket(conn, line_id, lo, hi))
     c = t.rollups_state.c
     if step is None:
         if state.rolled_until is None or state.dirty_from is not None:
@@ -136,9 +157,12 @@ def _prepare(rt: Runtime, meta: TenantMeta, target: datetime, earliest: datetime
             low = conn.execute(select(func.min(func.coalesce(c.dirty_from, c.rolled_until)))).scalar()
             firsts = [_first_bucket(conn, line_id) for line_id in lines]
             starts = [d for d in (low, earliest, *firsts) if d is not None]
-            if starts:
-                partitions.ensure_months(conn, t.rollups.name,
-                                         partitions.months_between(min(starts).date(), target.date()))
+            if starts:  # the months whose buckets hold detections, not every month between
+                months = {partitions.month_start(target.date())}
+                for line_id in lines:
+                    months.update(partitions.months_holding(conn, t.detections_table_name(line_id),
+                                                            since=min(starts).date(), until=target.date()))
+                partitions.ensure_months(conn, t.rollups.name, months)
     return lines
 
 

@@ -139,7 +139,7 @@ def _insert_statement(line_id: int, dialect_name: str, by_range: bool = False) -
                                          aggregate_select(line_id, dialect_name, by_range=by_range))
 
 
-def _next_bucket(conn: Connection, line_id: int, start: datetime, end: datetime) -> datetime | None:
+def next_bucket(conn: Connection, line_id: int, start: datetime, end: datetime) -> datetime | None:
     """The first bucket at or after `start` holding a detection before `end` (one index seek)."""
     d = t.detections_table(line_id)
     first = conn.execute(select(func.min(d.c.ts)).where(d.c.ts >= start, d.c.ts < end)).scalar()
@@ -175,7 +175,7 @@ def rebuild_rollups(conn: Connection, meta: TenantMeta, line_id: int, start: dat
 def _aggregate(conn: Connection, line_id: int, start: datetime, end: datetime) -> int:
     mysql = is_mysql_dialect(conn.dialect.name)
     written = 0
-    bucket = _next_bucket(conn, line_id, start, end)
+    bucket = next_bucket(conn, line_id, start, end)
     while bucket is not None:
         if mysql and end - bucket > ROLLUP_GRAIN:
             chunk_end = min(bucket + RANGE_SPAN, end)
@@ -186,7 +186,7 @@ def _aggregate(conn: Connection, line_id: int, start: datetime, end: datetime) -
             statement = _insert_statement(line_id, conn.dialect.name, False)
             params = {"bucket": bucket, "bucket_end": chunk_end}
         written += int(conn.execute(statement, params).rowcount or 0)
-        bucket = _next_bucket(conn, line_id, chunk_end, end) if chunk_end < end else None
+        bucket = next_bucket(conn, line_id, chunk_end, end) if chunk_end < end else None
     return written
 
 

@@ -190,7 +190,7 @@ def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant, monk
     move_to_last_worked_moment(runtime, demo_tenant)
     meta = runtime.meta.get(demo_tenant)
     first, last = data_days(runtime, demo_tenant)
-    write_batch(runtime.db, meta, nominal_edges(meta, first), allowed=set(meta.lines_by_code))
+    write_batch(runtime.db, meta, nominal_edges(meta, first), allowed=set(meta.lines_by_code), window=None)
     roll_tenant(runtime, demo_tenant)  # the fixture leaves the rollups to the job
     filter_set = build_filter_set(DEFAULT_FILTER_ROWS, meta)
     assert len(line_ids(runtime, demo_tenant)) >= 2
@@ -239,7 +239,7 @@ def test_every_path_gives_the_same_frames_and_widgets(runtime, demo_tenant, monk
     late = pd.DataFrame({"line": [line.code] * 3, "ts": [late_ts.isoformat(sep=" ")] * 3,
                          "product_code": [product.code] * 3, "weight_g": ["1.5", "", "2.5"],
                          "status": ["ok", "reject", "ok"], "__line": [1, 2, 3]})
-    write_batch(runtime.db, meta, late, allowed={line.code})
+    write_batch(runtime.db, meta, late, allowed={line.code}, window=None)
     after, _ = compare_paths(runtime, demo_tenant, everything, widgets_for(everything), plans)
     assert after == rows + 3
     roll_tenant(runtime, demo_tenant)

@@ -59,7 +59,7 @@ def _send_batch(runtime, slug: str, rows: list[tuple], product_codes: dict[int, 
         {"ts": ts.isoformat(), "product_code": product_codes[pid], "weight_g": w,
          "status": "reject" if s else "ok"} for ts, pid, w, s in rows]}
     frame, _, _ = parse_batch(json.dumps(body).encode(), "application/json")
-    write_batch(runtime.db, runtime.meta.get(slug), frame, allowed={"L1"})
+    write_batch(runtime.db, runtime.meta.get(slug), frame, allowed={"L1"}, window=None)
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 """Admin API: upload a line's detections CSV and follow its background import.
 
-POST /admin/uploads?line=L1&filename=x.csv   body: the CSV (text/csv), streamed to disk and
-    capped at CAMET_UPLOAD_MAX_BYTES (413 from its Content-Length, or as soon as the streamed
-    bytes pass it); 202 with the upload's id, while a background thread imports it with the
-    command-line import's validation (all or nothing).
+POST /admin/uploads?line=L1&filename=x.csv[&history_from=YYYY-MM-DD]   body: the CSV (text/csv),
+    streamed to disk and capped at CAMET_UPLOAD_MAX_BYTES (413 from its Content-Length, or as
+    soon as the streamed bytes pass it); 202 with the upload's id, while a background thread
+    imports it with the command-line import's validation (all or nothing). `history_from` is
+    the command line's --allow-history-from: rows before the plant's history start are
+    accepted from that date on (audited with the upload).
 GET  /admin/uploads/{id}   status, progress and the bad rows (file line numbers) of one upload
 GET  /admin/uploads        this tenant's latest uploads
 The upload and its outcome are both audited.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import date
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -21,12 +24,14 @@ from starlette.concurrency import run_in_threadpool
 from app_fastapi.api_times import UtcTime
 from app_fastapi.background import background
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep, client_ip
+from core.clock import plant_today
 from core.errors import NotFound, PayloadTooLarge, ValidationFailed
+from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
 from identity.audit import record
 from identity.engine_tokens import Principal
 from identity.users import tenant_id
-from ingest.csv_import import REQUIRED, missing_columns
+from ingest.csv_import import MIN_YEAR, REQUIRED, missing_columns
 from ingest.upload_import import (
     UploadState,
     create_upload,
@@ -95,9 +100,9 @@ async def _stream_to_disk(rt: Runtime, request: Request) -> tuple[str, int]:
     return path, size
 
 
-def _import_and_audit(rt: Runtime, slug: str, upload_id: int) -> None:
+def _import_and_audit(rt: Runtime, slug: str, upload_id: int, history_from: date | None) -> None:
     """The background half: import, then record the outcome in the audit log."""
-    final = run_upload(rt, slug, upload_id)
+    final = run_upload(rt, slug, upload_id, history_from=history_from)
     if final is None:
         return
     with rt.db.central() as conn:
@@ -107,12 +112,19 @@ def _import_and_audit(rt: Runtime, slug: str, upload_id: int) -> None:
                                  "rows_inserted": final.rows_inserted, "message": final.message}})
 
 
+def _today(rt: Runtime, meta: TenantMeta) -> date:
+    return plant_today(rt.clock, meta.timezone)
+
+
 def _register(rt: Runtime, principal: Principal, ip: str, line: str, filename: str, size: int,
-              incoming: str) -> UploadState:
+              incoming: str, history_from: date | None) -> UploadState:
     meta = rt.meta.get(principal.tenant)
     if line not in meta.lines_by_code:
         raise ValidationFailed(f"la línea «{line}» no existe",
                                details=[{"field": "line", "message": "línea desconocida"}])
+    if history_from is not None and not (MIN_YEAR <= history_from.year and history_from <= _today(rt, meta)):
+        raise ValidationFailed(f"la fecha de inicio del historial debe estar entre {MIN_YEAR}-01-01 y hoy",
+                               details=[{"field": "history_from", "message": "fecha fuera de rango"}])
     if size == 0:
         raise ValidationFailed("el archivo está vacío", details=[{"field": "body", "message": "vacío"}])
     with open(incoming, "rb") as head:
@@ -129,8 +141,9 @@ def _register(rt: Runtime, principal: Principal, ip: str, line: str, filename: s
         record(conn, action="admin_edit", tenant_id=tenant_id(conn, principal.tenant),
                user_id=principal.user_id, username=principal.username, ip=ip,
                detail={"what": "csv_upload", "op": "create", "id": upload_id, "before": None,
-                       "after": {"line": line, "filename": filename, "size_bytes": size}})
-    background(rt).submit(_import_and_audit, rt, principal.tenant, upload_id)
+                       "after": {"line": line, "filename": filename, "size_bytes": size,
+                                 "history_from": history_from.isoformat() if history_from else None}})
+    background(rt).submit(_import_and_audit, rt, principal.tenant, upload_id, history_from)
     state = get_upload(rt, principal.tenant, upload_id)
     assert state is not None
     return state
@@ -142,7 +155,11 @@ def _register(rt: Runtime, principal: Principal, ip: str, line: str, filename: s
                         507: {"description": "the server's disk is full or refuses writes"}})
 async def upload(request: Request, principal: AdminPrincipal, rt: RuntimeDep,
                  line: str = Query(min_length=1, max_length=32, description="the line's code"),
-                 filename: str = Query("detecciones.csv", min_length=1, max_length=255)) -> UploadOut:
+                 filename: str = Query("detecciones.csv", min_length=1, max_length=255),
+                 history_from: date | None = Query(
+                     None, description="accept rows from this date on, before the plant's history start: "
+                     "the history start moves back to the earliest row, gap analysis and rollups redo "
+                     "those dates, partitions are made for their months")) -> UploadOut:
     """Store the CSV and start its import in the background; poll GET /admin/uploads/{id}."""
     length = request.headers.get("content-length")
     if length is not None and length.strip().isdigit() and int(length) > rt.settings.upload_max_bytes:
@@ -150,7 +167,7 @@ async def upload(request: Request, principal: AdminPrincipal, rt: RuntimeDep,
     incoming, size = await _stream_to_disk(rt, request)
     try:
         state = await run_in_threadpool(_register, rt, principal, client_ip(request), line,
-                                        os.path.basename(filename), size, incoming)
+                                        os.path.basename(filename), size, incoming, history_from)
     finally:
         if os.path.exists(incoming):
             os.unlink(incoming)

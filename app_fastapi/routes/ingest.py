@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app_fastapi.deps import RuntimeDep
 from core.errors import AuthError, Forbidden, ImportRejected, PayloadTooLarge
+from core.plausibility import Plausibility
 from core.runtime import Runtime
 from identity.ingest_keys import IngestKey, record_use, verify_key
 from identity.ratelimit import limiter_for
@@ -114,7 +115,8 @@ def _ingest(rt: Runtime, key: IngestKey, raw: bytes, media_type: str, line: str 
     if len(frame) > rt.settings.ingest_max_rows:
         raise _too_large("filas", rt.settings.ingest_max_rows)
     t1 = time.perf_counter()
-    result = write_batch(rt.db, meta, frame, allowed=set(key.line_codes), batch_id=batch_id)
+    window = Plausibility.of(rt.settings).window(meta, rt.clock)
+    result = write_batch(rt.db, meta, frame, allowed=set(key.line_codes), window=window, batch_id=batch_id)
     t2 = time.perf_counter()
     record_use(rt.db, key, rows_inserted=result.rows_inserted)
     timings.update(parse=t1 - t0, write=t2 - t1, trace=time.perf_counter() - t2)
@@ -127,7 +129,8 @@ def _ingest(rt: Runtime, key: IngestKey, raw: bytes, media_type: str, line: str 
              responses={401: {"description": "missing, unknown or revoked key"},
                         403: {"description": "a line or tenant outside the key's scope"},
                         413: {"description": "body or row count over the limits"},
-                        422: {"description": "bad rows (named); nothing was written"},
+                        422: {"description": "bad rows (named; a timestamp outside the tenant's "
+                                                 "accepted range names it); nothing was written"},
                         429: {"description": "too many batches for this key"}})
 async def ingest_detections(request: Request, response: Response, key: IngestKeyPrincipal, rt: RuntimeDep,
                             line: str | None = Query(None, max_length=32,

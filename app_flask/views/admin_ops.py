@@ -112,11 +112,14 @@ def upload() -> ResponseReturnValue:
     """Hand the file to the engine, which imports it in the background; show its progress."""
     file = request.files.get("archivo")
     line = request.form.get("linea", "")
+    history_from = request.form.get("historial_desde", "").strip()
     if file is None or not file.filename:
         return _upload_page("Elegí un archivo CSV.", 422)
+    params = {"line": line, "filename": file.filename[-255:]}
+    if history_from:  # an explicit import of older history (the engine validates the date)
+        params["history_from"] = history_from
     try:
-        state = _call("POST", "/api/v1/admin/uploads",
-                      params={"line": line, "filename": file.filename[-255:]},
+        state = _call("POST", "/api/v1/admin/uploads", params=params,
                       content=_chunks(file),
                       headers={"Content-Type": "text/csv", "Content-Length": str(_size(file))})
     except EngineError as exc:

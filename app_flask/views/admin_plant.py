@@ -7,6 +7,7 @@
 /admin/planta/<tipo>/guardar        create or update; the engine's refusal is shown in the form
 /admin/planta/<tipo>/<id>/activo    activate/deactivate a line, product or stop reason (never deleted)
 /admin/planta/<tipo>/<id>/borrar    delete an area, a shift, a closed day or a target
+/admin/planta/historial             POST: the plant's start of history (empty: the rolling default)
 
 The engine validates with the YAML loader's rules, audits, marks periods for re-analysis and
 tells every worker's cache; this blueprint only turns forms into bodies and shows answers.
@@ -29,6 +30,7 @@ EDITABLE = ", ".join(k for k, kind in KINDS.items() if kind.can_edit)
 TOGGLE = ", ".join(k for k, kind in KINDS.items() if kind.can_toggle)
 DELETABLE = ", ".join(k for k, kind in KINDS.items() if kind.can_delete)
 HANDLED = (404, 409, 422)
+SETTINGS_API = "/api/v1/admin/plant/settings"
 
 
 def _call(method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
@@ -46,7 +48,22 @@ def overview() -> ResponseReturnValue:
     """Every kind of entry in one page, with its actions."""
     rows = {tipo: _rows(tipo) for tipo in KINDS}
     return render_template("admin/plant.html", kinds=KINDS, rows=rows, weekdays=dict(WEEKDAYS),
+                           plant_settings=_call("GET", SETTINGS_API),
                            error=request.args.get("error"), saved=request.args.get("guardado"))
+
+
+@bp.post("/historial")
+@admin_required
+def history() -> ResponseReturnValue:
+    """Set or clear the plant's start of history; the engine's refusal is shown on the page."""
+    value = request.form.get("inicio", "").strip() or None
+    try:
+        _call("PUT", SETTINGS_API, json={"history_start": value})
+    except EngineError as exc:
+        if exc.status_code not in HANDLED:
+            raise
+        return redirect(url_for("admin_planta.overview", error=exc.message, _anchor="historial"))
+    return redirect(url_for("admin_planta.overview", guardado="inicio del historial", _anchor="historial"))
 
 
 def _problem(kind: PlantKind, detail: dict[str, Any]) -> str:
