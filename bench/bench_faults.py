@@ -175,14 +175,7 @@ class Installation:
         self.db.stop()
 
     def sql(self, sql: str, database: str = "camet") -> list[tuple]:
-        conn = pymysql.connect(host="127.0.0.1", port=self.db.port, user="root", database=database,
-                               connect_timeout=5, read_timeout=120, autocommit=True)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        return self.db.execute(sql, database, timeout_s=120)
 
     def url(self, name: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}{path}"

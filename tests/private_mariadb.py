@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pymysql
 
+from tests.fault_process import SignalledProcess
 from tests.servers import free_port
 
 MARIADBD = "/usr/sbin/mariadbd"
@@ -50,7 +50,7 @@ def _user() -> str:
     return getpass.getuser()
 
 
-class PrivateMariaDB:
+class PrivateMariaDB(SignalledProcess):
     """One server process; `url(db)` is the SQLAlchemy URL of a database on it."""
 
     def __init__(self, root: Path, *, extra_args: tuple[str, ...] = ()) -> None:
@@ -91,37 +91,17 @@ class PrivateMariaDB:
             raise RuntimeError(f"mariadbd on port {self.port} did not come up")
         self.execute("CREATE DATABASE IF NOT EXISTS test")
 
-    def execute(self, sql: str) -> list[tuple]:
+    def execute(self, sql: str, database: str | None = None, timeout_s: float = 10) -> list[tuple]:
         """One statement as root on a fresh connection (setup and inspection in tests)."""
-        conn = pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=2,
-                               read_timeout=10, write_timeout=10, autocommit=True)
+        conn = pymysql.connect(host="127.0.0.1", port=self.port, user="root", database=database,
+                               connect_timeout=2, read_timeout=timeout_s, write_timeout=timeout_s,
+                               autocommit=True)
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)
                 return list(cur.fetchall())
         finally:
             conn.close()
-
-    def freeze(self) -> None:
-        """SIGSTOP: connections stay open, nothing is answered, new connects hang."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-        self.frozen = True
-
-    def thaw(self) -> None:
-        """SIGCONT after `freeze()`."""
-        if self.process is not None and self.frozen:
-            self.process.send_signal(signal.SIGCONT)
-        self.frozen = False
-
-    def kill(self) -> None:
-        """SIGKILL, as when the host's OOM killer or an operator ends the server."""
-        if self.process is None:
-            return
-        self.thaw()
-        self.process.kill()
-        self.process.wait(timeout=10)
-        self.process = None
 
     def restart(self) -> None:
         """Kill and start again on the same port and data (crash recovery included)."""

@@ -10,7 +10,6 @@ port, empty.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 
 import redis
 
+from tests.fault_process import SignalledProcess
 from tests.servers import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or ""
@@ -28,7 +28,7 @@ def available() -> bool:
     return bool(REDIS_SERVER)
 
 
-class PrivateRedis:
+class PrivateRedis(SignalledProcess):
     """One server process on its own port; `url(db)` is a redis:// URL on it."""
 
     def __init__(self) -> None:
@@ -60,27 +60,6 @@ class PrivateRedis:
             except redis.RedisError:
                 time.sleep(0.02)
         raise RuntimeError(f"redis-server on port {self.port} did not come up")
-
-    def freeze(self) -> None:
-        """SIGSTOP: connects are accepted by the kernel, nothing is answered."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-        self.frozen = True
-
-    def thaw(self) -> None:
-        """SIGCONT after `freeze()`."""
-        if self.process is not None and self.frozen:
-            self.process.send_signal(signal.SIGCONT)
-        self.frozen = False
-
-    def kill(self) -> None:
-        """SIGKILL: the port closes, connections are refused."""
-        if self.process is None:
-            return
-        self.thaw()
-        self.process.kill()
-        self.process.wait(timeout=10)
-        self.process = None
 
 
 @contextmanager
