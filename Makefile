@@ -10,7 +10,7 @@ CAMET_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/test
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-clock setup deps assets i18n db lint bench fuzz clean
+.PHONY: run test test-clock setup deps assets i18n db lint bench faults fuzz clean
 
 # DEMO_LIVE=0 make run: no plant simulator posting live detections next to the servers.
 DEMO_LIVE ?= 1
@@ -77,6 +77,10 @@ lint: deps
 
 bench: setup
 	$(PY) bench/run_all.py
+
+# The fault run against real processes (minutes; not part of `make test`): see bench/bench_faults.py.
+faults: setup
+	$(PY) bench/bench_faults.py
 
 # Acceptance fuzz of the engine API (minutes; not part of `make test`): see bench/fuzz_api.py.
 fuzz: setup
