@@ -11,7 +11,8 @@
     ├── NotFound (404)                 unknown tenant, line, layout...
     ├── ValidationFailed (422)         user input rejected; carries per-field messages
     │   └── Conflict (409)             valid input that clashes with the current state (last admin,
-    │                                  oneself, a duplicate name)
+    │       │                          oneself, a duplicate name)
+    │       └── JobBusy                jobs/run_lock.py: the job already runs for that tenant
     ├── ImportRejected (422)           a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)              a dashboard query that must be narrowed
     ├── PayloadTooLarge (413)          an ingestion batch or an uploaded file over its limits
@@ -31,6 +32,7 @@
     │   (inside the broker: CallFailed, one failed attempt, and SsrfRefused, a non-public
     │    destination, both 502 and both turned into ExternalAPIError for the widget)
     ├── MigrationError                 core/migrations.py: a schema step that cannot run on the data
+    ├── RunLost                        jobs/run_guard.py: a job run lost its lock; its chunk rolls back
     └── EngineError                    app_flask/engine_client.py: a non-2xx engine answer,
                                        with the engine's status and body
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Double,
     Select,
     SmallInteger,
     Table,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     select,
     union_all,
 )
@@ -195,6 +197,17 @@ def route_partitions(
     return routed
 
 
+def _selected(table: Table, name: str, line_id: int) -> ColumnElement:
+    """One column of a raw read. `weight_g` is read as a DOUBLE (`+ 0e0`; SQLAlchemy drops a
+    CAST to DOUBLE on MySQL): a MySQL FLOAT travels the text protocol (PyMySQL, mysqlclient)
+    with 6 significant digits, so 141559.45 g would arrive as 141559; as a double it is exact."""
+    if name == "line_id":
+        return literal(line_id, SmallInteger).label("line_id")
+    if name == "weight_g":
+        return (table.c.weight_g + literal_column("0e0", Double)).label("weight_g")
+    return table.c[name]
+
+
 def _branch(
     table: Table,
     line_id: int,
@@ -204,10 +217,7 @@ def _branch(
     partition_names: Sequence[str] | None,
     ranges: Sequence[tuple[datetime, datetime]] | None = None,
 ) -> Select:
-    cols = [
-        literal(line_id, SmallInteger).label("line_id") if c == "line_id" else table.c[c]
-        for c in columns
-    ]
+    cols = [_selected(table, c, line_id) for c in columns]
     stmt = select(*cols)
     conds = branch_conditions(table, window, fragments, ranges)
     if conds:
