@@ -53,6 +53,8 @@ import httpx  # noqa: E402
 import pymysql  # noqa: E402
 
 from bench._common import ROOT, machine_info, print_machine  # noqa: E402
+from cli.serve import waitress_argv  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from tests.private_mariadb import PrivateMariaDB, available  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
@@ -140,9 +142,9 @@ class Installation:
                     "--no-proxy-headers"]
             health = f"http://127.0.0.1:{port}/api/v1/health"
         else:
-            argv = [sys.executable, "-m", "waitress", "--host", "127.0.0.1", "--port", str(port),
-                    "--threads", "4", "--ident=", "--call", "app_flask:create_app"]
-            health = f"http://127.0.0.1:{port}/login"
+            argv = waitress_argv(load_settings(), ["--call", "app_flask:create_app"], host="127.0.0.1",
+                                 port=port, engine=False, threads=4)
+            health = f"http://127.0.0.1:{port}/health"
             env = {"TMPDIR": str(self.tmp), **env}
         self.procs[name] = subprocess.Popen(argv, cwd=ROOT, env=self.env(**env), stdout=log,
                                             stderr=subprocess.STDOUT)
@@ -402,24 +404,28 @@ def fault_late_data(inst: Installation, phase: Phase, key: str) -> None:
     """Post one detection in the middle of an old stop of L1; rerun gap analysis; the stop must split."""
     line_id = inst.sql("SELECT id FROM `lines` WHERE code = 'L1'", "camet_demo")[0][0]
     row = inst.sql(f"SELECT start_ts, end_ts FROM stops WHERE line_id = {line_id} AND end_ts IS NOT NULL "
-                   "AND TIMESTAMPDIFF(SECOND, start_ts, end_ts) BETWEEN 600 AND 3600 "
+                   "AND kind = 'stop' AND downtime_s BETWEEN 600 AND 3600 "
                    "ORDER BY start_ts DESC LIMIT 1", "camet_demo")
     if not row:
         phase.notes["late_data"] = "no stop of 10-60 min on L1 to split"
         return
     start, end = row[0]
     middle = start + (end - start) / 2
+    middle = middle.replace(microsecond=middle.microsecond // 1000 * 1000)  # detections keep ms
     tz = inst.sql("SELECT timezone FROM tenants WHERE slug = 'demo'")[0][0]
     body = {"batch_id": uuid.uuid4().hex, "line": "L1", "detections": [
         {"ts": middle.isoformat(), "product_code": "PF-150", "weight_g": 150.2, "status": "ok"}]}
     r = httpx.post(inst.url("engine_a", "/api/v1/ingest/detections"), json=body, headers={"X-Api-Key": key},
                    timeout=60)
     out = inst.manage("jobs", "run", "gap-analysis", "--tenant", "demo", check=False)
-    spanning = inst.sql(f"SELECT COUNT(*) FROM stops WHERE line_id = {line_id} AND start_ts < '{middle}' "
-                        f"AND end_ts > '{middle}'", "camet_demo")[0][0]
+    around = inst.sql(f"SELECT start_ts, end_ts, downtime_s FROM stops WHERE line_id = {line_id} "
+                      f"AND end_ts > '{start}' AND start_ts < '{end}' ORDER BY start_ts", "camet_demo")
+    spanning = [row for row in around if row[0] < middle < row[1]]
     phase.notes["late_data"] = {"stop": f"{start}..{end} ({(end - start).total_seconds():.0f} s, {tz})",
-                                "ingest": r.status_code, "gap_job_exit": out.returncode,
-                                "stops_spanning_the_new_detection": int(spanning)}
+                                "ingest": f"{r.status_code} inserted {r.json().get('rows_inserted')}",
+                                "gap_job": f"exit {out.returncode} {(out.stdout + out.stderr).strip()[-99:]}",
+                                "stops_after": [f"{a:%H:%M:%S}-{b:%H:%M:%S} {d:.0f} s" for a, b, d in around],
+                                "stops_spanning_the_new_detection": len(spanning)}
     phase.fault_end = now()
 
 
@@ -595,6 +601,7 @@ def main() -> int:
     parser.add_argument("--freeze-s", type=float, default=20.0)
     parser.add_argument("--job-timeout-s", type=float, default=300.0,
                         help="a job run by hand after the implausible import is killed after this")
+    parser.add_argument("--faults", default="", help="comma-separated subset of the faults (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the installation and logs")
     args = parser.parse_args()
     if not available():
@@ -630,7 +637,10 @@ def main() -> int:
             ("empty-length", lambda ph: fault_empty_length(inst, ph)),
         ]
         phases = []
+        chosen = set(args.faults.split(",")) if args.faults else None
         for name, fault in plan:
+            if chosen is not None and name not in chosen and name != "steady":
+                continue
             print(f"fault: {name}", flush=True)
             phase = Phase(name, now())
             try:
