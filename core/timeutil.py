@@ -14,6 +14,12 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def with_plant_offset(moment: datetime | None, timezone: str) -> datetime | None:
+    """A naive plant-local time with the plant's offset attached (None stays None): what the
+    JSON API shows, so every timestamp it sends is a full ISO date-time."""
+    return moment.replace(tzinfo=zone(timezone)) if moment is not None else None
+
+
 def day_start(day: date) -> datetime:
     """Local midnight opening `day`."""
     return datetime(day.year, day.month, day.day)

@@ -124,7 +124,7 @@ def test_state_clashes_are_409_and_documented(auth_world, admin):
                          ("put", "/admin/dashboards/{layout_id}"), ("post", "/admin/dashboards"),
                          ("post", "/admin/filters/order"),
                          ("delete", "/admin/widgets/{row_id}"), ("patch", "/admin/filters/{row_id}"),
-                         ("post", "/ingest-keys")):
+                         ("post", "/ingest-keys"), ("post", "/admin/jobs/{name}/run")):
         assert "409" in paths["/api/v1" + path][method]["responses"], (method, path)
 
 
@@ -159,3 +159,15 @@ def test_line_status_times_carry_the_plant_offset(auth_world, admin):
     for line in body["lines"]:
         for key in ("since", "last_detection"):
             assert line[key] is None or datetime.fromisoformat(line[key]).utcoffset() is not None
+
+
+@pytest.mark.clock
+def test_the_plausibility_window_carries_the_plant_offset(auth_world, admin):
+    """The plant settings' accepted range is plant time with its offset (a full date-time)."""
+    rt = auth_world.runtime
+    body = admin.get("/api/v1/admin/plant/settings").json()
+    lo, hi = datetime.fromisoformat(body["accepted_from"]), datetime.fromisoformat(body["accepted_until"])
+    assert lo.utcoffset() is not None and hi.utcoffset() is not None
+    assert lo < rt.clock.now_utc() < hi
+    put = admin.put("/api/v1/admin/plant/settings", json={"history_start": "2026-01-05"}).json()
+    assert datetime.fromisoformat(put["accepted_from"]).replace(tzinfo=None) == datetime(2026, 1, 5)

@@ -127,7 +127,8 @@ def _duration(started: datetime, finished: datetime | None) -> float | None:
     return None if finished is None else max((finished - started) / timedelta(seconds=1), 0.0)
 
 
-@router.post("/jobs/{name}/run", response_model=RunStarted, status_code=202)
+@router.post("/jobs/{name}/run", response_model=RunStarted, status_code=202,
+             responses={409: {"description": "the job is already running for this tenant"}})
 def run_now(name: JobName, principal: AdminPrincipal, rt: RuntimeDep, request: Request) -> RunStarted:
     """Start the job for this tenant now (404 for an unknown job, 409 while it runs); its run
     appears in the runs. The run's lock is taken before answering, so a conflict is told here."""

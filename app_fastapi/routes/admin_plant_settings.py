@@ -21,6 +21,7 @@ from app_fastapi.routes.admin_plant_common import refusal
 from core.clock import plant_today
 from core.plausibility import Plausibility
 from core.runtime import Runtime
+from core.timeutil import with_plant_offset
 from ingest.plant_settings import MIN_HISTORY_YEAR, apply_history_start, check_history_start
 
 router = APIRouter(prefix="/admin/plant/settings", tags=["admin plant"])
@@ -35,16 +36,19 @@ class PlantSettingsBody(BaseModel):
 
 class PlantSettingsOut(BaseModel):
     history_start: date | None
-    accepted_from: datetime = Field(description="plant time: the oldest timestamp writes accept now")
-    accepted_until: datetime = Field(description="plant time: now + CAMET_PLAUSIBLE_FUTURE_S")
+    accepted_from: datetime = Field(description="plant time with its offset: the oldest timestamp "
+                                    "writes accept now")
+    accepted_until: datetime = Field(description="plant time with its offset: now + CAMET_PLAUSIBLE_FUTURE_S")
     default_past_days: int
 
 
 def _out(rt: Runtime, slug: str) -> PlantSettingsOut:
     meta = rt.meta.get(slug)
     window = Plausibility.of(rt.settings).window(meta, rt.clock)
-    return PlantSettingsOut(history_start=meta.history_start, accepted_from=window.lo,
-                            accepted_until=window.hi, default_past_days=rt.settings.plausible_past_days)
+    return PlantSettingsOut(history_start=meta.history_start,
+                            accepted_from=with_plant_offset(window.lo, meta.timezone),
+                            accepted_until=with_plant_offset(window.hi, meta.timezone),
+                            default_past_days=rt.settings.plausible_past_days)
 
 
 @router.get("", response_model=PlantSettingsOut)

@@ -13,15 +13,10 @@ from pydantic import BaseModel
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from core.clock import plant_now
-from core.timeutil import zone
+from core.timeutil import with_plant_offset
 from query.line_status import RATE_WINDOW_MIN, line_statuses
 
 router = APIRouter(tags=["live"])
-
-
-def _with_offset(moment: datetime | None, timezone: str) -> datetime | None:
-    """A naive plant-local time with the plant's offset attached (None stays None)."""
-    return moment.replace(tzinfo=zone(timezone)) if moment is not None else None
 
 
 class LineStatusOut(BaseModel):
@@ -54,8 +49,9 @@ def lines_status(principal: CurrentPrincipal, rt: RuntimeDep) -> LinesStatus:
         meta = rt.meta.get(principal.tenant, conn)
         lines = line_statuses(conn, meta, rt.clock)
     tz = meta.timezone
-    return LinesStatus(now=_with_offset(plant_now(rt.clock, tz).replace(microsecond=0), tz), timezone=tz,
-                       rate_window_min=RATE_WINDOW_MIN,
-                       lines=[LineStatusOut(**{**item, "since": _with_offset(item["since"], tz),
-                                               "last_detection": _with_offset(item["last_detection"], tz)})
-                              for item in lines])
+    return LinesStatus(
+        now=with_plant_offset(plant_now(rt.clock, tz).replace(microsecond=0), tz), timezone=tz,
+        rate_window_min=RATE_WINDOW_MIN,
+        lines=[LineStatusOut(**{**item, "since": with_plant_offset(item["since"], tz),
+                                "last_detection": with_plant_offset(item["last_detection"], tz)})
+               for item in lines])
