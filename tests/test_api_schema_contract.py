@@ -171,3 +171,12 @@ def test_the_plausibility_window_carries_the_plant_offset(auth_world, admin):
     assert lo < rt.clock.now_utc() < hi
     put = admin.put("/api/v1/admin/plant/settings", json={"history_start": "2026-01-05"}).json()
     assert datetime.fromisoformat(put["accepted_from"]).replace(tzinfo=None) == datetime(2026, 1, 5)
+    # A day the schema allows but the plant's clock rules out is a clash (409), not a bad body;
+    # the schema itself carries the 1970 bound, so a body it allows is never a 422.
+    future = admin.put("/api/v1/admin/plant/settings", json={"history_start": "7640-05-01"})
+    assert future.status_code == 409 and "after today" in future.json()["message"]
+    schema = admin.get("/api/openapi.json").json()
+    field = schema["components"]["schemas"]["PlantSettingsBody"]["properties"]["history_start"]
+    assert field["pattern"].startswith("^(19[7-9]")
+    assert "409" in schema["paths"]["/api/v1/admin/plant/settings"]["put"]["responses"]
+    assert admin.put("/api/v1/admin/plant/settings", json={"history_start": "1969-12-31"}).status_code == 422

@@ -19,19 +19,23 @@ from app_fastapi.deps import AdminPrincipal, IsoDay, RuntimeDep
 from app_fastapi.routes.admin_common import audited_change
 from app_fastapi.routes.admin_plant_common import refusal
 from core.clock import plant_today
+from core.errors import Conflict
 from core.plausibility import Plausibility
 from core.runtime import Runtime
 from core.timeutil import with_plant_offset
 from ingest.plant_settings import MIN_HISTORY_YEAR, apply_history_start, check_history_start
 
 router = APIRouter(prefix="/admin/plant/settings", tags=["admin plant"])
+FROM_1970 = r"^(19[7-9][0-9]|[2-9][0-9]{3})-"  # a day of 1970 or later (format: date does the rest)
 
 
 class PlantSettingsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    history_start: IsoDay | None = Field(description="first day of the plant's history; null: the "
-                                         "rolling default")
+    history_start: IsoDay | None = Field(
+        description="first day of the plant's history (1970 on, not after the plant's today); null: the "
+                    "rolling default",
+        json_schema_extra={"pattern": FROM_1970})
 
 
 class PlantSettingsOut(BaseModel):
@@ -57,17 +61,20 @@ def get_settings(principal: AdminPrincipal, rt: RuntimeDep) -> PlantSettingsOut:
     return _out(rt, principal.tenant)
 
 
-@router.put("", response_model=PlantSettingsOut)
+@router.put("", response_model=PlantSettingsOut,
+            responses={409: {"description": "a history start after the plant's today"}})
 def put_settings(body: PlantSettingsBody, principal: AdminPrincipal, rt: RuntimeDep,
                  request: Request) -> PlantSettingsOut:
-    """Set (or clear) the plant's history start; 422 before 1970 or after today."""
+    """Set (or clear) the plant's history start; 422 before 1970 (the schema's pattern), 409 after
+    the plant's today (a date the clock, not the schema, rules out)."""
     meta = rt.meta.get(principal.tenant)
     value = body.history_start
-    errors = check_history_start(value, plant_today(rt.clock, meta.timezone))
     if value is not None and value.year < MIN_HISTORY_YEAR:
-        errors.append(f"history_start: must be a date from {MIN_HISTORY_YEAR}-01-01 on")
+        raise refusal([f"history_start: must be a date from {MIN_HISTORY_YEAR}-01-01 on"])
+    errors = check_history_start(value, plant_today(rt.clock, meta.timezone))
     if errors:
-        raise refusal(errors)
+        refused = refusal(errors)
+        raise Conflict(refused.message, details=refused.details)
     with audited_change(rt, principal, request, "plant_settings") as (conn, change):
         apply_history_start(conn, value)
         before = meta.history_start.isoformat() if meta.history_start else None
