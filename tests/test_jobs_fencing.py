@@ -17,7 +17,7 @@ from core import schema_tenant as t
 from core.db import is_mysql
 from core.partitions import existing_partitions
 from core.runtime import build_runtime
-from ingest.tenants import create_tenant
+from core.tenants import create_tenant
 from jobs.gap_job import analyse_tenant
 from jobs.partitions_job import maintain_tenant
 from jobs.registry import JOBS, job
