@@ -32,8 +32,8 @@ from ingest.csv_import import import_detections
 from ingest.plant_metadata import load_plant_text
 from jobs.gap_job import analyse_tenant
 from jobs.partitions_job import maintain_tenant
-from jobs.rollup_job import roll_tenant
 from manage import main
+from rollups.job import roll_tenant
 from tests import stops_dataset as ds
 from tests.browser_utils import flask_login
 from tests.helpers import TEST_TZ, frozen_test_clock, reused_password_hashes
