@@ -32,7 +32,7 @@
     │   (inside the broker: CallFailed, one failed attempt, and SsrfRefused, a non-public
     │    destination, both 502 and both turned into ExternalAPIError for the widget)
     ├── MigrationError                 core/migrations.py: a schema step that cannot run on the data
-    ├── RunLost                        jobs/run_guard.py: a job run lost its lock; its chunk rolls back
+    ├── RunLost                        a job run lost its lock; its chunk rolls back
     └── EngineError                    app_flask/engine_client.py: a non-2xx engine answer,
                                        with the engine's status and body
 
@@ -169,3 +169,9 @@ class InvalidDefinition(RegistryError, ValueError):
     """A definition the code cannot use; a ValueError too, for callers that validate."""
 
     code = "invalid_definition"
+
+
+class RunLost(CametError):
+    """The run no longer holds its lock: it must stop before committing anything more."""
+
+    code = "run_lost"

@@ -28,11 +28,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from core.errors import CametError, Conflict
+from core.errors import CametError, Conflict, RunLost
 from core.runtime import Runtime
 from core.schema_central import job_locks
 from jobs.heartbeat import Heartbeat
-from jobs.run_guard import RunLost, fence
+from jobs.run_guard import fence
 
 log = logging.getLogger(__name__)
 RELEASED = datetime(2000, 1, 1)  # expires_at of a released lease: free at once, row and token kept

@@ -22,10 +22,11 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 
 from core import schema_central as c
+from core.commit_guard import guarded
+from core.errors import RunLost
 from core.runtime import Runtime
 from core.tenants import list_tenants
 from jobs.registry import JOBS, get_job
-from jobs.run_guard import RunLost, guarded
 from jobs.run_lock import JobBusy, RunLock
 
 log = logging.getLogger(__name__)
