@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from app_fastapi.csv_export import CHUNK_ROWS, csv_chunks
 from core import schema_tenant as t
+from engine.csv_export import CHUNK_ROWS, csv_chunks
 from tests.dashboard_support import bearer, data_days, demo_principal
 from widgets.shapes import table_of
 

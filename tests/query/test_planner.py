@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from app_fastapi.orchestrator import frame_need
 from core.clock import plant_now
 from core.errors import ValidationFailed
+from engine.orchestrator import frame_need
 from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.batch import write_batch

@@ -9,7 +9,7 @@ The route stays thin; this module alone knows filters/, broker/ and widgets/. St
    database, or raw rows grouped in pandas), while the external calls run concurrently;
 4. hand each widget its scoped data and run `process_data`; a failure is that widget's error.
 Plant widgets (stops, shift report, line status) get one PlantData per run, loaded by
-app_fastapi/plant_source.py alongside the master read.
+engine/plant_source.py alongside the master read.
 """
 
 from __future__ import annotations
@@ -24,10 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from app_fastapi.plant_source import PlantUnavailable, plant_for_run
 from broker import DataBroker, ExternalAPIError, ExternalAPIService, Fetched
 from broker.credentials import stored_credentials
 from broker.state import broker_state
@@ -36,6 +34,8 @@ from core.clock import plant_now
 from core.errors import NotFound, RegistryError
 from core.memory import released_after
 from core.runtime import Runtime
+from engine.plant_source import PlantUnavailable, plant_for_run
+from engine.threads import in_thread
 from filters.engine import FilterSet, load_filter_set
 from identity.engine_tokens import Principal
 from query.grain import FrameNeed, check_need, master_columns_for
@@ -167,7 +167,7 @@ async def run_dashboard(
     """
     started = time.perf_counter()
     slug = principal.tenant
-    config = await run_in_threadpool(load_config, rt, slug, layout_id)
+    config = await in_thread(load_config, rt, slug, layout_id)
     values = config.filter_set.validate(raw_filters)
     fragments = config.filter_set.fragments(values)
     applied = config.filter_set.applied(values)
@@ -208,12 +208,12 @@ async def run_dashboard(
         finally:
             spans["plant"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
 
-    plant_task = asyncio.create_task(run_in_threadpool(read_plant))
+    plant_task = asyncio.create_task(in_thread(read_plant))
     external_task = asyncio.create_task(fetch_external())
     master = None
     try:
         if needs:
-            master = await run_in_threadpool(read_frames)
+            master = await in_thread(read_frames)
         payloads, external_s = await external_task
         plant = await plant_task
     finally:
@@ -230,7 +230,7 @@ async def run_dashboard(
         plan = master.plan if master is not None else None
         frames = {wid: master.frames[need] for wid, need in needs.items()} if master is not None else {}
         del master
-        slots, broker_s, widgets_s = await run_in_threadpool(
+        slots, broker_s, widgets_s = await in_thread(
             _feed_widgets, slots, frames, payloads, config.timezone, plant,
         )
     finally:

@@ -37,12 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from app_fastapi.orchestrator import RunResult, load_config, run_dashboard
-from app_fastapi.result_cache import ResultCache
 from core import schema_tenant as t
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db_errors import unavailable_cause
@@ -51,6 +48,9 @@ from core.errors import Overloaded
 from core.metadata_cache import read_version
 from core.runtime import Runtime
 from core.settings import Settings
+from engine.orchestrator import RunResult, load_config, run_dashboard
+from engine.result_cache import ResultCache
+from engine.threads import in_thread
 from identity.engine_tokens import Principal
 
 T = TypeVar("T")
@@ -237,9 +237,9 @@ class DashboardRuns:
             result.meta["served"] = "computed"
             return result
         started = time.perf_counter()
-        key, slot, cacheable = await run_in_threadpool(run_key, rt, principal, raw_filters, layout_id)
+        key, slot, cacheable = await in_thread(run_key, rt, principal, raw_filters, layout_id)
         if cacheable:
-            hit = await run_in_threadpool(self.cache.get, key, slot)
+            hit = await in_thread(self.cache.get, key, slot)
             if hit is not None:
                 meta = {**hit["meta"], "served": "cache"}
                 took = round((time.perf_counter() - started) * 1000.0, 2)
@@ -251,7 +251,7 @@ class DashboardRuns:
         if cacheable and not shared and not any("error" in w or "stale" in w for w in result.widgets):
             # An answer with a failed or stale widget (an external API down) is not kept.
             answer = {"widgets": result.widgets, "meta": result.meta}
-            await run_in_threadpool(self.cache.put, key, answer, slot)
+            await in_thread(self.cache.put, key, answer, slot)
         meta = {**result.meta, "served": "shared" if shared else "computed"}
         return RunResult(result.widgets, meta, result.timings_ms, result.spans_ms)
 
