@@ -26,7 +26,7 @@ from filters.shifts import ShiftFilter
 from query.line_status import current_shift, line_statuses
 from query.shift_report import Selection, search_stops, selected_instances, shift_report
 from query.spec import SqlFragment
-from query.stop_reasons import minutes_by_reason
+from stops.reasons import minutes_by_reason
 from widgets.plant_data import PlantData
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from core.clock import Clock
 from core.db import parse_db_url
 from core.runtime import Runtime, build_runtime
 from core.settings import load_settings
-from ingest.tenants import create_tenant, ensure_database
+from core.tenants import create_tenant, ensure_database
 from jobs.registry import JOBS, job
 from jobs.run_guard import checkpoint
 from jobs.scheduler import ensure_started

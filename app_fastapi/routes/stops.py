@@ -22,7 +22,7 @@ from engine.orchestrator import time_window
 from engine.plant_source import selection_of
 from filters.engine import load_filter_set
 from query.shift_report import Selection, search_stops
-from query.stop_reasons import attach_segments
+from stops.reasons import attach_segments
 
 router = APIRouter(prefix="/stops", tags=["stops"])
 

@@ -23,7 +23,7 @@ def _mode(path) -> int:
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_var_dir_and_sqlite_files_are_owner_only(settings):
-    from ingest.tenants import create_tenant
+    from core.tenants import create_tenant
 
     rt = build_runtime(settings)
     migrations.upgrade_central(rt.db.central_engine)

@@ -18,7 +18,7 @@ from identity.engine_tokens import Principal, issue_token
 from identity.users import create_user, tenant_id
 from ingest.plant_metadata import load_plant_text, parse_plant
 from jobs.runs import run_by_hand
-from query.stop_reasons import minutes_by_reason
+from stops.reasons import minutes_by_reason
 from tests import stops_dataset as ds
 from tests.stops_support import SLUG, build_stops_tenant, token
 

@@ -141,7 +141,7 @@ def test_per_user_login_limit_is_keyed_on_the_normalised_name(auth_world, flask_
 
 
 def test_migration_normalises_existing_usernames_and_binds_the_collation(runtime):
-    from ingest.tenants import create_tenant
+    from core.tenants import create_tenant
 
     create_tenant(runtime.db, "acme", name="ACME")
     with runtime.db.central() as conn:

@@ -17,16 +17,16 @@ from core import schema_tenant as t
 from core.db import is_mysql
 from core.partitions import existing_partitions
 from core.runtime import build_runtime
-from ingest.tenants import create_tenant
-from jobs.gap_job import analyse_tenant
+from core.tenants import create_tenant
 from jobs.partitions_job import maintain_tenant
 from jobs.registry import JOBS, job
-from jobs.rollup_job import roll_tenant
 from jobs.run_guard import RunLost, checkpoint, fence, guarded
 from jobs.run_lock import JobBusy, RunLock
 from jobs.runs import due_runs, reap_abandoned, run_by_hand, run_recorded
 from jobs.scheduler import JobScheduler
 from manage import main
+from rollups.job import roll_tenant
+from stops.job import analyse_tenant
 from tests.stops_support import SLUG, build_stops_tenant, stop_rows
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.dialects import mysql, sqlite
 from core.errors import InvalidDefinition
 from core.rollup_sql import giveaway_sql, under_nominal_sql
 from core.schema_tenant import detections_table, products
-from jobs.rollups import aggregate_select
 from query.grain import (
     MEASURES,
     WEIGHT_MEASURES,
@@ -24,6 +23,7 @@ from query.grain import (
     rows_to_grain,
     shape_frames,
 )
+from rollups.rebuild import aggregate_select
 from widgets.base import CombinedData, WidgetContext
 from widgets.kpi import KpiWidget
 from widgets.line_summary import LineSummaryWidget
