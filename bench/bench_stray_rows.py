@@ -5,7 +5,7 @@ The hand-made stoppage dataset (tests/stops_dataset.py: line T1, 17-18 Nov 2026,
 table, as rows that got in before the plausibility window existed. Per backend, in one run: the
 gap analysis, the rollups and partition maintenance with their time, statements and chunks, the
 stops written (rows, hours of downtime, rows ending after now) and, on MariaDB, the partitions
-created. The rows written are the assertion of tests/test_implausible_data.py; this prints the
+created. The rows written are the assertion of tests/ingest/test_implausible_data.py; this prints the
 cost. Run the same script on a checkout without the fix for the baseline.
 
     .venv/bin/python bench/bench_stray_rows.py [--backends sqlite,mysql]

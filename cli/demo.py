@@ -141,7 +141,7 @@ def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url:
 
     `rollups=False` leaves the rollups to the scheduled job (dashboards read the detections by
     push-down until it runs): test fixtures use it because rolling a day costs seconds per test
-    and the rollup path has its own exactness tests (tests/test_planner.py).
+    and the rollup path has its own exactness tests (tests/query/test_planner.py).
     """
     migrations.upgrade_central(rt.db.central_engine)
     create_tenant(rt.db, DEMO_SLUG, name="Alimentos del Sur (demo)", db_url=db_url, timezone=DEMO_TZ)
