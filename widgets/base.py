@@ -60,6 +60,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.errors import CametError, RegistryError
+from core.production_days import window_days
 from core.registry import Registry
 from widgets.plant_data import PLANT_PARTS
 from widgets.shapes import get_shape
@@ -100,8 +101,7 @@ class WidgetContext:
         """First and last production date (inclusive) of the applied window, when there is one."""
         if self.time_range is None:
             return None
-        start, end = (moment - self.day_start for moment in self.time_range)
-        return start.date(), max(start, end - timedelta(microseconds=1)).date()
+        return window_days(self.time_range, self.day_start)
 
 
 class BaseWidget:
