@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
+from flask import current_app
 
+from app_flask.login_session import engine_token
 from core.errors import CametError, DatabaseUnavailable, SettingsError
 from core.runtime import Runtime
 
@@ -102,6 +104,16 @@ class EngineClient:
 
     def close(self) -> None:
         self._client.close()
+
+
+def current_engine() -> EngineClient:
+    """This app's engine client (the factory keeps it in `app.extensions["camet_engine"]`)."""
+    return current_app.extensions["camet_engine"]
+
+
+def call_engine(method: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
+    """One engine call for the signed-in user (or with `token`): its JSON, else EngineError."""
+    return current_engine().json(method, path, token=token or engine_token(), **kwargs)
 
 
 def default_client(rt: Runtime, engine_wsgi: Callable | None = None) -> EngineClient:
