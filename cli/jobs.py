@@ -10,7 +10,7 @@ import argparse
 
 from cli.base import fail, runtime
 from core.errors import NotFound
-from ingest.tenants import get_tenant
+from core.tenants import get_tenant
 from jobs.registry import get_job, job_registry
 from jobs.runs import last_runs, run_by_hand
 

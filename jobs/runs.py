@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select, update
 
 from core import schema_central as c
 from core.runtime import Runtime
-from ingest.tenants import list_tenants
+from core.tenants import list_tenants
 from jobs.registry import get_job, job_registry
 from jobs.run_guard import RunLost, guarded
 from jobs.run_lock import JobBusy, RunLock

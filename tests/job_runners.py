@@ -1,6 +1,6 @@
 """Two job scheduler processes on one installation, a slow job, and the faults of a real host.
 
-Used by tests/test_jobs_single_runner.py (which asserts) and bench/bench_job_overlaps.py (which
+Used by tests/jobs/test_jobs_single_runner.py (which asserts) and bench/bench_job_overlaps.py (which
 counts, before and after a change). Each runner is a process forked from the caller, so it
 starts without importing anything again; it builds its own runtime on the installation, keeps
 only the `probe` job in the registry (due once an hour per tenant, so it starts once the caller
@@ -33,7 +33,7 @@ from core.clock import Clock
 from core.db import parse_db_url
 from core.runtime import Runtime, build_runtime
 from core.settings import load_settings
-from ingest.tenants import create_tenant, ensure_database
+from core.tenants import create_tenant, ensure_database
 from jobs.registry import job, job_registry
 from jobs.run_guard import checkpoint
 from jobs.scheduler import ensure_started

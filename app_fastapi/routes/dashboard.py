@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app_fastapi.deps import CurrentPrincipal, JsonRowId, RuntimeDep
-from app_fastapi.run_admission import admitted_run
+from engine.run_admission import admitted_run
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 
@@ -111,7 +111,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 async def run(body: RunRequest, principal: CurrentPrincipal, rt: RuntimeDep, request: Request,
               response: Response) -> Any:
     """Validate the filters, read the data once, run every widget of the layout (identical runs
-    are shared or answered from the short-lived cache; see app_fastapi/run_admission.py)."""
+    are shared or answered from the short-lived cache; see engine/run_admission.py)."""
     result = await admitted_run(request.app, rt, principal, body.filters, body.layout_id)
     response.headers["Server-Timing"] = result.server_timing()
     return {"widgets": result.widgets, "meta": result.meta}

@@ -16,12 +16,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app_fastapi.csv_export import Format, csv_chunks, media_type
 from app_fastapi.deps import CurrentPrincipal, RowId, RuntimeDep
 from app_fastapi.routes.dashboard import RunRequest
 from app_fastapi.routes.stops import FiltersRequest, resolve_selection
-from app_fastapi.run_admission import admitted_run
 from core.errors import Conflict, NotFound
+from engine.csv_export import Format, csv_chunks, media_type
+from engine.run_admission import admitted_run
 from query.shift_report import REPORT_COLUMNS, shift_report
 from widgets.shapes import table_of
 

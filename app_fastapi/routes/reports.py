@@ -12,9 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app_fastapi.csv_export import csv_chunks
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
 from app_fastapi.routes.stops import FiltersRequest, resolve_selection
+from engine.csv_export import csv_chunks
 from query.shift_report import REPORT_COLUMNS, shift_report
 
 router = APIRouter(prefix="/reports", tags=["reports"])

@@ -14,15 +14,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
-from app_fastapi.orchestrator import time_window
-from app_fastapi.plant_source import selection_of
 from core.clock import plant_now
 from core.errors import ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
+from engine.orchestrator import time_window
+from engine.plant_source import selection_of
 from filters.engine import load_filter_set
 from query.shift_report import Selection, search_stops
-from query.stop_reasons import attach_segments
+from stops.reasons import attach_segments
 
 router = APIRouter(prefix="/stops", tags=["stops"])
 
