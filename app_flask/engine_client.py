@@ -13,25 +13,12 @@ from typing import Any
 import httpx
 from flask import current_app
 
+from app_flask.errors import EngineError, EngineUnavailable
 from app_flask.login_session import engine_token
-from core.errors import CametError, DatabaseUnavailable, SettingsError
+from core.errors import SettingsError
 from core.runtime import Runtime
 
 IN_PROCESS_BASE = "http://engine.internal"
-
-
-class EngineUnavailable(DatabaseUnavailable):
-    code = "engine_unavailable"
-
-
-class EngineError(CametError):
-    """A non-2xx answer of the engine, with its status and JSON body kept for the view."""
-
-    def __init__(self, status_code: int, body: dict[str, Any], retry_after_s: int | None = None) -> None:
-        super().__init__(str(body.get("message") or f"engine answered {status_code}"), details=body)
-        self.status_code = status_code
-        self.body = body
-        self.retry_after_s = retry_after_s
 
 
 class EngineClient:

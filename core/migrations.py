@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core import partitions, rollup_sql, schema_central, schema_tenant
 from core.db import transaction
-from core.errors import CametError
+from core.errors import MigrationError
 from core.layout_ids import migrate_layouts
 from core.usernames import normalize_username
 
@@ -69,14 +69,6 @@ def _central_job_fencing(conn: Connection) -> None:
     """Fencing tokens on job leases and the holder of each job run."""
     add_missing_columns(conn, schema_central.job_locks, ["token"])
     add_missing_columns(conn, schema_central.job_runs, ["holder"])
-
-
-
-
-class MigrationError(CametError):
-    """A step that cannot run on the data found (nothing of that step is written)."""
-
-    code = "migration"
 
 
 def _users_credentials(conn: Connection) -> None:

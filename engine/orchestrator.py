@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import select
 
-from broker import DataBroker, ExternalAPIError, ExternalAPIService, Fetched
+from broker import DataBroker, ExternalAPIService, Fetched
 from broker.credentials import stored_credentials
 from broker.state import broker_state
 from core import schema_tenant as t
 from core.clock import plant_now
-from core.errors import NotFound, RegistryError
+from core.errors import ExternalAPIError, NotFound, RegistryError, WidgetDataError
 from core.memory import released_after
 from core.runtime import Runtime
 from engine.plant_source import PlantUnavailable, plant_for_run
@@ -42,7 +42,7 @@ from query.grain import FrameNeed, check_need, master_columns_for
 from query.planner import configured_path, read_grained
 from query.spec import SqlFragment
 from widgets import widget_registry
-from widgets.base import BaseWidget, CombinedData, WidgetContext, WidgetDataError
+from widgets.base import BaseWidget, CombinedData, WidgetContext
 from widgets.layout import Placement, resolve_layout
 
 log = logging.getLogger(__name__)

@@ -59,7 +59,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import CametError, RegistryError
+from core.errors import RegistryError
 from core.production_days import window_days
 from core.registry import Registry
 from widgets.plant_data import PLANT_PARTS
@@ -68,10 +68,6 @@ from widgets.shapes import get_shape
 SourceType = Literal["internal", "external", "plant"]
 SOURCE_TYPES: frozenset[str] = frozenset({"internal", "external", "plant"})
 Shape = str  # a name registered in widgets.shapes
-
-
-class WidgetDataError(CametError):
-    """The data handed to a widget cannot be rendered (e.g. a malformed API payload)."""
 
 
 class NoConfig(BaseModel):

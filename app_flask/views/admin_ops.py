@@ -18,7 +18,8 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage
 
-from app_flask.engine_client import EngineError, call_engine
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
 from app_flask.login_session import admin_required, runtime
 
 bp = Blueprint("admin_ops", __name__, url_prefix="/admin")

@@ -20,7 +20,8 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app_flask.engine_client import EngineError, call_engine
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
 from app_flask.login_session import admin_required
 from app_flask.plant_forms import KINDS, WEEKDAYS, PlantKind, blank_rows, form_body
 

@@ -12,7 +12,8 @@ from flask.typing import ResponseReturnValue
 
 from app_flask.admin_forms import form_config
 from app_flask.dashboard_form import panel_state
-from app_flask.engine_client import EngineError, call_engine
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
 from app_flask.login_session import admin_required
 
 bp = Blueprint("admin_preview", __name__, url_prefix="/admin")

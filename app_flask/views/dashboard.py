@@ -16,7 +16,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 
 from app_flask.dashboard_form import as_applied, drill_filters, filters_to_query, form_to_filters, panel_state
-from app_flask.engine_client import EngineError, call_engine
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
 from app_flask.login_session import current_identity, engine_token, login_required
 from app_flask.request_guards import dashboard_run_limit
 from app_flask.views import saved_views

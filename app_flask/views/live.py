@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from app_flask.engine_client import EngineError, EngineUnavailable, call_engine
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError, EngineUnavailable
 from app_flask.login_session import login_required
 
 bp = Blueprint("live", __name__)

@@ -19,7 +19,8 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from app_flask.dashboard_form import filters_to_query, form_to_filters
-from app_flask.engine_client import EngineError, call_engine
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
 from app_flask.login_session import current_identity, login_required
 from identity.request_limits import MAX_DB_INT
 

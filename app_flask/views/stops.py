@@ -16,7 +16,8 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app_flask.dashboard_form import filters_to_query, form_to_filters
-from app_flask.engine_client import EngineError, call_engine
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
 from app_flask.login_session import current_identity, engine_token, login_required
 
 bp = Blueprint("stops", __name__)
