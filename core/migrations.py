@@ -61,7 +61,7 @@ def _central_ingest_keys(conn: Connection) -> None:
 
 
 def _central_csv_uploads(conn: Connection) -> None:
-    """Browser CSV uploads and their import progress (issue 13)."""
+    """Browser CSV uploads and their import progress."""
     schema_central.csv_uploads.create(conn, checkfirst=True)
 
 
@@ -205,13 +205,13 @@ def _tenant_targets(conn: Connection) -> None:
 
 
 def _tenant_stop_reasons(conn: Connection) -> None:
-    """Stop reason codes and the reason labels of stops (issue 12)."""
+    """Stop reason codes and the reason labels of stops."""
     for table in (schema_tenant.stop_reasons, schema_tenant.stop_labels):
         table.create(conn, checkfirst=True)
 
 
 def _tenant_saved_views(conn: Connection) -> None:
-    """Saved views and each user's start view (issue 13)."""
+    """Saved views and each user's start view."""
     schema_tenant.saved_views.create(conn, checkfirst=True)
     schema_tenant.saved_view_starts.create(conn, checkfirst=True)
 

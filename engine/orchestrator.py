@@ -57,7 +57,7 @@ class DashboardConfig:
     errors: list[str]
     layout_id: int | None
     timezone: str
-    day_start: timedelta = timedelta(0)  # production day start (issue 9 §1)
+    day_start: timedelta = timedelta(0)  # production days start here, not at midnight
 
 
 @dataclass

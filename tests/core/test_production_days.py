@@ -1,6 +1,6 @@
 """Production days without plant data: instances, presets, enrichment, labels, YAML and migration.
 
-Issue 9 §1: a production day starts at the plant's first shift (06:00 in the demo plant), a shift
+A production day starts at the plant's first shift (06:00 in the demo plant), a shift
 belongs to the production day on which it starts, and everything is naive wall time.
 """
 

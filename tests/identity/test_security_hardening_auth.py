@@ -1,4 +1,4 @@
-"""Issue 16, items 1, 6 and 8: equal Argon2 cost on every login path, tokens and sessions tied
+"""Login hardening: equal Argon2 cost on every login path, tokens and sessions tied
 to a credential version, usernames normalised once (NFC, trimmed, case-folded) on both backends."""
 
 from __future__ import annotations
