@@ -36,7 +36,7 @@ from core.memory import released_after
 from core.runtime import Runtime
 from engine.plant_source import PlantUnavailable, plant_for_run
 from engine.threads import in_thread
-from filters.engine import FilterSet, load_filter_set
+from filters.filter_set import FilterSet, load_filter_set
 from identity.engine_tokens import Principal
 from query.grain import FrameNeed, check_need, master_columns_for
 from query.planner import configured_path, read_grained

@@ -20,7 +20,7 @@ from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
 from engine.orchestrator import time_window
 from engine.plant_source import selection_of
-from filters.engine import load_filter_set
+from filters.filter_set import load_filter_set
 from query.shift_report import Selection, search_stops
 from stops.reasons import attach_segments
 
