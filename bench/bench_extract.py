@@ -58,9 +58,9 @@ from core.detection_tables import ensure_line_table  # noqa: E402
 from core.memory import peak_rss_bytes, release_memory, reset_peak_rss, rss_bytes  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
+from core.tenants import create_tenant, ensure_database  # noqa: E402
 from ingest.bulk_load import insert_detections  # noqa: E402
 from ingest.plant_metadata import load_plant_file  # noqa: E402
-from ingest.tenants import create_tenant, ensure_database  # noqa: E402
 from query.builder import build_query, render_literal_mysql, route_partitions  # noqa: E402
 from query.columns import source_columns_for  # noqa: E402
 from query.master_frame import build_master_frame  # noqa: E402

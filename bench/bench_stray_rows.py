@@ -5,7 +5,7 @@ The hand-made stoppage dataset (tests/stops_dataset.py: line T1, 17-18 Nov 2026,
 table, as rows that got in before the plausibility window existed. Per backend, in one run: the
 gap analysis, the rollups and partition maintenance with their time, statements and chunks, the
 stops written (rows, hours of downtime, rows ending after now) and, on MariaDB, the partitions
-created. The rows written are the assertion of tests/test_implausible_data.py; this prints the
+created. The rows written are the assertion of tests/ingest/test_implausible_data.py; this prints the
 cost. Run the same script on a checkout without the fix for the baseline.
 
     .venv/bin/python bench/bench_stray_rows.py [--backends sqlite,mysql]
@@ -30,9 +30,9 @@ from core import migrations, partitions  # noqa: E402
 from core import schema_tenant as t  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from ingest.bulk_load import insert_detections  # noqa: E402
-from jobs.gap_job import analyse_tenant  # noqa: E402
 from jobs.partitions_job import maintain_tenant  # noqa: E402
-from jobs.rollup_job import roll_tenant  # noqa: E402
+from rollups.job import roll_tenant  # noqa: E402
+from stops.job import analyse_tenant  # noqa: E402
 from tests.helpers import MYSQL_URL, drop_mysql_databases, frozen_test_clock, make_settings  # noqa: E402
 from tests.stops_dataset import NOW  # noqa: E402
 from tests.stops_support import SLUG, build_stops_tenant  # noqa: E402

@@ -23,6 +23,7 @@ from core.errors import NotFound
 from core.partitions import months_between
 from core.runtime import Runtime
 from core.settings import PROJECT_ROOT
+from core.tenants import create_tenant, get_tenant
 from filters.defaults import DEFAULT_FILTER_ROWS
 from identity.ingest_keys import create_key, find_key, rotate_key
 from identity.users import create_user, set_password
@@ -32,7 +33,6 @@ from ingest.demo_data import DemoPlan, generate
 from ingest.plant_metadata import load_plant_file
 from ingest.plant_settings import apply_history_start
 from ingest.progress import Progress
-from ingest.tenants import create_tenant, get_tenant
 from jobs.runs import run_recorded
 from widgets.defaults import DEFAULT_WIDGET_ROWS, DEMO_EXTRA_WIDGET_ROWS, DEMO_LAYOUT
 
@@ -141,7 +141,7 @@ def seed_demo_tenant(rt: Runtime, *, days: int, rows: int | None = None, db_url:
 
     `rollups=False` leaves the rollups to the scheduled job (dashboards read the detections by
     push-down until it runs): test fixtures use it because rolling a day costs seconds per test
-    and the rollup path has its own exactness tests (tests/test_planner.py).
+    and the rollup path has its own exactness tests (tests/query/test_planner.py).
     """
     migrations.upgrade_central(rt.db.central_engine)
     create_tenant(rt.db, DEMO_SLUG, name="Alimentos del Sur (demo)", db_url=db_url, timezone=DEMO_TZ)

@@ -219,7 +219,7 @@ job_fences = Table(
     Column("token", BigInteger, nullable=False),
 )
 
-# Rollups: one row per line × 5-minute bucket × product × status, kept by jobs/rollup_job.py.
+# Rollups: one row per line × 5-minute bucket × product × status, kept by rollups/job.py.
 # Its own MetaData: `_tenant_v1` creates everything in `metadata` unpartitioned, while on MySQL
 # this table is RANGE-partitioned by month on bucket_start (the rollups migration creates it).
 # NULLs: product_id and status are never NULL (a detection always has both). A NULL weight
@@ -248,7 +248,7 @@ rollups = Table(
 )
 
 # The hourly tier: the 5-minute rollups summed per clock hour (`bucket_start` is the hour), kept
-# by jobs/rollups.py in the same transaction as the 5-minute rows of that hour, so each row is
+# by rollups/rebuild.py in the same transaction as the 5-minute rows of that hour, so each row is
 # the sum of the 5-minute rows stored now (a partial hour at the watermark included: readers use
 # an hour only when all its buckets are complete). Long windows read 12x fewer rows from it. No
 # histogram. Small (one row per line × hour × product × status), so not partitioned.

@@ -12,7 +12,7 @@ from typing import Any
 from core.runtime import Runtime
 from engine.resolve import ResolvedRun
 from query.shift_report import REPORT_COLUMNS, search_stops, shift_report
-from query.stop_reasons import attach_segments
+from stops.reasons import attach_segments
 
 SHIFT_COLUMNS = (*REPORT_COLUMNS[:-1], "performance_above_1", "open")
 """The columns of the shift report's CSV, in order."""

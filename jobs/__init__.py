@@ -1,10 +1,7 @@
 """Background jobs run by APScheduler inside the app, once across processes.
 
     registry.py    @job("name", every=...): the per-tenant jobs, by explicit id
-    gap_job.py     gap analysis: detections → `stops` (incremental, idempotent)
     partitions_job.py  monthly partitions ahead of the data, rows moved out of pmax
-    rollups.py     rebuild_rollups: one line's 5-minute rollups of a range, in SQL
-    rollup_job.py  the rollup job: watermark + dirty marks → `rollups` (incremental, idempotent)
     runs.py        one recorded run (job_runs: start, end, status, rows, error) and what is due
     leader.py      which process starts due runs: MySQL GET_LOCK, or a lease row on SQLite
     run_lock.py    the lease of one (job, tenant) run, with its fencing token
@@ -15,4 +12,6 @@
 Importing the package registers the jobs (the list below is trusted configuration).
 """
 
-from jobs import gap_job, partitions_job, rollup_job  # noqa: F401  (registration)
+from jobs import partitions_job  # noqa: F401  (registration)
+from rollups import job as _rollups  # noqa: F401  (registration)
+from stops import job as _stops  # noqa: F401  (registration)

@@ -112,8 +112,8 @@ def runtime(settings: Settings, clock: ManualClock) -> Runtime:
 @pytest.fixture
 def plant_tenant(runtime: Runtime) -> str:
     """Tenant 'acme' with the demo plant's metadata and empty detection tables."""
+    from core.tenants import create_tenant
     from ingest.plant_metadata import load_plant_file
-    from ingest.tenants import create_tenant
 
     create_tenant(runtime.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
     load_plant_file(runtime.db, "acme", DEMO_PLANT, today=runtime.clock.now_utc().date())
@@ -136,9 +136,9 @@ def demo_tenant(runtime: Runtime) -> str:
 @pytest.fixture
 def auth_world(runtime: Runtime) -> AuthWorld:
     """Two tenants with the demo plant and three users (real Argon2 hashes)."""
+    from core.tenants import create_tenant
     from identity.users import create_user
     from ingest.plant_metadata import load_plant_file
-    from ingest.tenants import create_tenant
 
     world = AuthWorld(runtime)
     for slug, name in (("acme", "ACME Foods"), ("zeta", "Zeta Corp")):

@@ -1,6 +1,6 @@
 """Two job scheduler processes on one installation, a slow job, and the faults of a real host.
 
-Used by tests/test_jobs_single_runner.py (which asserts) and bench/bench_job_overlaps.py (which
+Used by tests/jobs/test_jobs_single_runner.py (which asserts) and bench/bench_job_overlaps.py (which
 counts, before and after a change). Each runner is a process forked from the caller, so it
 starts without importing anything again; it builds its own runtime on the installation, keeps
 only the `probe` job in the registry (due once an hour per tenant, so it starts once the caller
@@ -33,8 +33,8 @@ from core.clock import Clock
 from core.db import parse_db_url
 from core.runtime import Runtime, build_runtime
 from core.settings import load_settings
-from ingest.tenants import create_tenant, ensure_database
-from jobs.registry import JOBS, job
+from core.tenants import create_tenant, ensure_database
+from jobs.registry import job, job_registry
 from jobs.run_guard import checkpoint
 from jobs.scheduler import ensure_started
 
@@ -58,7 +58,8 @@ def serve(central: str, var_dir: str, journal: str, steps: int, step_s: float, l
                              jobs_tick_s=0.2, jobs_lease_s=lease_s, secret_key="s" * 40, jwt_secret="j" * 40)
     rt = build_runtime(settings)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: maximum number of running instances"
-    JOBS.clear()
+    for spec in job_registry.entries():
+        job_registry.unregister(spec)
 
     @job("probe", every=timedelta(hours=1), description="slow test job")
     def probe(rt: Runtime, slug: str) -> int:
