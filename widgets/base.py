@@ -59,7 +59,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import CametError, RegistryError
+from core.errors import RegistryError
+from core.production_days import window_days
 from core.registry import Registry
 from widgets.plant_data import PLANT_PARTS
 from widgets.shapes import get_shape
@@ -67,10 +68,6 @@ from widgets.shapes import get_shape
 SourceType = Literal["internal", "external", "plant"]
 SOURCE_TYPES: frozenset[str] = frozenset({"internal", "external", "plant"})
 Shape = str  # a name registered in widgets.shapes
-
-
-class WidgetDataError(CametError):
-    """The data handed to a widget cannot be rendered (e.g. a malformed API payload)."""
 
 
 class NoConfig(BaseModel):
@@ -100,8 +97,7 @@ class WidgetContext:
         """First and last production date (inclusive) of the applied window, when there is one."""
         if self.time_range is None:
             return None
-        start, end = (moment - self.day_start for moment in self.time_range)
-        return start.date(), max(start, end - timedelta(microseconds=1)).date()
+        return window_days(self.time_range, self.day_start)
 
 
 class BaseWidget:

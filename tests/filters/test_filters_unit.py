@@ -158,7 +158,8 @@ def test_product_predicate_is_an_expanding_bound_in():
 
 
 def test_night_shift_is_one_ts_range_per_instance():
-    """Production days (issue 9): "2 March + Noche" is 22:00 2 Mar → 06:00 3 Mar, as a ts range."""
+    """A shift belongs to the production day it starts on: "2 March + Noche" is
+    22:00 2 Mar → 06:00 3 Mar, as one ts range."""
     fs = default_set()
     values = fs.validate({"fecha": {"start": "2026-03-02", "end": "2026-03-03"}, "turnos": [3]})
     assert fs.get("turnos").instances(values["turnos"]) == [

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from core.errors import RegistryError
+from core.errors import RegistryError, WidgetDataError
 from core.layout_ids import to_row_ids
 from query.columns import MASTER_COLUMNS
 from query.grain import DIMENSION_COLUMNS, FrameNeed, shape_frames
 from widgets import widget_registry
-from widgets.base import BaseWidget, WidgetContext, WidgetDataError
+from widgets.base import BaseWidget, WidgetContext
 from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS
 from widgets.exchange_rate import ExchangeRateWidget
 from widgets.kpi import KpiWidget
