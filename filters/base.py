@@ -4,8 +4,11 @@ A `Filters` row names a class; `filter_registry` resolves that name only against
 registered themselves with `@filter_registry.register` (or through the "camet.filters" entry
 point group). A filter is built per tenant snapshot: its config is validated when the row is
 loaded, its options come from the MetadataCache (never a query), `validate()` turns raw form or
-JSON input into a typed value or a Spanish, user-facing ValidationFailed naming the field, and
-`to_sql()` turns that value into a SqlFragment with bound parameters only.
+JSON input into a typed value or a Spanish, user-facing ValidationFailed naming the field,
+`to_sql()` turns that value into a SqlFragment with bound parameters only (it narrows the
+detections), and `to_plant()` into a PlantScope (it narrows the plant data: planned time, shift
+instances, stops, OEE). The plant data source asks every filter through `to_plant()` and knows
+no concrete class; a filter that says nothing there leaves plant data alone.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import RegistryError, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.registry import Registry
-from query.spec import SqlFragment
+from query.spec import PlantScope, SqlFragment
 
 
 class FilterConfig(BaseModel):
@@ -97,6 +100,12 @@ class BaseFilter:
     def to_sql(self, value: Any) -> SqlFragment:
         """The typed value as a query fragment; an empty fragment means "no restriction"."""
         return SqlFragment()
+
+    def to_plant(self, value: Any) -> PlantScope:
+        """How the typed value narrows plant data; the default `PlantScope()` leaves it whole
+        (a product or weight says nothing about planned time). Lines need nothing here: the
+        plant source reads them from the `to_sql()` fragments' `line_ids`."""
+        return PlantScope()
 
     def to_json(self, value: Any) -> Any:
         """The applied value as JSON; `validate(to_json(v)) == v`."""

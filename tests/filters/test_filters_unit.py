@@ -26,7 +26,7 @@ from filters import (
 from filters.defaults import DEFAULT_FILTER_ROWS
 from filters.shifts import ShiftSelection, merged_windows
 from query.builder import build_query
-from query.spec import SqlFragment
+from query.spec import PlantScope, SqlFragment
 from tests.helpers import frozen_test_clock
 
 TZ = "America/Argentina/Buenos_Aires"
@@ -209,6 +209,16 @@ def test_all_shifts_of_a_full_day_add_no_predicate():
         (morning_and_night.window[0], morning_and_night.window[0] + timedelta(hours=8)),
         (morning_and_night.window[1] - timedelta(hours=8), morning_and_night.window[1]),
     ]
+
+
+def test_only_the_shift_filter_narrows_plant_data_and_the_set_combines_every_filter():
+    fs = default_set()
+    values = fs.validate({"fecha": "ayer", "turnos": [1, 3], "productos": [12], "peso": {"min": "1"}})
+    assert fs.get("turnos").to_plant(values["turnos"]) == PlantScope(shift_ids=frozenset({1, 3}))
+    others = [f for f in fs.filters if f.param != "turnos"]
+    assert len(others) >= 5 and all(f.to_plant(values[f.param]) == PlantScope() for f in others)
+    assert fs.plant_scope(values) == PlantScope(shift_ids=frozenset({1, 3}))
+    assert fs.plant_scope(fs.validate({"fecha": "ayer"})) == PlantScope()
 
 
 def test_huge_selections_fall_back_to_time_of_day():
