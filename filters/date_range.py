@@ -62,6 +62,7 @@ class DateRangeFilter(BaseFilter):
     dimension = "day"
     form = MappingProxyType({"type": "date_range", "custom": CUSTOM})
     config_model = DateRangeConfig
+    sample_configs = ({}, {"default_preset": "hoy", "max_days": 31})
     sets_time_window = True
 
     def now(self) -> datetime:

@@ -46,6 +46,8 @@ Contract for subclasses (one file per widget, registered with `@widget_registry.
 - `process_data(data) -> dict`: the JSON the front end renders. Return `empty_result()` when
   there is nothing to show; raise `WidgetDataError` when the data is unusable.
 - `default_size`: grid width (of 12 columns) and height (rows) when the layout gives none.
+- `sample_configs`: configs the widget accepts, one per distinct behaviour (default `({},)`);
+  the tests iterate the registry and run every widget with each of them.
 
 `widget_registry.register` checks this contract (`check_contract`) and raises RegistryError
 naming the class and the missing piece, so a broken widget fails at import, not at a request.
@@ -112,6 +114,9 @@ class BaseWidget:
     shape: ClassVar[Shape] = "chart"
     config_model: ClassVar[type[BaseModel]] = NoConfig
     default_size: ClassVar[tuple[int, int]] = (6, 2)
+    # Configs the widget must accept: the registry-driven tests build and run it with each one,
+    # so a new widget is tested without editing a list. Declare one per distinct behaviour.
+    sample_configs: ClassVar[tuple[dict[str, Any], ...]] = ({},)
 
     def __init__(
         self,
@@ -196,6 +201,13 @@ def check_contract(klass: type) -> None:
         raise RegistryError(f"{who}: {exc}") from None
     if klass.process_data is BaseWidget.process_data:
         raise RegistryError(f"{who}: process_data is not implemented")
+    if not klass.sample_configs:
+        raise RegistryError(f"{who}: sample_configs is empty (declare at least one config)")
+    for sample in klass.sample_configs:
+        try:
+            klass.config_model.model_validate(sample)
+        except ValidationError as exc:
+            raise RegistryError(f"{who}: sample config {sample!r} is invalid: {_first_error(exc)}") from None
     width, height = klass.default_size
     if not (1 <= width <= 12 and height >= 1):
         raise RegistryError(f"{who}: default_size {klass.default_size!r} is outside the 12-column grid")
