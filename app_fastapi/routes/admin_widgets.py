@@ -3,7 +3,7 @@
 A row is validated BEFORE it is written, exactly as the orchestrator will build it: the class
 must be registered, its config accepted by the class's config model, its columns known (422
 otherwise). A row placed on a dashboard cannot be deleted (409 naming the dashboards); disable
-it instead. The five routes are the shared catalog router's (`admin_catalog`).
+it instead. The five routes are the shared catalog router's (`app_fastapi/admin/catalog.py`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.engine import Connection
 
-from app_fastapi.routes.admin_catalog import CatalogKind, catalog_router
-from app_fastapi.routes.admin_common import clash, parse_config, refuse
+from app_fastapi.admin.catalog import CatalogKind, catalog_router
+from app_fastapi.admin.common import clash, parse_config, refuse
 from app_fastapi.schema_hints import one_of_names
 from core import schema_tenant as t
 from core.errors import RegistryError
