@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from broker import DataBroker, ExternalAPIError, ExternalAPIService, Fetched
+from broker import DataBroker, ExternalAPIService, Fetched
 from broker.credentials import stored_credentials
 from broker.state import broker_state
-from core.errors import RegistryError
+from core.errors import ExternalAPIError, RegistryError, WidgetDataError
 from core.memory import released_after
 from core.runtime import Runtime
 from engine.plant_source import PlantUnavailable, plant_for_run
@@ -36,7 +36,7 @@ from engine.threads import in_thread
 from query.grain import FrameNeed, check_need, master_columns_for
 from query.planner import configured_path, read_grained
 from widgets import widget_registry
-from widgets.base import BaseWidget, CombinedData, WidgetContext, WidgetDataError
+from widgets.base import BaseWidget, CombinedData, WidgetContext
 from widgets.layout import Placement
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ import pytest
 
 from app_fastapi.main import create_app as create_engine
 from app_fastapi.wsgi import LazyEngineWSGI
-from app_flask.engine_client import EngineClient, EngineError
+from app_flask.engine_client import EngineClient
+from app_flask.errors import EngineError
 from app_flask.factory import create_app as create_pages
 from core.settings import PROJECT_ROOT
 from tests.servers import asgi_server, free_port, wsgi_server

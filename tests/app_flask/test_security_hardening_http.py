@@ -1,4 +1,4 @@
-"""Issue 16, items 2-5 and 9: request size and field limits (Flask, engine, the Passenger app),
+"""Request hardening: request size and field limits (Flask, engine, the Passenger app),
 proxy headers trusted only when configured, bounded integers, safe `next`, trusted hosts."""
 
 from __future__ import annotations
