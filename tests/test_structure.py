@@ -20,9 +20,9 @@ MAX_LINES = 400
 FORBIDDEN = {
     "core": {"query", "identity", "ingest", "filters", "widgets", "broker", "jobs", "app_fastapi",
              "app_flask", "cli"},
-    "app_flask": {"filters", "widgets", "broker"},
+    "app_flask": {"filters", "widgets", "broker", "engine"},
     "widgets": {"broker"},
-    "engine": {"app_fastapi", "app_flask", "cli", "jobs", "ingest"},
+    "engine": {"app_fastapi", "app_flask", "cli", "jobs", "ingest", "identity"},
 }
 
 
