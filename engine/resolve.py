@@ -24,7 +24,7 @@ from core.errors import NotFound, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
 from engine.plant_source import selection_of
-from filters.engine import FilterSet, load_filter_set
+from filters.filter_set import FilterSet, load_filter_set
 from query.builder import time_ranges, time_window
 from query.shift_report import Selection
 from query.spec import Predicate, SqlFragment

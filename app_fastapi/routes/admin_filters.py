@@ -21,7 +21,7 @@ from app_fastapi.schema_hints import one_of_names
 from core.runtime import Runtime
 from core.schema_tenant import filters_table
 from filters import BaseFilter, build_filter_set, filter_registry
-from filters.engine import PARAM_RE
+from filters.filter_set import PARAM_RE
 
 
 def _registered() -> list[str]:

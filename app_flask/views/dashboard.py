@@ -115,7 +115,7 @@ def index() -> ResponseReturnValue:
     it goes to the user's start view if they chose one."""
     views = saved_views.menu()
     if not request.args and views["start_view_id"]:
-        return redirect(url_for("vistas.open_view", view_id=views["start_view_id"]))
+        return redirect(url_for("saved_views.open_view", view_id=views["start_view_id"]))
     token = engine_token()
     defs = _definitions(token)
     raw = form_to_filters(defs.get("filters", []), request.args)
