@@ -26,7 +26,7 @@ from core.metadata_cache import TenantMeta
 from core.registry import Registry
 from query.spec import PlantScope, SqlFragment
 
-filter_registry: Registry[type[BaseFilter]] = Registry("filter", entry_point_group="camet.filters")
+filter_registry: Registry[type[BaseFilter]] = Registry("filter class", entry_point_group="camet.filters")
 
 
 class FilterConfig(BaseModel):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from core.errors import NotFound
+from core.registry import Registry, name_attribute
 from core.runtime import Runtime
 
 JobFunc = Callable[[Runtime, str], int]
@@ -26,16 +27,14 @@ class JobSpec:
     description: str
 
 
-JOBS: dict[str, JobSpec] = {}
+job_registry: Registry[JobSpec] = Registry("job", key=name_attribute, missing=NotFound)
 
 
 def job(name: str, *, every: timedelta, description: str = "") -> Callable[[JobFunc], JobFunc]:
     """Register `func` as job `name`, due every `every` for each tenant (duplicates fail)."""
 
     def register(func: JobFunc) -> JobFunc:
-        if name in JOBS:
-            raise ValueError(f"job {name!r} is registered twice")
-        JOBS[name] = JobSpec(name, every, func, description or (func.__doc__ or "").strip())
+        job_registry.register(JobSpec(name, every, func, description or (func.__doc__ or "").strip()))
         return func
 
     return register
@@ -43,7 +42,4 @@ def job(name: str, *, every: timedelta, description: str = "") -> Callable[[JobF
 
 def get_job(name: str) -> JobSpec:
     """The registered job, or NotFound listing the known ones."""
-    try:
-        return JOBS[name]
-    except KeyError:
-        raise NotFound(f"unknown job {name!r} (known: {', '.join(sorted(JOBS))})") from None
+    return job_registry.get(name)

@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select, update
 from core import schema_central as c
 from core.runtime import Runtime
 from core.tenants import list_tenants
-from jobs.registry import JOBS, get_job
+from jobs.registry import get_job, job_registry
 from jobs.run_guard import RunLost, guarded
 from jobs.run_lock import JobBusy, RunLock
 
@@ -109,8 +109,8 @@ def due_runs(rt: Runtime) -> list[tuple[str, str]]:
     now, last = _now(rt), last_runs(rt)
     slugs = [tenant.slug for tenant in list_tenants(rt.db)]
     return [
-        (name, slug) for name, spec in sorted(JOBS.items()) for slug in slugs
-        if (name, slug) not in last or last[(name, slug)] + spec.every <= now
+        (spec.name, slug) for spec in job_registry for slug in slugs
+        if (spec.name, slug) not in last or last[(spec.name, slug)] + spec.every <= now
     ]
 
 

@@ -205,17 +205,9 @@ def check_contract(klass: type) -> None:
         raise RegistryError(f"{who}: default_size {klass.default_size!r} is outside the 12-column grid")
 
 
-class WidgetRegistry(Registry[type[BaseWidget]]):
-    """The widget family's registry: registering checks the widget contract first."""
-
-    def register(self, cls: Any = None, *, aliases: tuple[str, ...] = ()) -> Any:
-        """Class decorator like Registry.register; a class breaking the contract is refused."""
-
-        def add(klass: type[BaseWidget]) -> type[BaseWidget]:
-            check_contract(klass)
-            return Registry.register(self, klass, aliases=aliases)
-
-        return add(cls) if cls is not None else add
+def new_widget_registry() -> Registry[type[BaseWidget]]:
+    """A registry of the widget family: registering checks the widget contract first."""
+    return Registry("widget class", check=check_contract, entry_point_group="camet.widgets")
 
 
-widget_registry: WidgetRegistry = WidgetRegistry("widget", entry_point_group="camet.widgets")
+widget_registry: Registry[type[BaseWidget]] = new_widget_registry()

@@ -3,7 +3,7 @@
 `POST /api/v1/exports/widgets/{id}` runs the dashboard with the posted filters exactly like
 `dashboard/run`: same admission (so the export of what the user just saw comes from the
 short-lived result cache) and same per-user dashboard-run limit (app_fastapi/deps.py). It turns
-that widget's JSON into rows with its shape's `rows()` (widgets/shapes.py): the file always
+that widget's JSON into rows with its shape's `rows()` (widgets/shapes/): the file always
 equals the card. `POST /api/v1/exports/shifts` streams the per-shift report. `?format=excel`
 gives the Spanish-Excel variant (`;`, decimal comma, BOM).
 """

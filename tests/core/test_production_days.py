@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete, select, text
 
-from app_flask.dashboard_form import _date_state
+from app_flask.panel_fields import _date_state
 from core import migrations
 from core import schema_tenant as t
 from core.errors import ImportRejected

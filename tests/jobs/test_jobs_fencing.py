@@ -19,7 +19,7 @@ from core.partitions import existing_partitions
 from core.runtime import build_runtime
 from core.tenants import create_tenant
 from jobs.partitions_job import maintain_tenant
-from jobs.registry import JOBS, job
+from jobs.registry import job, job_registry
 from jobs.run_guard import RunLost, checkpoint, fence, guarded
 from jobs.run_lock import JobBusy, RunLock
 from jobs.runs import due_runs, reap_abandoned, run_by_hand, run_recorded
@@ -230,12 +230,14 @@ def blocking_job():
             time.sleep(0.02)
         return 0
 
-    saved = dict(JOBS)
-    JOBS.clear()
+    saved = job_registry.entries()
+    for spec in saved:
+        job_registry.unregister(spec)
     job("blocking", every=timedelta(hours=1))(blocking)
     yield started
-    JOBS.clear()
-    JOBS.update(saved)
+    job_registry.unregister(job_registry.get("blocking"))
+    for spec in saved:
+        job_registry.register(spec)
 
 
 def _camet_threads() -> list[str]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from core.errors import RegistryError
 from core.settings import PROJECT_ROOT
 from widgets import widget_registry
-from widgets.base import BaseWidget, WidgetRegistry
+from widgets.base import BaseWidget, new_widget_registry
 from widgets.plant_data import PlantData
 from widgets.shapes import get_shape, shape_names, table_of
 
@@ -70,7 +70,7 @@ def test_each_widget_answers_the_empty_state_for_an_empty_input():
 def _register(**attrs: Any) -> None:
     """Register a class built from `attrs` in a throwaway registry."""
     body = {"process_data": lambda self, data: {}, **attrs}
-    WidgetRegistry("widget").register(type("Broken", (BaseWidget,), body))
+    new_widget_registry().register(type("Broken", (BaseWidget,), body))
 
 
 @pytest.mark.parametrize(("attrs", "message"), [
