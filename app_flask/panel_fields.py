@@ -10,9 +10,11 @@ A new type is one class here, registered with `@panel_field_registry.register`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from core.metadata_cache import parse_hhmm
+from core.production_days import offset_of, window_days
 from core.registry import Registry, name_attribute
 
 CUSTOM = "personalizado"
@@ -154,17 +156,13 @@ def _date_state(value: Mapping[str, Any], day_start: str = "00:00") -> dict[str,
     """Inclusive production days shown for an applied [start, end) (days start at `day_start`)."""
     out = {"preset": str(value.get("preset") or ""), "start": "", "end": "", "label": ""}
     try:
-        hours, minutes = (int(part) for part in day_start.split(":"))
-        offset = timedelta(hours=hours, minutes=minutes)
-        start = datetime.fromisoformat(str(value["start"])) - offset
-        end = datetime.fromisoformat(str(value["end"])) - offset
+        offset = offset_of(parse_hhmm(day_start))
+        window = datetime.fromisoformat(str(value["start"])), datetime.fromisoformat(str(value["end"]))
     except (KeyError, ValueError):
         return out
-    last = end - timedelta(days=1) if end.time() == datetime.min.time() else end
-    last = max(start, last)
-    out["start"], out["end"] = start.date().isoformat(), last.date().isoformat()
-    same_day = last.date() == start.date()
-    out["label"] = f"{start:%d/%m/%Y}" if same_day else f"{start:%d/%m/%Y} – {last:%d/%m/%Y}"
+    first, last = window_days(window, offset)
+    out["start"], out["end"] = first.isoformat(), last.isoformat()
+    out["label"] = f"{first:%d/%m/%Y}" if first == last else f"{first:%d/%m/%Y} – {last:%d/%m/%Y}"
     return out
 
 

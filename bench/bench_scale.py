@@ -1,4 +1,4 @@
-"""Benchmark (issue 11): the default dashboard end to end, by data size and date window, on MariaDB.
+"""Benchmark: the default dashboard end to end, by data size and date window, on MariaDB.
 
 For each dataset `ROWS:DAYS` (ROWS detections over the DAYS ending now, three lines, loaded
 with LOAD DATA by bench_extract's `prepare`) the script builds the rollups with the rollup job

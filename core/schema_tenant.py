@@ -52,7 +52,7 @@ meta_state = Table(
     Column("value", Integer, nullable=False, default=0),
 )
 
-# --- plant settings (issue 9 §1): key/value, e.g. production_day_start = "06:00" ---
+# --- plant settings: key/value, e.g. production_day_start = "06:00" ---
 PRODUCTION_DAY_START = "production_day_start"
 HISTORY_START = "history_start"  # "YYYY-MM-DD": the plant's start of history (core/plausibility.py)
 
@@ -185,7 +185,7 @@ closed_days = Table(
     Index("ix_closed_days_day", "day"),
 )
 
-# Production targets (issue 12): per line, optionally narrowed to a shift and/or a product.
+# Production targets: per line, optionally narrowed to a shift and/or a product.
 # No unique constraint: NULL shift/product would not collide; the loader replaces by key.
 targets = Table(
     "targets",
@@ -285,7 +285,7 @@ import_batches = Table(
     Column("last_ts", Timestamp, nullable=True),
 )
 
-# Saved views (issue 13): a user's named filter values, personal or shared with the tenant.
+# Saved views: a user's named filter values, personal or shared with the tenant.
 # `filters` holds the raw values as the dashboard form sends them; they are validated again
 # each time the view is opened, because the tenant's filters may have changed since.
 saved_views = Table(
@@ -319,7 +319,7 @@ external_credentials = Table(
 )
 
 
-# Stop reasons (issue 12): the tenant's reason codes, loaded from the plant YAML.
+# Stop reasons: the tenant's reason codes, loaded from the plant YAML.
 stop_reasons = Table(
     "stop_reasons",
     metadata,

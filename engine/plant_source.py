@@ -136,15 +136,12 @@ def plant_parts(widgets: Iterable[Any]) -> set[str]:
     return out
 
 
-def plant_for_run(rt: Runtime, slug: str, filter_set: FilterSet, values: dict[str, Any],
-                  fragments: list[SqlFragment], window: tuple[datetime, datetime] | None,
+def plant_for_run(rt: Runtime, slug: str, sel: Selection | None,
                   widgets: Iterable[Any]) -> PlantData | PlantUnavailable | None:
     """The orchestrator's hook: the plant data of one run, None when no widget needs it."""
     parts = plant_parts(widgets)
     if not parts:
         return None
-    meta = rt.meta.get(slug)
-    sel = selection_of(meta, filter_set, values, fragments, window)
     if sel is None:
         return PlantUnavailable("Elija un rango de fechas para ver los datos de planta")
     try:

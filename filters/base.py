@@ -26,8 +26,6 @@ from core.metadata_cache import TenantMeta
 from core.registry import Registry
 from query.spec import PlantScope, SqlFragment
 
-filter_registry: Registry[type[BaseFilter]] = Registry("filter class", entry_point_group="camet.filters")
-
 
 class FilterConfig(BaseModel):
     """Base of every filter's config schema: unknown keys are errors, not silently ignored."""
@@ -60,6 +58,9 @@ class BaseFilter:
     # on a chart bar or table row carries {dimension: value} and the page finds the filter here.
     dimension: ClassVar[str | None] = None
     config_model: ClassVar[type[FilterConfig]] = FilterConfig
+    # Configs the class must accept, one per distinct behaviour: the registry-driven tests build
+    # every class with each one, so a new filter kind is tested without editing a list.
+    sample_configs: ClassVar[tuple[dict[str, Any], ...]] = ({},)
 
     def __init__(
         self, *, param: str, label: str, config: dict | None, meta: TenantMeta, clock: Clock = SYSTEM_CLOCK
@@ -135,3 +136,22 @@ class BaseFilter:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(param={self.param!r})"
+
+
+def check_contract(klass: type) -> None:
+    """Raise RegistryError when a filter class cannot work: the message names what is wrong."""
+    who = f"filter class {getattr(klass, '__name__', klass)!r}"
+    if not (isinstance(klass, type) and issubclass(klass, BaseFilter)):
+        raise RegistryError(f"{who} does not extend BaseFilter")
+    if not klass.sample_configs:
+        raise RegistryError(f"{who}: sample_configs is empty (declare at least one config)")
+    for sample in klass.sample_configs:
+        try:
+            klass.config_model.model_validate(sample)
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise RegistryError(f"{who}: sample config {sample!r} is invalid: {problem}") from None
+
+
+filter_registry: Registry[type[BaseFilter]] = Registry("filter class", check=check_contract,
+                                                       entry_point_group="camet.filters")

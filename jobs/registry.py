@@ -1,7 +1,8 @@
 """The job registry: `@job("name", every=...)` declares a per-tenant job by an explicit id.
 
-A job is a function `(rt, tenant_slug) -> rows written`. The scheduler and `manage.py jobs`
-look jobs up here by name only; nothing is imported from a name read from a database row.
+A job is a function `(rt, tenant_slug) -> rows written`, kept as a `JobSpec` in `job_registry`
+(the one registry mechanism of core/registry.py). The scheduler and `manage.py jobs` look jobs up
+here by name only; nothing is imported from a name read from a database row.
 """
 
 from __future__ import annotations

@@ -22,11 +22,12 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 
 from core import schema_central as c
+from core.commit_guard import guarded
+from core.errors import JobBusy, RunLost
 from core.runtime import Runtime
 from core.tenants import list_tenants
 from jobs.registry import get_job, job_registry
-from jobs.run_guard import RunLost, guarded
-from jobs.run_lock import JobBusy, RunLock
+from jobs.run_lock import RunLock
 
 log = logging.getLogger(__name__)
 FINISHED = ("ok", "error")  # the statuses that make a job not due until `every` has passed

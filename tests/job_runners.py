@@ -30,12 +30,12 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 from core import migrations
 from core import schema_central as c
 from core.clock import Clock
+from core.commit_guard import checkpoint
 from core.db import parse_db_url
 from core.runtime import Runtime, build_runtime
 from core.settings import load_settings
 from core.tenants import create_tenant, ensure_database
 from jobs.registry import job, job_registry
-from jobs.run_guard import checkpoint
 from jobs.scheduler import ensure_started
 
 PROBE = Table("probe_chunks", MetaData(), Column("id", Integer, primary_key=True, autoincrement=True),

@@ -1,4 +1,4 @@
-"""Issue 16, items 7, 10 and 11: owner-only files, local Swagger UI, a health check that says
+"""Hardening of files and documents: owner-only files, local Swagger UI, a health check that says
 only "ok", OpenAPI gaps, CSV years a filter can select, the favicon and the run time format."""
 
 from __future__ import annotations

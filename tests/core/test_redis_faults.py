@@ -140,10 +140,10 @@ def _app_with_a_limited_page(rt: Runtime):  # noqa: ANN202 - a WSGI app
     from a2wsgi import ASGIMiddleware
 
     from app_fastapi.main import create_app as create_engine
-    from app_flask.dispatch import PathDispatcher
     from app_flask.engine_client import EngineClient
     from app_flask.factory import create_app as create_pages
     from app_flask.request_guards import csrf, limiter
+    from wsgi import PathDispatcher
 
     engine = ASGIMiddleware(create_engine(rt))
     pages = create_pages(rt, engine=EngineClient(wsgi_app=engine))

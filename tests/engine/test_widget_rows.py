@@ -38,6 +38,7 @@ class UnitsByColumnWidget(BaseWidget):
     measures = frozenset({"units"})
     shape = "kpi"
     config_model = ColumnConfig
+    sample_configs = ({"column": "line_code"},)
 
     def columns(self) -> frozenset[str]:
         return frozenset({self.config.column})

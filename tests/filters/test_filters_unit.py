@@ -158,7 +158,8 @@ def test_product_predicate_is_an_expanding_bound_in():
 
 
 def test_night_shift_is_one_ts_range_per_instance():
-    """Production days (issue 9): "2 March + Noche" is 22:00 2 Mar → 06:00 3 Mar, as a ts range."""
+    """A shift belongs to the production day it starts on: "2 March + Noche" is
+    22:00 2 Mar → 06:00 3 Mar, as one ts range."""
     fs = default_set()
     values = fs.validate({"fecha": {"start": "2026-03-02", "end": "2026-03-03"}, "turnos": [3]})
     assert fs.get("turnos").instances(values["turnos"]) == [
@@ -463,7 +464,7 @@ def test_entry_point_plugin_registers_a_filter(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: camet-plugin-demo\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[camet.filters]\ncolor = camet_plugin_demo\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(filter_registry, "_classes", dict(filter_registry._classes))
+    monkeypatch.setattr(filter_registry, "_entries", dict(filter_registry._entries))
     monkeypatch.setattr(filter_registry, "_entry_points_loaded", False)
     monkeypatch.delitem(sys.modules, "camet_plugin_demo", raising=False)
     fs = build_filter_set([{"id": 1, "class_name": "ColorFilter", "param_name": "color", "label": "Color"}],

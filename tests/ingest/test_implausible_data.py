@@ -23,6 +23,7 @@ from core import schema_tenant as t
 from core.clock import plant_now
 from core.db import is_mysql
 from core.errors import ImportRejected
+from core.partition_upkeep import maintain_tenant
 from core.plausibility import Plausibility
 from identity.audit import list_events
 from identity.ingest_keys import create_key
@@ -30,7 +31,6 @@ from identity.users import find_user
 from ingest.bulk_load import insert_detections
 from ingest.csv_import import import_detections
 from ingest.plant_metadata import load_plant_text
-from jobs.partitions_job import maintain_tenant
 from manage import main
 from rollups.job import roll_tenant
 from stops.job import analyse_tenant

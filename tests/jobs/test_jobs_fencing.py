@@ -14,14 +14,16 @@ from sqlalchemy import delete, func, insert, select, text
 from core import migrations
 from core import schema_central as c
 from core import schema_tenant as t
+from core.commit_guard import checkpoint, guarded
 from core.db import is_mysql
+from core.errors import JobBusy, RunLost
+from core.partition_upkeep import maintain_tenant
 from core.partitions import existing_partitions
 from core.runtime import build_runtime
 from core.tenants import create_tenant
-from jobs.partitions_job import maintain_tenant
 from jobs.registry import job, job_registry
-from jobs.run_guard import RunLost, checkpoint, fence, guarded
-from jobs.run_lock import JobBusy, RunLock
+from jobs.run_guard import fence
+from jobs.run_lock import RunLock
 from jobs.runs import due_runs, reap_abandoned, run_by_hand, run_recorded
 from jobs.scheduler import JobScheduler
 from manage import main
