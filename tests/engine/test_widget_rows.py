@@ -21,6 +21,7 @@ from app_fastapi.main import create_app
 from core import schema_tenant as t
 from engine.widget_rows import build_widget, row_problem
 from tests.dashboard_support import bearer, data_days, demo_principal, line_ids
+from tests.registry_samples import sample_id, widget_samples
 from widgets import widget_registry
 from widgets.base import BaseWidget
 
@@ -126,3 +127,10 @@ def test_build_widget_is_the_check_and_the_construction(sample_class):
     assert row_problem({"class_name": "UnitsByColumnWidget", "title": "t", "config": ["column"]}) == (
         "la configuración debe ser un objeto JSON")
     assert "ts" in row_problem(dict(row, config={"column": "ts"}))
+
+
+@pytest.mark.parametrize(("cls", "config"), widget_samples(), ids=sample_id)
+def test_every_shipped_sample_row_builds(cls, config):
+    row = {"class_name": cls.__name__, "title": "Muestra", "config": config}
+    assert row_problem(row) is None
+    assert type(build_widget(row)) is cls
