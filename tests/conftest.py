@@ -7,6 +7,7 @@ half needs CAMET_TEST_MYSQL_URL (the Makefile sets it); without it those tests s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,7 +28,13 @@ from tests.helpers import (  # noqa: F401 - re-exported for modules that still i
     make_settings,
     reused_password_hashes,
 )
+from tests.installation_templates import drop_templates, seeded
 from tests.servers import WSGI_SERVERS
+
+# Test installations are thrown away: in memory, their SQLite commits cost no disk flushes.
+# pytest's numbered folders under this root are safe for concurrent sessions.
+if "PYTEST_DEBUG_TEMPROOT" not in os.environ and os.access("/dev/shm", os.W_OK):
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = "/dev/shm"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -100,6 +107,13 @@ def clock() -> ManualClock:
     return frozen_test_clock()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _installation_templates() -> Iterator[None]:
+    """This worker's seeded template installations (tests/installation_templates.py), dropped at the end."""
+    yield
+    drop_templates()
+
+
 @pytest.fixture
 def runtime(settings: Settings, clock: ManualClock) -> Runtime:
     """Services of one installation with the central schema created."""
@@ -115,9 +129,12 @@ def plant_tenant(runtime: Runtime) -> str:
     from ingest.plant_metadata import load_plant_file
     from ingest.tenants import create_tenant
 
-    create_tenant(runtime.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
-    load_plant_file(runtime.db, "acme", DEMO_PLANT, today=runtime.clock.now_utc().date())
-    return "acme"
+    def build(rt: Runtime) -> str:
+        create_tenant(rt.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
+        load_plant_file(rt.db, "acme", DEMO_PLANT, today=rt.clock.now_utc().date())
+        return "acme"
+
+    return seeded(runtime, "plant_tenant", build)
 
 
 @pytest.fixture
@@ -128,9 +145,12 @@ def demo_tenant(runtime: Runtime) -> str:
     """
     from cli.demo import seed_demo_tenant
 
-    with reused_password_hashes():
-        seed_demo_tenant(runtime, days=1, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
-    return "demo"
+    def build(rt: Runtime) -> str:
+        with reused_password_hashes():
+            seed_demo_tenant(rt, days=1, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
+        return "demo"
+
+    return seeded(runtime, "demo_tenant", build)
 
 
 @pytest.fixture
@@ -141,13 +161,19 @@ def auth_world(runtime: Runtime) -> AuthWorld:
     from ingest.tenants import create_tenant
 
     world = AuthWorld(runtime)
-    for slug, name in (("acme", "ACME Foods"), ("zeta", "Zeta Corp")):
-        create_tenant(runtime.db, slug, name=name)
-        load_plant_file(runtime.db, slug, DEMO_PLANT, today=runtime.clock.now_utc().date())
-    with reused_password_hashes():
-        for username, tenant in world.tenant_of.items():
-            world.ids[username] = create_user(runtime.db, tenant=tenant, username=username,
-                                              password=AUTH_PASSWORD, role=world.role_of[username])
+
+    def build(rt: Runtime) -> dict[str, int]:
+        for slug, name in (("acme", "ACME Foods"), ("zeta", "Zeta Corp")):
+            create_tenant(rt.db, slug, name=name)
+            load_plant_file(rt.db, slug, DEMO_PLANT, today=rt.clock.now_utc().date())
+        ids = {}
+        with reused_password_hashes():
+            for username, tenant in world.tenant_of.items():
+                ids[username] = create_user(rt.db, tenant=tenant, username=username,
+                                            password=AUTH_PASSWORD, role=world.role_of[username])
+        return ids
+
+    world.ids.update(seeded(runtime, "auth_world", build))
     return world
 
 
