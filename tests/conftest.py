@@ -39,6 +39,11 @@ if "PYTEST_DEBUG_TEMPROOT" not in os.environ and os.access("/dev/shm", os.W_OK):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--require-mysql", action="store_true", help="fail instead of skipping MariaDB tests")
+    parser.addoption("--clock-edges", default="", metavar="INSTANTS",
+                     help="also run every non-browser `clock` test at each of these instants "
+                          "(space-separated ISO 8601), in the same session")
+    parser.addoption("--only-clock-edges", action="store_true",
+                     help="with --clock-edges: only the edge runs, not the ordinary date")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,6 +52,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clock: depends on the date; `make test` reruns it at edge dates")
     config.addinivalue_line("markers", "settings(**overrides): setting overrides for the `settings` fixture")
     config.addinivalue_line("markers", "mariadbd_args(*args): server options of the `private_mysql` fixture")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A `clock` test runs once per clock edge (the `clock_edge` fixture sets CAMET_TEST_NOW)."""
+    edges = metafunc.config.getoption("--clock-edges").split()
+    definition = metafunc.definition
+    if not edges or not definition.get_closest_marker("clock") or definition.get_closest_marker("browser"):
+        return
+    instants = edges if metafunc.config.getoption("--only-clock-edges") else [None, *edges]
+    metafunc.parametrize("clock_edge", instants, indirect=True,
+                         ids=[f"at-{edge}" if edge else "ordinary-date" for edge in instants])
+
+
+@pytest.fixture(autouse=True)
+def clock_edge(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The clock edge this test runs at, if any: CAMET_TEST_NOW for its whole duration, so its
+    clocks and the processes it starts see the same instant as a session started with it."""
+    edge = getattr(request, "param", None)
+    if edge:
+        monkeypatch.setenv("CAMET_TEST_NOW", edge)
+    return edge
 
 
 def _mysql_or_skip(request: pytest.FixtureRequest) -> str:
