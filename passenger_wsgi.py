@@ -1,6 +1,6 @@
 """Passenger entry point: one WSGI `application`, Flask at `/`, the FastAPI engine under `/api`.
 
-Both apps are built lazily per process (see app_fastapi.wsgi), so Passenger may fork freely.
+Both apps are built lazily per process (wsgi.py composes them), so Passenger may fork freely.
 """
 
 from __future__ import annotations
@@ -10,6 +10,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from app_flask.dispatch import build_application  # noqa: E402
+from wsgi import build_application  # noqa: E402
 
 application = build_application()

@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from app_flask.admin_field_kinds import OMIT, FormData, read_field
 from identity.json_depth import TOO_DEEP, json_too_deep
 
 FIELD_PREFIX = "cfg."
-
-
-class FormData(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...  # noqa: ANN401
-
-    def getlist(self, key: str) -> list[str]: ...
 
 
 @dataclass
@@ -30,7 +25,7 @@ class ConfigField:
 
     name: str
     label: str
-    kind: str  # text | select | number | checkbox | multiselect | csv
+    kind: str  # a name in admin_field_kinds: text | select | number | checkbox | multiselect | csv
     value: Any = None
     options: list[str] = field(default_factory=list)
     step: str = "any"
@@ -87,14 +82,6 @@ def schema_fields(schema: dict[str, Any], config: dict[str, Any] | None) -> list
     return out
 
 
-def _number(text: str) -> int | float | str:
-    try:
-        number = float(text)
-    except ValueError:
-        return text  # the engine answers with the reason
-    return int(number) if number.is_integer() and "." not in text else number
-
-
 def form_config(schema: dict[str, Any], form: FormData) -> tuple[dict[str, Any] | None, str | None]:
     """(config, problem): from the JSON textarea in expert mode, else JSON keys + the fields."""
     text = (form.get("config_json") or "").strip()
@@ -111,15 +98,7 @@ def form_config(schema: dict[str, Any], form: FormData) -> tuple[dict[str, Any] 
     config = dict(base)
     for f in schema_fields(schema, None):
         config.pop(f.name, None)
-        if f.kind == "checkbox":
-            config[f.name] = bool(form.get(f.input_name))
-        elif f.kind == "multiselect":
-            config[f.name] = form.getlist(f.input_name)
-        elif f.kind == "csv":
-            raw = (form.get(f.input_name) or "").strip()
-            config[f.name] = [p.strip() for p in raw.split(",") if p.strip()]
-        else:
-            raw = (form.get(f.input_name) or "").strip()
-            if raw:
-                config[f.name] = _number(raw) if f.kind == "number" else raw
+        value = read_field(f.kind, form, f.input_name)
+        if value is not OMIT:
+            config[f.name] = value
     return config, None

@@ -11,25 +11,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
+from flask import current_app
 
-from core.errors import CametError, DatabaseUnavailable, SettingsError
+from app_flask.errors import EngineError, EngineUnavailable
+from app_flask.login_session import engine_token
+from core.errors import SettingsError
 from core.runtime import Runtime
 
 IN_PROCESS_BASE = "http://engine.internal"
-
-
-class EngineUnavailable(DatabaseUnavailable):
-    code = "engine_unavailable"
-
-
-class EngineError(CametError):
-    """A non-2xx answer of the engine, with its status and JSON body kept for the view."""
-
-    def __init__(self, status_code: int, body: dict[str, Any], retry_after_s: int | None = None) -> None:
-        super().__init__(str(body.get("message") or f"engine answered {status_code}"), details=body)
-        self.status_code = status_code
-        self.body = body
-        self.retry_after_s = retry_after_s
 
 
 class EngineClient:
@@ -102,6 +91,16 @@ class EngineClient:
 
     def close(self) -> None:
         self._client.close()
+
+
+def current_engine() -> EngineClient:
+    """This app's engine client (the factory keeps it in `app.extensions["camet_engine"]`)."""
+    return current_app.extensions["camet_engine"]
+
+
+def call_engine(method: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
+    """One engine call for the signed-in user (or with `token`): its JSON, else EngineError."""
+    return current_engine().json(method, path, token=token or engine_token(), **kwargs)
 
 
 def default_client(rt: Runtime, engine_wsgi: Callable | None = None) -> EngineClient:

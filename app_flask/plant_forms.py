@@ -8,21 +8,18 @@ left out so the loader's default applies; numbers are sent as JSON numbers when 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
+
+from app_flask.admin_field_kinds import OMIT, FormData, read_field
 
 WEEKDAYS = (("1", "lun"), ("2", "mar"), ("3", "mié"), ("4", "jue"), ("5", "vie"), ("6", "sáb"), ("7", "dom"))
 
 
-class FormData(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...  # noqa: ANN401
-
-    def getlist(self, key: str) -> list[str]: ...
-
-
 @dataclass(frozen=True)
 class PlantField:
-    """One input: kind is text | number | integer | checkbox | select | lines | time | date |
-    weekdays | breaks; `options` names the list the choices come from (areas or lines)."""
+    """One input: kind names an admin field kind (admin_field_kinds: text, number, integer,
+    checkbox, select, lines, time, date, weekdays, breaks); `options` names the list the
+    choices come from (areas or lines)."""
 
     name: str
     label: str
@@ -103,41 +100,14 @@ KINDS: dict[str, PlantKind] = {
 }
 
 
-def _breaks(form: FormData) -> list[dict[str, str]]:
-    columns = (form.getlist("break_name"), form.getlist("break_start"), form.getlist("break_end"))
-    rows = zip(*columns, strict=False)
-    return [{"name": n.strip(), "start": s.strip(), "end": e.strip()} for n, s, e in rows
-            if n.strip() or s.strip() or e.strip()]
-
-
 def form_body(kind: PlantKind, form: FormData) -> dict[str, Any]:
     """The JSON body of one entry as the form describes it."""
     body: dict[str, Any] = {}
     for f in kind.fields:
-        if f.kind == "checkbox":
-            body[f.name] = bool(form.get(f.name))
-        elif f.kind == "lines":
-            body[f.name] = form.getlist(f.name)
-        elif f.kind == "weekdays":
-            body[f.name] = [int(d) for d in form.getlist(f.name) if d.isdigit()]
-        elif f.kind == "breaks":
-            body[f.name] = _breaks(form)
-        else:
-            value = (form.get(f.name) or "").strip()
-            if value or f.required:
-                body[f.name] = _number(value, f.kind) if f.kind in ("number", "integer") else value
+        value = read_field(f.kind, form, f.name, f.required)
+        if value is not OMIT:
+            body[f.name] = value
     return body
-
-
-def _number(text: str, kind: str) -> int | float | str:
-    """A typed number for the engine; text that is not one is sent as is, for the engine's reason."""
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    if kind == "integer" and number.is_integer():
-        return int(number)
-    return number
 
 
 def blank_rows(row: dict[str, Any], extra: int = 2) -> list[dict[str, str]]:

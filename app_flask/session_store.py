@@ -30,16 +30,15 @@ from flask_session.base import ServerSideSession
 from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 
+from app_flask.errors import SESSION_RETRY_AFTER_S, SessionStoreDown
 from app_flask.responses import error_response
 from core.disk_errors import describe, disk_fault
-from core.errors import CametError
 from core.outage_log import OutageLog
 from core.redis_link import REDIS_ERRORS, redis_client, redis_target
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_S = 30
 # Endpoints that never need a session: they are served while the store is down.
 NO_SESSION_ENDPOINTS = frozenset({"static", "health"})
 PROBE_KEY = "camet-session-store-probe"
@@ -56,14 +55,6 @@ DISK_CAUSES = {
 T = TypeVar("T")
 
 
-class SessionStoreDown(CametError):
-    """The session store cannot be read or written: the request gets the 503 page."""
-
-    status_code = 503
-    code = "session_store_unavailable"
-    retry_after_s = RETRY_AFTER_S
-
-
 class _HttpsAware:
     """Marks the session cookie Secure whenever the request came over HTTPS."""
 
@@ -73,7 +64,7 @@ class _HttpsAware:
 
 def unavailable_response(down: SessionStoreDown) -> Response:
     """The Spanish 503 page (or HTMX partial) for a store outage."""
-    return error_response(503, down.message, headers={"Retry-After": str(RETRY_AFTER_S)})
+    return error_response(503, down.message, headers={"Retry-After": str(SESSION_RETRY_AFTER_S)})
 
 
 def _into_unavailable(response: Response, down: SessionStoreDown) -> None:
@@ -85,7 +76,7 @@ def _into_unavailable(response: Response, down: SessionStoreDown) -> None:
     response.mimetype = page.mimetype
     for name in ("Location", "HX-Redirect", "HX-Refresh", "Content-Disposition"):
         response.headers.pop(name, None)
-    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    response.headers["Retry-After"] = str(SESSION_RETRY_AFTER_S)
     response.headers["Cache-Control"] = "no-store"
 
 

@@ -29,10 +29,10 @@ from core import migrations  # noqa: E402
 from core.errors import AuthError  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.settings import load_settings  # noqa: E402
+from core.tenants import create_tenant  # noqa: E402
 from identity.engine_tokens import Principal, issue_token, verify_active_token, verify_token  # noqa: E402
 from identity.passwords import HASHER  # noqa: E402
 from identity.users import authenticate, create_user  # noqa: E402
-from ingest.tenants import create_tenant  # noqa: E402
 
 PASSWORD = "bench-password-123"
 

@@ -3,7 +3,7 @@
 A real HTTP provider on 127.0.0.1 (tests/provider_server.py) answers 3 distinct requests per
 run. Three ways, each for --runs runs in one event loop (like uvicorn):
 
-    baseline      a new httpx client per run and no cache (what the engine did before issue 14)
+    baseline      a new httpx client per run and no cache (the naive way, for comparison)
     shared        the process's shared client (keep-alive connections), cache disabled
     cached        the shared client and the TTL cache: after the first run, no call at all
 

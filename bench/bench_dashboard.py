@@ -1,4 +1,4 @@
-"""Run time of the default demo dashboard, in-process, per date preset (issue 12: before/after).
+"""Run time of the default demo dashboard, in-process, per date preset (compare before and after a change).
 
 Seeds a throw-away demo tenant (SQLite, or MariaDB with --mysql-url) with `seed-demo`'s code,
 then posts /api/v1/dashboard/run REPEAT times per preset through the engine app (no HTTP

@@ -28,11 +28,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app_fastapi.main import create_app as create_engine  # noqa: E402
-from app_flask.dispatch import build_application  # noqa: E402
 from core.runtime import ProcessRuntime  # noqa: E402
 from tests.db_faults_support import installation  # noqa: E402
 from tests.private_mariadb import private_mariadb  # noqa: E402
 from tests.servers import asgi_server, wsgi_server  # noqa: E402
+from wsgi import build_application  # noqa: E402
 
 RUN = "/api/v1/dashboard/run"
 

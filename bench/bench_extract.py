@@ -13,7 +13,7 @@ default dtypes). MariaDB databases created here are dropped at the end.
     .venv/bin/python bench/bench_extract.py --rows 5000000 --backends mysql   # ~9 min here
     .venv/bin/python bench/bench_extract.py --rows 3800000 --backends mysql --defects-only
 
-`--defects` (or `--defects-only`) adds, on MariaDB, issue 11's two counting traps measured in
+`--defects` (or `--defects-only`) adds, on MariaDB, the two counting traps measured in
 alternating rounds: ConnectorX reading every line with and without `LIMIT max_rows+1` (its
 pre-count wraps the statement in COUNT(*)), and the 413 guard's exact count as one UNION ALL
 wrapped in COUNT(*) against one COUNT(*) per table (what master_frame runs now).
@@ -58,9 +58,9 @@ from core.detection_tables import ensure_line_table  # noqa: E402
 from core.memory import peak_rss_bytes, release_memory, reset_peak_rss, rss_bytes  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
+from core.tenants import create_tenant, ensure_database  # noqa: E402
 from ingest.bulk_load import insert_detections  # noqa: E402
 from ingest.plant_metadata import load_plant_file  # noqa: E402
-from ingest.tenants import create_tenant, ensure_database  # noqa: E402
 from query.builder import build_query, render_literal_mysql, route_partitions  # noqa: E402
 from query.columns import source_columns_for  # noqa: E402
 from query.master_frame import build_master_frame  # noqa: E402
@@ -230,7 +230,7 @@ def child(payload: dict) -> dict:
     return _measure(naive, payload["repeat"], lambda: naive(hour))
 
 
-# ---------------------------------------------------------------- counting traps (issue 11)
+# ---------------------------------------------------------------- counting traps
 
 def defects(env: dict, repeat: int) -> dict[str, list[float]]:
     """Alternating rounds of ConnectorX with/without LIMIT and UNION/per-table exact counts."""
@@ -275,7 +275,7 @@ def defects(env: dict, repeat: int) -> dict[str, list[float]]:
 def report_defects(rows: int, out: dict[str, list[float]]) -> None:
     med = {k: statistics.median(v) for k, v in out.items()}
     rounds = len(out["cx LIMIT"])
-    print(f"\n== issue 11 counting traps, MariaDB, {rows:,} detections (medians of {rounds}) ==")
+    print(f"\n== counting traps, MariaDB, {rows:,} detections (medians of {rounds}) ==")
     for k, v in out.items():
         print(f"{k:<18} {med[k]:7.2f} s   samples {', '.join(f'{x:.2f}' for x in v)}")
     print(f"ConnectorX with LIMIT / without: {med['cx LIMIT'] / med['cx no LIMIT']:.2f}×")
@@ -337,7 +337,7 @@ def main() -> None:
     parser.add_argument("--backends", default="mysql,sqlite")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fast path (median)")
     parser.add_argument("--slow-repeat", type=int, default=1, help="runs for PyMySQL and the baseline")
-    parser.add_argument("--defects", action="store_true", help="add the issue 11 counting traps (MariaDB)")
+    parser.add_argument("--defects", action="store_true", help="add the counting traps (MariaDB)")
     parser.add_argument("--defects-only", action="store_true", help="only the counting traps")
     add_child_arguments(parser)
     args = parser.parse_args()

@@ -40,10 +40,10 @@ from core.db import build_engine, parse_db_url  # noqa: E402
 from core.metadata_cache import MetadataCache, TenantMeta, load_tenant_meta  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.settings import load_settings  # noqa: E402
+from core.tenants import create_tenant, ensure_database  # noqa: E402
 from filters import build_filter_set  # noqa: E402
 from filters.defaults import DEFAULT_FILTER_ROWS  # noqa: E402
 from ingest.plant_metadata import load_plant_text  # noqa: E402
-from ingest.tenants import create_tenant, ensure_database  # noqa: E402
 
 N_AREAS, N_LINES, N_PRODUCTS, N_SHIFTS = 10, 50, 2000, 6
 TARGET_US = 50.0

@@ -2,9 +2,9 @@
 
 For each size N, line L1 of the demo plant gets N realistic detections from the demo generator
 (stoppages, micro-stops, breaks, Sundays off). Measured in the same run:
-- the pure function `jobs.gap_analysis.analyse_line` over all N rows, against a naive baseline
+- the pure function `stops.analysis.analyse_line` over all N rows, against a naive baseline
   (a Python loop per row, timed on a 200k-row prefix and extrapolated);
-- the whole job (`jobs.gap_job.analyse_tenant`: read ts per 7-day chunk, analyse, delete+insert
+- the whole job (`stops.job.analyse_tenant`: read ts per 7-day chunk, analyse, delete+insert
   `stops`) on each backend in a fresh process (peak RSS is its own), against a plain SQL pass with
   `LAG()` that only counts the gaps above the threshold on the server.
 MariaDB databases created here are dropped at the end.
@@ -40,10 +40,10 @@ from core.partitions import months_between  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
 from core.shift_calendar import shift_instances  # noqa: E402
+from core.tenants import create_tenant, ensure_database  # noqa: E402
 from ingest.bulk_load import insert_detections  # noqa: E402
 from ingest.demo_data import DemoPlan, generate_line  # noqa: E402
 from ingest.plant_metadata import load_plant_file  # noqa: E402
-from ingest.tenants import create_tenant, ensure_database  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 SLUG = "bench"
@@ -81,7 +81,7 @@ def naive_loop(ts: np.ndarray, instances, micro_s: float, stop_s: float) -> int:
 
 
 def pure(meta, frame: pd.DataFrame) -> dict:
-    from jobs.gap_analysis import analyse_line
+    from stops.analysis import analyse_line
 
     line = meta.line_by_code("L1")
     ts = frame["ts"].to_numpy()
@@ -126,7 +126,7 @@ def prepare(backend: str, frame: pd.DataFrame, mysql_url: str, var_dir: Path, pr
 def child(payload: dict) -> dict:
     """In a fresh process: the SQL LAG() baseline, then the whole job, with peak RSS."""
     rt = build_runtime(settings_for(payload["central"], payload["var_dir"], f"{END.isoformat()}-03:00"))
-    from jobs.gap_job import analyse_tenant
+    from stops.job import analyse_tenant
 
     line = rt.meta.get(SLUG).line_by_code("L1")
     table = f"detections_{line.id}"

@@ -36,11 +36,11 @@ from core.db import parse_db_url  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.schema_tenant import detections_table  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
+from core.tenants import create_tenant, ensure_database  # noqa: E402
 from identity.ingest_keys import create_key  # noqa: E402
 from ingest.csv_import import import_detections  # noqa: E402
 from ingest.plant_metadata import load_plant_file, parse_plant  # noqa: E402
 from ingest.simulator import QUIET, PlantSimulator  # noqa: E402
-from ingest.tenants import create_tenant, ensure_database  # noqa: E402
 from tests.servers import free_port, wait_until_up  # noqa: E402
 
 DEMO_PLANT = PROJECT_ROOT / "config" / "demo_plant.yml"

@@ -123,7 +123,7 @@ def fresh_mysql(mysql_url: str) -> None:
     from sqlalchemy.pool import NullPool
 
     from core.db_url import parse_db_url
-    from ingest.tenants import ensure_database
+    from core.tenants import ensure_database
 
     url = parse_db_url(mysql_url)
     name = url.database

@@ -61,7 +61,7 @@ def prepare(backend: str, rows: int, days: int, mysql_url: str, var_dir: Path, p
     now = datetime.now().replace(microsecond=0)  # the children's runtime runs on the real clock
     bench_extract.START = now - timedelta(days=days)
     env = bench_extract.prepare(backend, rows, days, mysql_url, var_dir, prefix)
-    from jobs.rollup_job import roll_tenant
+    from rollups.job import roll_tenant
 
     rt = build_runtime(bench_extract.settings_for(env["central_url"], env["var_dir"]))
     t0 = time.perf_counter()

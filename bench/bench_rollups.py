@@ -49,10 +49,10 @@ from core.metadata_cache import TenantMeta  # noqa: E402
 from core.rollup_sql import bucket_start_sql  # noqa: E402
 from core.runtime import Runtime, build_runtime  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
+from core.tenants import create_tenant, ensure_database  # noqa: E402
 from ingest.bulk_load import insert_detections  # noqa: E402
 from ingest.plant_metadata import load_plant_file  # noqa: E402
-from ingest.tenants import create_tenant, ensure_database  # noqa: E402
-from jobs.rollup_job import roll_tenant  # noqa: E402
+from rollups.job import roll_tenant  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 SLUG = "bench"

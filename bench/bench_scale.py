@@ -1,4 +1,4 @@
-"""Benchmark (issue 11): the default dashboard end to end, by data size and date window, on MariaDB.
+"""Benchmark: the default dashboard end to end, by data size and date window, on MariaDB.
 
 For each dataset `ROWS:DAYS` (ROWS detections over the DAYS ending now, three lines, loaded
 with LOAD DATA by bench_extract's `prepare`) the script builds the rollups with the rollup job
@@ -53,7 +53,7 @@ def prepare(rows: int, days: int, mysql_url: str, keep: Path | None) -> dict:
     from cli.defaults import install_tenant_defaults
     from core.runtime import build_runtime
     from identity.users import create_user
-    from jobs.rollup_job import roll_tenant
+    from rollups.job import roll_tenant
 
     var_dir = keep or Path(tempfile.mkdtemp(prefix="camet_scale_"))
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -75,7 +75,7 @@ def prepare(rows: int, days: int, mysql_url: str, keep: Path | None) -> dict:
 def catch_up(env: dict) -> float:
     """Roll what arrived since the dataset was kept (nothing new: only the watermark moves)."""
     from core.runtime import build_runtime
-    from jobs.rollup_job import roll_tenant
+    from rollups.job import roll_tenant
 
     rt = build_runtime(bench_extract.settings_for(env["central_url"], env["var_dir"]))
     t0 = time.perf_counter()

@@ -36,10 +36,10 @@ from core.partitions import months_between  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.schema_tenant import detections_table_name  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
+from core.tenants import create_tenant, ensure_database  # noqa: E402
 from ingest.bulk_load import insert_detections  # noqa: E402
 from ingest.demo_data import DemoPlan, estimate_rows_per_day, generate  # noqa: E402
 from ingest.plant_metadata import load_plant_file  # noqa: E402
-from ingest.tenants import create_tenant, ensure_database  # noqa: E402
 
 
 def peak_rss_mb() -> float:

@@ -28,11 +28,11 @@ from sqlalchemy import event, func, select  # noqa: E402
 from bench._common import machine_info, print_machine  # noqa: E402
 from core import migrations, partitions  # noqa: E402
 from core import schema_tenant as t  # noqa: E402
+from core.partition_upkeep import maintain_tenant  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from ingest.bulk_load import insert_detections  # noqa: E402
-from jobs.gap_job import analyse_tenant  # noqa: E402
-from jobs.partitions_job import maintain_tenant  # noqa: E402
-from jobs.rollup_job import roll_tenant  # noqa: E402
+from rollups.job import roll_tenant  # noqa: E402
+from stops.job import analyse_tenant  # noqa: E402
 from tests.helpers import MYSQL_URL, drop_mysql_databases, frozen_test_clock, make_settings  # noqa: E402
 from tests.stops_dataset import NOW  # noqa: E402
 from tests.stops_support import SLUG, build_stops_tenant  # noqa: E402

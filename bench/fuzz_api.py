@@ -67,10 +67,10 @@ def seed(env: dict[str, str], rows: int) -> str:
     from cli.demo import DEMO_PLANT, seed_demo_tenant
     from core.runtime import build_runtime
     from core.settings import load_settings
+    from core.tenants import create_tenant
     from identity.ingest_keys import create_key
     from identity.users import create_user
     from ingest.plant_metadata import load_plant_file
-    from ingest.tenants import create_tenant
 
     rt = build_runtime(load_settings())
     seed_demo_tenant(rt, days=3, rows=rows, quiet=True)
@@ -148,7 +148,7 @@ def main() -> int:
     if args.mysql:
         from sqlalchemy.engine import make_url
 
-        from ingest.tenants import ensure_database
+        from core.tenants import ensure_database
 
         base = os.environ.get("CAMET_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
         central = make_url(base).set(database=f"fuzz_{os.getpid()}").render_as_string(hide_password=False)

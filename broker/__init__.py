@@ -1,7 +1,7 @@
 """The data broker: external API manifest, SSRF guard, cache, breakers, and per-widget routing."""
 
 from broker.data_broker import BrokeredWidget, DataBroker
-from broker.external import ApiRequest, ExternalAPIError, ExternalAPIService, Fetched
+from broker.external import ApiRequest, ExternalAPIService, Fetched
 from broker.manifest import ApiSpec, Manifest, ManifestLoader, load_manifest, parse_manifest
 from broker.state import BrokerState
 
@@ -11,7 +11,6 @@ __all__ = [
     "BrokerState",
     "BrokeredWidget",
     "DataBroker",
-    "ExternalAPIError",
     "ExternalAPIService",
     "Fetched",
     "Manifest",

@@ -18,23 +18,11 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from broker.clients import ClientPool
-from broker.guard import SsrfRefused, resolve_public
+from broker.guard import resolve_public
 from broker.manifest import ApiSpec
-from core.errors import CametError
+from core.errors import CallFailed, SsrfRefused
 
 _MIME = re.compile(r"^[a-z0-9.+-]{1,40}/[a-z0-9.+-]{1,60}$")
-
-
-class CallFailed(CametError):
-    """One failed attempt; `message` is safe for the widget card (no URL, no secret)."""
-
-    status_code = 502
-    code = "external_call_failed"
-
-    def __init__(self, message: str, *, retryable: bool = False, counts: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.counts = counts
 
 
 async def call_api(

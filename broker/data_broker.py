@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from broker.external import ApiRequest, ExternalAPIError, ExternalAPIService
+from broker.external import ApiRequest, ExternalAPIService
+from core.errors import ExternalAPIError
 
 
 class BrokeredWidget(Protocol):

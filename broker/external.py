@@ -22,29 +22,17 @@ from typing import Any
 import httpx
 
 from broker.cache import CacheEntry, cache_key
-from broker.calls import CallFailed, call_api
+from broker.calls import call_api
 from broker.credentials import UNREADABLE
 from broker.manifest import ApiSpec, Manifest
 from broker.state import BrokerState
 from core.clock import Clock
-from core.errors import CametError
+from core.errors import CallFailed, ExternalAPIError
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 LOCAL_BASE = "http://engine.internal"  # the in-process host the engine trusts (edge_guard)
 BACKOFF_BASE_S = 0.05
-
-
-class ExternalAPIError(CametError):
-    """A failed external call; the message is safe to show on the widget's card."""
-
-    status_code = 502
-    code = "external_api"
-
-    def __init__(self, api_id: str, message: str) -> None:
-        super().__init__(f"{api_id}: {message}")
-        self.api_id = api_id
-        self.message = message
 
 
 @dataclass(frozen=True)

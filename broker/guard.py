@@ -15,7 +15,7 @@ import asyncio
 import ipaddress
 import socket
 
-from core.errors import CametError
+from core.errors import SsrfRefused
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -24,13 +24,6 @@ _EXTRA_BLOCKED = [ipaddress.ip_network(n) for n in (
     "100.64.0.0/10", "169.254.0.0/16", "fd00:ec2::/32", "0.0.0.0/8",
 )]
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
-
-
-class SsrfRefused(CametError):
-    """The destination is not a public address; the message is safe to show."""
-
-    status_code = 502
-    code = "external_refused"
 
 
 def address_problem(address: IpAddress) -> str | None:

@@ -7,7 +7,7 @@ import argparse
 from cli.base import runtime
 from core import migrations
 from core.db import redact
-from ingest.tenants import list_tenants
+from core.tenants import list_tenants
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,9 +6,9 @@ import argparse
 
 from cli.base import fail, runtime
 from core.runtime import Runtime
+from core.tenants import get_tenant
 from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.dashboard_defaults import DashboardDefaults, install_defaults
-from ingest.tenants import get_tenant
 from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS
 
 TENANT_DEFAULTS = DashboardDefaults(DEFAULT_FILTER_ROWS, DEFAULT_WIDGET_ROWS, DEFAULT_LAYOUT)

@@ -23,6 +23,7 @@ from core.errors import NotFound
 from core.partitions import months_between
 from core.runtime import Runtime
 from core.settings import PROJECT_ROOT
+from core.tenants import create_tenant, get_tenant
 from filters.defaults import DEFAULT_FILTER_ROWS
 from identity.ingest_keys import create_key, find_key, rotate_key
 from identity.users import create_user, set_password
@@ -32,7 +33,6 @@ from ingest.demo_data import DemoPlan, generate
 from ingest.plant_metadata import load_plant_file
 from ingest.plant_settings import apply_history_start
 from ingest.progress import Progress
-from ingest.tenants import create_tenant, get_tenant
 from jobs.runs import run_recorded
 from widgets.defaults import DEFAULT_WIDGET_ROWS, DEMO_EXTRA_WIDGET_ROWS, DEMO_LAYOUT
 

@@ -7,8 +7,8 @@ from datetime import date
 
 from cli.base import fail, runtime
 from core.plausibility import Plausibility
+from core.tenants import get_tenant
 from ingest.csv_import import MIN_YEAR, import_detections
-from ingest.tenants import get_tenant
 
 HISTORY_COST = ("importing history from {day}: rows from that date on are accepted, the plant's history "
                 "start moves back to the earliest row imported (the ingestion API then accepts it too), "

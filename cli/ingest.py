@@ -6,8 +6,8 @@ import argparse
 
 from cli.base import fail, runtime
 from core.runtime import Runtime
+from core.tenants import get_tenant
 from identity.ingest_keys import create_key, find_key, list_keys, revoke_key
-from ingest.tenants import get_tenant
 
 
 def register(sub: argparse._SubParsersAction) -> None:

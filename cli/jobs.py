@@ -10,8 +10,8 @@ import argparse
 
 from cli.base import fail, runtime
 from core.errors import NotFound
-from ingest.tenants import get_tenant
-from jobs.registry import JOBS, get_job
+from core.tenants import get_tenant
+from jobs.registry import get_job, job_registry
 from jobs.runs import last_runs, run_by_hand
 
 
@@ -21,17 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing = jobs_sub.add_parser("list", help="registered jobs and their last run per tenant")
     listing.set_defaults(handler=list_cmd)
     run = jobs_sub.add_parser("run", help="run a job now for one tenant or all of them")
-    run.add_argument("name", help=f"one of: {', '.join(sorted(JOBS))}")
+    run.add_argument("name", help=f"one of: {', '.join(job_registry.names())}")
     run.add_argument("--tenant", default=None, help="tenant slug (default: every tenant)")
     run.set_defaults(handler=run_cmd)
 
 
 def list_cmd(args: argparse.Namespace) -> int:
     last = last_runs(runtime(args))
-    for name, spec in sorted(JOBS.items()):
-        print(f"{name:<14} every {spec.every}  {spec.description}")
+    for spec in job_registry:
+        print(f"{spec.name:<14} every {spec.every}  {spec.description}")
         for (job_id, slug), started in sorted(last.items()):
-            if job_id == name:
+            if job_id == spec.name:
                 print(f"  {slug}: last run started {started:%Y-%m-%d %H:%M:%S} UTC")
     return 0
 

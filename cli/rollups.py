@@ -7,8 +7,8 @@ import time
 from datetime import date, datetime, timedelta
 
 from cli.base import fail, runtime
-from ingest.tenants import get_tenant
-from jobs.rollup_job import rebuild_line_range
+from core.tenants import get_tenant
+from rollups.job import rebuild_line_range
 
 MAX_DAYS = 3660
 

@@ -8,8 +8,8 @@ from cli.base import fail, runtime
 from cli.defaults import install_tenant_defaults
 from core import migrations
 from core.db import redact
+from core.tenants import create_tenant, get_tenant
 from ingest.plant_metadata import load_plant_file
-from ingest.tenants import create_tenant, get_tenant
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,36 +5,36 @@
     ├── DatabaseConfigError (400)      a DB URL that cannot be used
     ├── DatabaseUnavailable (503)      the database does not answer (Retry-After; the cause
     │   │                              goes to the log and the CLI, never to a client)
-    │   ├── DatabaseCircuitOpen        core/db_circuit.py: not even tried, the server failed
-    │   │                              moments ago (also a PyMySQL OperationalError)
-    │   └── EngineUnavailable          app_flask/engine_client.py: the engine does not answer
+    │   └── DatabaseCircuitOpen        core/db_circuit.py: not even tried, the server failed
+    │                                  moments ago (also a PyMySQL OperationalError, so it stays
+    │                                  beside the driver code)
     ├── NotFound (404)                 unknown tenant, line, layout...
     ├── ValidationFailed (422)         user input rejected; carries per-field messages
     │   └── Conflict (409)             valid input that clashes with the current state (last admin,
     │       │                          oneself, a duplicate name)
-    │       └── JobBusy                jobs/run_lock.py: the job already runs for that tenant
+    │       └── JobBusy                the job already runs for that tenant
     ├── ImportRejected (422)           a CSV/YAML file with bad rows; nothing was written
     ├── TooManyRows (413)              a dashboard query that must be narrowed
     ├── PayloadTooLarge (413)          an ingestion batch or an uploaded file over its limits
     ├── InsufficientStorage (507)      an upload the disk cannot hold (full, read-only)
-    ├── SessionStoreDown (503)         app_flask/session_store.py: sessions cannot be read or
-    │                                  written (Redis down, a full or read-only disk)
     ├── QueryTimeout (504)             a query cancelled for running too long
     ├── Overloaded (503)               too many dashboard runs at once; retry after `retry_after_s`
     ├── AuthError (401) / Forbidden (403)
-    ├── RateLimited (429)              identity/ratelimit.py: a limit is spent (`retry_after_s`)
+    ├── RateLimited (429)              a rate limit is spent (`retry_after_s`)
     ├── RegistryError                  unknown or misconfigured class name in a DB row
     │   └── InvalidDefinition          also a ValueError: a filter row, column set, reader
     │                                  choice or query that cannot be built
-    ├── NoCurrentShift (422)           filters/date_presets.py: also a LookupError
-    ├── WidgetDataError                widgets/base.py: data a widget cannot render
-    ├── ExternalAPIError (502)         broker/external.py: a failed external call
-    │   (inside the broker: CallFailed, one failed attempt, and SsrfRefused, a non-public
-    │    destination, both 502 and both turned into ExternalAPIError for the widget)
-    ├── MigrationError                 core/migrations.py: a schema step that cannot run on the data
-    ├── RunLost                        jobs/run_guard.py: a job run lost its lock; its chunk rolls back
-    └── EngineError                    app_flask/engine_client.py: a non-2xx engine answer,
-                                       with the engine's status and body
+    ├── NoCurrentShift (422)           also a LookupError: no shift covers the current time
+    ├── WidgetDataError                data a widget cannot render
+    ├── ExternalAPIError (502)         a failed external call, shown on the widget's card
+    ├── CallFailed (502)               inside the broker: one failed attempt
+    ├── SsrfRefused (502)              inside the broker: a non-public destination
+    │                                  (the broker turns both into ExternalAPIError)
+    ├── MigrationError                 a schema step that cannot run on the data
+    └── RunLost                        a job run lost its lock; its chunk rolls back
+
+The page app keeps its own small tree in app_flask/errors.py (EngineUnavailable, EngineError,
+SessionStoreDown): errors of talking to the engine and of the page sessions.
 
 Web layers translate these (FastAPI: one JSON shape, plus a Retry-After header for any error
 that sets `retry_after_s`; Flask: a page or a partial); 5xx ones are logged on both sides, and
@@ -43,6 +43,8 @@ protocol; the edges turn it into ValidationFailed or SettingsError.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class CametError(Exception):
@@ -169,3 +171,87 @@ class InvalidDefinition(RegistryError, ValueError):
     """A definition the code cannot use; a ValueError too, for callers that validate."""
 
     code = "invalid_definition"
+
+
+class RunLost(CametError):
+    """The run no longer holds its lock: it must stop before committing anything more."""
+
+    code = "run_lost"
+
+
+class RateLimited(CametError):
+    """Too many requests for one key; `retry_after_s` seconds until the window frees a slot."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after_s = retry_after
+
+
+class JobBusy(Conflict):
+    """Another process runs this job for this tenant right now."""
+
+    code = "job_busy"
+
+    def __init__(self, job: str, slug: str, holder: str, until: datetime) -> None:
+        super().__init__(f"«{job}» ya se está ejecutando para «{slug}»; volvé a intentarlo cuando termine.",
+                         details={"job": job, "tenant": slug, "holder": holder})
+        self.job, self.slug, self.holder, self.until = job, slug, holder, until
+
+    def english(self) -> str:
+        """The same for the command line and the logs."""
+        return (f"{self.job} is already running for tenant {self.slug} (holder {self.holder}, "
+                f"lease until {self.until:%Y-%m-%d %H:%M:%S} UTC); try again once it ends")
+
+
+class NoCurrentShift(CametError, LookupError):
+    """No shift covers the current time of day."""
+
+    status_code = 422
+    code = "no_current_shift"
+
+    def __init__(self, message: str = "ningún turno cubre la hora actual") -> None:
+        super().__init__(message)
+
+
+class SsrfRefused(CametError):
+    """The destination is not a public address; the message is safe to show."""
+
+    status_code = 502
+    code = "external_refused"
+
+
+class CallFailed(CametError):
+    """One failed attempt; `message` is safe for the widget card (no URL, no secret)."""
+
+    status_code = 502
+    code = "external_call_failed"
+
+    def __init__(self, message: str, *, retryable: bool = False, counts: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.counts = counts
+
+
+class ExternalAPIError(CametError):
+    """A failed external call; the message is safe to show on the widget's card."""
+
+    status_code = 502
+    code = "external_api"
+
+    def __init__(self, api_id: str, message: str) -> None:
+        super().__init__(f"{api_id}: {message}")
+        self.api_id = api_id
+        self.message = message
+
+
+class MigrationError(CametError):
+    """A step that cannot run on the data found (nothing of that step is written)."""
+
+    code = "migration"
+
+
+class WidgetDataError(CametError):
+    """The data handed to a widget cannot be rendered (e.g. a malformed API payload)."""

@@ -227,7 +227,7 @@ def memory_scope() -> Iterator[RssReport]:
 
 
 RUN_MEMORY = RunMemory()
-"""The process's policy: dashboard runs (app_fastapi/orchestrator.py) and page requests
+"""The process's policy: dashboard runs (engine/orchestrator.py) and page requests
 (app_flask/memory_policy.py) count in and out of it, so a passenger process, which serves both,
 releases once its last page request has answered."""
 

@@ -152,9 +152,9 @@ class TenantMeta:
     shifts: dict[int, Shift] = field(default_factory=dict)
     closed_days: tuple[ClosedDay, ...] = ()
     targets: tuple[Target, ...] = ()
-    # --- production day (issue 9 §1): the stored setting; None = the earliest shift start ---
+    # --- production day: the stored setting; None = the earliest shift start ---
     production_day_start: time | None = None
-    # --- stop reasons (issue 12) ---
+    # --- stop reasons: the codes a stop can be labelled with ---
     stop_reasons: dict[int, StopReason] = field(default_factory=dict)
     history_start: date | None = None  # the plant's start of history; None: a rolling default
     lines_by_code: dict[str, Line] = field(init=False, repr=False, compare=False)
@@ -185,7 +185,7 @@ class TenantMeta:
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
-    # --- production day (issue 9 §1) ---
+    # --- production day: it starts at the stored setting, else at the earliest shift ---
     @property
     def day_start(self) -> time:
         """When this plant's production day starts: the setting, else its earliest shift start."""

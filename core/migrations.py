@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core import partitions, rollup_sql, schema_central, schema_tenant
 from core.db import transaction
-from core.errors import CametError
+from core.errors import MigrationError
 from core.layout_ids import migrate_layouts
 from core.usernames import normalize_username
 
@@ -61,7 +61,7 @@ def _central_ingest_keys(conn: Connection) -> None:
 
 
 def _central_csv_uploads(conn: Connection) -> None:
-    """Browser CSV uploads and their import progress (issue 13)."""
+    """Browser CSV uploads and their import progress."""
     schema_central.csv_uploads.create(conn, checkfirst=True)
 
 
@@ -69,14 +69,6 @@ def _central_job_fencing(conn: Connection) -> None:
     """Fencing tokens on job leases and the holder of each job run."""
     add_missing_columns(conn, schema_central.job_locks, ["token"])
     add_missing_columns(conn, schema_central.job_runs, ["holder"])
-
-
-
-
-class MigrationError(CametError):
-    """A step that cannot run on the data found (nothing of that step is written)."""
-
-    code = "migration"
 
 
 def _users_credentials(conn: Connection) -> None:
@@ -213,13 +205,13 @@ def _tenant_targets(conn: Connection) -> None:
 
 
 def _tenant_stop_reasons(conn: Connection) -> None:
-    """Stop reason codes and the reason labels of stops (issue 12)."""
+    """Stop reason codes and the reason labels of stops."""
     for table in (schema_tenant.stop_reasons, schema_tenant.stop_labels):
         table.create(conn, checkfirst=True)
 
 
 def _tenant_saved_views(conn: Connection) -> None:
-    """Saved views and each user's start view (issue 13)."""
+    """Saved views and each user's start view."""
     schema_tenant.saved_views.create(conn, checkfirst=True)
     schema_tenant.saved_view_starts.create(conn, checkfirst=True)
 

@@ -35,6 +35,12 @@ def days_window(first: date, last: date, offset: timedelta) -> Window:
     return day_start(first) + offset, day_start(last) + DAY + offset
 
 
+def window_days(window: Window, offset: timedelta) -> tuple[date, date]:
+    """First and last production date (inclusive) of a [start, end) window: days_window undone."""
+    start, end = (moment - offset for moment in window)
+    return start.date(), max(start, end - timedelta(microseconds=1)).date()
+
+
 def shift_instance(shift: Shift, day: date, offset: timedelta) -> Window:
     """[start, end) of `shift` on production day `day`, in wall time."""
     start_day = day + DAY if offset_of(shift.start) < offset else day

@@ -5,7 +5,7 @@ transaction BEFORE inserting, with the earliest and latest timestamps they write
 nominal weights calls `mark_products_dirty`. A line keeps one dirty range: a new mark widens it
 to cover both (the hull), so the job redoes the touched buckets and at most those between.
 
-The rollup job (jobs/rollup_job.py) locks the same `rollups_state` row at the start of each
+The rollup job (rollups/job.py) locks the same `rollups_state` row at the start of each
 chunk, so a writer and the job take the row in the same order and never miss each other:
 either the writer's rows are visible to the chunk, or the writer commits after the chunk and
 finds `rolled_until` already past its rows, and marks them.

@@ -102,7 +102,7 @@ job_runs = Table(
     Column("holder", String(128), nullable=True),
 )
 
-# CSV uploads from the browser (issue 13): the background import's state and progress. Kept
+# CSV uploads from the browser: the background import's state and progress. Kept
 # centrally (like job_runs) so progress is written while the tenant's import transaction holds
 # its database (SQLite allows one writer per file).
 csv_uploads = Table(

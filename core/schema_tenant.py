@@ -52,7 +52,7 @@ meta_state = Table(
     Column("value", Integer, nullable=False, default=0),
 )
 
-# --- plant settings (issue 9 §1): key/value, e.g. production_day_start = "06:00" ---
+# --- plant settings: key/value, e.g. production_day_start = "06:00" ---
 PRODUCTION_DAY_START = "production_day_start"
 HISTORY_START = "history_start"  # "YYYY-MM-DD": the plant's start of history (core/plausibility.py)
 
@@ -185,7 +185,7 @@ closed_days = Table(
     Index("ix_closed_days_day", "day"),
 )
 
-# Production targets (issue 12): per line, optionally narrowed to a shift and/or a product.
+# Production targets: per line, optionally narrowed to a shift and/or a product.
 # No unique constraint: NULL shift/product would not collide; the loader replaces by key.
 targets = Table(
     "targets",
@@ -219,7 +219,7 @@ job_fences = Table(
     Column("token", BigInteger, nullable=False),
 )
 
-# Rollups: one row per line × 5-minute bucket × product × status, kept by jobs/rollup_job.py.
+# Rollups: one row per line × 5-minute bucket × product × status, kept by rollups/job.py.
 # Its own MetaData: `_tenant_v1` creates everything in `metadata` unpartitioned, while on MySQL
 # this table is RANGE-partitioned by month on bucket_start (the rollups migration creates it).
 # NULLs: product_id and status are never NULL (a detection always has both). A NULL weight
@@ -248,7 +248,7 @@ rollups = Table(
 )
 
 # The hourly tier: the 5-minute rollups summed per clock hour (`bucket_start` is the hour), kept
-# by jobs/rollups.py in the same transaction as the 5-minute rows of that hour, so each row is
+# by rollups/rebuild.py in the same transaction as the 5-minute rows of that hour, so each row is
 # the sum of the 5-minute rows stored now (a partial hour at the watermark included: readers use
 # an hour only when all its buckets are complete). Long windows read 12x fewer rows from it. No
 # histogram. Small (one row per line × hour × product × status), so not partitioned.
@@ -285,7 +285,7 @@ import_batches = Table(
     Column("last_ts", Timestamp, nullable=True),
 )
 
-# Saved views (issue 13): a user's named filter values, personal or shared with the tenant.
+# Saved views: a user's named filter values, personal or shared with the tenant.
 # `filters` holds the raw values as the dashboard form sends them; they are validated again
 # each time the view is opened, because the tenant's filters may have changed since.
 saved_views = Table(
@@ -319,7 +319,7 @@ external_credentials = Table(
 )
 
 
-# Stop reasons (issue 12): the tenant's reason codes, loaded from the plant YAML.
+# Stop reasons: the tenant's reason codes, loaded from the plant YAML.
 stop_reasons = Table(
     "stop_reasons",
     metadata,

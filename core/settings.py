@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         """Whether web processes start the job scheduler (tests opt in with jobs=on)."""
         return self.jobs == "on" or (self.jobs == "auto" and self.env != "test")
 
-    # ingestion API (issue 15)
+    # ingestion API: batch size and rate limits of line gateways
     ingest_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     ingest_max_rows: int = Field(default=10_000, ge=1)
     upload_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024,

@@ -1,7 +1,7 @@
 """Gap-analysis bookkeeping shared by writers: mark production dates for re-analysis.
 
 Writers of detections (through core/derived_state.py), threshold changes and calendar changes
-call `mark_dirty` inside their own transaction; the gap-analysis job (jobs/gap_job.py) starts
+call `mark_dirty` inside their own transaction; the gap-analysis job (stops/job.py) starts
 its next chunk at the earliest dirty date, so `stops` always equals a recomputation from the
 raw detections.
 

@@ -1,6 +1,6 @@
 """The one spelling of a tenant slug typed by a person: NFC, trimmed, case-folded.
 
-Stored slugs are lower-case ASCII (`ingest.tenants.validate_slug`) and compared bytewise on every
+Stored slugs are lower-case ASCII (`core.tenants.validate_slug`) and compared bytewise on every
 backend (MySQL: a binary collation), so `ACME` and ` acme ` reach tenant `acme`, while `acmé` or
 a full-width `ａｃｍｅ` are other names that match no tenant. The login rate limits key on this
 spelling too, so every way of typing one tenant spends the same allowance.

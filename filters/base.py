@@ -4,8 +4,11 @@ A `Filters` row names a class; `filter_registry` resolves that name only against
 registered themselves with `@filter_registry.register` (or through the "camet.filters" entry
 point group). A filter is built per tenant snapshot: its config is validated when the row is
 loaded, its options come from the MetadataCache (never a query), `validate()` turns raw form or
-JSON input into a typed value or a Spanish, user-facing ValidationFailed naming the field, and
-`to_sql()` turns that value into a SqlFragment with bound parameters only.
+JSON input into a typed value or a Spanish, user-facing ValidationFailed naming the field,
+`to_sql()` turns that value into a SqlFragment with bound parameters only (it narrows the
+detections), and `to_plant()` into a PlantScope (it narrows the plant data: planned time, shift
+instances, stops, OEE). The plant data source asks every filter through `to_plant()` and knows
+no concrete class; a filter that says nothing there leaves plant data alone.
 """
 
 from __future__ import annotations
@@ -21,9 +24,7 @@ from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import RegistryError, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.registry import Registry
-from query.spec import SqlFragment
-
-filter_registry: Registry[type[BaseFilter]] = Registry("filter", entry_point_group="camet.filters")
+from query.spec import PlantScope, SqlFragment
 
 
 class FilterConfig(BaseModel):
@@ -57,6 +58,9 @@ class BaseFilter:
     # on a chart bar or table row carries {dimension: value} and the page finds the filter here.
     dimension: ClassVar[str | None] = None
     config_model: ClassVar[type[FilterConfig]] = FilterConfig
+    # Configs the class must accept, one per distinct behaviour: the registry-driven tests build
+    # every class with each one, so a new filter kind is tested without editing a list.
+    sample_configs: ClassVar[tuple[dict[str, Any], ...]] = ({},)
 
     def __init__(
         self, *, param: str, label: str, config: dict | None, meta: TenantMeta, clock: Clock = SYSTEM_CLOCK
@@ -97,6 +101,12 @@ class BaseFilter:
         """The typed value as a query fragment; an empty fragment means "no restriction"."""
         return SqlFragment()
 
+    def to_plant(self, value: Any) -> PlantScope:
+        """How the typed value narrows plant data; the default `PlantScope()` leaves it whole
+        (a product or weight says nothing about planned time). Lines need nothing here: the
+        plant source reads them from the `to_sql()` fragments' `line_ids`."""
+        return PlantScope()
+
     def to_json(self, value: Any) -> Any:
         """The applied value as JSON; `validate(to_json(v)) == v`."""
         return value
@@ -126,3 +136,22 @@ class BaseFilter:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(param={self.param!r})"
+
+
+def check_contract(klass: type) -> None:
+    """Raise RegistryError when a filter class cannot work: the message names what is wrong."""
+    who = f"filter class {getattr(klass, '__name__', klass)!r}"
+    if not (isinstance(klass, type) and issubclass(klass, BaseFilter)):
+        raise RegistryError(f"{who} does not extend BaseFilter")
+    if not klass.sample_configs:
+        raise RegistryError(f"{who}: sample_configs is empty (declare at least one config)")
+    for sample in klass.sample_configs:
+        try:
+            klass.config_model.model_validate(sample)
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise RegistryError(f"{who}: sample config {sample!r} is invalid: {problem}") from None
+
+
+filter_registry: Registry[type[BaseFilter]] = Registry("filter class", check=check_contract,
+                                                       entry_point_group="camet.filters")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from core.errors import CametError, ValidationFailed
+from core.errors import NoCurrentShift, ValidationFailed
 from core.metadata_cache import Shift
 from core.production_days import DAY, current_instance, days_window, production_date
 from core.timeutil import month_start, previous_month_start
@@ -26,17 +26,7 @@ PRESET_LABELS: dict[str, str] = {
     "personalizado": "Personalizado",
 }
 CUSTOM = "personalizado"
-__all__ = ["CUSTOM", "DAY", "PRESET_LABELS", "NoCurrentShift", "current_shift_range", "preset_range"]
-
-
-class NoCurrentShift(CametError, LookupError):
-    """No shift covers the current time of day."""
-
-    status_code = 422
-    code = "no_current_shift"
-
-    def __init__(self, message: str = "ningún turno cubre la hora actual") -> None:
-        super().__init__(message)
+__all__ = ["CUSTOM", "DAY", "PRESET_LABELS", "current_shift_range", "preset_range"]
 
 
 def current_shift_range(

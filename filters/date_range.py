@@ -19,10 +19,10 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from core.clock import plant_now
-from core.errors import ValidationFailed
+from core.errors import NoCurrentShift, ValidationFailed
 from core.timeutil import day_start, zone
 from filters.base import BaseFilter, FilterConfig, ValidationContext, filter_registry
-from filters.date_presets import CUSTOM, DAY, PRESET_LABELS, NoCurrentShift, preset_range
+from filters.date_presets import CUSTOM, DAY, PRESET_LABELS, preset_range
 from query.spec import SqlFragment
 
 Preset = Literal["hoy", "ayer", "turno_actual", "ultimos_7_dias", "este_mes", "mes_anterior", "personalizado"]
@@ -62,6 +62,7 @@ class DateRangeFilter(BaseFilter):
     dimension = "day"
     form = MappingProxyType({"type": "date_range", "custom": CUSTOM})
     config_model = DateRangeConfig
+    sample_configs = ({}, {"default_preset": "hoy", "max_days": 31})
     sets_time_window = True
 
     def now(self) -> datetime:

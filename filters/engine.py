@@ -26,7 +26,7 @@ from core.errors import CametError, InvalidDefinition, NotFound, ValidationFaile
 from core.metadata_cache import TenantMeta
 from core.schema_tenant import filters_table
 from filters.base import BaseFilter, ValidationContext, filter_registry
-from query.spec import SqlFragment
+from query.spec import PlantScope, SqlFragment
 
 PARAM_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
@@ -100,6 +100,14 @@ class FilterSet:
         """The non-empty query fragments of validated values ("todos" contributes nothing)."""
         out = [f.to_sql(values[f.param]) for f in self.filters if f.param in values]
         return [frag for frag in out if not _is_empty(frag)]
+
+    def plant_scope(self, values: Mapping[str, Any]) -> PlantScope:
+        """How the validated values narrow plant data: every filter's `to_plant()`, combined."""
+        scope = PlantScope()
+        for f in self.filters:
+            if f.param in values:
+                scope &= f.to_plant(values[f.param])
+        return scope
 
     def applied(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Validated values as JSON, keyed by param (what the dashboard shows as applied)."""

@@ -20,6 +20,7 @@ class LineFilter(MultiSelectFilter):
     dimension = "line"
 
     config_model = LineFilterConfig
+    sample_configs = ({}, {"include_inactive": True})
 
     def _build_options(self) -> list[dict]:
         lines = sorted(self.meta.lines.values(), key=lambda line: (line.code, line.id))

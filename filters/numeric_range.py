@@ -51,6 +51,7 @@ class NumericRangeFilter(BaseFilter):
     kind = "numeric_range"
     form = MappingProxyType({"type": "range"})
     config_model = NumericRangeConfig
+    sample_configs = ({}, {"min": 0, "max": 500, "step": 0.5})
 
     def check_config(self) -> None:
         if self.config.step is not None and self.config.step <= 0:

@@ -34,6 +34,7 @@ class ProductFilter(MultiSelectFilter):
 
     dimension = "product"
     config_model = ProductFilterConfig
+    sample_configs = ({}, {"depends_on": ["lineas"]})
 
     def _build_options(self) -> list[dict]:
         products = sorted(self.meta.products.values(), key=lambda p: (p.code, p.id))

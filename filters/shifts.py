@@ -21,7 +21,7 @@ from filters._parse import search_text
 from filters.base import ValidationContext, filter_registry
 from filters.date_range import DateRange
 from filters.multiselect import MultiSelectFilter
-from query.spec import SqlFragment
+from query.spec import PlantScope, SqlFragment
 from query.sql_time import minute_of_day
 
 MINUTES_PER_DAY = 1440
@@ -107,6 +107,10 @@ class ShiftFilter(MultiSelectFilter):
             return SqlFragment()  # the selected shifts cover the whole window
         bounds = (windows[0][0], windows[-1][1]) if windows else value.window
         return SqlFragment(time_range=bounds, time_ranges=tuple(windows))
+
+    def to_plant(self, value: ShiftSelection | None) -> PlantScope:
+        """Only the selected shifts' instances count (planned time, stops, OEE)."""
+        return PlantScope() if value is None else PlantScope(shift_ids=value.ids)
 
     def _time_of_day(self, ids: frozenset[int]) -> SqlFragment:
         windows = self.minute_windows(ids)

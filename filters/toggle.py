@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sqlalchemy import ColumnElement, Table
 
@@ -35,6 +35,7 @@ class ToggleFilter(BaseFilter):
     kind = "toggle"
     form = MappingProxyType({"type": "bool"})
     config_model = ToggleConfig
+    sample_configs = tuple({"effect": e} for e in get_args(Effect))
 
     def options(self) -> list[dict]:
         return [{"value": True, "label": "Sí"}, {"value": False, "label": "No"}]

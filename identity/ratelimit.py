@@ -24,7 +24,7 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from core.errors import CametError
+from core.errors import RateLimited
 from core.outage_log import OutageLog
 from core.redis_link import REDIS_ERRORS, client_options, redis_target
 from core.runtime import Runtime
@@ -39,17 +39,6 @@ API_LOGIN_PER_IP = "30 per minute"
 API_LOGIN_PER_USER = "10 per minute"
 DASHBOARD_RUN_PER_USER = "30 per minute"
 ENGINE_DASHBOARD_RUN_PER_USER = "60 per minute"
-
-
-class RateLimited(CametError):
-    """Too many requests for one key; `retry_after_s` seconds until the window frees a slot."""
-
-    status_code = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message, details={"retry_after": retry_after})
-        self.retry_after_s = retry_after
 
 
 def key_prefix(settings: Settings) -> str:

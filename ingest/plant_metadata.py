@@ -154,7 +154,7 @@ class PlantIn(_Strict):
     closed_days: list[ClosedDayIn] = Field(default_factory=list)
     targets: list[TargetIn] = Field(default_factory=list)
     stop_reasons: list[StopReasonIn] = Field(default_factory=list)
-    # --- production day (issue 9 §1): when the plant's day starts; absent = earliest shift ---
+    # --- production day: when the plant's day starts; absent = earliest shift ---
     production_day_start: str | None = None
     history_start: date | None = None  # the plant's start of history; absent = kept as stored
 

@@ -1,7 +1,8 @@
 """The job registry: `@job("name", every=...)` declares a per-tenant job by an explicit id.
 
-A job is a function `(rt, tenant_slug) -> rows written`. The scheduler and `manage.py jobs`
-look jobs up here by name only; nothing is imported from a name read from a database row.
+A job is a function `(rt, tenant_slug) -> rows written`, kept as a `JobSpec` in `job_registry`
+(the one registry mechanism of core/registry.py). The scheduler and `manage.py jobs` look jobs up
+here by name only; nothing is imported from a name read from a database row.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from core.errors import NotFound
+from core.registry import Registry, name_attribute
 from core.runtime import Runtime
 
 JobFunc = Callable[[Runtime, str], int]
@@ -26,16 +28,14 @@ class JobSpec:
     description: str
 
 
-JOBS: dict[str, JobSpec] = {}
+job_registry: Registry[JobSpec] = Registry("job", key=name_attribute, missing=NotFound)
 
 
 def job(name: str, *, every: timedelta, description: str = "") -> Callable[[JobFunc], JobFunc]:
     """Register `func` as job `name`, due every `every` for each tenant (duplicates fail)."""
 
     def register(func: JobFunc) -> JobFunc:
-        if name in JOBS:
-            raise ValueError(f"job {name!r} is registered twice")
-        JOBS[name] = JobSpec(name, every, func, description or (func.__doc__ or "").strip())
+        job_registry.register(JobSpec(name, every, func, description or (func.__doc__ or "").strip()))
         return func
 
     return register
@@ -43,7 +43,4 @@ def job(name: str, *, every: timedelta, description: str = "") -> Callable[[JobF
 
 def get_job(name: str) -> JobSpec:
     """The registered job, or NotFound listing the known ones."""
-    try:
-        return JOBS[name]
-    except KeyError:
-        raise NotFound(f"unknown job {name!r} (known: {', '.join(sorted(JOBS))})") from None
+    return job_registry.get(name)

@@ -28,30 +28,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from core.errors import CametError, Conflict
+from core.errors import CametError, JobBusy, RunLost
 from core.runtime import Runtime
 from core.schema_central import job_locks
 from jobs.heartbeat import Heartbeat
-from jobs.run_guard import RunLost, fence
+from jobs.run_guard import fence
 
 log = logging.getLogger(__name__)
 RELEASED = datetime(2000, 1, 1)  # expires_at of a released lease: free at once, row and token kept
-
-
-class JobBusy(Conflict):
-    """Another process runs this job for this tenant right now."""
-
-    code = "job_busy"
-
-    def __init__(self, job: str, slug: str, holder: str, until: datetime) -> None:
-        super().__init__(f"«{job}» ya se está ejecutando para «{slug}»; volvé a intentarlo cuando termine.",
-                         details={"job": job, "tenant": slug, "holder": holder})
-        self.job, self.slug, self.holder, self.until = job, slug, holder, until
-
-    def english(self) -> str:
-        """The same for the command line and the logs."""
-        return (f"{self.job} is already running for tenant {self.slug} (holder {self.holder}, "
-                f"lease until {self.until:%Y-%m-%d %H:%M:%S} UTC); try again once it ends")
 
 
 def holder_id() -> str:

@@ -22,11 +22,12 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 
 from core import schema_central as c
+from core.commit_guard import guarded
+from core.errors import JobBusy, RunLost
 from core.runtime import Runtime
-from ingest.tenants import list_tenants
-from jobs.registry import JOBS, get_job
-from jobs.run_guard import RunLost, guarded
-from jobs.run_lock import JobBusy, RunLock
+from core.tenants import list_tenants
+from jobs.registry import get_job, job_registry
+from jobs.run_lock import RunLock
 
 log = logging.getLogger(__name__)
 FINISHED = ("ok", "error")  # the statuses that make a job not due until `every` has passed
@@ -109,8 +110,8 @@ def due_runs(rt: Runtime) -> list[tuple[str, str]]:
     now, last = _now(rt), last_runs(rt)
     slugs = [tenant.slug for tenant in list_tenants(rt.db)]
     return [
-        (name, slug) for name, spec in sorted(JOBS.items()) for slug in slugs
-        if (name, slug) not in last or last[(name, slug)] + spec.every <= now
+        (spec.name, slug) for spec in job_registry for slug in slugs
+        if (spec.name, slug) not in last or last[(spec.name, slug)] + spec.every <= now
     ]
 
 

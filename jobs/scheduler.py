@@ -20,10 +20,11 @@ from datetime import UTC
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from core.clock import SYSTEM_CLOCK
+from core.errors import JobBusy
 from core.runtime import Runtime
 from jobs.heartbeat import Heartbeat
 from jobs.leader import Leadership
-from jobs.run_lock import JobBusy, RunLock
+from jobs.run_lock import RunLock
 from jobs.runs import RunResult, due_runs, is_due, reap_abandoned, run_recorded
 
 log = logging.getLogger(__name__)

@@ -118,7 +118,8 @@ def _rolled_slots(conn: Connection, line_id: int, step: int, lo: datetime, hi: d
 
 def units_by_instance(conn: Connection, line_id: int, instances: Sequence[ShiftInstance]
                       ) -> dict[tuple[date, int], tuple[int, int]]:
-    """(units, good) per (production date, shift id) of one line's instances."""
+    """(units, good) per (production date, shift id) of one line's instances (or of their
+    pieces: several with one key are summed)."""
     out: dict[tuple[date, int], tuple[int, int]] = {}
     if not instances or not conn.dialect.has_table(conn, t.detections_table_name(line_id)):
         return out
@@ -145,5 +146,7 @@ def units_by_instance(conn: Connection, line_id: int, instances: Sequence[ShiftI
         for lo, hi in raw:
             u, r = conn.execute(count, {"lo": lo, "hi": hi}).one()
             units, rejects = units + int(u or 0), rejects + int(r or 0)
-        out[(inst.production_date, inst.shift_id)] = (units, units - rejects)
+        key = (inst.production_date, inst.shift_id)
+        before_units, before_good = out.get(key, (0, 0))  # pieces of one instance add up
+        out[key] = (before_units + units, before_good + units - rejects)
     return out

@@ -1,6 +1,6 @@
 """The rollup read: grained frames from the `rollups` table, the newest rows read from raw.
 
-Rollups (jobs/rollup_job.py) hold per line × 5-minute bucket × product × status the measures of
+Rollups (rollups/job.py) hold per line × 5-minute bucket × product × status the measures of
 query/grain.py. A run may read them when nothing it asks needs a finer look at a detection:
 
 - every filter predicate reads only `product_id` / `status` (a weight range does not fit);

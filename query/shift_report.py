@@ -1,14 +1,14 @@
 """Stops and the per-shift OEE report, read from `stops` and the line tables for a selection.
 
-A selection is a [start, end) range of plant-local time (the date filter's value), lines and
-shifts: it picks the shift instances that START inside the range and have started by `now`.
-Planned time is the instance's planned time elapsed by `now`; downtime, stops and micro-stops
-come from `stops` (written by the gap-analysis job); units and good units come from the
-rollups where complete and from the detections elsewhere (query/instance_units.py). Ratios
-follow the issue: availability = run / planned, performance =
-units × ideal cycle / run (reported above 1 with a flag, never capped), quality = good / units,
-OEE = good × ideal cycle / planned; `None` where a denominator is zero. Totals sum the
-components first and divide after.
+A selection is a [start, end) range of plant-local time (the date filter's value), lines,
+shifts and minutes of the day: it picks the shift instances that START inside the range and
+have started by `now`, cut to the kept minutes of the day (query/plant_time.py). Planned time
+is the kept planned time elapsed by `now`; downtime, stops and micro-stops come from `stops`
+(written by the gap-analysis job); units and good units come from the rollups where complete
+and from the detections elsewhere (query/instance_units.py). Ratios: availability = run /
+planned, performance = units × ideal cycle / run (reported above 1 with a flag, never capped),
+quality = good / units, OEE = good × ideal cycle / planned; `None` where a denominator is zero.
+Totals sum the components first and divide after.
 """
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from core import schema_tenant as t
 from core.metadata_cache import TenantMeta
 from core.shift_calendar import ShiftInstance, shift_instances
 from query.instance_units import units_by_instance
+from query.plant_time import kept_pieces, kept_stop
+from query.spec import DayMinutes
 
 REPORT_COLUMNS = (
     "production_date", "shift", "shift_name", "line", "line_name", "planned_s", "downtime_s", "run_s",
@@ -35,12 +37,18 @@ MAX_STOPS = 10_000
 
 @dataclass(frozen=True)
 class Selection:
-    """What the filters chose: a time range, lines, shifts (None: every shift)."""
+    """What the filters chose: a time range, lines, shifts (None: every shift) and the minutes
+    of the day (None: all of them)."""
 
     start: datetime
     end: datetime
     line_ids: tuple[int, ...]
     shift_ids: frozenset[int] | None
+    day_minutes: DayMinutes | None = None
+
+    def pieces(self, inst: ShiftInstance) -> list[ShiftInstance]:
+        """The parts of a selected instance this selection keeps."""
+        return kept_pieces(inst, self.day_minutes)
 
 
 def selected_instances(meta: TenantMeta, sel: Selection, line_id: int, now: datetime) -> list[ShiftInstance]:
@@ -89,6 +97,29 @@ def _stop_sums(conn: Connection, line_ids: tuple[int, ...], first: date, last: d
                                  "open_until": _as_datetime(r[6])} for r in rows}
 
 
+def _kept_stop_sums(conn: Connection, line_ids: tuple[int, ...], first: date, last: date,
+                    pieces: dict[tuple, list[ShiftInstance]]) -> dict[tuple, dict]:
+    """`_stop_sums` over the kept pieces of each (line, production date, shift) instance."""
+    s = t.stops.c
+    rows = conn.execute(
+        select(s.line_id, s.production_date, s.shift_id, s.kind, s.start_ts, s.end_ts, s.downtime_s,
+               s.is_open)
+        .where(s.line_id.in_(line_ids), s.production_date >= first, s.production_date <= last)
+    )
+    out: dict[tuple, dict] = {}
+    for r in rows:
+        key = (r.line_id, r.production_date, r.shift_id)
+        agg = out.setdefault(key, {"stops": 0, "micro_stops": 0, "downtime_s": 0.0, "open": False,
+                                   "open_until": None})
+        if r.is_open:
+            agg["open"], agg["open_until"] = True, max(filter(None, (agg["open_until"], r.end_ts)))
+        kept = kept_stop(r.kind, r.start_ts, r.end_ts, float(r.downtime_s), pieces.get(key, []))
+        if kept is not None:
+            agg["stops" if r.kind == "stop" else "micro_stops"] += 1
+            agg["downtime_s"] += kept[0]
+    return out
+
+
 def _as_datetime(value: object) -> datetime | None:
     """MAX() over a DATETIME comes back as text on SQLite."""
     if value is None or isinstance(value, datetime):
@@ -99,16 +130,27 @@ def _as_datetime(value: object) -> datetime | None:
 def shift_report(conn: Connection, meta: TenantMeta, sel: Selection, now: datetime) -> dict[str, Any]:
     """One row per production date × shift × line, plus component-wise totals."""
     first, last = sel.start.date() - timedelta(days=1), sel.end.date()
-    sums = _stop_sums(conn, sel.line_ids, first, last) if sel.line_ids else {}
+    chosen = {line_id: selected_instances(meta, sel, line_id, now) for line_id in sel.line_ids}
+    pieces = {(line_id, i.production_date, i.shift_id): sel.pieces(i)
+              for line_id, instances in chosen.items() for i in instances}
+    if not sel.line_ids:
+        sums: dict[tuple, dict] = {}
+    elif sel.day_minutes is None:
+        sums = _stop_sums(conn, sel.line_ids, first, last)
+    else:
+        sums = _kept_stop_sums(conn, sel.line_ids, first, last, pieces)
     rows: list[dict[str, Any]] = []
     total = {"planned_s": 0.0, "downtime_s": 0.0, "stops": 0, "micro_stops": 0, "units": 0, "good": 0}
     ideal_total = good_ideal_total = 0.0
     for line_id in sel.line_ids:
         line = meta.lines[line_id]
-        instances = selected_instances(meta, sel, line_id, now)
-        counts = units_by_instance(conn, line_id, instances)
+        instances = chosen[line_id]
+        kept = {(i.production_date, i.shift_id): pieces[(line_id, i.production_date, i.shift_id)]
+                for i in instances}
+        counts = units_by_instance(conn, line_id, [p for parts in kept.values() for p in parts])
         for inst in instances:
-            planned = planned_until(inst, now)
+            parts = kept[(inst.production_date, inst.shift_id)]
+            planned = sum(planned_until(p, now) for p in parts)
             agg = sums.get((line_id, inst.production_date, inst.shift_id),
                            {"stops": 0, "micro_stops": 0, "downtime_s": 0.0, "open": False})
             units, good = counts.get((inst.production_date, inst.shift_id), (0, 0))
@@ -118,7 +160,7 @@ def shift_report(conn: Connection, meta: TenantMeta, sel: Selection, now: dateti
             downtime = agg["downtime_s"]
             if agg["open"] and agg["open_until"] is not None:  # the open stop goes on until now
                 downtime += sum(max(0.0, (min(e, now) - max(s, agg["open_until"])).total_seconds())
-                                for s, e in inst.planned)
+                                for p in parts for s, e in p.planned)
             downtime = min(downtime, planned)
             row = {
                 "production_date": inst.production_date.isoformat(), "shift": shift.code,
@@ -142,11 +184,27 @@ def shift_report(conn: Connection, meta: TenantMeta, sel: Selection, now: dateti
     return {"rows": rows, "totals": totals}
 
 
+class StopRow(NamedTuple):
+    """One `stops` row of a selection; `downtime_s` counts only its kept part, which runs from
+    `kept_start` to `kept_end` (the stored start and end without a time-of-day restriction)."""
+
+    id: int
+    line_id: int
+    kind: str
+    start_ts: datetime
+    end_ts: datetime
+    downtime_s: float
+    production_date: date
+    shift_id: int
+    is_open: bool
+    kept_start: datetime
+    kept_end: datetime
+
+
 def selected_stop_rows(conn: Connection, meta: TenantMeta, sel: Selection, now: datetime,
-                       kinds: tuple[str, ...] = ("stop", "micro")) -> Iterator[Row]:
-    """`stops` rows of the selected shift instances, oldest first (id, line_id, kind, start_ts,
-    end_ts, downtime_s, production_date, shift_id, is_open)."""
-    wanted = {(line_id, i.production_date, i.shift_id)
+                       kinds: tuple[str, ...] = ("stop", "micro")) -> Iterator[StopRow]:
+    """`stops` rows of the selected shift instances inside their kept pieces, oldest first."""
+    wanted = {(line_id, i.production_date, i.shift_id): sel.pieces(i)
               for line_id in sel.line_ids for i in selected_instances(meta, sel, line_id, now)}
     if not wanted:
         return
@@ -160,12 +218,19 @@ def selected_stop_rows(conn: Connection, meta: TenantMeta, sel: Selection, now: 
         .order_by(s.start_ts, s.line_id)
     )
     for r in result:
-        if (r.line_id, r.production_date, r.shift_id) in wanted:
-            yield r
+        pieces = wanted.get((r.line_id, r.production_date, r.shift_id))
+        if pieces is None:
+            continue
+        kept = (float(r.downtime_s), r.start_ts, r.end_ts) if sel.day_minutes is None else \
+            kept_stop(r.kind, r.start_ts, r.end_ts, float(r.downtime_s), pieces)
+        if kept is not None:
+            yield StopRow(r.id, r.line_id, r.kind, r.start_ts, r.end_ts, kept[0], r.production_date,
+                          r.shift_id, bool(r.is_open), kept[1], kept[2])
 
 
 def search_stops(conn: Connection, meta: TenantMeta, sel: Selection, now: datetime) -> dict[str, Any]:
-    """The stop and micro-stop rows of the selected shift instances, oldest first."""
+    """The stop and micro-stop rows of the selected shift instances, oldest first (a stop cut
+    by a time-of-day restriction keeps its stored start and end, with its kept downtime)."""
     out: list[dict[str, Any]] = []
     truncated = False
     for r in selected_stop_rows(conn, meta, sel, now):
@@ -176,7 +241,7 @@ def search_stops(conn: Connection, meta: TenantMeta, sel: Selection, now: dateti
         out.append({
             "id": r.id, "line": line.code, "line_name": line.name, "kind": r.kind,
             "start": r.start_ts.isoformat(), "end": r.end_ts.isoformat(),
-            "downtime_s": float(r.downtime_s), "production_date": r.production_date.isoformat(),
+            "downtime_s": r.downtime_s, "production_date": r.production_date.isoformat(),
             "shift": shift.code if shift else None, "open": bool(r.is_open),
         })
     return {"stops": out, "truncated": truncated}

@@ -74,9 +74,9 @@ def combined_app(runtime):  # noqa: ANN001, ANN201
     from a2wsgi import ASGIMiddleware
 
     from app_fastapi.main import create_app as create_engine
-    from app_flask.dispatch import PathDispatcher
     from app_flask.engine_client import EngineClient
     from app_flask.factory import create_app as create_flask
+    from wsgi import PathDispatcher
 
     engine_wsgi = ASGIMiddleware(create_engine(runtime))
     flask_app = create_flask(runtime, engine=EngineClient(wsgi_app=engine_wsgi))

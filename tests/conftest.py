@@ -152,8 +152,8 @@ def runtime(settings: Settings, clock: ManualClock) -> Runtime:
 @pytest.fixture
 def plant_tenant(runtime: Runtime) -> str:
     """Tenant 'acme' with the demo plant's metadata and empty detection tables."""
+    from core.tenants import create_tenant
     from ingest.plant_metadata import load_plant_file
-    from ingest.tenants import create_tenant
 
     def build(rt: Runtime) -> str:
         create_tenant(rt.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
@@ -182,9 +182,9 @@ def demo_tenant(runtime: Runtime) -> str:
 @pytest.fixture
 def auth_world(runtime: Runtime) -> AuthWorld:
     """Two tenants with the demo plant and three users (real Argon2 hashes)."""
+    from core.tenants import create_tenant
     from identity.users import create_user
     from ingest.plant_metadata import load_plant_file
-    from ingest.tenants import create_tenant
 
     world = AuthWorld(runtime)
 

@@ -84,7 +84,7 @@ def make_settings(backend: str, var_dir: Path, **overrides: object) -> tuple[Set
     if backend == "mysql":
         prefix = f"ct_{uuid.uuid4().hex[:10]}"
         central = parse_db_url(MYSQL_URL).set(database=prefix).render_as_string(hide_password=False)
-        from ingest.tenants import ensure_database
+        from core.tenants import ensure_database
 
         ensure_database(central)
     values: dict[str, object] = {

@@ -30,12 +30,12 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 from core import migrations
 from core import schema_central as c
 from core.clock import Clock
+from core.commit_guard import checkpoint
 from core.db import parse_db_url
 from core.runtime import Runtime, build_runtime
 from core.settings import load_settings
-from ingest.tenants import create_tenant, ensure_database
-from jobs.registry import JOBS, job
-from jobs.run_guard import checkpoint
+from core.tenants import create_tenant, ensure_database
+from jobs.registry import job, job_registry
 from jobs.scheduler import ensure_started
 
 PROBE = Table("probe_chunks", MetaData(), Column("id", Integer, primary_key=True, autoincrement=True),
@@ -58,7 +58,8 @@ def serve(central: str, var_dir: str, journal: str, steps: int, step_s: float, l
                              jobs_tick_s=0.2, jobs_lease_s=lease_s, secret_key="s" * 40, jwt_secret="j" * 40)
     rt = build_runtime(settings)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: maximum number of running instances"
-    JOBS.clear()
+    for spec in job_registry.entries():
+        job_registry.unregister(spec)
 
     @job("probe", every=timedelta(hours=1), description="slow test job")
     def probe(rt: Runtime, slug: str) -> int:

@@ -1,4 +1,4 @@
-"""The hand-made stoppage dataset of issue 9 and its hand-computed results.
+"""A hand-made stoppage dataset and its hand-computed results (the stop rules of README.md).
 
 Line T1 (ideal 6/min: 10 s cycle; micro-stop > 15 s, stop > 120 s) on the demo shifts
 (Mañana 06-14, break 10:00-10:20; Tarde 14-22, break 18:00-18:20; Noche 22-06, break

@@ -7,12 +7,12 @@ from sqlalchemy import delete, insert, select
 from core import schema_tenant as t
 from core.clock import ManualClock, parse_instant
 from core.runtime import Runtime
+from core.tenants import create_tenant
 from filters.defaults import DEFAULT_FILTER_ROWS
 from identity.engine_tokens import Principal, issue_token
 from identity.users import create_user
 from ingest.bulk_load import insert_detections
 from ingest.plant_metadata import load_plant_text
-from ingest.tenants import create_tenant
 from tests import stops_dataset as ds
 
 SLUG = "acme"

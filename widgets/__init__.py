@@ -4,7 +4,7 @@
 "camet.widgets" group), never imported from a dotted path.
 """
 
-from widgets import (  # modules register themselves on import
+from widgets import (  # noqa: F401  (modules register themselves on import)
     downtime_cards,
     exchange_rate,
     hour_heatmap,
@@ -27,25 +27,4 @@ from widgets import (  # modules register themselves on import
 )
 from widgets.base import widget_registry
 
-__all__ = [
-    "widget_registry",
-    "downtime_cards",
-    "exchange_rate",
-    "hour_heatmap",
-    "kpi",
-    "line_status_board",
-    "line_summary",
-    "oee_cards",
-    "open_orders",
-    "plan_vs_actual",
-    "product_mix",
-    "production_by_line",
-    "production_over_time",
-    "rate_vs_ideal",
-    "shift_comparison",
-    "stop_timeline",
-    "stops_pareto",
-    "top_products",
-    "weight_control",
-    "weight_histogram",
-]
+__all__ = ["widget_registry"]

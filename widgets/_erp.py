@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from widgets.base import WidgetDataError
+from core.errors import WidgetDataError
 
 API_ID = r"^[a-z][a-z0-9_]{0,63}$"
 

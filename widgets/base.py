@@ -46,6 +46,8 @@ Contract for subclasses (one file per widget, registered with `@widget_registry.
 - `process_data(data) -> dict`: the JSON the front end renders. Return `empty_result()` when
   there is nothing to show; raise `WidgetDataError` when the data is unusable.
 - `default_size`: grid width (of 12 columns) and height (rows) when the layout gives none.
+- `sample_configs`: configs the widget accepts, one per distinct behaviour (default `({},)`);
+  the tests iterate the registry and run every widget with each of them.
 
 `widget_registry.register` checks this contract (`check_contract`) and raises RegistryError
 naming the class and the missing piece, so a broken widget fails at import, not at a request.
@@ -59,7 +61,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import CametError, RegistryError
+from core.errors import RegistryError
+from core.production_days import window_days
 from core.registry import Registry
 from widgets.plant_data import PLANT_PARTS
 from widgets.shapes import get_shape
@@ -67,10 +70,6 @@ from widgets.shapes import get_shape
 SourceType = Literal["internal", "external", "plant"]
 SOURCE_TYPES: frozenset[str] = frozenset({"internal", "external", "plant"})
 Shape = str  # a name registered in widgets.shapes
-
-
-class WidgetDataError(CametError):
-    """The data handed to a widget cannot be rendered (e.g. a malformed API payload)."""
 
 
 class NoConfig(BaseModel):
@@ -100,8 +99,7 @@ class WidgetContext:
         """First and last production date (inclusive) of the applied window, when there is one."""
         if self.time_range is None:
             return None
-        start, end = (moment - self.day_start for moment in self.time_range)
-        return start.date(), max(start, end - timedelta(microseconds=1)).date()
+        return window_days(self.time_range, self.day_start)
 
 
 class BaseWidget:
@@ -116,6 +114,9 @@ class BaseWidget:
     shape: ClassVar[Shape] = "chart"
     config_model: ClassVar[type[BaseModel]] = NoConfig
     default_size: ClassVar[tuple[int, int]] = (6, 2)
+    # Configs the widget must accept: the registry-driven tests build and run it with each one,
+    # so a new widget is tested without editing a list. Declare one per distinct behaviour.
+    sample_configs: ClassVar[tuple[dict[str, Any], ...]] = ({},)
 
     def __init__(
         self,
@@ -200,22 +201,21 @@ def check_contract(klass: type) -> None:
         raise RegistryError(f"{who}: {exc}") from None
     if klass.process_data is BaseWidget.process_data:
         raise RegistryError(f"{who}: process_data is not implemented")
+    if not klass.sample_configs:
+        raise RegistryError(f"{who}: sample_configs is empty (declare at least one config)")
+    for sample in klass.sample_configs:
+        try:
+            klass.config_model.model_validate(sample)
+        except ValidationError as exc:
+            raise RegistryError(f"{who}: sample config {sample!r} is invalid: {_first_error(exc)}") from None
     width, height = klass.default_size
     if not (1 <= width <= 12 and height >= 1):
         raise RegistryError(f"{who}: default_size {klass.default_size!r} is outside the 12-column grid")
 
 
-class WidgetRegistry(Registry[type[BaseWidget]]):
-    """The widget family's registry: registering checks the widget contract first."""
-
-    def register(self, cls: Any = None, *, aliases: tuple[str, ...] = ()) -> Any:
-        """Class decorator like Registry.register; a class breaking the contract is refused."""
-
-        def add(klass: type[BaseWidget]) -> type[BaseWidget]:
-            check_contract(klass)
-            return Registry.register(self, klass, aliases=aliases)
-
-        return add(cls) if cls is not None else add
+def new_widget_registry() -> Registry[type[BaseWidget]]:
+    """A registry of the widget family: registering checks the widget contract first."""
+    return Registry("widget class", check=check_contract, entry_point_group="camet.widgets")
 
 
-widget_registry: WidgetRegistry = WidgetRegistry("widget", entry_point_group="camet.widgets")
+widget_registry: Registry[type[BaseWidget]] = new_widget_registry()

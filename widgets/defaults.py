@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# The plant manager's widgets (issue 12): read stops and the shift report, not the frame.
+# The plant manager's widgets: read stops and the shift report, not the frame.
 PLANT_WIDGET_ROWS: list[dict[str, Any]] = [
     {"class_name": "OeeCardWidget", "title": "OEE", "config": {"metric": "oee"}, "sort_order": 110},
     {"class_name": "OeeCardWidget", "title": "Disponibilidad", "config": {"metric": "availability"},
@@ -49,7 +49,7 @@ PLANT_WIDGET_ROWS: list[dict[str, Any]] = [
      "sort_order": 135},
 ]
 
-# Frame widgets of the plant manager (issue 12, phase 2): weights, hours, products. All read
+# Frame widgets of the plant manager: weights, hours, products. All read
 # the grain (no raw rows), so the default dashboard keeps the database push-down;
 # WeightHistogramWidget (every unit's weight) is in the registry for admins to add.
 FRAME_WIDGET_ROWS: list[dict[str, Any]] = [

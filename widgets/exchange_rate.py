@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.errors import WidgetDataError
 from widgets._chart import chart_json, dataset
-from widgets.base import BaseWidget, WidgetDataError, widget_registry
+from widgets.base import BaseWidget, widget_registry
 
 CURRENCY = r"^[A-Z]{3}$"
 

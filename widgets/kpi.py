@@ -33,6 +33,7 @@ class KpiWidget(BaseWidget):
     source_type = "internal"
     shape = "kpi"
     config_model = KpiConfig
+    sample_configs = ({"metric": "units"}, {"metric": "kg"}, {"metric": "reject_rate"})
     default_size = (4, 1)
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -48,6 +48,7 @@ class OeeCardWidget(BaseWidget):
     plant_parts = frozenset({"report", "previous"})
     shape = "kpi"
     config_model = OeeCardConfig
+    sample_configs = tuple({"metric": m} for m in get_args(OeeMetric))
     default_size = (3, 1)
 
     def process_data(self, data: PlantData) -> dict[str, Any]:

@@ -10,7 +10,7 @@ Parts:
 - "stops": the stop and micro-stop rows of the selection (`search_stops`);
 - "calendar": the selected shift instances per line, with their planned periods;
 - "status": the live status of each selected line now (`query.line_status`);
-- "reasons": downtime minutes per stop reason over the selection (`query.stop_reasons`: name,
+- "reasons": downtime minutes per stop reason over the selection (`stops.reasons`: name,
   minutes, stops; unlabelled downtime under "Sin motivo");
 `targets` (the tenant's production targets: units per shift and OEE per line, optionally per
 shift/product) and `lines` (the selected lines' names and ideal rates) always come along: they are

@@ -28,6 +28,7 @@ class ProductMixWidget(BaseWidget):
     required_columns = frozenset({"product_name"})
     shape = "chart"
     config_model = ProductMixConfig
+    sample_configs = ({}, {"top_n": 2}, {"top_n": 2, "chart": "bar"})
     default_size = (6, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class ProductionOverTimeWidget(BaseWidget):
     source_type = "internal"
     shape = "chart"
     config_model = OverTimeConfig
+    sample_configs = ({}, {"bucket": "hour"}, {"bucket": "day"})
     default_size = (12, 2)
 
     @property

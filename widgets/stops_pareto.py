@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -61,6 +61,7 @@ class StopsParetoWidget(BaseWidget):
     source_type = "plant"
     shape = "chart"
     config_model = ParetoConfig
+    sample_configs = tuple({"by": b} for b in get_args(ParetoBy))
     default_size = (6, 2)
 
     @property

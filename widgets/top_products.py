@@ -34,10 +34,14 @@ class TopProductsWidget(BaseWidget):
     measures = frozenset({"units", "weight_sum_g"})
     shape = "table"
     config_model = TopProductsConfig
+    sample_configs = ({}, {"top_n": 2})
     default_size = (6, 2)
 
     def process_data(self, data: pd.DataFrame) -> dict[str, Any]:
-        """Units, weight sum (kg) and share of rejected units per product (summed over the grain)."""
+        """Units, weight sum (kg) and share of rejected units per product (summed over the grain);
+        detections without a product are left out, as in the product mix."""
+        if len(data):
+            data = data[data["product_name"].notna().to_numpy()]
         if len(data) == 0:
             return self.empty_result()
         index, names = pd.factorize(data["product_name"])

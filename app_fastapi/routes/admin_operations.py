@@ -25,7 +25,7 @@ from core import schema_central as c
 from core.ops_status import freshness, partition_status
 from identity.audit import record
 from identity.users import tenant_id
-from jobs.registry import JOBS, get_job
+from jobs.registry import get_job, job_registry
 from jobs.run_lock import RunLock
 from jobs.runs import run_recorded
 
@@ -111,7 +111,7 @@ def operations(principal: AdminPrincipal, rt: RuntimeDep,
                for w in listed_rows(admin_widgets.KIND, rt, principal.tenant) if w.error]
     return OperationsOut(
         jobs=[JobOut(name=j.name, every_s=j.every.total_seconds(), description=j.description)
-              for j in sorted(JOBS.values(), key=lambda j: j.name)],
+              for j in job_registry],
         runs=[JobRunOut(id=x.id, job=x.job_id, started_at=x.started_at, finished_at=x.finished_at,
                         duration_s=_duration(x.started_at, x.finished_at), status=x.status,
                         rows=x.row_count, error=x.detail) for x in rows],

@@ -11,23 +11,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app_fastapi.deps import CurrentPrincipal, JsonRowId, RuntimeDep
-from app_fastapi.run_admission import admitted_run
+from app_fastapi.deps import CurrentPrincipal, RuntimeDep
+from app_fastapi.run_bodies import RunRequest
+from engine.run_admission import admitted_run
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
-
-
-class RunRequest(BaseModel):
-    """The user's filter selections, keyed by filter param (see GET /api/v1/filters)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "filters": {"fecha": {"preset": "personalizado", "start": "2026-11-20", "end": "2026-11-26"},
-                    "lineas": [1, 2], "incluir_rechazos": True},
-    }]})
-
-    filters: dict[str, Any] = Field(default_factory=dict, description="raw value per filter param; "
-                                    "a missing param takes its default")
-    layout_id: JsonRowId | None = Field(default=None, description="dashboard_layouts id; default if absent")
 
 
 class StaleNote(BaseModel):
@@ -111,7 +99,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 async def run(body: RunRequest, principal: CurrentPrincipal, rt: RuntimeDep, request: Request,
               response: Response) -> Any:
     """Validate the filters, read the data once, run every widget of the layout (identical runs
-    are shared or answered from the short-lived cache; see app_fastapi/run_admission.py)."""
+    are shared or answered from the short-lived cache; see engine/resolve.py and engine/run_admission.py)."""
     result = await admitted_run(request.app, rt, principal, body.filters, body.layout_id)
     response.headers["Server-Timing"] = result.server_timing()
     return {"widgets": result.widgets, "meta": result.meta}

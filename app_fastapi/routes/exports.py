@@ -3,7 +3,7 @@
 `POST /api/v1/exports/widgets/{id}` runs the dashboard with the posted filters exactly like
 `dashboard/run`: same admission (so the export of what the user just saw comes from the
 short-lived result cache) and same per-user dashboard-run limit (app_fastapi/deps.py). It turns
-that widget's JSON into rows with its shape's `rows()` (widgets/shapes.py): the file always
+that widget's JSON into rows with its shape's `rows()` (engine/exports.py): the file always
 equals the card. `POST /api/v1/exports/shifts` streams the per-shift report. `?format=excel`
 gives the Spanish-Excel variant (`;`, decimal comma, BOM).
 """
@@ -16,20 +16,18 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app_fastapi.csv_export import Format, csv_chunks, media_type
 from app_fastapi.deps import CurrentPrincipal, RowId, RuntimeDep
-from app_fastapi.routes.dashboard import RunRequest
-from app_fastapi.routes.stops import FiltersRequest, resolve_selection
-from app_fastapi.run_admission import admitted_run
-from core.errors import Conflict, NotFound
-from query.shift_report import REPORT_COLUMNS, shift_report
-from widgets.shapes import table_of
+from app_fastapi.run_bodies import FiltersRequest, RunRequest
+from engine.csv_export import Format, csv_chunks, media_type
+from engine.exports import widget_table
+from engine.plant_reports import SHIFT_COLUMNS, shift_report_of, shift_rows
+from engine.resolve import resolve_run
+from engine.run_admission import admitted_run
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 FormatParam = Query(default="csv", description="csv: `,` and `.` decimals; excel: `;`, decimal comma, BOM")
 CSV_OK: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "the CSV file"}}
-SHIFT_COLUMNS = [*REPORT_COLUMNS[:-1], "performance_above_1", "open"]
 
 
 def _download(chunks: Iterator[str], fmt: Format, name: str) -> StreamingResponse:
@@ -50,12 +48,7 @@ async def widget_csv(widget_id: RowId, body: RunRequest, principal: CurrentPrinc
                      request: Request, format: Literal["csv", "excel"] = FormatParam) -> Response:  # noqa: A002
     """The rows of one widget of the layout for these filters (header first)."""
     result = await admitted_run(request.app, rt, principal, body.filters, body.layout_id)
-    entry = next((w for w in result.widgets if w["id"] == widget_id), None)
-    if entry is None or entry.get("shape") is None:
-        raise NotFound(f"el tablero no tiene el widget {widget_id}")
-    if entry.get("error"):
-        raise Conflict(f"el widget no tiene datos para exportar: {entry['error']}")
-    header, rows = table_of(entry["shape"], entry.get("data"))
+    header, rows = widget_table(result.widgets, widget_id)
     return _download(csv_chunks(header, rows, format), format, f"widget-{widget_id}")
 
 
@@ -64,8 +57,5 @@ async def widget_csv(widget_id: RowId, body: RunRequest, principal: CurrentPrinc
 def shifts_csv(body: FiltersRequest, principal: CurrentPrincipal, rt: RuntimeDep,
                format: Literal["csv", "excel"] = FormatParam) -> StreamingResponse:  # noqa: A002
     """The per-shift report (one row per production date × shift × line) as CSV."""
-    meta, sel, _applied, now = resolve_selection(rt, principal.tenant, body.filters)
-    with rt.db.tenant(principal.tenant) as conn:
-        report = shift_report(conn, meta, sel, now)
-    rows = ([r[c] for c in SHIFT_COLUMNS] for r in report["rows"])
-    return _download(csv_chunks(SHIFT_COLUMNS, rows, format), format, "turnos")
+    report = shift_report_of(rt, resolve_run(rt, principal, body.filters, widgets=False))
+    return _download(csv_chunks(list(SHIFT_COLUMNS), shift_rows(report), format), format, "turnos")

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app_fastapi.csv_export import csv_chunks
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
-from app_fastapi.routes.stops import FiltersRequest, resolve_selection
-from query.shift_report import REPORT_COLUMNS, shift_report
+from app_fastapi.run_bodies import FiltersRequest
+from engine.csv_export import csv_chunks
+from engine.plant_reports import SHIFT_COLUMNS, shift_report_of, shift_rows
+from engine.resolve import resolve_run
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -63,22 +64,15 @@ class ShiftReport(BaseModel):
     filters: dict[str, Any]
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """The report rows as CSV (header first, `.` decimals, empty cell for undefined ratios)."""
-    columns = [*REPORT_COLUMNS[:-1], "performance_above_1", "open"]
-    return "".join(csv_chunks(columns, ([row[c] for c in columns] for row in rows)))
-
-
 @router.post("/shifts", response_model=ShiftReport,
              responses={200: {"content": {"text/csv": {}}},
                         401: {"description": "missing or invalid token"},
                         422: {"description": "invalid filter values"}})
 def shifts(body: FiltersRequest, principal: CurrentPrincipal, rt: RuntimeDep, request: Request) -> Any:
     """Per shift instance and line: planned, downtime, stops, units, A, P, Q and OEE."""
-    meta, sel, applied, now = resolve_selection(rt, principal.tenant, body.filters)
-    with rt.db.tenant(principal.tenant) as conn:
-        report = shift_report(conn, meta, sel, now)
+    report = shift_report_of(rt, resolve_run(rt, principal, body.filters, widgets=False))
     if "text/csv" in request.headers.get("accept", ""):
-        return Response(to_csv(report["rows"]), media_type="text/csv; charset=utf-8",
+        text = "".join(csv_chunks(list(SHIFT_COLUMNS), shift_rows(report)))
+        return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="turnos.csv"'})
-    return {**report, "filters": applied}
+    return report

@@ -26,7 +26,7 @@ from core.clock import plant_now
 from core.errors import Forbidden, NotFound
 from core.metadata_cache import TenantMeta
 from identity.engine_tokens import Principal
-from query.stop_reasons import MAX_SEGMENTS, Segment, describe, replace_segments, segments_of
+from stops.reasons import MAX_SEGMENTS, Segment, describe, replace_segments, segments_of
 
 router = APIRouter(prefix="/stops", tags=["stops"])
 

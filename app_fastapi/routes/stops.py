@@ -7,35 +7,17 @@ to stops. Rows come from `stops`, which the gap-analysis job keeps up to date.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
-from app_fastapi.orchestrator import time_window
-from app_fastapi.plant_source import selection_of
-from core.clock import plant_now
-from core.errors import ValidationFailed
-from core.metadata_cache import TenantMeta
-from core.runtime import Runtime
-from filters.engine import load_filter_set
-from query.shift_report import Selection, search_stops
-from query.stop_reasons import attach_segments
+from app_fastapi.run_bodies import FiltersRequest
+from engine.plant_reports import stops_of
+from engine.resolve import resolve_run
 
 router = APIRouter(prefix="/stops", tags=["stops"])
-
-
-class FiltersRequest(BaseModel):
-    """The dashboard's filter values, keyed by filter param (see GET /api/v1/filters)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "filters": {"fecha": {"preset": "personalizado", "start": "2026-11-16", "end": "2026-11-17"},
-                    "lineas": [1], "turnos": "todos"},
-    }]})
-
-    filters: dict[str, Any] = Field(default_factory=dict)
 
 
 class StopSegment(BaseModel):
@@ -65,28 +47,9 @@ class StopsResponse(BaseModel):
     filters: dict[str, Any]
 
 
-def resolve_selection(rt: Runtime, slug: str, raw: dict[str, Any]) -> tuple[TenantMeta, Selection,
-                                                                            dict[str, Any], datetime]:
-    """Validate the dashboard filters and turn them into a shift-instance selection."""
-    meta = rt.meta.get(slug)
-    with rt.db.tenant(slug) as conn:
-        filter_set = load_filter_set(conn, meta, rt.clock)
-    values = filter_set.validate(raw)
-    fragments = filter_set.fragments(values)
-    sel = selection_of(meta, filter_set, values, fragments, time_window(fragments))
-    if sel is None:
-        raise ValidationFailed("Falta el filtro de fecha", details=[{"field": "filters",
-                                                                     "message": "Falta el filtro de fecha"}])
-    return meta, sel, filter_set.applied(values), plant_now(rt.clock, meta.timezone)
-
-
 @router.post("/search", response_model=StopsResponse,
              responses={401: {"description": "missing or invalid token"},
                         422: {"description": "invalid filter values"}})
 def search(body: FiltersRequest, principal: CurrentPrincipal, rt: RuntimeDep) -> dict[str, Any]:
     """Stops and micro-stops of the shift instances the filters select, oldest first."""
-    meta, sel, applied, now = resolve_selection(rt, principal.tenant, body.filters)
-    with rt.db.tenant(principal.tenant) as conn:
-        found = search_stops(conn, meta, sel, now)
-        attach_segments(conn, meta, found["stops"])
-    return {**found, "filters": applied}
+    return stops_of(rt, resolve_run(rt, principal, body.filters, widgets=False))

@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app_flask.admin_forms import form_config, schema_fields
-from app_flask.engine_client import EngineClient, EngineError
-from app_flask.login_session import admin_required, engine_token
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
+from app_flask.login_session import admin_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ROW_KINDS = "filtros, widgets"
@@ -43,14 +44,6 @@ KINDS = {
 }
 
 
-def _engine() -> EngineClient:
-    return current_app.extensions["camet_engine"]
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
-    return _engine().json(method, path, token=engine_token(), **kwargs)
-
-
 @bp.get("")
 @admin_required
 def index() -> ResponseReturnValue:
@@ -62,12 +55,12 @@ def index() -> ResponseReturnValue:
 @admin_required
 def rows(tipo: str) -> ResponseReturnValue:
     """The rows in display order, with their problems, and the actions on each."""
-    return render_template("admin/rows.html", tipo=tipo, kind=KINDS[tipo], rows=_call("GET", KINDS[tipo].api),
-                           error=request.args.get("error"))
+    return render_template("admin/rows.html", tipo=tipo, kind=KINDS[tipo],
+                           rows=call_engine("GET", KINDS[tipo].api), error=request.args.get("error"))
 
 
 def _classes(kind: RowKind) -> dict[str, dict[str, Any]]:
-    return {c["name"]: c for c in _call("GET", "/api/v1/admin/classes")[kind.classes_key]}
+    return {c["name"]: c for c in call_engine("GET", "/api/v1/admin/classes")[kind.classes_key]}
 
 
 def _form_page(tipo: str, row: dict[str, Any], *, error: str | None = None,
@@ -92,7 +85,7 @@ def new(tipo: str) -> ResponseReturnValue:
 @admin_required
 def edit(tipo: str, row_id: int) -> ResponseReturnValue:
     """The form of one row; `?clase=` switches the class being edited."""
-    row = next((r for r in _call("GET", KINDS[tipo].api) if r["id"] == row_id), None)
+    row = next((r for r in call_engine("GET", KINDS[tipo].api) if r["id"] == row_id), None)
     if row is None:
         return render_template("errors/error.html", status=404, message="La fila no existe."), 404
     if request.args.get("clase"):
@@ -118,9 +111,9 @@ def save(tipo: str) -> ResponseReturnValue:
     body["config"] = config
     try:
         if row_id:
-            _call("PATCH", f"{kind.api}/{row_id}", json=body)
+            call_engine("PATCH", f"{kind.api}/{row_id}", json=body)
         else:
-            _call("POST", kind.api, json=body)
+            call_engine("POST", kind.api, json=body)
     except EngineError as exc:
         if exc.status_code not in (404, 409, 422):
             raise
@@ -132,7 +125,7 @@ def save(tipo: str) -> ResponseReturnValue:
 def _after_action(tipo: str, call: tuple[str, str, dict[str, Any] | None]) -> ResponseReturnValue:
     method, path, body = call
     try:
-        _call(method, path, json=body)
+        call_engine(method, path, json=body)
     except EngineError as exc:
         if exc.status_code not in (404, 409, 422):
             raise
@@ -144,7 +137,7 @@ def _after_action(tipo: str, call: tuple[str, str, dict[str, Any] | None]) -> Re
 @admin_required
 def move(tipo: str, row_id: int) -> ResponseReturnValue:
     """Move a row one place up or down (`direccion=arriba|abajo`)."""
-    ids = [r["id"] for r in _call("GET", KINDS[tipo].api)]
+    ids = [r["id"] for r in call_engine("GET", KINDS[tipo].api)]
     if row_id in ids:
         i = ids.index(row_id)
         j = i - 1 if request.form.get("direccion") == "arriba" else i + 1

@@ -10,26 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app_flask.engine_client import EngineClient, EngineError
-from app_flask.login_session import admin_required, engine_token
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
+from app_flask.login_session import admin_required
 
 bp = Blueprint("admin_tableros", __name__, url_prefix="/admin/tableros")
 API = "/api/v1/admin/dashboards"
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
-    engine: EngineClient = current_app.extensions["camet_engine"]
-    return engine.json(method, path, token=engine_token(), **kwargs)
 
 
 @bp.get("")
 @admin_required
 def list_dashboards() -> ResponseReturnValue:
     """Every dashboard, with edit, make-default and delete actions."""
-    return render_template("admin/dashboards.html", dashboards=_call("GET", API),
+    return render_template("admin/dashboards.html", dashboards=call_engine("GET", API),
                            error=request.args.get("error"))
 
 
@@ -42,7 +38,7 @@ def _editor_rows(items: list[dict[str, Any]], widgets: list[dict[str, Any]]) -> 
 
 
 def _editor(dashboard: dict[str, Any], *, error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    rows = _editor_rows(dashboard.get("items") or [], _call("GET", "/api/v1/admin/widgets"))
+    rows = _editor_rows(dashboard.get("items") or [], call_engine("GET", "/api/v1/admin/widgets"))
     return render_template("admin/dashboard_form.html", dashboard=dashboard, rows=rows, error=error), status
 
 
@@ -57,7 +53,7 @@ def new() -> ResponseReturnValue:
 @admin_required
 def edit(layout_id: int) -> ResponseReturnValue:
     """The layout editor of one dashboard."""
-    return _editor(_call("GET", f"{API}/{layout_id}"))
+    return _editor(call_engine("GET", f"{API}/{layout_id}"))
 
 
 def _posted_items() -> list[dict[str, int]]:
@@ -83,7 +79,10 @@ def save() -> ResponseReturnValue:
     body = {"name": request.form.get("name", "").strip(), "is_default": bool(request.form.get("is_default")),
             "items": _posted_items()}
     try:
-        saved = _call("PUT", f"{API}/{layout_id}", json=body) if layout_id else _call("POST", API, json=body)
+        if layout_id:
+            saved = call_engine("PUT", f"{API}/{layout_id}", json=body)
+        else:
+            saved = call_engine("POST", API, json=body)
     except EngineError as exc:
         if exc.status_code not in (404, 409, 422):
             raise
@@ -95,7 +94,7 @@ def save() -> ResponseReturnValue:
 
 def _action(method: str, path: str) -> ResponseReturnValue:
     try:
-        _call(method, path)
+        call_engine(method, path)
     except EngineError as exc:
         if exc.status_code not in (404, 409, 422):
             raise

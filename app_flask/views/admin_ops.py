@@ -14,25 +14,18 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage
 
-from app_flask.engine_client import EngineClient, EngineError
-from app_flask.login_session import admin_required, engine_token, runtime
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
+from app_flask.login_session import admin_required, runtime
 
 bp = Blueprint("admin_ops", __name__, url_prefix="/admin")
 MIB = 1024 * 1024
 CHUNK = 256 * 1024
 FINISHED = ("done", "rejected", "error")
-
-
-def _engine() -> EngineClient:
-    return current_app.extensions["camet_engine"]
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
-    return _engine().json(method, path, token=engine_token(), **kwargs)
 
 
 UNKNOWN_JOB = "Ese trabajo no existe."
@@ -42,7 +35,7 @@ UNKNOWN_JOB = "Ese trabajo no existe."
 @admin_required
 def operations() -> ResponseReturnValue:
     """Everything an admin checks when something looks wrong."""
-    data = _call("GET", "/api/v1/admin/operations")
+    data = call_engine("GET", "/api/v1/admin/operations")
     started = request.args.get("ejecutado", "")
     known = {j["name"] for j in data["jobs"]}
     return render_template("admin/operations.html", ops=data, started=started if started in known else None,
@@ -50,7 +43,7 @@ def operations() -> ResponseReturnValue:
 
 
 def _unknown_job() -> ResponseReturnValue:
-    data = _call("GET", "/api/v1/admin/operations")
+    data = call_engine("GET", "/api/v1/admin/operations")
     return render_template("admin/operations.html", ops=data, started=None, error=UNKNOWN_JOB), 422
 
 
@@ -62,11 +55,12 @@ def run_job() -> ResponseReturnValue:
     The engine URL is built only from a name the engine lists as a registered job, quoted as
     one path segment: a forged field (`../x`, `a/b`) is a 422, never another engine route."""
     name = request.form.get("trabajo", "")
-    registered = {j["name"] for j in _call("GET", "/api/v1/admin/operations", params={"runs": 1})["jobs"]}
+    jobs = call_engine("GET", "/api/v1/admin/operations", params={"runs": 1})["jobs"]
+    registered = {j["name"] for j in jobs}
     if name not in registered:
         return _unknown_job()
     try:
-        _call("POST", f"/api/v1/admin/jobs/{quote(name, safe='')}/run")
+        call_engine("POST", f"/api/v1/admin/jobs/{quote(name, safe='')}/run")
     except EngineError as exc:
         if exc.status_code == 409:  # it is running right now
             return redirect(url_for("admin_ops.operations", error=exc.message))
@@ -77,11 +71,11 @@ def run_job() -> ResponseReturnValue:
 
 
 def _lines() -> list[dict[str, Any]]:
-    return _call("GET", "/api/v1/admin/operations", params={"runs": 1})["freshness"]
+    return call_engine("GET", "/api/v1/admin/operations", params={"runs": 1})["freshness"]
 
 
 def _upload_page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    uploads = _call("GET", "/api/v1/admin/uploads", params={"limit": 10})
+    uploads = call_engine("GET", "/api/v1/admin/uploads", params={"limit": 10})
     return render_template("admin/import.html", lines=_lines(), uploads=uploads, error=error,
                            max_mib=runtime().settings.upload_max_bytes // MIB), status
 
@@ -119,7 +113,7 @@ def upload() -> ResponseReturnValue:
     if history_from:  # an explicit import of older history (the engine validates the date)
         params["history_from"] = history_from
     try:
-        state = _call("POST", "/api/v1/admin/uploads", params=params,
+        state = call_engine("POST", "/api/v1/admin/uploads", params=params,
                       content=_chunks(file),
                       headers={"Content-Type": "text/csv", "Content-Length": str(_size(file))})
     except EngineError as exc:
@@ -130,7 +124,7 @@ def upload() -> ResponseReturnValue:
 
 
 def _state(upload_id: int) -> dict[str, Any]:
-    return _call("GET", f"/api/v1/admin/uploads/{upload_id}")
+    return call_engine("GET", f"/api/v1/admin/uploads/{upload_id}")
 
 
 @bp.get("/importar/<int:upload_id>")

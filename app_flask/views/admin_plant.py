@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app_flask.engine_client import EngineClient, EngineError
-from app_flask.login_session import admin_required, engine_token
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
+from app_flask.login_session import admin_required
 from app_flask.plant_forms import KINDS, WEEKDAYS, PlantKind, blank_rows, form_body
 
 bp = Blueprint("admin_planta", __name__, url_prefix="/admin/planta")
@@ -33,13 +34,8 @@ HANDLED = (404, 409, 422)
 SETTINGS_API = "/api/v1/admin/plant/settings"
 
 
-def _call(method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
-    engine: EngineClient = current_app.extensions["camet_engine"]
-    return engine.json(method, path, token=engine_token(), **kwargs)
-
-
 def _rows(tipo: str) -> list[dict[str, Any]]:
-    return _call("GET", KINDS[tipo].api)
+    return call_engine("GET", KINDS[tipo].api)
 
 
 @bp.get("")
@@ -48,7 +44,7 @@ def overview() -> ResponseReturnValue:
     """Every kind of entry in one page, with its actions."""
     rows = {tipo: _rows(tipo) for tipo in KINDS}
     return render_template("admin/plant.html", kinds=KINDS, rows=rows, weekdays=dict(WEEKDAYS),
-                           plant_settings=_call("GET", SETTINGS_API),
+                           plant_settings=call_engine("GET", SETTINGS_API),
                            error=request.args.get("error"), saved=request.args.get("guardado"))
 
 
@@ -58,7 +54,7 @@ def history() -> ResponseReturnValue:
     """Set or clear the plant's start of history; the engine's refusal is shown on the page."""
     value = request.form.get("inicio", "").strip() or None
     try:
-        _call("PUT", SETTINGS_API, json={"history_start": value})
+        call_engine("PUT", SETTINGS_API, json={"history_start": value})
     except EngineError as exc:
         if exc.status_code not in HANDLED:
             raise
@@ -104,9 +100,9 @@ def edit(tipo: str, row_id: int) -> ResponseReturnValue:
 
 def _send(kind: PlantKind, row_id: int | None, body: dict[str, Any]) -> None:
     if row_id:
-        _call("PUT", f"{kind.api}/{row_id}", json=body)
+        call_engine("PUT", f"{kind.api}/{row_id}", json=body)
     else:
-        _call("POST", kind.api, json=body)
+        call_engine("POST", kind.api, json=body)
 
 
 @bp.post("/<any(" + ALL + "):tipo>/guardar")
@@ -129,7 +125,7 @@ def save(tipo: str) -> ResponseReturnValue:
 def _after(call: tuple[str, str, dict[str, Any] | None], tipo: str) -> ResponseReturnValue:
     method, path, body = call
     try:
-        _call(method, path, json=body)
+        call_engine(method, path, json=body)
     except EngineError as exc:
         if exc.status_code not in HANDLED:
             raise

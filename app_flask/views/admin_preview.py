@@ -7,22 +7,16 @@ dashboard's own filter templates, or the reason it would not load. Nothing is sa
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app_flask.admin_forms import form_config
 from app_flask.dashboard_form import panel_state
-from app_flask.engine_client import EngineClient, EngineError
-from app_flask.login_session import admin_required, engine_token
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
+from app_flask.login_session import admin_required
 
 bp = Blueprint("admin_preview", __name__, url_prefix="/admin")
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
-    engine: EngineClient = current_app.extensions["camet_engine"]
-    return engine.json(method, path, token=engine_token(), **kwargs)
 
 
 @bp.post("/filtros/vista-previa")
@@ -30,7 +24,7 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
 def filter_preview() -> ResponseReturnValue:
     """The preview block: the filter's fieldset, or why it would not load (always 200 for HTMX)."""
     form = request.form
-    classes = {c["name"]: c for c in _call("GET", "/api/v1/admin/classes")["filters"]}
+    classes = {c["name"]: c for c in call_engine("GET", "/api/v1/admin/classes")["filters"]}
     chosen = classes.get(form.get("class_name", ""))
     config, problem = form_config(chosen["schema"] if chosen else {}, form)
     definition = None
@@ -41,7 +35,7 @@ def filter_preview() -> ResponseReturnValue:
                 "label": form.get("label", "").strip(), "config": config,
                 **({"id": row_id} if row_id and row_id > 0 else {})}
         try:
-            definition = _call("POST", "/api/v1/admin/filters/preview", json=body)
+            definition = call_engine("POST", "/api/v1/admin/filters/preview", json=body)
         except EngineError as exc:
             if exc.status_code != 422:
                 raise

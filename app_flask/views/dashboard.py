@@ -11,12 +11,13 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 
 from app_flask.dashboard_form import as_applied, drill_filters, filters_to_query, form_to_filters, panel_state
-from app_flask.engine_client import EngineClient, EngineError
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
 from app_flask.login_session import current_identity, engine_token, login_required
 from app_flask.request_guards import dashboard_run_limit
 from app_flask.views import saved_views
@@ -28,12 +29,8 @@ FILTERS_PATH = "/api/v1/filters"
 DASHBOARDS_PATH = "/api/v1/dashboards"
 
 
-def _engine() -> EngineClient:
-    return current_app.extensions["camet_engine"]
-
-
 def _definitions(token: str) -> dict[str, Any]:
-    return _engine().json("GET", FILTERS_PATH, token=token)
+    return call_engine("GET", FILTERS_PATH, token=token)
 
 
 Run = tuple[dict[str, Any] | None, list[dict[str, str]], str | None, int]
@@ -49,7 +46,7 @@ def _run(token: str, raw: dict[str, Any]) -> Run:
     """(result, field errors, general error, status) of one engine run."""
     body = {"filters": raw, "layout_id": _tablero()}
     try:
-        return _engine().json("POST", RUN_PATH, token=token, json=body), [], None, 200
+        return call_engine("POST", RUN_PATH, token=token, json=body), [], None, 200
     except EngineError as exc:
         if exc.status_code == 503:  # busy or no database: the engine logged the cause
             log.warning("engine answered 503 to a dashboard run: %s", exc.message)
@@ -93,7 +90,7 @@ def index() -> ResponseReturnValue:
     defs = _definitions(token)
     raw = form_to_filters(defs.get("filters", []), request.args)
     result, field_errors, error, _status = _run(token, raw)
-    dashboards = _engine().json("GET", DASHBOARDS_PATH, token=token)
+    dashboards = call_engine("GET", DASHBOARDS_PATH, token=token)
     return render_template("dashboard.html", dashboards=dashboards, **views,
                            **_context(defs, raw, result, field_errors, error))
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from app_flask.dashboard_form import form_to_filters
-from app_flask.engine_client import EngineClient
+from app_flask.engine_client import call_engine, current_engine
 from app_flask.login_session import engine_token, login_required
 from app_flask.responses import error_response
 
@@ -24,13 +24,9 @@ bp = Blueprint("exports", __name__)
 PASSED_HEADERS = ("Content-Type", "Content-Disposition")
 
 
-def _engine() -> EngineClient:
-    return current_app.extensions["camet_engine"]
-
-
 def _body(token: str) -> dict[str, Any]:
     """The engine request body: the dashboard filters of the query string (and its layout)."""
-    defs = _engine().json("GET", "/api/v1/filters", token=token).get("filters", [])
+    defs = call_engine("GET", "/api/v1/filters", token=token).get("filters", [])
     body: dict[str, Any] = {"filters": form_to_filters(defs, request.args)}
     tablero = request.args.get("tablero", "")
     if tablero.isdigit() and 0 < int(tablero) < 2**31:
@@ -47,7 +43,7 @@ def _pass_through(response: httpx.Response) -> Iterator[bytes]:
 
 def _download(path: str, body: dict[str, Any], token: str) -> ResponseReturnValue:
     fmt = "excel" if request.args.get("formato") == "excel" else "csv"
-    answer = _engine().stream("POST", path, token=token, json=body, params={"format": fmt})
+    answer = current_engine().stream("POST", path, token=token, json=body, params={"format": fmt})
     if not answer.is_success:
         answer.read()
         answer.close()

@@ -8,25 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from app_flask.engine_client import EngineClient, EngineError, EngineUnavailable
-from app_flask.login_session import engine_token, login_required
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError, EngineUnavailable
+from app_flask.login_session import login_required
 
 bp = Blueprint("live", __name__)
 STATUS_PATH = "/api/v1/lines/status"
 POLL_SECONDS = 5
 
 
-def _engine() -> EngineClient:
-    return current_app.extensions["camet_engine"]
-
-
 def _context() -> dict[str, Any]:
     """The engine's line statuses, or an error message the cards area shows while it retries."""
     try:
-        data = _engine().json("GET", STATUS_PATH, token=engine_token())
+        data = call_engine("GET", STATUS_PATH)
         return {"status": data, "error": None, "poll_seconds": POLL_SECONDS}
     except (EngineError, EngineUnavailable) as exc:
         return {"status": None, "error": exc.message, "poll_seconds": POLL_SECONDS}

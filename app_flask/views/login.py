@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from app_flask.engine_client import EngineError
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
 from app_flask.login_session import (
     admin_required,
     current_identity,
     end_session,
-    engine_token,
     login_required,
     runtime,
     safe_next,
@@ -102,18 +102,16 @@ def password() -> Response | str:
 @admin_required
 def audit() -> str:
     """The tenant's audit log, read through the engine like every other tenant data."""
-    engine = current_app.extensions["camet_engine"]
     before = request.args.get("before", type=int)
     in_range = before is not None and 1 <= before <= MAX_DB_INT
     search = request.args.get("q", "").strip()[:100]
     params = {"limit": 100, **({"before": before} if in_range else {}), **({"q": search} if search else {})}
-    data = engine.json("GET", "/api/v1/audit", token=engine_token(), params=params)
+    data = call_engine("GET", "/api/v1/audit", params=params)
     return render_template("account_audit.html", events=data.get("events", []), search=search)
 
 
 def _users_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
-    engine = current_app.extensions["camet_engine"]
-    users = engine.json("GET", "/api/v1/users", token=engine_token())
+    users = call_engine("GET", "/api/v1/users")
     return render_template("account_users.html", users=users, error=error, roles=ROLE_CHOICES), status
 
 
@@ -128,7 +126,6 @@ def users() -> tuple[str, int]:
 @admin_required
 def create_user() -> Response | tuple[str, int]:
     """Add a user to the admin's own tenant."""
-    engine = current_app.extensions["camet_engine"]
     form = request.form
     body = {"username": form.get("username", ""), "password": form.get("password", ""),
             "role": form.get("role", "viewer")}
@@ -138,7 +135,7 @@ def create_user() -> Response | tuple[str, int]:
     except ValidationFailed as exc:  # the engine checks again; here for a Spanish message
         return _users_page(exc.message, 422)
     try:
-        engine.json("POST", "/api/v1/users", token=engine_token(), json=body)
+        call_engine("POST", "/api/v1/users", json=body)
     except EngineError as exc:
         if exc.status_code not in (409, 422):
             raise
@@ -150,16 +147,14 @@ def create_user() -> Response | tuple[str, int]:
 @admin_required
 def unlock(user_id: int) -> Response:
     """Lift a lockout of one user of the admin's own tenant (404 for anyone else's)."""
-    engine = current_app.extensions["camet_engine"]
-    engine.json("POST", f"/api/v1/users/{user_id}/unlock", token=engine_token())
+    call_engine("POST", f"/api/v1/users/{user_id}/unlock")
     return redirect(url_for("auth.users"))
 
 
 def _user_change(method: str, path: str, body: dict | None = None) -> Response | tuple[str, int]:
     """Send one user change to the engine; its refusal (last admin, oneself) is shown on the page."""
-    engine = current_app.extensions["camet_engine"]
     try:
-        engine.json(method, path, token=engine_token(), json=body)
+        call_engine(method, path, json=body)
     except EngineError as exc:
         if exc.status_code not in (404, 409, 422):
             raise

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from app_flask.dashboard_form import filters_to_query, form_to_filters
-from app_flask.engine_client import EngineClient, EngineError
-from app_flask.login_session import current_identity, engine_token, login_required
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
+from app_flask.login_session import current_identity, login_required
 from identity.request_limits import MAX_DB_INT
 
 bp = Blueprint("vistas", __name__, url_prefix="/vistas")
@@ -29,16 +30,8 @@ MAX_QUERY = 16 * 1024
 MAX_QUERY_FIELDS = 2000
 
 
-def _engine() -> EngineClient:
-    return current_app.extensions["camet_engine"]
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401 - JSON
-    return _engine().json(method, path, token=engine_token(), **kwargs)
-
-
 def _definitions() -> list[dict[str, Any]]:
-    return _call("GET", "/api/v1/filters").get("filters", [])
+    return call_engine("GET", "/api/v1/filters").get("filters", [])
 
 
 def _dashboard_url(filters: dict[str, Any], layout_id: int | None, view_id: int,
@@ -63,7 +56,7 @@ def save() -> ResponseReturnValue:
         "layout_id": int(tablero) if tablero.isdigit() and 0 < int(tablero) <= MAX_DB_INT else None,
         "shared": bool(request.form.get("compartida")) and bool(ident and ident.is_admin),
     }
-    view = _call("POST", VIEWS_PATH, json=body)
+    view = call_engine("POST", VIEWS_PATH, json=body)
     return redirect(url_for("vistas.open_view", view_id=view["id"]))
 
 
@@ -71,7 +64,7 @@ def save() -> ResponseReturnValue:
 @login_required
 def open_view(view_id: int) -> ResponseReturnValue:
     """The dashboard with the view's filters (or the defaults and a notice when they no longer validate)."""
-    view = _call("GET", f"{VIEWS_PATH}/{view_id}")
+    view = call_engine("GET", f"{VIEWS_PATH}/{view_id}")
     if not view["valid"]:
         return redirect(_dashboard_url({}, None, view_id, vista_invalida="1"))
     return redirect(_dashboard_url(view["filters"], view["layout_id"], view_id))
@@ -81,7 +74,7 @@ def open_view(view_id: int) -> ResponseReturnValue:
 @login_required
 def set_start(view_id: int) -> ResponseReturnValue:
     """Open this view whenever `/` is opened."""
-    _call("PUT", f"{VIEWS_PATH}/{view_id}/start")
+    call_engine("PUT", f"{VIEWS_PATH}/{view_id}/start")
     return redirect(url_for("vistas.open_view", view_id=view_id))
 
 
@@ -89,7 +82,7 @@ def set_start(view_id: int) -> ResponseReturnValue:
 @login_required
 def clear_start() -> ResponseReturnValue:
     """`/` opens the dashboard with its default filters again."""
-    _call("DELETE", f"{VIEWS_PATH}/start")
+    call_engine("DELETE", f"{VIEWS_PATH}/start")
     return redirect(url_for("dashboard.index", predeterminado="1"))
 
 
@@ -97,20 +90,20 @@ def clear_start() -> ResponseReturnValue:
 @login_required
 def remove(view_id: int) -> ResponseReturnValue:
     """Delete the view and go back to the dashboard."""
-    _call("DELETE", f"{VIEWS_PATH}/{view_id}")
+    call_engine("DELETE", f"{VIEWS_PATH}/{view_id}")
     return redirect(url_for("dashboard.index", predeterminado="1"))
 
 
 def menu() -> dict[str, Any]:
     """The header menu: the views, the start view (opened when `/` comes without any query),
     the view open now and why it did not apply."""
-    data = _call("GET", VIEWS_PATH)
+    data = call_engine("GET", VIEWS_PATH)
     current = request.args.get("vista", "")
     current_id = int(current) if current.isdigit() and 0 < int(current) <= MAX_DB_INT else None
     notice = None
     if current_id and request.args.get("vista_invalida"):
         try:
-            view = _call("GET", f"{VIEWS_PATH}/{current_id}")
+            view = call_engine("GET", f"{VIEWS_PATH}/{current_id}")
         except EngineError:
             view = None
         if view and not view["valid"]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app_flask.dashboard_form import filters_to_query, form_to_filters
-from app_flask.engine_client import EngineClient, EngineError
+from app_flask.engine_client import call_engine
+from app_flask.errors import EngineError
 from app_flask.login_session import current_identity, engine_token, login_required
 
 bp = Blueprint("stops", __name__)
@@ -25,17 +26,13 @@ REASONS_PATH = "/api/v1/stops/reasons"
 MAX_SHOWN = 1000  # a page of stops a person can still read; narrower filters show the rest
 
 
-def _engine() -> EngineClient:
-    return current_app.extensions["camet_engine"]
-
-
 def _can_label() -> bool:
     ident = current_identity()
     return bool(ident and ident.can_label_stops)
 
 
 def _reasons(token: str) -> list[dict[str, Any]]:
-    return _engine().json("GET", REASONS_PATH, token=token)["reasons"]
+    return call_engine("GET", REASONS_PATH, token=token)["reasons"]
 
 
 @bp.get("/paradas")
@@ -43,11 +40,11 @@ def _reasons(token: str) -> list[dict[str, Any]]:
 def page() -> ResponseReturnValue:
     """Stops of the dashboard's current filters (query string), newest first, with their reasons."""
     token = engine_token()
-    defs = _engine().json("GET", "/api/v1/filters", token=token).get("filters", [])
+    defs = call_engine("GET", "/api/v1/filters", token=token).get("filters", [])
     raw = form_to_filters(defs, request.args)
     query = urlencode(filters_to_query(defs, raw))
     try:
-        found = _engine().json("POST", SEARCH_PATH, token=token, json={"filters": raw})
+        found = call_engine("POST", SEARCH_PATH, token=token, json={"filters": raw})
         error, status = None, 200
     except EngineError as exc:
         if exc.status_code != 422:
@@ -79,7 +76,7 @@ def label(stop_id: int) -> ResponseReturnValue:
     method, suffix, body = _label_body(request.form)
     segments, error, status = [], None, 200
     try:
-        answer = _engine().json(method, f"/api/v1/stops/{stop_id}{suffix}", token=token, json=body)
+        answer = call_engine(method, f"/api/v1/stops/{stop_id}{suffix}", token=token, json=body)
         segments = answer["segments"]
     except EngineError as exc:
         if exc.status_code not in (403, 404, 422):

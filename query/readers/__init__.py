@@ -1,6 +1,6 @@
 """Readers that turn a planned query into the base DataFrame, fastest installed first.
 
-    BaseReader (base.py)
+    BaseReader (base.py), each subclass registered in `reader_registry` by its `name`
     ├── ConnectorXReader   MySQL, Rust, SQL rendered with literal binds      (rank 10)
     ├── MySQLClientReader  MySQL, C driver, streamed with bound parameters   (rank 50)
     ├── PyMySQLReader      MySQL, pure Python, always available (fallback)   (rank 90)
@@ -20,22 +20,20 @@ from collections.abc import Sequence
 from core.db_errors import as_unavailable
 from core.errors import CametError, InvalidDefinition
 from core.query_state import ReaderFailures
-from query.readers.base import BaseReader, ReadContext, ReadResult
-from query.readers.connectorx_reader import ConnectorXReader
-from query.readers.mysqlclient_reader import MySQLClientReader
-from query.readers.pymysql_reader import PyMySQLReader
-from query.readers.sqlite_reader import SQLiteReader
+from query.readers import (  # noqa: F401  (registration)
+    connectorx_reader,
+    mysqlclient_reader,
+    pymysql_reader,
+    sqlite_reader,
+)
+from query.readers.base import BaseReader, ReadContext, ReadResult, reader_registry
 
 log = logging.getLogger(__name__)
-
-READERS: tuple[type[BaseReader], ...] = (
-    ConnectorXReader, MySQLClientReader, PyMySQLReader, SQLiteReader,
-)
 
 
 def available_readers(backend: str) -> list[type[BaseReader]]:
     """Installed readers for 'mysql' or 'sqlite', fastest first."""
-    found = [r for r in READERS if backend in r.backends and r.installed()]
+    found = [r for r in reader_registry if backend in r.backends and r.installed()]
     return sorted(found, key=lambda r: r.rank)
 
 
@@ -86,7 +84,6 @@ def select_reader(backend: str, preferred: str | None = None) -> BaseReader:
 
 
 __all__ = [
-    "READERS", "BaseReader", "ReadContext", "ReadResult", "automatic_readers", "available_readers",
-    "read_with_fallback",
-    "select_reader",
+    "BaseReader", "ReadContext", "ReadResult", "automatic_readers", "available_readers",
+    "read_with_fallback", "reader_registry", "select_reader",
 ]

@@ -24,6 +24,7 @@ from core.db import DbGuard
 from core.errors import TooManyRows
 from core.memory import paused_gc
 from core.query_state import EngineCache
+from core.registry import Registry, name_attribute
 from query.builder import DetectionQuery
 
 SOURCE_DTYPES: dict[str, Any] = {
@@ -58,7 +59,8 @@ class ReadResult:
 
 
 class BaseReader(ABC):
-    """One way to read rows; subclasses declare `name`, `rank` (lower is faster), `backends`."""
+    """One way to read rows; subclasses declare `name`, `rank` (lower is faster), `backends`,
+    and join `reader_registry` with `@reader_registry.register`."""
 
     name: ClassVar[str]
     rank: ClassVar[int]
@@ -82,6 +84,9 @@ class BaseReader(ABC):
     @abstractmethod
     def read(self, ctx: ReadContext) -> ReadResult:
         """Run the query; raise TooManyRows past ctx.max_rows and QueryTimeout past the limit."""
+
+
+reader_registry: Registry[type[BaseReader]] = Registry("reader", key=name_attribute)
 
 
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
@@ -155,3 +160,4 @@ def stream_cursor(cursor: Any, ctx: ReadContext, timings: dict[str, float]) -> R
     timings["fetch"] = timings.get("fetch", 0.0) + fetch
     timings["dataframe"] = timings.get("dataframe", 0.0) + build + time.perf_counter() - t2
     return ReadResult(frame, rows, timings)
+

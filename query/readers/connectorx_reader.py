@@ -32,7 +32,15 @@ from core.db_budget import current_wait_s
 from core.db_errors import UNAVAILABLE_MESSAGE
 from core.errors import DatabaseUnavailable
 from query.builder import render_literal_mysql
-from query.readers.base import SOURCE_DTYPES, BaseReader, ReadContext, ReadResult, assemble, too_many_rows
+from query.readers.base import (
+    SOURCE_DTYPES,
+    BaseReader,
+    ReadContext,
+    ReadResult,
+    assemble,
+    reader_registry,
+    too_many_rows,
+)
 from query.readers.deadline import deadline_sql, statement_deadline
 
 BRANCHES_PER_CALL = 1  # one server connection at a time; parallel reads lost on 2 cores
@@ -47,6 +55,7 @@ def connectorx_url(ctx: ReadContext) -> str:
     return ctx.url.set(drivername="mysql", query={}).render_as_string(hide_password=False)
 
 
+@reader_registry.register
 class ConnectorXReader(BaseReader):
     name = "connectorx"
     rank = 10

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from core.db import guard_mysql_engine
 from query.readers._mysql_session import stream_mysql
-from query.readers.base import BaseReader, ReadContext, ReadResult
+from query.readers.base import BaseReader, ReadContext, ReadResult, reader_registry
 
 
 def _conversions() -> dict[Any, Any]:
@@ -52,6 +52,7 @@ def _engine(ctx: ReadContext) -> Engine:
     ))
 
 
+@reader_registry.register
 class MySQLClientReader(BaseReader):
     name = "mysqlclient"
     rank = 50

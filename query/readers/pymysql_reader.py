@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from query.readers._mysql_session import stream_mysql
-from query.readers.base import BaseReader, ReadContext, ReadResult
+from query.readers.base import BaseReader, ReadContext, ReadResult, reader_registry
 
 
 def _unbuffered(driver: Any) -> tuple[Any, dict]:
@@ -24,6 +24,7 @@ def _restore(driver: Any, saved: tuple[Any, dict]) -> None:
     driver.cursorclass, driver.decoders = saved
 
 
+@reader_registry.register
 class PyMySQLReader(BaseReader):
     name = "pymysql"
     rank = 90

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from query.readers.base import BaseReader, ReadContext, ReadResult, stream_cursor
+from query.readers.base import BaseReader, ReadContext, ReadResult, reader_registry, stream_cursor
 from query.readers.deadline import statement_deadline
 
 
+@reader_registry.register
 class SQLiteReader(BaseReader):
     name = "sqlite"
     rank = 10

@@ -1,4 +1,4 @@
-"""Issue 16 acceptance fuzz, as fast tests: the engine answers what its OpenAPI document says.
+"""The API fuzz, as fast tests: the engine answers what its OpenAPI document says.
 
 Each test pins one kind of mismatch the schemathesis run (bench/fuzz_api.py) found: a wrong
 method on a fixed path answered as if it were an id, loosely typed input accepted, plant times

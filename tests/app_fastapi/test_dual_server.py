@@ -13,17 +13,18 @@ import pytest
 
 from app_fastapi.main import create_app as create_engine
 from app_fastapi.wsgi import LazyEngineWSGI
-from app_flask.dispatch import PathDispatcher
-from app_flask.engine_client import EngineClient, EngineError
+from app_flask.engine_client import EngineClient
+from app_flask.errors import EngineError
 from app_flask.factory import create_app as create_pages
 from core.settings import PROJECT_ROOT
 from tests.servers import asgi_server, free_port, wsgi_server
+from wsgi import PathDispatcher
 
 
 def test_passenger_application_serves_both_apps(runtime, wsgi_kind):
     import passenger_wsgi
-    from app_flask.dispatch import build_application
     from core.runtime import ProcessRuntime
+    from wsgi import build_application
 
     assert isinstance(passenger_wsgi.application, PathDispatcher)
     built = []

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from app_fastapi.csv_export import csv_chunks
 from cli.defaults import install_tenant_defaults
 from core import schema_tenant as t
+from engine.csv_export import csv_chunks
 from ingest.plant_metadata import load_plant_text
 from jobs.runs import run_by_hand
 from tests import stops_dataset as ds

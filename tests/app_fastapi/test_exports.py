@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from app_fastapi.csv_export import CHUNK_ROWS, csv_chunks
 from core import schema_tenant as t
+from engine.csv_export import CHUNK_ROWS, csv_chunks
 from tests.dashboard_support import bearer, data_days, demo_principal
+from widgets import widget_registry
 from widgets.shapes import table_of
 
 
@@ -57,7 +58,7 @@ def _table(parsed: list[list[str]], like: list[list[object]], excel: bool) -> li
     return [_values(cells, row, excel) for cells, row in zip(parsed, like, strict=True)]
 
 
-EXTERNAL = ("ExchangeRateWidget", "OpenOrdersWidget", "PlanVsActualWidget")
+EXTERNAL = tuple(cls.__name__ for cls in widget_registry if cls.source_type == "external")
 
 
 def _set_active(rt, class_names: tuple[str, ...], active: bool) -> None:  # noqa: ANN001

@@ -8,11 +8,11 @@ from starlette.testclient import TestClient
 
 from app_fastapi.main import create_app
 from core import schema_tenant as t
+from core.tenants import create_tenant
 from filters.defaults import DEFAULT_FILTER_ROWS
 from identity.engine_tokens import Principal, issue_token
 from identity.users import create_user
 from ingest.plant_metadata import load_plant_text
-from ingest.tenants import create_tenant
 
 BAD_ROWS = [
     {

@@ -15,7 +15,6 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from app_fastapi.main import create_app as create_engine
 from app_fastapi.wsgi import LazyEngineWSGI
-from app_flask.dispatch import PathDispatcher
 from app_flask.engine_client import EngineClient
 from app_flask.factory import create_app as create_pages
 from cli.defaults import install_tenant_defaults
@@ -24,6 +23,7 @@ from identity.json_depth import TOO_DEEP, json_too_deep
 from identity.request_limits import MAX_JSON_DEPTH
 from tests.browser_utils import flask_login
 from tests.servers import asgi_server, wsgi_server
+from wsgi import PathDispatcher
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Issue 16, items 7, 10 and 11: owner-only files, local Swagger UI, a health check that says
+"""Hardening of files and documents: owner-only files, local Swagger UI, a health check that says
 only "ok", OpenAPI gaps, CSV years a filter can select, the favicon and the run time format."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _mode(path) -> int:
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_var_dir_and_sqlite_files_are_owner_only(settings):
-    from ingest.tenants import create_tenant
+    from core.tenants import create_tenant
 
     rt = build_runtime(settings)
     migrations.upgrade_central(rt.db.central_engine)

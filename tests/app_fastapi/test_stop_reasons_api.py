@@ -9,16 +9,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, text
 
-from app_fastapi.routes.stops import resolve_selection
 from core import schema_tenant as t
 from core.errors import ImportRejected
 from core.stops_state import FROM_START, mark_dirty
+from engine.resolve import resolve_run
 from identity.audit import list_events
 from identity.engine_tokens import Principal, issue_token
 from identity.users import create_user, tenant_id
 from ingest.plant_metadata import load_plant_text, parse_plant
 from jobs.runs import run_by_hand
-from query.stop_reasons import minutes_by_reason
+from stops.reasons import minutes_by_reason
 from tests import stops_dataset as ds
 from tests.stops_support import SLUG, build_stops_tenant, token
 
@@ -68,9 +68,10 @@ def _sql_downtime(rt, line_id: int) -> dict[str, float]:
 
 
 def _by_reason(rt) -> dict[str | None, tuple[float, int]]:
-    meta, sel, _, now = resolve_selection(rt, SLUG, FILTERS)
+    run = resolve_run(rt, Principal(0, "test", SLUG, "viewer"), FILTERS, widgets=False)
     with rt.db.tenant(SLUG) as conn:
-        return {e["reason"]: (e["minutes"], e["stops"]) for e in minutes_by_reason(conn, meta, sel, now)}
+        return {e["reason"]: (e["minutes"], e["stops"])
+                for e in minutes_by_reason(conn, run.meta, run.require_selection(), run.now)}
 
 
 def _labels(rt) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""Issue 16, items 2-5 and 9: request size and field limits (Flask, engine, the Passenger app),
+"""Request hardening: request size and field limits (Flask, engine, the Passenger app),
 proxy headers trusted only when configured, bounded integers, safe `next`, trusted hosts."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from werkzeug.test import Client
 
 from app_fastapi.main import create_app as create_engine
 from app_fastapi.wsgi import LazyEngineWSGI
-from app_flask.dispatch import PathDispatcher
 from app_flask.engine_client import EngineClient
 from app_flask.factory import create_app as create_pages
 from app_flask.login_session import safe_next
@@ -23,6 +22,7 @@ from identity.users import find_user
 from tests.browser_utils import csrf_from, flask_login
 from tests.conftest import AUTH_PASSWORD, make_settings
 from tests.servers import free_port, wait_until_up
+from wsgi import PathDispatcher
 
 HUGE = 2**63
 

@@ -147,7 +147,7 @@ def test_login_redirect_only_to_local_paths(auth_world, flask_app):
 
 @pytest.mark.settings(session_backend="redis")
 def test_redis_session_backend(runtime):
-    from ingest.tenants import create_tenant
+    from core.tenants import create_tenant
 
     rt, settings = runtime, runtime.settings
     assert settings.redis_url == REDIS_URL

@@ -13,13 +13,13 @@ from broker import (
     ApiRequest,
     BrokerState,
     DataBroker,
-    ExternalAPIError,
     ExternalAPIService,
     Fetched,
     ManifestLoader,
     load_manifest,
     parse_manifest,
 )
+from core.errors import ExternalAPIError
 from core.settings import load_settings
 from tests.provider_server import TOKEN, ProviderServer, closed_port_url
 from widgets.exchange_rate import ExchangeRateWidget

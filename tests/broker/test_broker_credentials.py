@@ -75,7 +75,7 @@ def test_migration_adds_the_credentials_table_to_an_existing_tenant(runtime):
     from sqlalchemy import delete, inspect
 
     from core import migrations
-    from ingest.tenants import create_tenant
+    from core.tenants import create_tenant
 
     create_tenant(runtime.db, "old", name="Old Plant")
     engine = runtime.db.tenant_engine("old")

@@ -1,4 +1,4 @@
-"""Acceptance of issue 14 through POST /api/v1/dashboard/run (both backends, real servers)."""
+"""The data broker end to end through POST /api/v1/dashboard/run (both backends, real servers)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ import ipaddress
 
 import pytest
 
-from broker import ApiRequest, BrokerState, ExternalAPIError, ExternalAPIService, Fetched, parse_manifest
-from broker.guard import SsrfRefused, address_problem, resolve_public
+from broker import ApiRequest, BrokerState, ExternalAPIService, Fetched, parse_manifest
+from broker.guard import address_problem, resolve_public
+from core.errors import ExternalAPIError, SsrfRefused
 from core.settings import load_settings
 from tests.provider_server import ProviderServer
 

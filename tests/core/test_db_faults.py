@@ -23,7 +23,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from app_fastapi.main import create_app as create_engine
-from app_flask.dispatch import build_application
 from core.db_budget import waiting_up_to
 from core.db_errors import unavailable_cause
 from core.errors import DatabaseUnavailable
@@ -36,6 +35,7 @@ from query.readers.deadline import dashboard_wait
 from tests.browser_utils import csrf_from
 from tests.db_faults_support import DEMO_PASSWORD, installation
 from tests.servers import asgi_server, free_port, wsgi_server
+from wsgi import build_application
 
 # Each test builds its installation on its own server: no flush per commit makes that ~25 %
 # faster and changes nothing these tests look at (no test counts rows after a kill).

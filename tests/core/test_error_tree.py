@@ -18,7 +18,11 @@ from query.readers.base import too_many_rows
 from query.readers.deadline import query_timeout
 
 PACKAGES = ("core", "query", "identity", "ingest", "filters", "widgets", "broker", "jobs",
-            "app_fastapi", "app_flask", "cli")
+            "rollups", "stops", "engine", "app_fastapi", "app_flask", "cli")
+# The homes of error classes: domain errors in core/errors.py, the page app's own in
+# app_flask/errors.py; DatabaseCircuitOpen is also a PyMySQL error and stays beside the driver code.
+ERROR_MODULES = {"core.errors", "app_flask.errors"}
+OWN_HOME = {"DatabaseCircuitOpen": "core.db_circuit"}
 
 
 def product_modules() -> list:
@@ -46,6 +50,14 @@ def test_every_exception_class_derives_from_camet_error():
     classes = product_exceptions()
     assert errors.QueryTimeout in classes and len(classes) > 10
     strays = sorted(c.__qualname__ for c in classes if not issubclass(c, CametError))
+    assert strays == []
+
+
+def test_every_error_class_lives_in_an_error_module():
+    homes = {c.__qualname__: c.__module__ for c in product_exceptions()}
+    assert homes["RunLost"] == "core.errors" and homes["EngineError"] == "app_flask.errors"
+    strays = sorted(f"{name} in {module}" for name, module in homes.items()
+                    if module not in ERROR_MODULES and OWN_HOME.get(name) != module)
     assert strays == []
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, inspect, text
 
 from core import migrations, schema_central, schema_tenant
-from ingest.tenants import create_tenant
+from core.tenants import create_tenant
 
 
 def _columns(conn, table: str) -> set[str]:

@@ -1,6 +1,6 @@
 """Production days without plant data: instances, presets, enrichment, labels, YAML and migration.
 
-Issue 9 §1: a production day starts at the plant's first shift (06:00 in the demo plant), a shift
+A production day starts at the plant's first shift (06:00 in the demo plant), a shift
 belongs to the production day on which it starts, and everything is naive wall time.
 """
 
@@ -15,12 +15,19 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete, select, text
 
-from app_flask.dashboard_form import _date_state
+from app_flask.panel_fields import _date_state
 from core import migrations
 from core import schema_tenant as t
 from core.errors import ImportRejected
 from core.metadata_cache import Shift
-from core.production_days import current_instance, production_date, shift_instance, shift_windows
+from core.production_days import (
+    current_instance,
+    days_window,
+    production_date,
+    shift_instance,
+    shift_windows,
+    window_days,
+)
 from filters.date_range import DateRangeFilter
 from ingest.plant_metadata import load_plant_text, parse_plant
 from query.enrich import enrich
@@ -145,6 +152,19 @@ def test_day_buckets_are_production_days():
     chart = widget.process_data(shape_frames(rows, [need])[need])["data"]
     assert chart["labels"] == ["2026-03-14", "2026-03-15", "2026-03-16", "2026-03-17", "2026-03-18"]
     assert chart["datasets"][0]["data"] == [1, 2, 0, 0, 1]
+
+
+def test_window_days_undoes_days_window():
+    d14, d15 = date(2026, 3, 14), date(2026, 3, 15)
+    for first, last in [(d14, d14), (date(2026, 3, 8), d14)]:
+        assert window_days(days_window(first, last, SIX), SIX) == (first, last)
+    # an end inside a day keeps that day; 05:59 belongs to the production day before
+    assert window_days((dt(2026, 3, 14, 6), dt(2026, 3, 15, 5, 59)), SIX) == (d14, d14)
+    assert window_days((dt(2026, 3, 14, 6), dt(2026, 3, 15, 6, 1)), SIX) == (d14, d15)
+    # an empty window is its first day, never a last day before the first
+    assert window_days((dt(2026, 3, 14, 6), dt(2026, 3, 14, 6)), SIX) == (d14, d14)
+    week = WidgetContext(time_range=(dt(2026, 3, 8, 6), dt(2026, 3, 15, 6)), day_start=SIX)
+    assert week.production_days() == (date(2026, 3, 8), d14)
 
 
 def test_date_panel_labels_production_days():

@@ -21,10 +21,10 @@ from core import schema_tenant as t
 from core.clock import parse_instant, plant_now
 from core.detection_tables import ensure_line_table
 from core.rollups_state import mark_rollups_dirty
+from core.tenants import create_tenant
 from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.plant_metadata import load_plant_file
-from ingest.tenants import create_tenant
 from query.master_frame import build_master_frame
 from tests.conftest import DEMO_PLANT
 from tests.dashboard_support import bearer, demo_principal

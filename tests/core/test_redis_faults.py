@@ -15,10 +15,10 @@ import pytest
 from core import migrations
 from core.redis_link import ping_redis, redis_dependencies
 from core.runtime import Runtime, build_runtime
+from core.tenants import create_tenant
 from identity.ingest_keys import create_key
 from identity.users import create_user
 from ingest.plant_metadata import load_plant_file
-from ingest.tenants import create_tenant
 from tests.browser_utils import LiveServer, combined_app, csrf_from
 from tests.helpers import AUTH_PASSWORD, DEMO_PLANT, reused_password_hashes
 from tests.private_redis import PrivateRedis, available, private_redis
@@ -140,10 +140,10 @@ def _app_with_a_limited_page(rt: Runtime):  # noqa: ANN202 - a WSGI app
     from a2wsgi import ASGIMiddleware
 
     from app_fastapi.main import create_app as create_engine
-    from app_flask.dispatch import PathDispatcher
     from app_flask.engine_client import EngineClient
     from app_flask.factory import create_app as create_pages
     from app_flask.request_guards import csrf, limiter
+    from wsgi import PathDispatcher
 
     engine = ASGIMiddleware(create_engine(rt))
     pages = create_pages(rt, engine=EngineClient(wsgi_app=engine))

@@ -8,10 +8,11 @@ from fastapi.testclient import TestClient
 from app_fastapi.main import create_app as create_engine
 from app_flask.factory import create_app as create_pages
 from core import migrations
+from core.errors import RateLimited
 from core.runtime import build_runtime
-from identity.ratelimit import RateLimited, limiter_for
+from core.tenants import create_tenant
+from identity.ratelimit import limiter_for
 from identity.users import create_user
-from ingest.tenants import create_tenant
 from tests.helpers import frozen_test_clock
 
 PASSWORD = "clave-de-prueba-123"

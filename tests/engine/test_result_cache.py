@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app_fastapi import result_cache
-from app_fastapi.result_cache import ResultCache
+from engine import result_cache
+from engine.result_cache import ResultCache
 from tests.helpers import frozen_test_clock
 
 

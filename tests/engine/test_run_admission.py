@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from app_fastapi.main import create_app
-from app_fastapi.run_admission import OVERLOADED_MESSAGE, RunGate
 from core import schema_tenant as t
 from core.errors import Overloaded
 from core.metadata_cache import bump_metadata_version
 from core.runtime import build_runtime
+from engine.run_admission import OVERLOADED_MESSAGE, RunGate
 from tests.dashboard_support import bearer, demo_principal, line_ids
 
 # `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
@@ -170,7 +170,7 @@ def test_concurrent_identical_requests_run_the_dashboard_once(runtime, demo_tena
     n = 5
 
     async def scenario():
-        from app_fastapi.run_admission import dashboard_runs
+        from engine.run_admission import dashboard_runs
 
         runs = dashboard_runs(app, rt)
         gate_open = asyncio.Event()
@@ -210,7 +210,7 @@ def test_full_queue_answers_503_with_retry_after_in_spanish(runtime, demo_tenant
     refused_path = RUN if refused_route == "run" else _export_path(rt, demo_tenant)
 
     async def scenario():
-        from app_fastapi.run_admission import dashboard_runs
+        from engine.run_admission import dashboard_runs
 
         runs = dashboard_runs(app, rt)
         gate_open = asyncio.Event()

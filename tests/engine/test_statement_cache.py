@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app_fastapi.main import create_app
-from jobs.rollup_job import roll_tenant
+from rollups.job import roll_tenant
 from tests.dashboard_support import bearer, demo_principal
 
 RUN = "/api/v1/dashboard/run"

@@ -26,7 +26,7 @@ from filters import (
 from filters.defaults import DEFAULT_FILTER_ROWS
 from filters.shifts import ShiftSelection, merged_windows
 from query.builder import build_query
-from query.spec import SqlFragment
+from query.spec import PlantScope, SqlFragment
 from tests.helpers import frozen_test_clock
 
 TZ = "America/Argentina/Buenos_Aires"
@@ -158,7 +158,8 @@ def test_product_predicate_is_an_expanding_bound_in():
 
 
 def test_night_shift_is_one_ts_range_per_instance():
-    """Production days (issue 9): "2 March + Noche" is 22:00 2 Mar → 06:00 3 Mar, as a ts range."""
+    """A shift belongs to the production day it starts on: "2 March + Noche" is
+    22:00 2 Mar → 06:00 3 Mar, as one ts range."""
     fs = default_set()
     values = fs.validate({"fecha": {"start": "2026-03-02", "end": "2026-03-03"}, "turnos": [3]})
     assert fs.get("turnos").instances(values["turnos"]) == [
@@ -209,6 +210,16 @@ def test_all_shifts_of_a_full_day_add_no_predicate():
         (morning_and_night.window[0], morning_and_night.window[0] + timedelta(hours=8)),
         (morning_and_night.window[1] - timedelta(hours=8), morning_and_night.window[1]),
     ]
+
+
+def test_only_the_shift_filter_narrows_plant_data_and_the_set_combines_every_filter():
+    fs = default_set()
+    values = fs.validate({"fecha": "ayer", "turnos": [1, 3], "productos": [12], "peso": {"min": "1"}})
+    assert fs.get("turnos").to_plant(values["turnos"]) == PlantScope(shift_ids=frozenset({1, 3}))
+    others = [f for f in fs.filters if f.param != "turnos"]
+    assert len(others) >= 5 and all(f.to_plant(values[f.param]) == PlantScope() for f in others)
+    assert fs.plant_scope(values) == PlantScope(shift_ids=frozenset({1, 3}))
+    assert fs.plant_scope(fs.validate({"fecha": "ayer"})) == PlantScope()
 
 
 def test_huge_selections_fall_back_to_time_of_day():
@@ -453,7 +464,7 @@ def test_entry_point_plugin_registers_a_filter(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: camet-plugin-demo\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[camet.filters]\ncolor = camet_plugin_demo\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(filter_registry, "_classes", dict(filter_registry._classes))
+    monkeypatch.setattr(filter_registry, "_entries", dict(filter_registry._entries))
     monkeypatch.setattr(filter_registry, "_entry_points_loaded", False)
     monkeypatch.delitem(sys.modules, "camet_plugin_demo", raising=False)
     fs = build_filter_set([{"id": 1, "class_name": "ColorFilter", "param_name": "color", "label": "Color"}],

@@ -17,9 +17,9 @@ from limits import parse
 from app_fastapi import deps
 from app_flask.request_guards import dashboard_run_limit
 from core.settings import PROJECT_ROOT
+from core.tenants import create_tenant
 from identity.ratelimit import API_LOGIN_PER_USER, DASHBOARD_RUN_PER_USER, LOGIN_PER_IP, LOGIN_PER_USER
 from identity.users import create_user
-from ingest.tenants import create_tenant
 from tests.browser_utils import csrf_from, flask_login, free_port
 from tests.helpers import AUTH_PASSWORD, REDIS_URL
 

@@ -1,4 +1,4 @@
-"""Issue 16, items 1, 6 and 8: equal Argon2 cost on every login path, tokens and sessions tied
+"""Login hardening: equal Argon2 cost on every login path, tokens and sessions tied
 to a credential version, usernames normalised once (NFC, trimmed, case-folded) on both backends."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, text
 
 from core import migrations
-from core.errors import AuthError, ValidationFailed
+from core.errors import AuthError, MigrationError, ValidationFailed
 from core.schema_central import users
 from identity import passwords
 from identity.audit import utcnow
@@ -141,7 +141,7 @@ def test_per_user_login_limit_is_keyed_on_the_normalised_name(auth_world, flask_
 
 
 def test_migration_normalises_existing_usernames_and_binds_the_collation(runtime):
-    from ingest.tenants import create_tenant
+    from core.tenants import create_tenant
 
     create_tenant(runtime.db, "acme", name="ACME")
     with runtime.db.central() as conn:
@@ -161,5 +161,5 @@ def test_migration_normalises_existing_usernames_and_binds_the_collation(runtime
         conn.execute(insert(users).values(tenant_id=tid, username="CARLA", password_hash="x",
                                           role="viewer", active=True, failed_attempts=0,
                                           created_at=utcnow()))
-    with pytest.raises(migrations.MigrationError, match="carla"):
+    with pytest.raises(MigrationError, match="carla"):
         migrations.normalise_usernames(runtime.db.central_engine)

@@ -23,6 +23,7 @@ from core import schema_tenant as t
 from core.clock import plant_now
 from core.db import is_mysql
 from core.errors import ImportRejected
+from core.partition_upkeep import maintain_tenant
 from core.plausibility import Plausibility
 from identity.audit import list_events
 from identity.ingest_keys import create_key
@@ -30,10 +31,9 @@ from identity.users import find_user
 from ingest.bulk_load import insert_detections
 from ingest.csv_import import import_detections
 from ingest.plant_metadata import load_plant_text
-from jobs.gap_job import analyse_tenant
-from jobs.partitions_job import maintain_tenant
-from jobs.rollup_job import roll_tenant
 from manage import main
+from rollups.job import roll_tenant
+from stops.job import analyse_tenant
 from tests import stops_dataset as ds
 from tests.app_flask.test_admin_pages import post
 from tests.browser_utils import flask_login

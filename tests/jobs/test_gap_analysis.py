@@ -9,7 +9,7 @@ import pandas as pd
 
 from core.metadata_cache import ClosedDay, Line, Shift, ShiftBreak, TenantMeta
 from core.shift_calendar import shift_instances
-from jobs.gap_analysis import analyse_line
+from stops.analysis import analyse_line
 from tests import stops_dataset as ds
 
 DAY = date(2026, 11, 17)  # a Tuesday

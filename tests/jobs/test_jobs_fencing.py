@@ -14,19 +14,21 @@ from sqlalchemy import delete, func, insert, select, text
 from core import migrations
 from core import schema_central as c
 from core import schema_tenant as t
+from core.commit_guard import checkpoint, guarded
 from core.db import is_mysql
+from core.errors import JobBusy, RunLost
+from core.partition_upkeep import maintain_tenant
 from core.partitions import existing_partitions
 from core.runtime import build_runtime
-from ingest.tenants import create_tenant
-from jobs.gap_job import analyse_tenant
-from jobs.partitions_job import maintain_tenant
-from jobs.registry import JOBS, job
-from jobs.rollup_job import roll_tenant
-from jobs.run_guard import RunLost, checkpoint, fence, guarded
-from jobs.run_lock import JobBusy, RunLock
+from core.tenants import create_tenant
+from jobs.registry import job, job_registry
+from jobs.run_guard import fence
+from jobs.run_lock import RunLock
 from jobs.runs import due_runs, reap_abandoned, run_by_hand, run_recorded
 from jobs.scheduler import JobScheduler
 from manage import main
+from rollups.job import roll_tenant
+from stops.job import analyse_tenant
 from tests.stops_support import SLUG, build_stops_tenant, stop_rows
 
 
@@ -230,12 +232,14 @@ def blocking_job():
             time.sleep(0.02)
         return 0
 
-    saved = dict(JOBS)
-    JOBS.clear()
+    saved = job_registry.entries()
+    for spec in saved:
+        job_registry.unregister(spec)
     job("blocking", every=timedelta(hours=1))(blocking)
     yield started
-    JOBS.clear()
-    JOBS.update(saved)
+    job_registry.unregister(job_registry.get("blocking"))
+    for spec in saved:
+        job_registry.register(spec)
 
 
 def _camet_threads() -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from core import schema_central as c
 from core.settings import PROJECT_ROOT
-from ingest.tenants import create_tenant
+from core.tenants import create_tenant
 from jobs.leader import Leadership
 from jobs.runs import due_runs, run_due
 

@@ -26,16 +26,16 @@ from sqlalchemy import delete, insert, select
 from cli.defaults import install_tenant_defaults
 from core import schema_tenant as t
 from core.clock import parse_instant
+from core.tenants import create_tenant
 from filters.defaults import DEFAULT_FILTER_ROWS
 from identity.ingest_keys import create_key
 from ingest.batch import parse_batch, write_batch
 from ingest.bulk_load import insert_detections
 from ingest.plant_metadata import load_plant_text
-from ingest.tenants import create_tenant
-from jobs import gap_job
-from jobs.gap_job import analyse_tenant
 from jobs.runs import run_by_hand
 from manage import main
+from stops import job as gap_job
+from stops.job import analyse_tenant
 from tests import stops_dataset as ds
 from tests.stops_support import SLUG, token
 

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from core import partitions
 from core import schema_tenant as t
 from core.clock import plant_today
+from core.partition_upkeep import maintain_tenant
 from ingest.bulk_load import insert_detections
-from jobs.partitions_job import maintain_tenant
 from jobs.runs import run_by_hand
 
 pytestmark = pytest.mark.clock  # "the current month" follows the clock

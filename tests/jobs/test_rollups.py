@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core import schema_tenant as t
 from core.errors import ValidationFailed
 from core.rollup_grain import HIST_BINS, ROLLUP_GRAIN, ceil_to_grain, floor_to_grain, hist_bin
-from jobs.rollups import rebuild_rollups
+from rollups.rebuild import rebuild_rollups
 from tests.rollup_support import (
     assert_hourly_sums_the_five_minute_rows,
     assert_same_rollups,

@@ -18,10 +18,10 @@ from core.runtime import build_runtime
 from ingest.batch import parse_batch, write_batch
 from ingest.csv_import import import_detections
 from ingest.plant_metadata import load_plant_text
-from jobs import rollup_job
-from jobs.rollup_job import roll_tenant
-from jobs.rollups import rebuild_rollups
 from manage import main
+from rollups import job as rollup_job
+from rollups.job import roll_tenant
+from rollups.rebuild import rebuild_rollups
 from tests.helpers import DEMO_PLANT, TEST_TZ
 from tests.rollup_support import (
     assert_hourly_sums_the_five_minute_rows,

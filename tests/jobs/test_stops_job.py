@@ -14,10 +14,10 @@ from core.clock import plant_now
 from core.shift_calendar import shift_instances
 from ingest.csv_import import import_detections
 from ingest.plant_metadata import load_plant_text
-from jobs import gap_job
-from jobs.gap_analysis import analyse_line
-from jobs.gap_job import analyse_tenant
 from manage import main
+from stops import job as gap_job
+from stops.analysis import analyse_line
+from stops.job import analyse_tenant
 from tests import stops_dataset as ds
 from tests.stops_support import SLUG, build_stops_tenant, stop_rows
 

@@ -8,15 +8,13 @@ import pandas as pd
 
 from widgets import widget_registry
 from widgets.base import BaseWidget
-from widgets.shapes import Table, register_shape
+from widgets.shapes import Table, shape
 
 
+@shape("gauge")
 def gauge_rows(data: dict[str, Any]) -> Table:
     """The gauge's table form: its one percentage."""
     return ["Unidades buenas %"], ([] if data.get("empty") else [[data["value"]]])
-
-
-register_shape("gauge", gauge_rows)
 
 
 @widget_registry.register

@@ -1,4 +1,4 @@
-"""The real demo filters (issue 4) feeding the extraction, checked against plain SQL."""
+"""The real demo filters feeding the extraction, checked against plain SQL."""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ from sqlalchemy.dialects import mysql, sqlite
 from core.errors import InvalidDefinition
 from core.rollup_sql import giveaway_sql, under_nominal_sql
 from core.schema_tenant import detections_table, products
-from jobs.rollups import aggregate_select
 from query.grain import (
     MEASURES,
     WEIGHT_MEASURES,
@@ -24,14 +23,10 @@ from query.grain import (
     rows_to_grain,
     shape_frames,
 )
+from rollups.rebuild import aggregate_select
+from tests.registry_samples import sample_id, widget_samples
 from widgets.base import CombinedData, WidgetContext
-from widgets.kpi import KpiWidget
-from widgets.line_summary import LineSummaryWidget
 from widgets.plan_vs_actual import PlanVsActualWidget
-from widgets.product_mix import ProductMixWidget
-from widgets.production_by_line import ProductionByLineWidget
-from widgets.production_over_time import ProductionOverTimeWidget
-from widgets.weight_control import WeightControlWidget
 
 WEIGHTS = frozenset(MEASURES)
 NOMINALS = {"A": 500.0, "B": 490.0, "C": 510.0}
@@ -187,15 +182,10 @@ def rounded(value: object) -> object:
     return round(value, 9) if isinstance(value, float) else value
 
 
-WIDGETS = [
-    (KpiWidget, {"metric": "units"}), (KpiWidget, {"metric": "kg"}), (KpiWidget, {"metric": "reject_rate"}),
-    (ProductionByLineWidget, None), (ProductMixWidget, {"top_n": 2}), (LineSummaryWidget, None),
-    (ProductionOverTimeWidget, None), (ProductionOverTimeWidget, {"bucket": "day"}),
-    (WeightControlWidget, None),
-]
+WIDGETS = widget_samples("internal", raw_rows=False)
 
 
-@pytest.mark.parametrize(("cls", "config"), WIDGETS)
+@pytest.mark.parametrize(("cls", "config"), WIDGETS, ids=sample_id)
 @pytest.mark.parametrize("window_days", [1, 5])
 def test_every_widget_answers_the_same_on_any_grain_of_the_same_rows(cls, config, window_days):
     rows = raw_rows()

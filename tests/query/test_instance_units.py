@@ -10,8 +10,8 @@ from sqlalchemy import func, select, text, update
 from core import schema_tenant as t
 from core.clock import parse_instant
 from core.shift_calendar import ShiftInstance, shift_instances
-from jobs.rollup_job import roll_tenant
 from query.instance_units import slot_minutes, split, units_by_instance
+from rollups.job import roll_tenant
 from tests.helpers import TEST_TZ
 from tests.rollup_support import insert_rows, random_rows
 

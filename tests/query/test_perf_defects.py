@@ -1,5 +1,5 @@
-"""Issue 11 defects: exact demo row counts, float64 kilograms, one ts range per line, no LIMIT
-or UNION for the counting statements that MariaDB would materialise."""
+"""Counting and reading rules: exact demo row counts, float64 kilograms, one ts range per line,
+no LIMIT or UNION in the counting statements (MariaDB would materialise them)."""
 
 from __future__ import annotations
 

@@ -15,19 +15,19 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from app_fastapi.orchestrator import frame_need
 from core.clock import plant_now
 from core.errors import ValidationFailed
+from engine.orchestrator import frame_need
 from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.batch import write_batch
-from jobs.rollup_job import roll_tenant
 from query import planner
 from query.grain import MEASURES, FrameNeed, regrain
 from query.planner import PATHS, choose_plan, configured_path, group_spec, read_grained
 from query.pushdown import GroupSpec, bucket_minutes
 from query.rollup_read import rollup_blocker
 from query.spec import SqlFragment
+from rollups.job import roll_tenant
 from tests.dashboard_support import DEMO_DAY_START, data_days, line_ids, move_to_last_worked_moment
 from tests.rollup_support import insert_rows, random_rows
 from widgets import widget_registry

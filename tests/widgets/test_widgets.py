@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from core.errors import RegistryError
+from core.errors import RegistryError, WidgetDataError
 from core.layout_ids import to_row_ids
 from query.columns import MASTER_COLUMNS
 from query.grain import DIMENSION_COLUMNS, FrameNeed, shape_frames
+from tests.registry_samples import sample_id, widget_samples
 from widgets import widget_registry
-from widgets.base import BaseWidget, WidgetContext, WidgetDataError
+from widgets.base import BaseWidget, WidgetContext
 from widgets.defaults import DEFAULT_LAYOUT, DEFAULT_WIDGET_ROWS
 from widgets.exchange_rate import ExchangeRateWidget
 from widgets.kpi import KpiWidget
@@ -34,6 +35,7 @@ def frame() -> pd.DataFrame:
         "line_code": pd.Categorical(["L1", "L1", "L1", "L2", "L2"]),
         "line_name": pd.Categorical(["Línea 1", "Línea 1", "Línea 1", "Línea 2", "Línea 2"]),
         "product_name": ["A", "A", "B", "C", "D"],
+        "nominal_weight_g": [150.0, 150.0, 200.0, 45.0, 150.0],
         "weight_g": [100.0, 200.0, None, 50.0, 150.0],
         "is_reject": [False, True, False, False, True],
     })
@@ -121,10 +123,9 @@ def test_kpis(metric, expected, columns, measures):
     assert out["rows"] == 5
 
 
-@pytest.mark.parametrize("cls", [KpiWidget, ProductionByLineWidget, ProductMixWidget,
-                                 ProductionOverTimeWidget, LineSummaryWidget])
-def test_no_rows_is_the_empty_state(cls):
-    widget = build(cls)
+@pytest.mark.parametrize(("cls", "config"), widget_samples("internal"), ids=sample_id)
+def test_no_rows_is_the_empty_state(cls, config):
+    widget = build(cls, config)
     assert widget.process_data(scoped(widget).iloc[0:0]) == {"empty": True}
 
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel
 
 from core.errors import RegistryError
 from core.settings import PROJECT_ROOT
+from tests.registry_samples import sample_id, widget_samples
 from widgets import widget_registry
-from widgets.base import BaseWidget, WidgetRegistry
+from widgets.base import BaseWidget, new_widget_registry
 from widgets.plant_data import PlantData
 from widgets.shapes import get_shape, shape_names, table_of
 
@@ -52,25 +53,32 @@ def test_every_widget_renders_sin_datos_with_empty_data(flask_app):
             assert 'data-state="empty"' in html, cls
 
 
-def test_each_widget_answers_the_empty_state_for_an_empty_input():
-    for cls in _classes():
-        widget = cls(widget_id=1, title="t")
-        if cls.source_type == "internal":
-            names = widget.columns() | widget.measure_columns()
-            data: Any = pd.DataFrame({c: pd.Series(dtype="float64") for c in names})
-        elif cls.source_type == "plant":
-            moment = datetime(2026, 11, 18, 6)
-            data = PlantData(start=moment, end=moment, now=moment, report={"rows": [], "totals": {}},
-                             previous={"rows": [], "totals": {}}, stops=[], calendar=[], status=[])
-        else:
-            continue  # an external widget validates its payload: covered by its own tests
-        assert widget.process_data(data) == {"empty": True}, cls
+@pytest.mark.parametrize(("cls", "config"), widget_samples(), ids=sample_id)
+def test_each_widget_answers_the_empty_state_for_an_empty_input(cls, config):
+    widget = cls(widget_id=1, title="t", config=config)
+    if cls.source_type == "internal":
+        names = widget.columns() | widget.measure_columns()
+        data: Any = pd.DataFrame({c: pd.Series(dtype="float64") for c in names})
+    elif cls.source_type == "plant":
+        moment = datetime(2026, 11, 18, 6)
+        data = PlantData(start=moment, end=moment, now=moment, report={"rows": [], "totals": {}},
+                         previous={"rows": [], "totals": {}}, stops=[], calendar=[], status=[])
+    else:
+        assert isinstance(widget.api_params(), dict)
+        return  # an external widget validates its payload: covered by its own tests
+    assert widget.process_data(data) == {"empty": True}
+
+
+def test_the_samples_cover_every_registered_widget_and_each_config_of_its_own():
+    samples = widget_samples()
+    assert {cls for cls, _ in samples} == set(_classes())
+    assert len(samples) > len(_classes())  # some widgets declare several behaviours
 
 
 def _register(**attrs: Any) -> None:
     """Register a class built from `attrs` in a throwaway registry."""
     body = {"process_data": lambda self, data: {}, **attrs}
-    WidgetRegistry("widget").register(type("Broken", (BaseWidget,), body))
+    new_widget_registry().register(type("Broken", (BaseWidget,), body))
 
 
 @pytest.mark.parametrize(("attrs", "message"), [
@@ -78,6 +86,9 @@ def _register(**attrs: Any) -> None:
     ({"source_type": "internal", "raw_rows": True}, "must declare required_columns"),
     ({"source_type": "external"}, "must declare required_api_id"),
     ({"source_type": "plant"}, "must declare plant_parts"),
+    ({"required_columns": frozenset({"ts"}), "sample_configs": ()}, "sample_configs is empty"),
+    ({"required_columns": frozenset({"ts"}), "sample_configs": ({"top_n": 3},)},
+     "sample config {'top_n': 3} is invalid"),
     ({"source_type": "plant", "plant_parts": frozenset({"weather"})}, "unknown plant_parts ['weather']"),
     ({"required_columns": frozenset({"ts"}), "shape": "gauge3d"}, "unknown widget shape 'gauge3d'"),
     ({"required_columns": frozenset({"ts"}), "config_model": dict}, "config_model must be a pydantic model"),

@@ -17,8 +17,8 @@ from app_fastapi.main import create_app
 from cli.demo import DEMO_PLANT, DEMO_SLUG, DEMO_TZ, seed_demo_tenant
 from core.clock import plant_now
 from core.shift_calendar import shift_instances
+from core.tenants import create_tenant
 from ingest.plant_metadata import load_plant_file
-from ingest.tenants import create_tenant
 from tests.dashboard_support import (
     DEMO_DAY_START,
     bearer,

@@ -1,4 +1,9 @@
-"""The single WSGI app of a Passenger deployment: `/api/...` to the engine, the rest to Flask."""
+"""The composition root: one WSGI app with `/api/...` to the engine and the rest to the pages.
+
+Passenger serves it (passenger_wsgi.py); tests and benchmarks build it here too. It hands the
+pages an in-process engine client on the same per-process runtime, so a request never makes an
+HTTP hop through Apache to reach the engine.
+"""
 
 from __future__ import annotations
 

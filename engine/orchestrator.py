@@ -1,15 +1,15 @@
 """The dashboard run ("gran vía", roadmap stage 6): filters → master frame → broker → widgets.
 
 The route stays thin; this module alone knows filters/, broker/ and widgets/. Stages:
-1. load the tenant's filter set, widget catalog and layout (one connection) and validate the
-   raw filter values (ValidationFailed → 422 with per-field messages, nothing else runs);
+1. the request arrives resolved (engine/resolve.py): configuration, validated values, one
+   combined query spec and the plant selection, read and checked once before anything runs;
 2. build the widgets of the layout; a bad row becomes that widget's error entry;
 3. read each widget's frame (its dimensions + measures at a grain, or raw rows for `raw_rows`
    widgets; query/grain.py) by the path the planner chooses (query/planner.py: GROUP BY in the
    database, or raw rows grouped in pandas), while the external calls run concurrently;
 4. hand each widget its scoped data and run `process_data`; a failure is that widget's error.
 Plant widgets (stops, shift report, line status) get one PlantData per run, loaded by
-app_fastapi/plant_source.py alongside the master read.
+engine/plant_source.py alongside the master read, for the run's selection.
 """
 
 from __future__ import annotations
@@ -18,46 +18,28 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 
-from app_fastapi.plant_source import PlantUnavailable, plant_for_run
-from broker import DataBroker, ExternalAPIError, ExternalAPIService, Fetched
+from broker import DataBroker, ExternalAPIService, Fetched
 from broker.credentials import stored_credentials
 from broker.state import broker_state
-from core import schema_tenant as t
-from core.clock import plant_now
-from core.errors import NotFound, RegistryError
+from core.errors import ExternalAPIError, RegistryError, WidgetDataError
 from core.memory import released_after
 from core.runtime import Runtime
-from filters.engine import FilterSet, load_filter_set
-from identity.engine_tokens import Principal
+from engine.plant_source import PlantUnavailable, plant_for_run
+from engine.resolve import DashboardConfig, ResolvedRun
+from engine.threads import in_thread
 from query.grain import FrameNeed, check_need, master_columns_for
 from query.planner import configured_path, read_grained
-from query.spec import SqlFragment
 from widgets import widget_registry
-from widgets.base import BaseWidget, CombinedData, WidgetContext, WidgetDataError
-from widgets.layout import Placement, resolve_layout
+from widgets.base import BaseWidget, CombinedData, WidgetContext
+from widgets.layout import Placement
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DashboardConfig:
-    """What one tenant's dashboard is made of, read in one connection."""
-
-    filter_set: FilterSet
-    placements: list[Placement]
-    errors: list[str]
-    layout_id: int | None
-    timezone: str
-    day_start: timedelta = timedelta(0)  # production day start (issue 9 §1)
 
 
 @dataclass
@@ -87,36 +69,6 @@ class RunResult:
         if plan:  # the path and its reason come from code, never from input: no quotes in them
             parts.append(f'plan;desc="{plan["path"]}: {plan["reason"]}"')
         return ", ".join(parts)
-
-
-def load_config(rt: Runtime, slug: str, layout_id: int | None) -> DashboardConfig:
-    """Filter set, widget rows and the chosen (or default) layout of one tenant."""
-    meta = rt.meta.get(slug)
-    with rt.db.tenant(slug) as conn:
-        filter_set = load_filter_set(conn, meta, rt.clock)
-        rows = [dict(r._mapping) for r in conn.execute(select(t.widget_catalog))]
-        query = select(t.dashboard_layouts)
-        if layout_id is not None:
-            layout = conn.execute(query.where(t.dashboard_layouts.c.id == layout_id)).first()
-            if layout is None:
-                raise NotFound(f"unknown layout {layout_id}")
-        else:
-            layout = conn.execute(
-                query.order_by(t.dashboard_layouts.c.is_default.desc(), t.dashboard_layouts.c.id)
-            ).first()
-    items = layout.items if layout is not None else None
-    placements, errors = resolve_layout(items, rows)
-    errors = [f"{e.class_name} '{e.param}': {e.message}" for e in filter_set.errors] + errors
-    return DashboardConfig(filter_set, placements, errors, layout.id if layout else None, meta.timezone,
-                           meta.day_offset)
-
-
-def time_window(fragments: list[SqlFragment]) -> tuple[datetime, datetime] | None:
-    """The intersection of the fragments' time ranges (None when no filter sets one)."""
-    ranges = [f.time_range for f in fragments if f.time_range is not None]
-    if not ranges:
-        return None
-    return max(r[0] for r in ranges), min(r[1] for r in ranges)
 
 
 def build_slots(config: DashboardConfig, context: WidgetContext) -> list[Slot]:
@@ -153,26 +105,20 @@ def _ms(seconds: float) -> float:
 @released_after
 async def run_dashboard(
     rt: Runtime,
-    principal: Principal,
-    raw_filters: dict[str, Any],
-    layout_id: int | None = None,
+    run: ResolvedRun,
     external: ExternalAPIService | None = None,
     local_app: Any = None,
 ) -> RunResult:
-    """One dashboard run for the caller's tenant; raises ValidationFailed before any query. The
-    heap is given back after a run that grew it and when the process goes idle (RunMemory).
+    """One dashboard run of a resolved request. The heap is given back after a run that grew it
+    and when the process goes idle (RunMemory).
 
     `local_app` (the engine's own ASGI app) serves manifest URLs that are plain paths, so the
     demo provider is reached in-process in every deployment mode.
     """
     started = time.perf_counter()
-    slug = principal.tenant
-    config = await run_in_threadpool(load_config, rt, slug, layout_id)
-    values = config.filter_set.validate(raw_filters)
-    fragments = config.filter_set.fragments(values)
-    applied = config.filter_set.applied(values)
-    context = WidgetContext(time_range=time_window(fragments), timezone=config.timezone,
-                            now=plant_now(rt.clock, config.timezone), day_start=config.day_start)
+    slug, config = run.tenant, run.config
+    context = WidgetContext(time_range=run.spec.window, timezone=config.timezone,
+                            now=run.now, day_start=config.day_start)
     slots = build_slots(config, context)
     filters_s = time.perf_counter() - started
 
@@ -197,23 +143,23 @@ async def run_dashboard(
         t0 = time.perf_counter()
         try:
             path = configured_path(rt.settings.planner_path, needs.values())
-            return read_grained(rt, slug, fragments, needs.values(), path=path)
+            return read_grained(rt, slug, list(run.spec.fragments), needs.values(), path=path)
         finally:
             spans["db"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
 
     def read_plant() -> Any:
         t0 = time.perf_counter()
         try:
-            return plant_for_run(rt, slug, config.filter_set, values, fragments, context.time_range, live)
+            return plant_for_run(rt, slug, run.selection, live)
         finally:
             spans["plant"] = [_ms(t0 - started), _ms(time.perf_counter() - started)]
 
-    plant_task = asyncio.create_task(run_in_threadpool(read_plant))
+    plant_task = asyncio.create_task(in_thread(read_plant))
     external_task = asyncio.create_task(fetch_external())
     master = None
     try:
         if needs:
-            master = await run_in_threadpool(read_frames)
+            master = await in_thread(read_frames)
         payloads, external_s = await external_task
         plant = await plant_task
     finally:
@@ -230,26 +176,26 @@ async def run_dashboard(
         plan = master.plan if master is not None else None
         frames = {wid: master.frames[need] for wid, need in needs.items()} if master is not None else {}
         del master
-        slots, broker_s, widgets_s = await run_in_threadpool(
+        slots, broker_s, widgets_s = await in_thread(
             _feed_widgets, slots, frames, payloads, config.timezone, plant,
         )
     finally:
         frames = {}
 
     timings = {
-        "filters": _ms(filters_s),
+        "filters": _ms(run.took_s + filters_s),
         "query": _ms(frame_timings.get("query", 0.0)),
         "fetch": _ms(frame_timings.get("fetch", 0.0) + frame_timings.get("dataframe", 0.0)),
         "joins": _ms(frame_timings.get("joins", 0.0)),
         "grain": _ms(frame_timings.get("grain", 0.0)),
         "broker": _ms(external_s + broker_s),
         "widgets": _ms(widgets_s),
-        "total": _ms(time.perf_counter() - started),
+        "total": _ms(run.took_s + time.perf_counter() - started),
     }
     errors = []
-    if principal.is_admin:
+    if run.principal.is_admin:
         notes = broker_state(rt).breakers.notes(slug, rt.clock.now_utc())
-        errors = config.errors + manifest.messages() + notes
+        errors = [*config.errors, *manifest.messages(), *notes]
     meta = {
         "rows": int(frame_rows),
         "columns": sorted(columns),
@@ -257,7 +203,7 @@ async def run_dashboard(
         "plan": plan,
         "layout_id": config.layout_id,
         "timings": timings,
-        "filters": applied,
+        "filters": run.applied_json(),
         "errors": errors,
         "spans": spans,
     }

@@ -6,7 +6,7 @@ change asked to redo. Each run walks, in chunks of CHUNK, from the dirty mark (o
 on the first run from the line's first detection) up to the last bucket that ended before now
 on the injected clock. Each chunk is ONE transaction that first locks the line's state row
 (core/rollups_state.py explains why writers cannot slip between), re-reads the marks, rebuilds
-the chunk's buckets with `jobs.rollups.rebuild_rollups` and moves the marks. Chunks depend only
+the chunk's buckets with `rollups.rebuild.rebuild_rollups` and moves the marks. Chunks depend only
 on raw rows, so a rerun, concurrent runs or a run killed between chunks leave the rows of one
 clean run. An empty chunk stretches, with one index seek, to the next bucket holding data, so a
 stray old row costs one chunk for the empty years after it. On MySQL the months a run will
@@ -26,13 +26,12 @@ from sqlalchemy.engine import Connection
 from core import partitions
 from core import schema_tenant as t
 from core.clock import plant_now
+from core.commit_guard import checkpoint
 from core.db import is_mysql
 from core.metadata_cache import Line, TenantMeta
 from core.rollup_grain import floor_to_grain
 from core.runtime import Runtime
-from jobs.registry import job
-from jobs.rollups import next_bucket, rebuild_rollups
-from jobs.run_guard import checkpoint
+from rollups.rebuild import next_bucket, rebuild_rollups
 
 CHUNK = timedelta(days=1)
 
@@ -209,10 +208,3 @@ def roll_tenant(rt: Runtime, slug: str, *, max_chunks: int | None = None) -> lis
     target = floor_to_grain(plant_now(rt.clock, meta.timezone))
     return [roll_line(rt, meta, line_id, target, max_chunks=max_chunks)
             for line_id in _prepare(rt, meta, target)]
-
-
-@job("rollups", every=timedelta(minutes=5),
-     description="counts and weight sums per line, 5-minute bucket, product and status (rollups)")
-def rollups_job(rt: Runtime, slug: str) -> int:
-    """Incremental rollups of one tenant; returns the rollup rows written."""
-    return sum(r.rows for r in roll_tenant(rt, slug))

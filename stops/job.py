@@ -4,7 +4,7 @@ Per line, the run starts at the earliest of the stored watermark (`stops_state.n
 the date marked dirty (late data, threshold or calendar changes), and walks production dates up
 to today in chunks of CHUNK_DAYS. Each chunk reads the detection times of its shift instances
 (plus the one before and after; on MySQL only the gaps longer than `micro_stop_s`, found by the
-server with LAG()), computes its rows with the pure `jobs.gap_analysis` functions, and in ONE
+server with LAG()), computes its rows with the pure `stops.analysis` functions, and in ONE
 transaction deletes the chunk's production dates
 from `stops`, writes the new rows and moves the watermark. Rows depend only on the raw data of
 their dates, so a rerun, or a rerun after a crash between chunks, leaves the rows of one clean
@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core import schema_tenant as t
 from core.clock import plant_now
+from core.commit_guard import checkpoint
 from core.db import is_mysql
 from core.derived_state import bump_derived_version, ensure_derived_version
 from core.metadata_cache import Line, TenantMeta, read_version
@@ -40,9 +41,7 @@ from core.plausibility import Plausibility
 from core.runtime import Runtime
 from core.shift_calendar import ShiftInstance, shift_instances
 from core.timeutil import day_start
-from jobs.gap_analysis import analyse_gaps, analyse_line
-from jobs.registry import job
-from jobs.run_guard import checkpoint
+from stops.analysis import analyse_gaps, analyse_line
 
 CHUNK_DAYS = 7
 DAY = timedelta(days=1)
@@ -284,10 +283,3 @@ def analyse_tenant(rt: Runtime, slug: str, *, max_chunks: int | None = None) -> 
     meta = rt.meta.get(slug)
     return [analyse_line_range(rt, meta, line, max_chunks=max_chunks)
             for line in sorted(meta.lines.values(), key=lambda x: x.id)]
-
-
-@job("gap-analysis", every=timedelta(minutes=5),
-     description="stops and micro-stops per line and shift instance (stops table)")
-def gap_analysis_job(rt: Runtime, slug: str) -> int:
-    """Incremental gap analysis of one tenant; returns the stop rows written."""
-    return sum(r.rows for r in analyse_tenant(rt, slug))

@@ -1,6 +1,6 @@
 """A short-lived cache of whole dashboard answers, per process or shared through Redis.
 
-The key (built by app_fastapi.run_admission) names everything an answer depends on, including
+The key (built by engine.run_admission) names everything an answer depends on, including
 a data watermark, so an entry is never served after the data or the configuration moved; the
 TTL only bounds what the watermark cannot see (e.g. a late row older than every line's newest
 one written outside an import batch). Values are JSON documents; a Redis outage is logged and

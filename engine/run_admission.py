@@ -1,6 +1,7 @@
 """Admission control, single flight and the result cache around POST /api/v1/dashboard/run.
 
-    request ─▶ key: tenant (+ its database), role, validated filter values, layout and widget
+    request ─▶ resolved once (engine/resolve.py): configuration, validated values, selection
+            ─▶ key: tenant (+ its database), role, validated filter values, layout and widget
                rows, metadata version, data watermark
             ─▶ in the result cache?                 → that answer      (meta.served = "cache")
             ─▶ the same key already running?        → wait for it      (meta.served = "shared")
@@ -37,12 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from app_fastapi.orchestrator import RunResult, load_config, run_dashboard
-from app_fastapi.result_cache import ResultCache
 from core import schema_tenant as t
 from core.clock import SYSTEM_CLOCK, Clock
 from core.db_errors import unavailable_cause
@@ -51,6 +49,10 @@ from core.errors import Overloaded
 from core.metadata_cache import read_version
 from core.runtime import Runtime
 from core.settings import Settings
+from engine.orchestrator import RunResult, run_dashboard
+from engine.resolve import ResolvedRun, resolve_run
+from engine.result_cache import ResultCache
+from engine.threads import in_thread
 from identity.engine_tokens import Principal
 
 T = TypeVar("T")
@@ -192,24 +194,21 @@ def _file_mark(path: Path) -> list[Any]:
     return [str(path), st.st_size, st.st_mtime_ns]
 
 
-def run_key(rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
-            layout_id: int | None) -> tuple[str, str, bool]:
-    """(key, slot, cacheable) of one run: the slot is the key without the data watermark (the
-    result cache keeps one answer per slot). Raises ValidationFailed/NotFound like the run."""
-    slug = principal.tenant
-    config = load_config(rt, slug, layout_id)
-    values = config.filter_set.validate(raw_filters)
+def run_key(rt: Runtime, run: ResolvedRun) -> tuple[str, str, bool]:
+    """(key, slot, cacheable) of one resolved run: the slot is the key without the data
+    watermark (the result cache keeps one answer per slot)."""
+    slug, config = run.tenant, run.config
     watermark = data_watermark(rt, slug)
     parts = {
         "tenant": slug,
         "db": rt.db.tenant_url(slug),
-        "role": principal.role,
-        "filters": config.filter_set.applied(values),
+        "role": run.principal.role,
+        "filters": run.applied_json(),
         "filter_rows": [(f.param, type(f).__name__, f.label, f.config.model_dump(mode="json"))
                         for f in config.filter_set.filters],
         "layout": config.layout_id,
         "widgets": [(p.row, p.w, p.h) for p in config.placements],
-        "errors": config.errors,
+        "errors": list(config.errors),
         "manifest": _file_mark(rt.settings.external_apis_file),  # external API config
     }
     slot = _digest(parts)
@@ -229,17 +228,17 @@ class DashboardRuns:
         self.cache = ResultCache(settings.result_cache_ttl_s, settings.result_cache_url, clock)
         self.gated = settings.run_concurrency > 0
 
-    async def run(self, rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
-                  layout_id: int | None, compute: Callable[[], Awaitable[RunResult]]) -> RunResult:
+    async def run(self, rt: Runtime, run: ResolvedRun,
+                  compute: Callable[[], Awaitable[RunResult]]) -> RunResult:
         """The answer for this run from the cache, a shared flight or a new computation."""
         if not self.gated and not self.cache.enabled:
             result = await compute()
             result.meta["served"] = "computed"
             return result
         started = time.perf_counter()
-        key, slot, cacheable = await run_in_threadpool(run_key, rt, principal, raw_filters, layout_id)
+        key, slot, cacheable = await in_thread(run_key, rt, run)
         if cacheable:
-            hit = await run_in_threadpool(self.cache.get, key, slot)
+            hit = await in_thread(self.cache.get, key, slot)
             if hit is not None:
                 meta = {**hit["meta"], "served": "cache"}
                 took = round((time.perf_counter() - started) * 1000.0, 2)
@@ -251,7 +250,7 @@ class DashboardRuns:
         if cacheable and not shared and not any("error" in w or "stale" in w for w in result.widgets):
             # An answer with a failed or stale widget (an external API down) is not kept.
             answer = {"widgets": result.widgets, "meta": result.meta}
-            await run_in_threadpool(self.cache.put, key, answer, slot)
+            await in_thread(self.cache.put, key, answer, slot)
         meta = {**result.meta, "served": "shared" if shared else "computed"}
         return RunResult(result.widgets, meta, result.timings_ms, result.spans_ms)
 
@@ -269,10 +268,8 @@ def dashboard_runs(app: Any, rt: Runtime) -> DashboardRuns:
 
 async def admitted_run(app: Any, rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
                        layout_id: int | None) -> RunResult:
-    """Run this dashboard under the app's admission (cache, shared flight, gate).
-
-    Raises Overloaded when the gate's queue is full; the engine answers it with 503 and
-    Retry-After, so no route maps it by hand.
-    """
-    return await dashboard_runs(app, rt).run(rt, principal, raw_filters, layout_id, lambda: run_dashboard(
-        rt, principal, raw_filters, layout_id, local_app=app))
+    """Resolve this request once, then run it under the app's admission (cache, shared flight,
+    gate). Raises ValidationFailed/NotFound before any data is read, and Overloaded when the
+    gate's queue is full (the engine answers it with 503 and Retry-After)."""
+    run = await in_thread(resolve_run, rt, principal, raw_filters, layout_id)
+    return await dashboard_runs(app, rt).run(rt, run, lambda: run_dashboard(rt, run, local_app=app))

@@ -119,7 +119,7 @@ def minutes_by_reason(conn: Connection, meta: TenantMeta, sel: Selection,
     counts: dict[int | None, int] = defaultdict(int)
     for r in rows:
         seen: set[int | None] = set()
-        for reason_id, share in downtime_shares(r.start_ts, r.end_ts, float(r.downtime_s),
+        for reason_id, share in downtime_shares(r.kept_start, r.kept_end, r.downtime_s,
                                                 labels.get((r.line_id, r.start_ts), [])):
             seconds[reason_id] += share
             seen.add(reason_id)

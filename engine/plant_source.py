@@ -2,15 +2,17 @@
 
 Plant widgets (OEE, downtime, Pareto, timeline, shift comparison, line status) read derived
 plant data instead of the master frame. This module turns the dashboard's validated filters
-into a shift-instance Selection and loads, in one connection and once per run, only the parts
-that the layout's plant widgets declare; every such widget then gets the same PlantData.
+into a shift-instance Selection (every filter says how it narrows plant data through its
+`to_plant()`; no filter class is named here) and loads, in one connection and once per run,
+only the parts that the layout's plant widgets declare; every such widget then gets the same
+PlantData.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +24,10 @@ from core.db_errors import unavailable_cause
 from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
 from filters.engine import FilterSet
-from filters.shifts import ShiftFilter
 from query.line_status import current_shift, line_statuses
 from query.shift_report import Selection, search_stops, selected_instances, shift_report
 from query.spec import SqlFragment
-from query.stop_reasons import minutes_by_reason
+from stops.reasons import minutes_by_reason
 from widgets.plant_data import PlantData
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 def selection_of(meta: TenantMeta, filter_set: FilterSet, values: dict[str, Any],
                  fragments: list[SqlFragment], window: tuple[datetime, datetime] | None
                  ) -> Selection | None:
-    """The shift instances the filters choose (the date window, lines/areas, shifts).
+    """The shift instances the filters choose: the date window, the lines of the fragments, and
+    what every filter's `to_plant()` keeps (shifts, minutes of the day).
 
     None without a date window: plant data is always about a period.
     """
@@ -45,26 +47,24 @@ def selection_of(meta: TenantMeta, filter_set: FilterSet, values: dict[str, Any]
     for fragment in fragments:
         if fragment.line_ids is not None:
             line_ids &= set(fragment.line_ids)
-    shift_ids = None
-    for f in filter_set.filters:
-        if isinstance(f, ShiftFilter) and values.get(f.param) is not None:
-            shift_ids = frozenset(values[f.param].ids)
+    scope = filter_set.plant_scope(values)
     ordered = tuple(sorted(line_ids, key=lambda i: meta.lines[i].code))
-    return Selection(window[0], window[1], ordered, shift_ids)
+    return Selection(window[0], window[1], ordered, scope.shift_ids, scope.day_minutes)
 
 
 def previous_period(sel: Selection) -> Selection:
-    """The period of equal length just before the selection (same lines and shifts)."""
+    """The period of equal length just before the selection (same lines, shifts and hours)."""
     length = sel.end - sel.start
-    return Selection(sel.start - length, sel.start, sel.line_ids, sel.shift_ids)
+    return replace(sel, start=sel.start - length, end=sel.start)
 
 
 def calendar(meta: TenantMeta, sel: Selection, now: datetime) -> list[dict[str, Any]]:
-    """The selected shift instances per line with their planned periods (breaks are the holes)."""
+    """The selected shift instances per line (their kept pieces) with their planned periods
+    (breaks and left-out hours are the holes)."""
     out = []
     for line_id in sel.line_ids:
         line = meta.lines[line_id]
-        for inst in selected_instances(meta, sel, line_id, now):
+        for inst in (p for i in selected_instances(meta, sel, line_id, now) for p in sel.pieces(i)):
             out.append({
                 "line": line.code, "line_name": line.name, "shift": meta.shifts[inst.shift_id].code,
                 "production_date": inst.production_date.isoformat(),
@@ -136,15 +136,12 @@ def plant_parts(widgets: Iterable[Any]) -> set[str]:
     return out
 
 
-def plant_for_run(rt: Runtime, slug: str, filter_set: FilterSet, values: dict[str, Any],
-                  fragments: list[SqlFragment], window: tuple[datetime, datetime] | None,
+def plant_for_run(rt: Runtime, slug: str, sel: Selection | None,
                   widgets: Iterable[Any]) -> PlantData | PlantUnavailable | None:
     """The orchestrator's hook: the plant data of one run, None when no widget needs it."""
     parts = plant_parts(widgets)
     if not parts:
         return None
-    meta = rt.meta.get(slug)
-    sel = selection_of(meta, filter_set, values, fragments, window)
     if sel is None:
         return PlantUnavailable("Elija un rango de fechas para ver los datos de planta")
     try:

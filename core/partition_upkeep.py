@@ -10,8 +10,7 @@ same months for rollups and detections). Running it twice changes nothing. On SQ
 
 from __future__ import annotations
 
-import logging
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -19,12 +18,9 @@ from sqlalchemy.engine import Connection
 from core import partitions as p
 from core import schema_tenant as t
 from core.clock import plant_today
+from core.commit_guard import checkpoint
 from core.db import is_mysql
 from core.runtime import Runtime
-from jobs.registry import job
-from jobs.run_guard import checkpoint
-
-log = logging.getLogger(__name__)
 
 
 def pmax_months(conn: Connection, table_name: str, column: str = "ts") -> list[date]:
@@ -75,13 +71,3 @@ def maintain_tenant(rt: Runtime, slug: str) -> dict[str, list[str]]:
                 conn, t.rollups.name, today, rt.settings.partition_months_ahead,
                 rt.settings.partition_retention_months, "bucket_start")
     return out
-
-
-@job("partitions", every=timedelta(hours=6),
-     description="monthly partitions ahead of the data, rows moved out of pmax (MySQL)")
-def partitions_job(rt: Runtime, slug: str) -> int:
-    """Partition maintenance of one tenant; returns the partitions created or dropped."""
-    changes = maintain_tenant(rt, slug)
-    if not changes:
-        log.info("partitions: nothing to do for %s (SQLite or no line tables)", slug)
-    return sum(len(v) for v in changes.values())
