@@ -74,7 +74,7 @@ def _build_template(rt: Runtime, build: Callable[[Runtime], Any]) -> _Template:
     prefix = None
     central = ""
     if is_mysql(rt.db.central_url):
-        from ingest.tenants import ensure_database
+        from core.tenants import ensure_database
 
         prefix = f"ct_{uuid.uuid4().hex[:10]}"
         central = parse_db_url(MYSQL_URL).set(database=prefix).render_as_string(hide_password=False)
@@ -103,7 +103,7 @@ def _copy_installation(source: Runtime, target: Runtime) -> None:
     with source.db.central() as conn:
         tenant_urls = dict(conn.execute(select(tenants.c.slug, tenants.c.db_url)).all())
     _copy_database(source.db.central_engine, target.db.central_engine)
-    from ingest.tenants import default_tenant_url
+    from core.tenants import default_tenant_url
 
     for slug, url in tenant_urls.items():
         if url != default_tenant_url(source.db, slug):
@@ -118,7 +118,7 @@ def _copy_installation(source: Runtime, target: Runtime) -> None:
 
 
 def _created(url: str) -> Engine:
-    from ingest.tenants import ensure_database
+    from core.tenants import ensure_database
 
     ensure_database(url)
     return build_engine(parse_db_url(url))
