@@ -72,6 +72,7 @@ def test_the_kind_is_one_file_one_template_and_one_import_line(backend):
 @pytest.mark.parametrize("backend", ["sqlite"])  # templates only
 def test_the_panel_renders_the_kinds_template(runtime, plant_tenant, hour_kind):
     from app_flask.factory import create_app
+    from app_flask.views.dashboard import panel_fields
 
     meta = runtime.meta.get(plant_tenant)
     definition = hour_kind(param="horas", label="Horas", config={}, meta=meta).describe()
@@ -81,7 +82,7 @@ def test_the_panel_renders_the_kinds_template(runtime, plant_tenant, hour_kind):
 
         panel = render_template("partials/_filter_panel.html", filters=[definition],
                                 state={"horas": {"min": "21", "max": "1"}}, field_errors=[],
-                                filter_problems=[])
+                                filter_problems=[], panel_fields=panel_fields([definition]))
     assert 'data-kind="hour_range"' in panel
     assert '<option value="21" selected>21:00</option>' in panel
     assert '<option value="1" selected>01:00</option>' in panel
