@@ -7,6 +7,7 @@ half needs CAMET_TEST_MYSQL_URL (the Makefile sets it); without it those tests s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,11 +28,22 @@ from tests.helpers import (  # noqa: F401 - re-exported for modules that still i
     make_settings,
     reused_password_hashes,
 )
+from tests.installation_templates import drop_templates, seeded
 from tests.servers import WSGI_SERVERS
+
+# Test installations are thrown away: in memory, their SQLite commits cost no disk flushes.
+# pytest's numbered folders under this root are safe for concurrent sessions.
+if "PYTEST_DEBUG_TEMPROOT" not in os.environ and os.access("/dev/shm", os.W_OK):
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = "/dev/shm"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--require-mysql", action="store_true", help="fail instead of skipping MariaDB tests")
+    parser.addoption("--clock-edges", default="", metavar="INSTANTS",
+                     help="also run every non-browser `clock` test at each of these instants "
+                          "(space-separated ISO 8601), in the same session")
+    parser.addoption("--only-clock-edges", action="store_true",
+                     help="with --clock-edges: only the edge runs, not the ordinary date")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,6 +52,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clock: depends on the date; `make test` reruns it at edge dates")
     config.addinivalue_line("markers", "settings(**overrides): setting overrides for the `settings` fixture")
     config.addinivalue_line("markers", "mariadbd_args(*args): server options of the `private_mysql` fixture")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A `clock` test runs once per clock edge (the `clock_edge` fixture sets CAMET_TEST_NOW)."""
+    edges = metafunc.config.getoption("--clock-edges").split()
+    definition = metafunc.definition
+    if not edges or not definition.get_closest_marker("clock") or definition.get_closest_marker("browser"):
+        return
+    instants = edges if metafunc.config.getoption("--only-clock-edges") else [None, *edges]
+    metafunc.parametrize("clock_edge", instants, indirect=True,
+                         ids=[f"at-{edge}" if edge else "ordinary-date" for edge in instants])
+
+
+@pytest.fixture(autouse=True)
+def clock_edge(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The clock edge this test runs at, if any: CAMET_TEST_NOW for its whole duration, so its
+    clocks and the processes it starts see the same instant as a session started with it."""
+    edge = getattr(request, "param", None)
+    if edge:
+        monkeypatch.setenv("CAMET_TEST_NOW", edge)
+    return edge
 
 
 def _mysql_or_skip(request: pytest.FixtureRequest) -> str:
@@ -100,6 +133,13 @@ def clock() -> ManualClock:
     return frozen_test_clock()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _installation_templates() -> Iterator[None]:
+    """This worker's seeded template installations (tests/installation_templates.py), dropped at the end."""
+    yield
+    drop_templates()
+
+
 @pytest.fixture
 def runtime(settings: Settings, clock: ManualClock) -> Runtime:
     """Services of one installation with the central schema created."""
@@ -115,9 +155,12 @@ def plant_tenant(runtime: Runtime) -> str:
     from core.tenants import create_tenant
     from ingest.plant_metadata import load_plant_file
 
-    create_tenant(runtime.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
-    load_plant_file(runtime.db, "acme", DEMO_PLANT, today=runtime.clock.now_utc().date())
-    return "acme"
+    def build(rt: Runtime) -> str:
+        create_tenant(rt.db, "acme", name="ACME Foods", timezone="America/Argentina/Buenos_Aires")
+        load_plant_file(rt.db, "acme", DEMO_PLANT, today=rt.clock.now_utc().date())
+        return "acme"
+
+    return seeded(runtime, "plant_tenant", build)
 
 
 @pytest.fixture
@@ -128,9 +171,12 @@ def demo_tenant(runtime: Runtime) -> str:
     """
     from cli.demo import seed_demo_tenant
 
-    with reused_password_hashes():
-        seed_demo_tenant(runtime, days=1, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
-    return "demo"
+    def build(rt: Runtime) -> str:
+        with reused_password_hashes():
+            seed_demo_tenant(rt, days=1, rows=DEMO_TEST_ROWS, quiet=True, rollups=False)
+        return "demo"
+
+    return seeded(runtime, "demo_tenant", build)
 
 
 @pytest.fixture
@@ -141,13 +187,19 @@ def auth_world(runtime: Runtime) -> AuthWorld:
     from ingest.plant_metadata import load_plant_file
 
     world = AuthWorld(runtime)
-    for slug, name in (("acme", "ACME Foods"), ("zeta", "Zeta Corp")):
-        create_tenant(runtime.db, slug, name=name)
-        load_plant_file(runtime.db, slug, DEMO_PLANT, today=runtime.clock.now_utc().date())
-    with reused_password_hashes():
-        for username, tenant in world.tenant_of.items():
-            world.ids[username] = create_user(runtime.db, tenant=tenant, username=username,
-                                              password=AUTH_PASSWORD, role=world.role_of[username])
+
+    def build(rt: Runtime) -> dict[str, int]:
+        for slug, name in (("acme", "ACME Foods"), ("zeta", "Zeta Corp")):
+            create_tenant(rt.db, slug, name=name)
+            load_plant_file(rt.db, slug, DEMO_PLANT, today=rt.clock.now_utc().date())
+        ids = {}
+        with reused_password_hashes():
+            for username, tenant in world.tenant_of.items():
+                ids[username] = create_user(rt.db, tenant=tenant, username=username,
+                                            password=AUTH_PASSWORD, role=world.role_of[username])
+        return ids
+
+    world.ids.update(seeded(runtime, "auth_world", build))
     return world
 
 

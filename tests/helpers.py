@@ -15,10 +15,10 @@ from core.db import build_engine, parse_db_url
 from core.runtime import Runtime
 from core.settings import PROJECT_ROOT, Settings, load_settings
 
-# The suite never reads the real clock: every runtime starts at TEST_NOW, a plain Wednesday
-# afternoon unless CAMET_TEST_NOW says otherwise. `make test` reruns the tests marked `clock`
-# at a month end, a year end and a leap day.
-TEST_NOW = os.environ.get("CAMET_TEST_NOW", "").strip() or "2026-11-18T15:30:00-03:00"
+# The suite never reads the real clock: every runtime starts at suite_now(), a plain Wednesday
+# afternoon unless CAMET_TEST_NOW says otherwise. `make test` also runs the tests marked `clock`
+# at a month end, a year end and a leap day (conftest.py, --clock-edges).
+ORDINARY_NOW = "2026-11-18T15:30:00-03:00"
 TEST_TZ = "America/Argentina/Buenos_Aires"
 
 MYSQL_URL = os.environ.get("CAMET_TEST_MYSQL_URL", "").strip()
@@ -29,9 +29,15 @@ DEMO_TEST_ROWS = 60_000
 AUTH_PASSWORD = "clave-de-prueba-123"
 
 
+def suite_now() -> str:
+    """The instant test clocks start at: CAMET_TEST_NOW, read when asked (a clock-edge test sets
+    it for its own duration), else ORDINARY_NOW."""
+    return os.environ.get("CAMET_TEST_NOW", "").strip() or ORDINARY_NOW
+
+
 def frozen_test_clock() -> ManualClock:
-    """A frozen clock at TEST_NOW (a TEST_NOW without offset is plant time in Buenos Aires)."""
-    return ManualClock(parse_instant(TEST_NOW, TEST_TZ))
+    """A frozen clock at suite_now() (an instant without offset is plant time in Buenos Aires)."""
+    return ManualClock(parse_instant(suite_now(), TEST_TZ))
 
 
 _FIXTURE_HASHES: dict[str, str] = {}

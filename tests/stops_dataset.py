@@ -4,7 +4,7 @@ Line T1 (ideal 6/min: 10 s cycle; micro-stop > 15 s, stop > 120 s) on the demo s
 (Mañana 06-14, break 10:00-10:20; Tarde 14-22, break 18:00-18:20; Noche 22-06, break
 02:00-02:20; Monday to Saturday). It detects a unit every 10 s from Tue 17 Nov 2026 06:00:00
 to Wed 18 Nov 14:30:00, except strictly inside the gaps below; one reject on the half hour.
-The clock stands at Wed 18 Nov 15:30 plant time (tests/helpers.py TEST_NOW).
+The clock stands at Wed 18 Nov 15:30 plant time (tests/helpers.py ORDINARY_NOW).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from core.settings import PROJECT_ROOT, load_settings
-from tests.helpers import TEST_NOW
+from tests.helpers import suite_now
 from tests.provider_server import ProviderServer
 
 REDIS_URL = os.environ.get("CAMET_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -36,7 +36,7 @@ print(result.origin, result.payload["rates"][0]["date"])
 
 def run_worker(manifest, var_dir) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", WORKER, str(manifest), str(var_dir), REDIS_URL, TEST_NOW],
+        [sys.executable, "-c", WORKER, str(manifest), str(var_dir), REDIS_URL, suite_now()],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False,
     )
     assert done.returncode == 0, done.stderr

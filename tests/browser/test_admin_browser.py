@@ -18,7 +18,7 @@ from core.settings import PROJECT_ROOT
 from identity.users import create_user
 from tests.browser_utils import LiveServer, apply_filters, browser_login, combined_app, launch_chromium
 from tests.dashboard_support import write_manifest
-from tests.helpers import TEST_NOW
+from tests.helpers import suite_now
 from tests.provider_server import closed_port_url
 from tests.servers import free_port
 
@@ -33,7 +33,7 @@ def second_process(runtime):
     s = runtime.settings
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMET_")}
     env.update(CAMET_VAR_DIR=str(s.var_dir), CAMET_CENTRAL_DB_URL=s.central_db_url or "", CAMET_ENV="test",
-               CAMET_SECRET_KEY="second-process-secret-" + "s" * 32, CAMET_CLOCK_START=TEST_NOW,
+               CAMET_SECRET_KEY="second-process-secret-" + "s" * 32, CAMET_CLOCK_START=suite_now(),
                CAMET_JWT_SECRET="second-process-jwt-" + "j" * 32, PYTHONPATH=str(PROJECT_ROOT),
                CAMET_EXTERNAL_APIS_FILE=str(s.external_apis_file))
     proc = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port), "--api-port",

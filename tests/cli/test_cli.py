@@ -20,7 +20,7 @@ from core.runtime import build_runtime
 from core.settings import PROJECT_ROOT
 from filters.defaults import DEFAULT_FILTER_ROWS
 from tests.dashboard_support import bearer, demo_principal
-from tests.helpers import TEST_NOW
+from tests.helpers import suite_now
 from widgets.defaults import DEFAULT_WIDGET_ROWS
 
 
@@ -157,7 +157,7 @@ PASSWORD = "clave-segura-123"
 
 
 def test_new_tenant_from_the_readme_commands_has_a_working_dashboard(cli_env, settings, clock, tmp_path):
-    env = dict(cli_env, CAMET_CLOCK_START=TEST_NOW)
+    env = dict(cli_env, CAMET_CLOCK_START=suite_now())
     tz = "America/Argentina/Buenos_Aires"
     for args in (("init-db",),
                  ("create-tenant", "acme", "--name", "ACME Foods", "--timezone", tz),

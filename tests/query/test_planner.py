@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from core.clock import plant_now
 from core.errors import ValidationFailed
-from engine.orchestrator import frame_need
+from engine.widget_rows import frame_need
 from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.batch import write_batch
@@ -263,7 +263,7 @@ def test_nominal_measures_equal_plain_sql_on_every_path(runtime, plant_tenant):
     line = meta.lines_by_code["L1"].id
     products = {p.id: p.nominal_weight_g for p in meta.products.values() if line in p.line_ids}
     pf090 = meta.products_by_code["PF-090"].id
-    day = datetime(2026, 11, 18)  # TEST_NOW is 15:30 that day: buckets after it stay raw
+    day = datetime(2026, 11, 18)  # ORDINARY_NOW is 15:30 that day: buckets after it stay raw
     edges = [(day.replace(hour=11), pf090, 90.0, 0), (day.replace(hour=11), pf090, 90.0, 1),  # at nominal
              (day.replace(hour=11, minute=1), pf090, None, 0),  # unweighed
              (day.replace(hour=11, minute=2), 999_999, 50.0, 0),  # a product without a nominal
