@@ -65,7 +65,7 @@ def kept_fields(form: Any) -> list[dict[str, Any]] | None:  # noqa: ANN401 - a w
 Run = tuple[dict[str, Any] | None, list[dict[str, str]], str | None, int]
 
 
-def _tablero() -> int | None:
+def _chosen_layout() -> int | None:
     """The dashboard chosen in the URL or form (`tablero=<id>`); None: the tenant's default."""
     value = request.values.get("tablero", "")
     return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
@@ -73,7 +73,7 @@ def _tablero() -> int | None:
 
 def _run(token: str, raw: dict[str, Any]) -> Run:
     """(result, field errors, general error, status) of one engine run."""
-    body = {"filters": raw, "layout_id": _tablero()}
+    body = {"filters": raw, "layout_id": _chosen_layout()}
     try:
         return call_engine("POST", RUN_PATH, token=token, json=body), [], None, 200
     except EngineError as exc:
@@ -90,7 +90,7 @@ def _context(defs: dict[str, Any], raw: dict[str, Any], result: dict[str, Any] |
              field_errors: list[dict[str, str]], error: str | None) -> dict[str, Any]:
     filters = defs.get("filters", [])
     applied = result["meta"]["filters"] if result else {}
-    tablero = _tablero()
+    tablero = _chosen_layout()
     query = filters_to_query(filters, raw) + ([("tablero", str(tablero))] if tablero else [])
     return {
         "filters": filters,
