@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.errors import WidgetDataError
 from widgets._chart import chart_json, dataset
+from widgets._erp import api_id_field, invalid_payload
 from widgets.base import BaseWidget, widget_registry
 
 CURRENCY = r"^[A-Z]{3}$"
@@ -17,7 +17,7 @@ CURRENCY = r"^[A-Z]{3}$"
 class ExchangeRateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    api: str = Field(default="fx_rates", pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    api: str = api_id_field("fx_rates")
     base: str = Field(default="USD", pattern=CURRENCY)
     quote: str = Field(default="ARS", pattern=CURRENCY)
 
@@ -59,9 +59,7 @@ class ExchangeRateWidget(BaseWidget):
         try:
             payload = _Payload.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "payload"
-            raise WidgetDataError(f"respuesta inválida del proveedor ({where}: {err['msg']})") from None
+            raise invalid_payload(exc) from None
         if not payload.rates:
             return self.empty_result()
         rates = sorted(payload.rates, key=lambda r: r.date)
