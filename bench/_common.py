@@ -1,4 +1,5 @@
-"""Small helpers shared by benchmark scripts: machine description, timing, child processes."""
+"""Small helpers shared by benchmark scripts: machine description, timing, child processes and
+the throw-away MariaDB databases they create."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+
+from sqlalchemy import text
+
+from core.db import build_engine, parse_db_url
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -92,3 +97,15 @@ def answered_as_child(args: argparse.Namespace, child: Callable[[dict], dict]) -
         return False
     print(json.dumps(child(json.loads(args.child))))
     return True
+
+
+def drop_databases(mysql_url: str, prefix: str) -> None:
+    """Drop the databases a run created: `prefix` itself and every `prefix_…` (its tenants)."""
+    server = build_engine(parse_db_url(mysql_url).set(database="mysql"))
+    try:
+        with server.begin() as conn:
+            for name in conn.execute(text("SHOW DATABASES")).scalars().all():
+                if name == prefix or name.startswith(prefix + "_"):
+                    conn.execute(text(f"DROP DATABASE `{name}`"))
+    finally:
+        server.dispose()

@@ -47,13 +47,14 @@ from bench._common import (  # noqa: E402
     MB,
     add_child_arguments,
     answered_as_child,
+    drop_databases,
     machine_info,
     mb,
     print_machine,
     run_child,
 )
 from core import migrations, partitions  # noqa: E402
-from core.db import build_engine, parse_db_url  # noqa: E402
+from core.db import parse_db_url  # noqa: E402
 from core.detection_tables import ensure_line_table  # noqa: E402
 from core.memory import peak_rss_bytes, release_memory, reset_peak_rss, rss_bytes  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
@@ -135,17 +136,6 @@ def prepare(backend: str, rows: int, days: int, mysql_url: str, var_dir: Path, p
            "start": START.isoformat(), "end": (START + timedelta(days=days)).isoformat()}
     rt.db.dispose()
     return env
-
-
-def drop_databases(mysql_url: str, prefix: str) -> None:
-    server = build_engine(parse_db_url(mysql_url).set(database="mysql"))
-    try:
-        with server.begin() as conn:
-            for name in conn.execute(text("SHOW DATABASES")).scalars().all():
-                if name == prefix or name.startswith(prefix + "_"):
-                    conn.execute(text(f"DROP DATABASE `{name}`"))
-    finally:
-        server.dispose()
 
 
 def cli_dump(env: dict, columns: list[str], repeat: int) -> dict:

@@ -35,6 +35,7 @@ from bench._common import (  # noqa: E402
     MB,
     add_child_arguments,
     answered_as_child,
+    drop_databases,
     machine_info,
     mb,
     print_machine,
@@ -165,7 +166,7 @@ def main() -> None:
             report(backend, args.rows, env, results)
         finally:
             if backend == "mysql":
-                bench_extract.drop_databases(args.mysql_url, prefix)
+                drop_databases(args.mysql_url, prefix)
             shutil.rmtree(var_dir, ignore_errors=True)
     print(f"\nRSS units: {MB} bytes = 1 MB; times are medians of --repeat runs after a 1-day warm-up run,"
           " each measurement in a fresh process; 'total' covers reading and every default internal widget.")
