@@ -7,11 +7,15 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -21,6 +25,8 @@ from core.db import build_engine, parse_db_url
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
+# What the readers' benchmarks report the versions of.
+READER_PACKAGES = ("pandas", "numpy", "sqlalchemy", "pymysql", "mysqlclient", "connectorx")
 
 
 def machine_info(packages: tuple[str, ...] = ()) -> dict[str, object]:
@@ -109,3 +115,25 @@ def drop_databases(mysql_url: str, prefix: str) -> None:
                     conn.execute(text(f"DROP DATABASE `{name}`"))
     finally:
         server.dispose()
+
+
+def backend_names(text: str) -> list[str]:
+    """The backends of a `--backends mysql,sqlite` option, blanks dropped."""
+    return [b.strip() for b in text.split(",") if b.strip()]
+
+
+@contextmanager
+def scratch_run(backend: str, mysql_url: str, db_stem: str) -> Iterator[tuple[Path, str]]:
+    """A temporary var folder and a fresh database prefix for one backend's run.
+
+    Both go afterwards, also when the run fails: the folder, and on MariaDB every database
+    created under the prefix.
+    """
+    var_dir = Path(tempfile.mkdtemp(prefix="camet_bench_"))
+    prefix = f"{db_stem}_{uuid.uuid4().hex[:8]}"
+    try:
+        yield var_dir, prefix
+    finally:
+        if backend == "mysql":
+            drop_databases(mysql_url, prefix)
+        shutil.rmtree(var_dir, ignore_errors=True)
