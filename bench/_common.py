@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from core.db import build_engine, parse_db_url
+from core.tenants import ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -103,6 +104,16 @@ def answered_as_child(args: argparse.Namespace, child: Callable[[dict], dict]) -
         return False
     print(json.dumps(child(json.loads(args.child))))
     return True
+
+
+def central_db_url(backend: str, mysql_url: str, prefix: str) -> str:
+    """The central database URL of a throw-away installation: on MariaDB a new database named
+    `prefix` (created here; its tenants get `prefix_<slug>`), on SQLite "" (a file in var_dir)."""
+    if backend != "mysql":
+        return ""
+    central = parse_db_url(mysql_url).set(database=prefix).render_as_string(hide_password=False)
+    ensure_database(central)
+    return central
 
 
 def drop_databases(mysql_url: str, prefix: str) -> None:
