@@ -99,6 +99,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                exports, admin_plant_settings)
     for module in routers:
         app.include_router(document_errors(digits_only_ids(module.router)), prefix=API_PREFIX)
+    app.state.catalog_kinds = {"filter": admin_filters.KIND, "widget": admin_widgets.KIND}  # operations page
     docs.install(app, openapi_url=OPENAPI_URL)
     _install_error_handlers(app, rt)
     install_http_error_handler(app)

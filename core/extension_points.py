@@ -64,7 +64,7 @@ EXTENSION_POINTS: tuple[ExtensionPoint, ...] = (
         implement="jobs.registry.JobFunc",
         registry="jobs.registry.job_registry",
         register='@job("<id>", every=timedelta(...)) on the function',
-        add="one module in its domain's room (e.g. rollups/job.py), one import in jobs/__init__.py",
+        add="jobs/<name>.py calling its domain room (e.g. jobs/rollups.py), one import in jobs/__init__.py",
     ),
     ExtensionPoint(
         family="readers",

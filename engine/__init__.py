@@ -1,4 +1,5 @@
-"""The dashboard engine without a web framework: admission, result cache, orchestrator, plant data.
+"""The dashboard engine without a web framework: a request resolved once (resolve.py), admission
+and the result cache, the orchestrator, plant data and reports, CSV writing.
 
 The FastAPI routes (app_fastapi/) are thin adapters around it: they validate the request,
 call the engine and serialise its answer.

@@ -27,15 +27,15 @@ import httpx
 from broker import DataBroker, ExternalAPIService, Fetched
 from broker.credentials import stored_credentials
 from broker.state import broker_state
-from core.errors import ExternalAPIError, RegistryError, WidgetDataError
+from core.errors import ExternalAPIError, InvalidDefinition, WidgetDataError
 from core.memory import released_after
 from core.runtime import Runtime
 from engine.plant_source import PlantUnavailable, plant_for_run
 from engine.resolve import DashboardConfig, ResolvedRun
 from engine.threads import in_thread
-from query.grain import FrameNeed, check_need, master_columns_for
+from engine.widget_rows import build_widget, frame_need
+from query.grain import master_columns_for
 from query.planner import configured_path, read_grained
-from widgets import widget_registry
 from widgets.base import BaseWidget, CombinedData, WidgetContext
 from widgets.layout import Placement
 
@@ -72,25 +72,18 @@ class RunResult:
 
 
 def build_slots(config: DashboardConfig, context: WidgetContext) -> list[Slot]:
-    """Instantiate each placed widget; unknown classes and bad configs become error slots."""
+    """Instantiate each placed widget; a row that would not build (the admin API's own check,
+    `row_problem`) becomes an error slot with the same message."""
     slots = []
     for placement in config.placements:
         slot = Slot(placement)
-        row = placement.row
         try:
-            cls = widget_registry.get(row["class_name"])
-            slot.widget = cls(widget_id=row["id"], title=row["title"], config=row["config"], context=context)
-            check_need(frame_need(slot.widget))
-        except (RegistryError, ValueError) as exc:
+            slot.widget = build_widget(placement.row, context)
+        except InvalidDefinition as exc:
             slot.widget = None
-            slot.error = f"Widget no disponible: {getattr(exc, 'message', exc)}"
+            slot.error = f"Widget no disponible: {exc.message}"
         slots.append(slot)
     return slots
-
-
-def frame_need(widget: BaseWidget) -> FrameNeed:
-    """What the widget reads from the detections (its columns may be empty: none)."""
-    return FrameNeed(widget.columns(), widget.measure_columns(), widget.raw_rows)
 
 
 def _framed(widget: BaseWidget) -> bool:

@@ -23,7 +23,7 @@ from core.clock import plant_now
 from core.db_errors import unavailable_cause
 from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
-from filters.engine import FilterSet
+from filters.filter_set import FilterSet
 from query.line_status import current_shift, line_statuses
 from query.shift_report import Selection, search_stops, selected_instances, shift_report
 from query.spec import SqlFragment

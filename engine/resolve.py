@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -24,14 +24,26 @@ from core.errors import NotFound, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.runtime import Runtime
 from engine.plant_source import selection_of
-from filters.engine import FilterSet, load_filter_set
-from identity.engine_tokens import Principal
+from filters.filter_set import FilterSet, load_filter_set
 from query.builder import time_ranges, time_window
 from query.shift_report import Selection
 from query.spec import Predicate, SqlFragment
 from widgets.layout import Placement, resolve_layout
 
 NO_DATE_MESSAGE = "Falta el filtro de fecha"
+
+
+class Caller(Protocol):
+    """Who runs the dashboard, as the engine needs it (identity's verified Principal is one)."""
+
+    @property
+    def tenant(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def is_admin(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,7 @@ class QuerySpec:
 class ResolvedRun:
     """One request, resolved: who asks, the configuration, the validated values and what they select."""
 
-    principal: Principal
+    principal: Caller
     meta: TenantMeta
     config: DashboardConfig
     values: Mapping[str, Any]
@@ -134,7 +146,7 @@ def load_config(rt: Runtime, slug: str, layout_id: int | None, *, widgets: bool 
     return DashboardConfig(filter_set, placements, tuple(errors), chosen, meta.timezone, meta.day_offset)
 
 
-def resolve_run(rt: Runtime, principal: Principal, raw_filters: Mapping[str, Any] | None,
+def resolve_run(rt: Runtime, principal: Caller, raw_filters: Mapping[str, Any] | None,
                 layout_id: int | None = None, *, widgets: bool = True) -> ResolvedRun:
     """Load the caller's configuration, validate the raw values and combine what they select."""
     started = time.perf_counter()

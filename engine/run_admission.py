@@ -50,10 +50,9 @@ from core.metadata_cache import read_version
 from core.runtime import Runtime
 from core.settings import Settings
 from engine.orchestrator import RunResult, run_dashboard
-from engine.resolve import ResolvedRun, resolve_run
+from engine.resolve import Caller, ResolvedRun, resolve_run
 from engine.result_cache import ResultCache
 from engine.threads import in_thread
-from identity.engine_tokens import Principal
 
 T = TypeVar("T")
 OVERLOADED_MESSAGE = ("El servidor está procesando muchos tableros a la vez. "
@@ -266,7 +265,7 @@ def dashboard_runs(app: Any, rt: Runtime) -> DashboardRuns:
     return runs
 
 
-async def admitted_run(app: Any, rt: Runtime, principal: Principal, raw_filters: dict[str, Any],
+async def admitted_run(app: Any, rt: Runtime, principal: Caller, raw_filters: dict[str, Any],
                        layout_id: int | None) -> RunResult:
     """Resolve this request once, then run it under the app's admission (cache, shared flight,
     gate). Raises ValidationFailed/NotFound before any data is read, and Overloaded when the

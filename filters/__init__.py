@@ -1,4 +1,4 @@
-"""Dashboard filters: the registry, the contract, the concrete classes and the engine.
+"""Dashboard filters: the registry, the contract, the classes, and the set built from `Filters` rows.
 
 Importing this package registers every built-in filter class; third-party classes register
 through the "camet.filters" entry point group (loaded on the first registry lookup).
@@ -7,7 +7,7 @@ through the "camet.filters" entry point group (loaded on the first registry look
 from filters import areas, date_range, lines, numeric_range, products, shifts, toggle
 from filters.base import BaseFilter, FilterConfig, ValidationContext, filter_registry
 from filters.date_range import DateRange, DateRangeFilter
-from filters.engine import FilterRowError, FilterSet, build_filter_set, load_filter_set
+from filters.filter_set import FilterRowError, FilterSet, build_filter_set, load_filter_set
 from filters.numeric_range import NumericRange
 
 BUILTIN_MODULES = (areas, date_range, lines, numeric_range, products, shifts, toggle)

@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import Text, delete, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
+from app_fastapi.admin.common import audited_change, clash, parse_config, refuse
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.openapi_errors import conflict
-from app_fastapi.routes.admin_common import audited_change, clash, parse_config, refuse
 from core import schema_tenant as t
 from core.errors import Conflict, NotFound
 from identity.request_limits import MAX_DB_INT

@@ -13,9 +13,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from app_fastapi.admin.catalog import NEW_ROW_ID
+from app_fastapi.admin.common import read_rows, refuse
 from app_fastapi.deps import AdminPrincipal, RuntimeDep
-from app_fastapi.routes.admin_catalog import NEW_ROW_ID
-from app_fastapi.routes.admin_common import read_rows, refuse
 from core.schema_tenant import filters_table
 from filters import build_filter_set
 from identity.request_limits import MAX_DB_INT

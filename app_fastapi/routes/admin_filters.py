@@ -5,7 +5,7 @@ must be registered, the parameter well formed and unique, the config accepted by
 config model and checks; and the change must not break another active row (disabling the lines
 filter that the products filter depends on is refused). A row that would not load is a 422 with
 the reason; a duplicate parameter or a change another row cannot live with is a 409. The five
-routes are the shared catalog router's (`admin_catalog`).
+routes are the shared catalog router's (`app_fastapi/admin/catalog.py`).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import Any
 from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy.engine import Connection
 
-from app_fastapi.routes.admin_catalog import CatalogKind, catalog_router
-from app_fastapi.routes.admin_common import clash, read_rows, refuse
+from app_fastapi.admin.catalog import CatalogKind, catalog_router
+from app_fastapi.admin.common import clash, read_rows, refuse
 from app_fastapi.schema_hints import one_of_names
 from core.runtime import Runtime
 from core.schema_tenant import filters_table
 from filters import BaseFilter, build_filter_set, filter_registry
-from filters.engine import PARAM_RE
+from filters.filter_set import PARAM_RE
 
 
 def _registered() -> list[str]:

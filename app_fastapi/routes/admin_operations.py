@@ -16,11 +16,10 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from app_fastapi.admin.catalog import listed_rows
 from app_fastapi.api_times import PlantLocalTime, UtcTime
 from app_fastapi.background import background
 from app_fastapi.deps import AdminPrincipal, RuntimeDep, client_ip
-from app_fastapi.routes import admin_filters, admin_widgets
-from app_fastapi.routes.admin_catalog import listed_rows
 from core import schema_central as c
 from core.ops_status import freshness, partition_status
 from identity.audit import record
@@ -94,7 +93,7 @@ class RunStarted(BaseModel):
 
 
 @router.get("/operations", response_model=OperationsOut)
-def operations(principal: AdminPrincipal, rt: RuntimeDep,
+def operations(principal: AdminPrincipal, rt: RuntimeDep, request: Request,
                runs: int = Query(50, ge=1, le=500, description="how many recent runs")) -> OperationsOut:
     """Everything the operations page shows, for the caller's tenant."""
     r = c.job_runs.c
@@ -105,10 +104,11 @@ def operations(principal: AdminPrincipal, rt: RuntimeDep,
         meta = rt.meta.get(principal.tenant, conn=conn)
         parts = partition_status(conn, meta)
         fresh = freshness(conn, meta, rt.clock)
+    kinds = request.app.state.catalog_kinds  # the catalog routes' kinds, set by the engine's factory
     broken = [BrokenRowOut(kind="filter", id=f.id, name=f.label, class_name=f.class_name, error=f.error)
-              for f in listed_rows(admin_filters.KIND, rt, principal.tenant) if f.error]
+              for f in listed_rows(kinds["filter"], rt, principal.tenant) if f.error]
     broken += [BrokenRowOut(kind="widget", id=w.id, name=w.title, class_name=w.class_name, error=w.error)
-               for w in listed_rows(admin_widgets.KIND, rt, principal.tenant) if w.error]
+               for w in listed_rows(kinds["widget"], rt, principal.tenant) if w.error]
     return OperationsOut(
         jobs=[JobOut(name=j.name, every_s=j.every.total_seconds(), description=j.description)
               for j in job_registry],

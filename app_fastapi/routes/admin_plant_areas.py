@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import Request, Response
 from sqlalchemy import delete, select
 
+from app_fastapi.admin.common import audited_change
+from app_fastapi.admin.plant_bodies import AreaBody
+from app_fastapi.admin.plant_coded import CodedKind, coded_router
+from app_fastapi.admin.plant_common import CONFLICT, editable, stored
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
-from app_fastapi.routes.admin_common import audited_change
-from app_fastapi.routes.admin_plant_bodies import AreaBody
-from app_fastapi.routes.admin_plant_coded import CodedKind, coded_router
-from app_fastapi.routes.admin_plant_common import CONFLICT, editable, stored
 from core import schema_tenant as t
 from core.errors import Conflict
 from core.metadata_cache import bump_metadata_version

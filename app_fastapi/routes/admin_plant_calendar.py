@@ -12,10 +12,9 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
-from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
-from app_fastapi.routes.admin_common import audited_change
-from app_fastapi.routes.admin_plant_bodies import ClosedDayBody
-from app_fastapi.routes.admin_plant_common import (
+from app_fastapi.admin.common import audited_change
+from app_fastapi.admin.plant_bodies import ClosedDayBody
+from app_fastapi.admin.plant_common import (
     CONFLICT,
     all_line_ids,
     calendar_changed,
@@ -23,6 +22,7 @@ from app_fastapi.routes.admin_plant_common import (
     refusal,
     stored,
 )
+from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from core import schema_tenant as t
 from core.errors import Conflict
 from ingest.plant_metadata import PlantIn, cross_check

@@ -7,8 +7,8 @@ Changed thresholds mark the line's stops for re-analysis (the loader's `apply_pl
 
 from __future__ import annotations
 
-from app_fastapi.routes.admin_plant_bodies import LineBody
-from app_fastapi.routes.admin_plant_coded import CodedKind, coded_router
+from app_fastapi.admin.plant_bodies import LineBody
+from app_fastapi.admin.plant_coded import CodedKind, coded_router
 from core import schema_tenant as t
 from core.detection_tables import ensure_line_table
 from core.runtime import Runtime

@@ -6,8 +6,8 @@ nominal weight marks the rollups holding the product (the loader's `apply_plant`
 
 from __future__ import annotations
 
-from app_fastapi.routes.admin_plant_bodies import ProductBody
-from app_fastapi.routes.admin_plant_coded import CodedKind, coded_router
+from app_fastapi.admin.plant_bodies import ProductBody
+from app_fastapi.admin.plant_coded import CodedKind, coded_router
 from core import schema_tenant as t
 from ingest.plant_rows import product_rows
 

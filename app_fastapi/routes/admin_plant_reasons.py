@@ -6,8 +6,8 @@ and it is no longer offered, while past labels keep their name.
 
 from __future__ import annotations
 
-from app_fastapi.routes.admin_plant_bodies import StopReasonBody
-from app_fastapi.routes.admin_plant_coded import CodedKind, coded_router
+from app_fastapi.admin.plant_bodies import StopReasonBody
+from app_fastapi.admin.plant_coded import CodedKind, coded_router
 from core import schema_tenant as t
 from ingest.plant_rows import stop_reason_rows
 

@@ -15,9 +15,9 @@ from datetime import date, datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from app_fastapi.admin.common import audited_change
+from app_fastapi.admin.plant_common import refusal
 from app_fastapi.deps import AdminPrincipal, IsoDay, RuntimeDep
-from app_fastapi.routes.admin_common import audited_change
-from app_fastapi.routes.admin_plant_common import refusal
 from core.clock import plant_today
 from core.errors import Conflict
 from core.plausibility import Plausibility

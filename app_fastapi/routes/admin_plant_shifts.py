@@ -10,11 +10,11 @@ from __future__ import annotations
 from fastapi import Request, Response
 from sqlalchemy import delete
 
+from app_fastapi.admin.common import audited_change
+from app_fastapi.admin.plant_bodies import ShiftBody
+from app_fastapi.admin.plant_coded import CodedKind, coded_router
+from app_fastapi.admin.plant_common import all_line_ids, calendar_changed, editable, stored
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
-from app_fastapi.routes.admin_common import audited_change
-from app_fastapi.routes.admin_plant_bodies import ShiftBody
-from app_fastapi.routes.admin_plant_coded import CodedKind, coded_router
-from app_fastapi.routes.admin_plant_common import all_line_ids, calendar_changed, editable, stored
 from core import schema_tenant as t
 from core.stops_state import FROM_START
 from ingest.plant_rows import shift_rows

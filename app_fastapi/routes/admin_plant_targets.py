@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete
 from sqlalchemy.engine import Connection
 
+from app_fastapi.admin.common import audited_change
+from app_fastapi.admin.plant_bodies import TargetBody
+from app_fastapi.admin.plant_common import CONFLICT, editable, save_entry, stored
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
-from app_fastapi.routes.admin_common import audited_change
-from app_fastapi.routes.admin_plant_bodies import TargetBody
-from app_fastapi.routes.admin_plant_common import CONFLICT, editable, save_entry, stored
 from core import schema_tenant as t
 from core.errors import Conflict
 from core.metadata_cache import bump_metadata_version

@@ -1,9 +1,10 @@
 """Admin API for the `Widget_catalog` rows of the caller's tenant: list, add, edit, reorder.
 
-A row is validated BEFORE it is written, exactly as the orchestrator will build it: the class
-must be registered, its config accepted by the class's config model, its columns known (422
-otherwise). A row placed on a dashboard cannot be deleted (409 naming the dashboards); disable
-it instead. The five routes are the shared catalog router's (`admin_catalog`).
+A row is validated BEFORE it is written by the run's own check (`engine.widget_rows`): the
+class must be registered, its config accepted by the class's config model, what it reads a valid
+need (422 otherwise, with the message the run would show). A row placed on a dashboard cannot
+be deleted (409 naming the dashboards); disable it instead. The five routes are the shared
+catalog router's (`app_fastapi/admin/catalog.py`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.engine import Connection
 
-from app_fastapi.routes.admin_catalog import CatalogKind, catalog_router
-from app_fastapi.routes.admin_common import clash, parse_config, refuse
+from app_fastapi.admin.catalog import CatalogKind, catalog_router
+from app_fastapi.admin.common import clash, parse_config, refuse
 from app_fastapi.schema_hints import one_of_names
 from core import schema_tenant as t
-from core.errors import RegistryError
 from core.runtime import Runtime
-from query.columns import check_columns
+from engine.widget_rows import row_problem
 from widgets import widget_registry
 from widgets.base import BaseWidget
 
@@ -57,22 +57,6 @@ class WidgetRowOut(BaseModel):
     sort_order: int
     active: bool
     error: str | None = Field(default=None, description="why the dashboard cannot build this row")
-
-
-def row_problem(row: dict[str, Any]) -> str | None:
-    """Why the orchestrator would not build this row (None when it would)."""
-    name = row["class_name"]
-    if name not in widget_registry or not issubclass(widget_registry.get(name), BaseWidget):
-        return f"la clase de widget «{str(name)[:64]}» no está registrada"
-    if not isinstance(row["config"], dict | None):
-        return "la configuración debe ser un objeto JSON"
-    try:
-        widget = widget_registry.get(name)(widget_id=row.get("id") or 0, title=row["title"],
-                                           config=row["config"])
-        check_columns(widget.columns())
-    except (RegistryError, ValueError) as exc:
-        return f"configuración no válida: {getattr(exc, 'message', exc)}"
-    return None
 
 
 def placed_on(conn: Connection, row_id: int) -> list[str]:

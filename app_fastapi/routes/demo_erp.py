@@ -16,8 +16,8 @@ import yaml
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from app_fastapi.demo_days import checked_days
 from app_fastapi.deps import IsoDay, RuntimeDep
-from app_fastapi.routes.demo_external import checked_days
 from core.clock import plant_now
 from core.settings import PROJECT_ROOT
 

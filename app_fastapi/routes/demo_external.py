@@ -14,13 +14,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from app_fastapi.demo_days import checked_days
 from app_fastapi.deps import IsoDay, RuntimeDep
 from core.errors import ValidationFailed
 
 router = APIRouter(prefix="/demo", tags=["demo provider"])
 
 EPOCH = date(2024, 1, 1)
-MAX_DAYS = 400
 PAIRS = {("USD", "ARS"): 850.0, ("EUR", "ARS"): 930.0, ("USD", "EUR"): 0.92}
 
 
@@ -33,18 +33,6 @@ class FxRates(BaseModel):
     base: str
     quote: str
     rates: list[Rate]
-
-
-def checked_days(start: date, end: date, last: date | None = None) -> list[date]:
-    """The days of [start, end] (at most MAX_DAYS, cut at `last`), or a 422 naming the bad bound."""
-    if end < start:
-        raise ValidationFailed("end before start",
-                               details=[{"field": "end", "message": "fin antes del inicio"}])
-    if (end - start).days > MAX_DAYS:
-        raise ValidationFailed(f"at most {MAX_DAYS} days",
-                               details=[{"field": "start", "message": f"máximo {MAX_DAYS} días"}])
-    stop = min(end, last) if last is not None else end
-    return [start + timedelta(days=i) for i in range((stop - start).days + 1)]
 
 
 def demo_rate(base: str, quote: str, day: date) -> float:

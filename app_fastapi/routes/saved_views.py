@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field, StrictBool, field_validator
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
+from app_fastapi.admin.common import audited_change, parse_config, refuse
 from app_fastapi.api_times import UtcTime
 from app_fastapi.deps import CurrentPrincipal, JsonRowId, RowId, RuntimeDep
-from app_fastapi.routes.admin_common import audited_change, parse_config, refuse
 from core import schema_tenant as t
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.runtime import Runtime

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
+from app_fastapi.admin.common import audited_change, refuse
 from app_fastapi.deps import CurrentPrincipal, RowId, RuntimeDep
-from app_fastapi.routes.admin_common import audited_change, refuse
 from core import schema_tenant as t
 from core.clock import plant_now
 from core.errors import Forbidden, NotFound

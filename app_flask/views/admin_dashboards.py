@@ -1,4 +1,4 @@
-"""Blueprint "admin_tableros": named dashboards and their layout editor, through the engine API.
+"""Blueprint "admin_dashboards": named dashboards and their layout editor, through the engine API.
 
 The editor lists every catalog widget: the dashboard's own items first, in their order, then
 the others unticked. Order is the order of the rows in the form (drag them with SortableJS, or
@@ -17,7 +17,7 @@ from app_flask.engine_client import call_engine
 from app_flask.errors import EngineError
 from app_flask.login_session import admin_required
 
-bp = Blueprint("admin_tableros", __name__, url_prefix="/admin/tableros")
+bp = Blueprint("admin_dashboards", __name__, url_prefix="/admin/tableros")
 API = "/api/v1/admin/dashboards"
 
 
@@ -89,7 +89,7 @@ def save() -> ResponseReturnValue:
         details = exc.body.get("details") if isinstance(exc.body.get("details"), list) else []
         message = "; ".join(d.get("message", "") for d in details if isinstance(d, dict)) or exc.message
         return _editor({**body, "id": layout_id}, error=message, status=exc.status_code)
-    return redirect(url_for("admin_tableros.edit", layout_id=saved["id"], guardado=1))
+    return redirect(url_for("admin_dashboards.edit", layout_id=saved["id"], guardado=1))
 
 
 def _action(method: str, path: str) -> ResponseReturnValue:
@@ -98,8 +98,8 @@ def _action(method: str, path: str) -> ResponseReturnValue:
     except EngineError as exc:
         if exc.status_code not in (404, 409, 422):
             raise
-        return redirect(url_for("admin_tableros.list_dashboards", error=exc.message))
-    return redirect(url_for("admin_tableros.list_dashboards"))
+        return redirect(url_for("admin_dashboards.list_dashboards", error=exc.message))
+    return redirect(url_for("admin_dashboards.list_dashboards"))
 
 
 @bp.post("/<int:layout_id>/predeterminado")

@@ -1,4 +1,4 @@
-"""Blueprint "admin_planta": the plant's metadata edited in the browser, through the engine API.
+"""Blueprint "admin_plant": the plant's metadata edited in the browser, through the engine API.
 
 /admin/planta                       lines, areas, products, shifts and closed days on one page
 /admin/planta/<tipo>/nuevo, /<id>   the form of one entry (tipo: lineas, areas, productos, turnos,
@@ -25,7 +25,7 @@ from app_flask.errors import EngineError
 from app_flask.login_session import admin_required
 from app_flask.plant_forms import KINDS, WEEKDAYS, PlantKind, blank_rows, form_body
 
-bp = Blueprint("admin_planta", __name__, url_prefix="/admin/planta")
+bp = Blueprint("admin_plant", __name__, url_prefix="/admin/planta")
 ALL = ", ".join(KINDS)
 EDITABLE = ", ".join(k for k, kind in KINDS.items() if kind.can_edit)
 TOGGLE = ", ".join(k for k, kind in KINDS.items() if kind.can_toggle)
@@ -58,8 +58,8 @@ def history() -> ResponseReturnValue:
     except EngineError as exc:
         if exc.status_code not in HANDLED:
             raise
-        return redirect(url_for("admin_planta.overview", error=exc.message, _anchor="historial"))
-    return redirect(url_for("admin_planta.overview", guardado="inicio del historial", _anchor="historial"))
+        return redirect(url_for("admin_plant.overview", error=exc.message, _anchor="historial"))
+    return redirect(url_for("admin_plant.overview", guardado="inicio del historial", _anchor="historial"))
 
 
 def _problem(kind: PlantKind, detail: dict[str, Any]) -> str:
@@ -119,7 +119,7 @@ def save(tipo: str) -> ResponseReturnValue:
             raise
         details = exc.body.get("details") if isinstance(exc.body.get("details"), list) else []
         return _form(tipo, {**body, "id": row_id}, error=exc.message, details=details, status=exc.status_code)
-    return redirect(url_for("admin_planta.overview", guardado=kind.singular, _anchor=tipo))
+    return redirect(url_for("admin_plant.overview", guardado=kind.singular, _anchor=tipo))
 
 
 def _after(call: tuple[str, str, dict[str, Any] | None], tipo: str) -> ResponseReturnValue:
@@ -129,8 +129,8 @@ def _after(call: tuple[str, str, dict[str, Any] | None], tipo: str) -> ResponseR
     except EngineError as exc:
         if exc.status_code not in HANDLED:
             raise
-        return redirect(url_for("admin_planta.overview", error=exc.message, _anchor=tipo))
-    return redirect(url_for("admin_planta.overview", guardado=KINDS[tipo].singular, _anchor=tipo))
+        return redirect(url_for("admin_plant.overview", error=exc.message, _anchor=tipo))
+    return redirect(url_for("admin_plant.overview", guardado=KINDS[tipo].singular, _anchor=tipo))
 
 
 @bp.post("/<any(" + TOGGLE + "):tipo>/<int:row_id>/activo")
@@ -139,7 +139,7 @@ def toggle(tipo: str, row_id: int) -> ResponseReturnValue:
     """Activate (`activo=1`) or deactivate a line, product or reason: the stored entry, `active` changed."""
     row = next((r for r in _rows(tipo) if r["id"] == row_id), None)
     if row is None:
-        return redirect(url_for("admin_planta.overview", error="La fila no existe.", _anchor=tipo))
+        return redirect(url_for("admin_plant.overview", error="La fila no existe.", _anchor=tipo))
     body = {k: v for k, v in row.items() if k != "id"} | {"active": request.form.get("activo") == "1"}
     return _after(("PUT", f"{KINDS[tipo].api}/{row_id}", body), tipo)
 

@@ -1,12 +1,14 @@
 """The dashboard page and its HTMX cycle; every number comes from the engine's one run.
 
 GET /                the page: filter panel + widget grid, state taken from the URL
-POST /dashboard/apply   HTMX (CSRF header): runs the dashboard, returns one partial per widget
+POST /dashboard/apply   HTMX (CSRF header): runs the dashboard, returns one partial per widget;
+                        one engine call: the panel sends back the fields it was rendered with
 GET /dashboard/filters  the filter definitions as JSON (for scripts and the panel)
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 from urllib.parse import urlencode
@@ -27,10 +29,37 @@ log = logging.getLogger(__name__)
 RUN_PATH = "/api/v1/dashboard/run"
 FILTERS_PATH = "/api/v1/filters"
 DASHBOARDS_PATH = "/api/v1/dashboards"
+FIELDS = "_campos"
+"""The form value that carries the panel's fields (param and form type) back with each apply."""
+MAX_FIELDS = 200
 
 
 def _definitions(token: str) -> dict[str, Any]:
     return call_engine("GET", FILTERS_PATH, token=token)
+
+
+def panel_fields(filters: list[dict[str, Any]]) -> str:
+    """What reading the panel's form needs of each filter, as JSON: its param and form type."""
+    return json.dumps([{"param": d["param"], "form": d.get("form") or {}} for d in filters],
+                      separators=(",", ":"))
+
+
+def kept_fields(form: Any) -> list[dict[str, Any]] | None:  # noqa: ANN401 - a werkzeug MultiDict
+    """The fields the panel was rendered with, sent back by the page; None when absent or
+    malformed (a page from before this field): then the engine is asked for the definitions.
+    They only shape the form into raw values; the engine validates every value anyway."""
+    try:
+        fields = json.loads(form.get(FIELDS) or "null")
+    except ValueError:
+        return None
+    if not isinstance(fields, list) or len(fields) > MAX_FIELDS:
+        return None
+    kept = []
+    for f in fields:
+        if not (isinstance(f, dict) and isinstance(f.get("param"), str) and isinstance(f.get("form"), dict)):
+            return None
+        kept.append({"param": f["param"], "form": f["form"]})
+    return kept
 
 
 Run = tuple[dict[str, Any] | None, list[dict[str, str]], str | None, int]
@@ -75,6 +104,7 @@ def _context(defs: dict[str, Any], raw: dict[str, Any], result: dict[str, Any] |
         "tablero": tablero,
         "identity": current_identity(),
         "drill_filters": drill_filters(filters),
+        "panel_fields": panel_fields(filters),
     }
 
 
@@ -85,7 +115,7 @@ def index() -> ResponseReturnValue:
     it goes to the user's start view if they chose one."""
     views = saved_views.menu()
     if not request.args and views["start_view_id"]:
-        return redirect(url_for("vistas.open_view", view_id=views["start_view_id"]))
+        return redirect(url_for("saved_views.open_view", view_id=views["start_view_id"]))
     token = engine_token()
     defs = _definitions(token)
     raw = form_to_filters(defs.get("filters", []), request.args)
@@ -101,7 +131,8 @@ def index() -> ResponseReturnValue:
 def apply() -> ResponseReturnValue:
     """HTMX: run with the posted filters; 422 with the field messages when they are invalid."""
     token = engine_token()
-    defs = _definitions(token)
+    fields = kept_fields(request.form)
+    defs = {"filters": fields} if fields is not None else _definitions(token)
     raw = form_to_filters(defs.get("filters", []), request.form)
     result, field_errors, error, status = _run(token, raw)
     return render_template("partials/_results.html",

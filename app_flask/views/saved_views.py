@@ -1,4 +1,4 @@
-"""Blueprint "vistas": saved views of the dashboard's filters, through the engine API.
+"""Blueprint "saved_views": saved views of the dashboard's filters, through the engine API.
 
 POST /vistas                    save the applied filters (the dashboard URL's query string) by name
 GET  /vistas/<id>               open: redirect to the dashboard URL of its filters; a view that no
@@ -24,7 +24,7 @@ from app_flask.errors import EngineError
 from app_flask.login_session import current_identity, login_required
 from identity.request_limits import MAX_DB_INT
 
-bp = Blueprint("vistas", __name__, url_prefix="/vistas")
+bp = Blueprint("saved_views", __name__, url_prefix="/vistas")
 VIEWS_PATH = "/api/v1/views"
 MAX_QUERY = 16 * 1024
 MAX_QUERY_FIELDS = 2000
@@ -57,7 +57,7 @@ def save() -> ResponseReturnValue:
         "shared": bool(request.form.get("compartida")) and bool(ident and ident.is_admin),
     }
     view = call_engine("POST", VIEWS_PATH, json=body)
-    return redirect(url_for("vistas.open_view", view_id=view["id"]))
+    return redirect(url_for("saved_views.open_view", view_id=view["id"]))
 
 
 @bp.get("/<int:view_id>")
@@ -75,7 +75,7 @@ def open_view(view_id: int) -> ResponseReturnValue:
 def set_start(view_id: int) -> ResponseReturnValue:
     """Open this view whenever `/` is opened."""
     call_engine("PUT", f"{VIEWS_PATH}/{view_id}/start")
-    return redirect(url_for("vistas.open_view", view_id=view_id))
+    return redirect(url_for("saved_views.open_view", view_id=view_id))
 
 
 @bp.post("/inicio/quitar")

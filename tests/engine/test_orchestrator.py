@@ -187,7 +187,7 @@ def test_bad_catalog_rows_fail_alone_and_admins_see_why(runtime, demo_tenant, en
     body = engine.post(RUN, json={}).json()
     bad = {w["title"]: w["error"] for w in body["widgets"] if w["error"]}
     assert set(bad) == {"Malo", "Mal config"}
-    assert "unknown widget class" in bad["Malo"]
+    assert "«os.system» no está registrada" in bad["Malo"]
     assert "metric" in bad["Mal config"]
     assert any("no widget with id 404" in e for e in body["meta"]["errors"])
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def test_the_kind_is_one_file_one_template_and_one_import_line(backend):
 @pytest.mark.parametrize("backend", ["sqlite"])  # templates only
 def test_the_panel_renders_the_kinds_template(runtime, plant_tenant, hour_kind):
     from app_flask.factory import create_app
+    from app_flask.views.dashboard import panel_fields
 
     meta = runtime.meta.get(plant_tenant)
     definition = hour_kind(param="horas", label="Horas", config={}, meta=meta).describe()
@@ -79,7 +81,8 @@ def test_the_panel_renders_the_kinds_template(runtime, plant_tenant, hour_kind):
         from flask import render_template
 
         panel = render_template("partials/_filter_panel.html", filters=[definition],
-                                state={"horas": {"min": 21, "max": 1}}, field_errors=[], filter_problems=[])
+                                state={"horas": {"min": "21", "max": "1"}}, field_errors=[],
+                                filter_problems=[], panel_fields=panel_fields([definition]))
     assert 'data-kind="hour_range"' in panel
     assert '<option value="21" selected>21:00</option>' in panel
     assert '<option value="1" selected>01:00</option>' in panel
@@ -194,3 +197,30 @@ def test_hours_narrow_the_stops_list_and_the_pareto(plant_api, runtime):
     for title in ("Minutos de parada por línea (Pareto)", "Minutos de parada por motivo (Pareto)"):
         pareto = out[("StopsParetoWidget", title)]
         assert pareto["options"]["total_min"] == pytest.approx(hand["downtime_s"] / 60), title
+
+
+def test_the_page_carries_the_hours_to_the_engine(plant_api, runtime, engine_app):
+    """The page's form carries the kind's value (its `form` type) and renders its template."""
+    from a2wsgi import ASGIMiddleware
+
+    from app_flask.engine_client import EngineClient
+    from app_flask.factory import create_app
+    from tests.browser_utils import flask_login
+
+    engine = EngineClient(wsgi_app=ASGIMiddleware(engine_app))
+    app = create_app(runtime, engine=engine, template_dirs=[KIT / "templates"])
+    app.config["RATELIMIT_ENABLED"] = False
+    query = (f"?fecha=personalizado&fecha.start={ds.D}&fecha.end={ds.D}"
+             f"&horas.min={HOURS['min']}&horas.max={HOURS['max']}")
+    with app.test_client() as c:
+        assert flask_login(c, SLUG, "ana", "clave-de-prueba-123").status_code == 302
+        html = c.get("/" + query).get_data(as_text=True)
+    engine.close()
+    assert '<option value="21" selected>21:00</option>' in html
+    assert '<option value="1" selected>01:00</option>' in html
+    assert "horas.min=21&amp;horas.max=1" in html  # the shareable URL keeps the hours
+    hand = _by_hand()
+    availability = 100 * (hand["planned_s"] - hand["downtime_s"]) / hand["planned_s"]
+    card = re.search(r'<h2 class="card__title">Disponibilidad</h2>.*?data-role="kpi-value">([0-9.,]+)<', html,
+                     re.S)
+    assert card and float(card.group(1).replace(",", ".")) == pytest.approx(availability, abs=0.05)

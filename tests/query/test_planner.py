@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from core.clock import plant_now
 from core.errors import ValidationFailed
-from engine.orchestrator import frame_need
+from engine.widget_rows import frame_need
 from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
 from ingest.batch import write_batch

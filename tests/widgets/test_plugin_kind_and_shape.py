@@ -115,8 +115,11 @@ def test_new_kind_falls_back_and_unknown_shape_uses_the_default(runtime, plugin)
     with app.test_request_context("/"):
         from flask import render_template
 
+        from app_flask.views.dashboard import panel_fields
+
         card = render_template("partials/_widget.html", w=widget)
         panel = render_template("partials/_filter_panel.html", filters=[definition],
-                                state={"nota": {"value": "abc"}}, field_errors=[], filter_problems=[])
+                                state={"nota": {"value": "abc"}}, field_errors=[], filter_problems=[],
+                                panel_fields=panel_fields([definition]))
     assert 'data-shape="gauge"' in card and "97.5" in card and "<pre" in card
     assert 'name="nota"' in panel and 'value="abc"' in panel

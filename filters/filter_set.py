@@ -1,4 +1,4 @@
-"""The filter engine: active `Filters` rows → one FilterSet per request.
+"""The filter set: active `Filters` rows → one FilterSet per request.
 
 Each row names a registered class, a parameter, a label and a JSON config. A row with an
 unknown class, a malformed parameter name, config that is not JSON or that its class rejects,

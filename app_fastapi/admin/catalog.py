@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from app_fastapi.admin.common import OrderIn, audited_change, read_row, read_rows, reorder
 from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from app_fastapi.openapi_errors import conflict
-from app_fastapi.routes.admin_common import OrderIn, audited_change, read_row, read_rows, reorder
 from core.runtime import Runtime
 
 NEW_ROW_ID = 0  # the id a row being created has while it is checked

@@ -15,9 +15,8 @@ from pydantic import BaseModel
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
-from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
-from app_fastapi.routes.admin_common import audited_change
-from app_fastapi.routes.admin_plant_common import (
+from app_fastapi.admin.common import audited_change
+from app_fastapi.admin.plant_common import (
     CONFLICT,
     editable,
     require_new_code,
@@ -25,6 +24,7 @@ from app_fastapi.routes.admin_plant_common import (
     save_entry,
     stored,
 )
+from app_fastapi.deps import AdminPrincipal, RowId, RuntimeDep
 from core.runtime import Runtime
 from identity.engine_tokens import Principal
 from ingest.plant_rows import Row, codes
@@ -41,7 +41,7 @@ class CodedKind:
     plant_key: str  # the PlantIn list it is written through ("lines")
     table: Table
     reader: Callable[[Connection, int | None], list[Row]]  # ingest/plant_rows
-    body: type[BaseModel]  # the loader's model, strict (admin_plant_bodies)
+    body: type[BaseModel]  # the loader's model, strict (app_fastapi/admin/plant_bodies.py)
     noun: str  # Spanish, in "línea 7 no existe"
     a_noun: str  # Spanish, in "ya existe una línea con el código …"
     audit_what: str  # the audit log's detail.what
