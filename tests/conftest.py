@@ -17,7 +17,7 @@ import pytest
 from core import migrations
 from core.clock import ManualClock
 from core.runtime import Runtime, build_runtime
-from core.settings import Settings
+from core.settings import PROJECT_ROOT, Settings
 from tests.helpers import (  # noqa: F401 - re-exported for modules that still import them from here
     AUTH_PASSWORD,
     DEMO_PLANT,
@@ -255,3 +255,12 @@ def private_mysql(request: pytest.FixtureRequest, private_mariadb_root: Path):
     marker = request.node.get_closest_marker("mariadbd_args")
     with private_mariadb(private_mariadb_root, extra_args=tuple(marker.args) if marker else ()) as server:
         yield server
+
+
+@pytest.fixture
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `manage.py` run on this test's installation (tests.cli_support.manage)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMET_")}
+    env.update(CAMET_VAR_DIR=str(settings.var_dir), CAMET_CENTRAL_DB_URL=settings.central_db_url,
+               CAMET_ENV="test", PYTHONPATH=str(PROJECT_ROOT))
+    return env
