@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from widgets._chart import chart_json, dataset
-from widgets._erp import api_id_field, invalid_payload
-from widgets.base import BaseWidget, widget_registry
+from widgets._erp import ConfiguredApiWidget, api_id_field, invalid_payload
+from widgets.base import widget_registry
 
 CURRENCY = r"^[A-Z]{3}$"
 
@@ -34,17 +34,12 @@ class _Payload(BaseModel):
 
 
 @widget_registry.register
-class ExchangeRateWidget(BaseWidget):
+class ExchangeRateWidget(ConfiguredApiWidget):
     """A line of one currency pair's daily rate; the provider gives no rate for future days."""
 
-    source_type = "external"
     shape = "chart"
     config_model = ExchangeRateConfig
     default_size = (6, 2)
-
-    @property
-    def required_api_id(self) -> str:  # type: ignore[override]
-        return self.config.api
 
     def api_params(self) -> dict[str, str]:
         """Currency pair and the applied window as inclusive production dates."""
