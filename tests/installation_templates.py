@@ -74,15 +74,21 @@ def _build_template(rt: Runtime, build: Callable[[Runtime], Any]) -> _Template:
     var_dir = Path(root) / "var"
     prefix = None
     central = ""
-    if is_mysql(rt.db.central_url):
-        prefix = f"ct_{uuid.uuid4().hex[:10]}"
-        central = parse_db_url(MYSQL_URL).set(database=prefix).render_as_string(hide_password=False)
-        ensure_database(central)
-    settings = rt.settings.model_copy(update={"var_dir": var_dir, "central_db_url": central})
-    settings._generated = {}
-    template_rt = build_runtime(settings, clock=ManualClock(rt.clock.now_utc()))
-    migrations.upgrade_central(template_rt.db.central_engine)
-    result = build(template_rt)
+    try:
+        if is_mysql(rt.db.central_url):
+            prefix = f"ct_{uuid.uuid4().hex[:10]}"
+            central = parse_db_url(MYSQL_URL).set(database=prefix).render_as_string(hide_password=False)
+            ensure_database(central)
+        settings = rt.settings.model_copy(update={"var_dir": var_dir, "central_db_url": central})
+        settings._generated = {}
+        template_rt = build_runtime(settings, clock=ManualClock(rt.clock.now_utc()))
+        migrations.upgrade_central(template_rt.db.central_engine)
+        result = build(template_rt)
+    except BaseException:  # a failed build leaves no folder and no database behind
+        if prefix:
+            drop_mysql_databases(prefix)
+        shutil.rmtree(root, ignore_errors=True)
+        raise
     return _Template(template_rt, result, prefix)
 
 
