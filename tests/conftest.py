@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from core import migrations
 from core.clock import ManualClock
 from core.runtime import Runtime, build_runtime
-from core.settings import Settings
+from core.settings import PROJECT_ROOT, Settings
 from tests.helpers import (  # noqa: F401 - re-exported for modules that still import them from here
     AUTH_PASSWORD,
     DEMO_PLANT,
@@ -35,6 +36,12 @@ from tests.servers import WSGI_SERVERS
 # pytest's numbered folders under this root are safe for concurrent sessions.
 if "PYTEST_DEBUG_TEMPROOT" not in os.environ and os.access("/dev/shm", os.W_OK):
     os.environ["PYTEST_DEBUG_TEMPROOT"] = "/dev/shm"
+
+
+# A finished test's MariaDB databases are dropped on this thread while the next test runs: a
+# DROP DATABASE waits for the server's disk, and every name is unique to its test.
+_DROPPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-test-dbs")
+_DROPS: list[Future[None]] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -111,7 +118,7 @@ def settings_factory(backend: str, tmp_path: Path) -> Iterator[Callable[..., Set
     yield make
     for prefix in prefixes:
         if prefix:
-            drop_mysql_databases(prefix)
+            _DROPS.append(_DROPPER.submit(drop_mysql_databases, prefix))
 
 
 @pytest.fixture
@@ -134,10 +141,14 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _installation_templates() -> Iterator[None]:
-    """This worker's seeded template installations (tests/installation_templates.py), dropped at the end."""
+def _worker_cleanup() -> Iterator[None]:
+    """At the worker's end: its template installations (tests/installation_templates.py) and the
+    finished tests' MariaDB databases are dropped; a drop that failed fails the session here."""
     yield
     drop_templates()
+    _DROPPER.shutdown(wait=True)
+    for done in _DROPS:
+        done.result()
 
 
 @pytest.fixture
@@ -244,3 +255,12 @@ def private_mysql(request: pytest.FixtureRequest, private_mariadb_root: Path):
     marker = request.node.get_closest_marker("mariadbd_args")
     with private_mariadb(private_mariadb_root, extra_args=tuple(marker.args) if marker else ()) as server:
         yield server
+
+
+@pytest.fixture
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `manage.py` run on this test's installation (tests.cli_support.manage)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMET_")}
+    env.update(CAMET_VAR_DIR=str(settings.var_dir), CAMET_CENTRAL_DB_URL=settings.central_db_url,
+               CAMET_ENV="test", PYTHONPATH=str(PROJECT_ROOT))
+    return env

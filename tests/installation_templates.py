@@ -29,6 +29,7 @@ from core.clock import ManualClock
 from core.db import build_engine, is_mysql, parse_db_url
 from core.runtime import Runtime, build_runtime
 from core.schema_central import schema_version, tenants
+from core.tenants import default_tenant_url, ensure_database
 from tests.helpers import MYSQL_URL, drop_mysql_databases
 
 _DB_SUFFIXES = (".db", ".db-wal", ".db-shm")  # SQLite files, copied through the backup API
@@ -74,8 +75,6 @@ def _build_template(rt: Runtime, build: Callable[[Runtime], Any]) -> _Template:
     prefix = None
     central = ""
     if is_mysql(rt.db.central_url):
-        from core.tenants import ensure_database
-
         prefix = f"ct_{uuid.uuid4().hex[:10]}"
         central = parse_db_url(MYSQL_URL).set(database=prefix).render_as_string(hide_password=False)
         ensure_database(central)
@@ -103,8 +102,6 @@ def _copy_installation(source: Runtime, target: Runtime) -> None:
     with source.db.central() as conn:
         tenant_urls = dict(conn.execute(select(tenants.c.slug, tenants.c.db_url)).all())
     _copy_database(source.db.central_engine, target.db.central_engine)
-    from core.tenants import default_tenant_url
-
     for slug, url in tenant_urls.items():
         if url != default_tenant_url(source.db, slug):
             raise AssertionError(f"template tenant {slug!r} has its own database URL: not copied")
@@ -118,8 +115,6 @@ def _copy_installation(source: Runtime, target: Runtime) -> None:
 
 
 def _created(url: str) -> Engine:
-    from core.tenants import ensure_database
-
     ensure_database(url)
     return build_engine(parse_db_url(url))
 

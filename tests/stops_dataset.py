@@ -81,3 +81,18 @@ def detections() -> pd.DataFrame:
         "ts": ts, "seq": 0, "product_id": 1, "weight_g": 100.0,
         "status": np.asarray(reject, dtype=np.int8),
     })
+
+
+# kind, start, end, downtime, production date, shift code, open: derived by hand from GAPS
+EXPECTED_ROWS = [
+    ("micro", at(D, "07:00:00"), at(D, "07:01:00"), 0.0, D, "manana", False),
+    ("micro", at(D, "08:00:00"), at(D, "08:02:00"), 0.0, D, "manana", False),
+    ("stop", at(D, "13:50:00"), at(D, "14:00:00"), 600.0, D, "manana", False),
+    ("stop", at(D, "14:00:00"), at(D, "14:10:00"), 600.0, D, "tarde", False),
+    ("stop", at(D, "21:45:00"), at(D, "22:00:00"), 900.0, D, "tarde", False),
+    ("stop", at(D, "22:00:00"), at(D, "22:15:00"), 900.0, D, "noche", False),
+    ("stop", at(D1, "00:30:00"), at(D1, "01:00:00"), 1800.0, D, "noche", False),
+    ("stop", at(D1, "05:59:50"), at(D1, "06:00:00"), 10.0, D, "noche", False),
+    ("stop", at(D1, "06:00:00"), at(D1, "14:00:00"), 27600.0, D1, "manana", False),
+    ("stop", at(D1, "14:30:00"), at(D1, "15:30:00"), 3600.0, D1, "tarde", True),
+]

@@ -7,15 +7,15 @@ import re
 from fastapi.testclient import TestClient
 
 from app_fastapi.deps import get_admin
-from tests.app_fastapi.test_security_tenant_isolation import PARAM, _api_routes, _depends_on
 from tests.browser_utils import flask_login
+from tests.route_walk import PARAM, api_routes, depends_on
 
 ADMIN_PAGE_PREFIXES = ("/admin", "/account/users", "/account/audit")
 
 
 def test_every_admin_api_route_needs_the_admin_role(auth_world, engine_app):
-    routes = list(_api_routes(engine_app))
-    admin_routes = [(m, p) for m, p, r in routes if _depends_on(r.dependant, get_admin)]
+    routes = list(api_routes(engine_app))
+    admin_routes = [(m, p) for m, p, r in routes if depends_on(r.dependant, get_admin)]
     expected = {(m, p) for m, p, _ in routes if p.startswith(("/api/v1/admin", "/api/v1/users"))}
     assert expected <= set(admin_routes)
     assert len(admin_routes) >= 20

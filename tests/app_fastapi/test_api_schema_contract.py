@@ -17,7 +17,7 @@ from cli.defaults import install_tenant_defaults
 from core.timeutil import zone
 from filters import filter_registry
 from tests.app_fastapi.test_admin_api import admin_events, snapshot, sql_rows
-from tests.query.test_line_status import _write
+from tests.query_support import write_detections
 from widgets import widget_registry
 
 
@@ -145,7 +145,7 @@ def test_line_status_times_carry_the_plant_offset(auth_world, admin):
     rt = auth_world.runtime
     tz = zone(rt.meta.get("acme").timezone)
     now = rt.clock.now_utc().astimezone(tz).replace(tzinfo=None, microsecond=0)
-    _write(rt, "acme", "L1", [now - timedelta(seconds=40), now - timedelta(seconds=7.5)])
+    write_detections(rt, "acme", "L1", [now - timedelta(seconds=40), now - timedelta(seconds=7.5)])
     body = admin.get("/api/v1/lines/status").json()
     with rt.db.tenant("acme") as conn:
         table = f"detections_{rt.meta.get('acme').line_by_code('L1').id}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
@@ -18,6 +17,7 @@ from app_fastapi.deps import get_principal
 from app_fastapi.routes.ingest import ingest_key_principal
 from core.schema_tenant import filters_table
 from tests.browser_utils import flask_login
+from tests.route_walk import PARAM, api_routes, depends_on
 
 # Routes that are public on purpose: no tenant data behind them.
 PUBLIC_API = {
@@ -31,35 +31,11 @@ PUBLIC_PAGES = {"/login", "/health", "/static/<path:filename>", "/idioma/<code>"
                 "/favicon.ico"}
 
 ZETA_MARKERS = ("ZETA-ONLY-MARKER", "zeta_only_param", "Zeta Corp", "zed")
-PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
 
 def _is_public(method: str, path: str) -> bool:
     return ((method, path) in PUBLIC_API or path.startswith(PUBLIC_API_PREFIXES)
             or (method, path) in INGEST_KEY_API)
-
-
-def _flat_routes(app):
-    """(full path, route) of every route, including those of included routers."""
-    for route in app.routes:
-        contexts = getattr(route, "effective_route_contexts", None)
-        if contexts is not None:
-            for ctx in contexts():
-                yield ctx.path, ctx.original_route
-        else:
-            yield getattr(route, "path", ""), route
-
-
-def _api_routes(app):
-    for path, route in _flat_routes(app):
-        if path.startswith("/api/v1"):
-            assert isinstance(route, APIRoute), f"{path}: not an APIRoute, walk it explicitly"
-            for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
-                yield method, path, route
-
-
-def _depends_on(dependant, target) -> bool:
-    return any(d.call is target or _depends_on(d, target) for d in dependant.dependencies)
 
 
 ZETA_ROW_ID = 900_001
@@ -91,17 +67,17 @@ def world(auth_world):
 
 
 def test_every_tenant_route_depends_on_the_verified_principal(engine_app):
-    unprotected = [(m, p) for m, p, r in _api_routes(engine_app)
-                   if not _is_public(m, p) and not _depends_on(r.dependant, get_principal)]
+    unprotected = [(m, p) for m, p, r in api_routes(engine_app)
+                   if not _is_public(m, p) and not depends_on(r.dependant, get_principal)]
     assert unprotected == []
-    assert len(list(_api_routes(engine_app))) >= 8
+    assert len(list(api_routes(engine_app))) >= 8
 
 
 def test_ingest_routes_depend_on_a_verified_ingest_key_and_refuse_user_tokens(world, engine_app):
-    routes = {(m, p): r for m, p, r in _api_routes(engine_app)}
+    routes = {(m, p): r for m, p, r in api_routes(engine_app)}
     client = TestClient(engine_app, raise_server_exceptions=False)
     for method, path in INGEST_KEY_API:
-        assert _depends_on(routes[(method, path)].dependant, ingest_key_principal), path
+        assert depends_on(routes[(method, path)].dependant, ingest_key_principal), path
         for headers in ({}, world.auth("ana"), {"X-Api-Key": "cmt_not-a-key"}):
             r = client.request(method, path, params={"tenant": "zeta"},
                                json={"tenant": "zeta", "detections": []}, headers=headers)
@@ -113,7 +89,7 @@ def test_walk_engine_routes_with_foreign_and_missing_tokens(world, engine_app):
     client = TestClient(engine_app, raise_server_exceptions=False)
     walked, checked_foreign_ids = 0, 0
     zeta_saw_marker = False
-    for method, route_path, _route in _api_routes(engine_app):
+    for method, route_path, _route in api_routes(engine_app):
         path = _fill(route_path, world)
         if _is_public(method, route_path):
             continue

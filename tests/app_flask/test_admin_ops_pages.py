@@ -14,8 +14,8 @@ from sqlalchemy import select, text
 
 from cli.defaults import install_tenant_defaults
 from core import schema_tenant as t
-from tests.app_fastapi.test_upload_api import GOOD, ONE_BAD, line_count
 from tests.browser_utils import flask_login
+from tests.upload_support import GOOD, ONE_BAD, line_count
 
 # `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from cli.defaults import install_tenant_defaults
-from tests.app_fastapi.test_upload_api import ONE_BAD, line_count
 from tests.browser_utils import LiveServer, combined_app, launch_chromium, logged_in_page
+from tests.upload_support import ONE_BAD, line_count
 
 pytestmark = [pytest.mark.browser, pytest.mark.clock]
 GOOD_ROWS = 20_000

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,24 +17,10 @@ from core.clock import plant_now
 from core.runtime import build_runtime
 from core.settings import PROJECT_ROOT
 from filters.defaults import DEFAULT_FILTER_ROWS
+from tests.cli_support import manage
 from tests.dashboard_support import bearer, demo_principal
 from tests.helpers import suite_now
 from widgets.defaults import DEFAULT_WIDGET_ROWS
-
-
-def manage(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "manage.py"), *args],
-        cwd=PROJECT_ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=300,
-    )
-
-
-@pytest.fixture
-def cli_env(settings):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMET_")}
-    env.update(CAMET_VAR_DIR=str(settings.var_dir), CAMET_CENTRAL_DB_URL=settings.central_db_url,
-               CAMET_ENV="test", PYTHONPATH=str(PROJECT_ROOT))
-    return env
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, text: str) -> None:

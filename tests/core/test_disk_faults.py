@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.disk_errors import unwritable_reason
-from tests.app_fastapi.test_upload_api import GOOD, finished, line_count, send
 from tests.browser_utils import csrf_from, flask_login
 from tests.tiny_disk import read_only_dir, tiny_tmpfs
+from tests.upload_support import GOOD, finished, line_count, send
 
 FULL_SESSIONS = "no hay espacio en disco para sesiones"
 FULL_UPLOADS = "no hay espacio en disco para la importación"

@@ -33,7 +33,7 @@ from ingest.plant_metadata import load_plant_text, parse_plant
 from query.enrich import enrich
 from query.grain import FrameNeed, shape_frames
 from tests.filters.test_filters_unit import at_plant_time, default_set, synthetic_meta
-from tests.query.test_enrich import _base, _meta
+from tests.query_support import base_frame, enrich_meta
 from widgets.base import WidgetContext
 from widgets.production_over_time import ProductionOverTimeWidget
 
@@ -126,10 +126,10 @@ def test_shift_filter_is_validated_after_the_date_whatever_the_order():
 
 def test_enriched_production_date_is_the_day_the_instance_starts():
     """Random instants: shift_date equals the production day of the instance containing them."""
-    meta = _meta()
+    meta = enrich_meta()
     rng = np.random.default_rng(7)
     stamps = pd.Timestamp("2026-12-28") + pd.to_timedelta(rng.integers(0, 6 * 86_400, 400), unit="s")
-    base = _base(list(stamps), [10] * len(stamps), [5] * len(stamps))
+    base = base_frame(list(stamps), [10] * len(stamps), [5] * len(stamps))
     out = enrich(base, meta, {"ts", "shift_id", "shift_date"})
     for ts, sid, got in zip(stamps, out.shift_id, out.shift_date, strict=True):
         shift = meta.shifts[int(sid)]

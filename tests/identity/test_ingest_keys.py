@@ -12,7 +12,7 @@ from core.errors import AuthError
 from core.settings import PROJECT_ROOT
 from identity.audit import list_events
 from identity.ingest_keys import key_hash, verify_key
-from tests.cli.test_cli import cli_env, manage  # noqa: F401 - the fixture is used by name
+from tests.cli_support import manage
 
 PLANT = str(PROJECT_ROOT / "config/demo_plant.yml")
 

@@ -38,7 +38,7 @@ from tests import stops_dataset as ds
 from tests.app_flask.test_admin_pages import post
 from tests.browser_utils import flask_login
 from tests.helpers import TEST_TZ, frozen_test_clock, reused_password_hashes
-from tests.jobs.test_stops_job import EXPECTED_ROWS
+from tests.stops_dataset import EXPECTED_ROWS
 from tests.stops_support import SLUG, build_stops_tenant, stop_rows, token
 
 pytestmark = pytest.mark.clock  # the window follows the clock

@@ -14,7 +14,7 @@ from core import schema_tenant as t
 from identity.ingest_keys import create_key
 from ingest.plant_metadata import parse_plant
 from ingest.simulator import QUIET, GatewayClient, Incidents, PlantSimulator
-from tests.cli.test_cli import cli_env, manage  # noqa: F401 - the fixture is used by name
+from tests.cli_support import manage
 from tests.conftest import DEMO_PLANT
 from tests.servers import asgi_server
 

@@ -19,28 +19,10 @@ from stops import job as gap_job
 from stops.analysis import analyse_line
 from stops.job import analyse_tenant
 from tests import stops_dataset as ds
+from tests.stops_dataset import EXPECTED_ROWS
 from tests.stops_support import SLUG, build_stops_tenant, stop_rows
 
 D, D1 = ds.D, ds.D1
-
-
-def _dt(day: date, hms: str) -> datetime:
-    return ds.at(day, hms)
-
-
-# kind, start, end, downtime, production date, shift code, open: derived by hand from ds.GAPS
-EXPECTED_ROWS = [
-    ("micro", _dt(D, "07:00:00"), _dt(D, "07:01:00"), 0.0, D, "manana", False),
-    ("micro", _dt(D, "08:00:00"), _dt(D, "08:02:00"), 0.0, D, "manana", False),
-    ("stop", _dt(D, "13:50:00"), _dt(D, "14:00:00"), 600.0, D, "manana", False),
-    ("stop", _dt(D, "14:00:00"), _dt(D, "14:10:00"), 600.0, D, "tarde", False),
-    ("stop", _dt(D, "21:45:00"), _dt(D, "22:00:00"), 900.0, D, "tarde", False),
-    ("stop", _dt(D, "22:00:00"), _dt(D, "22:15:00"), 900.0, D, "noche", False),
-    ("stop", _dt(D1, "00:30:00"), _dt(D1, "01:00:00"), 1800.0, D, "noche", False),
-    ("stop", _dt(D1, "05:59:50"), _dt(D1, "06:00:00"), 10.0, D, "noche", False),
-    ("stop", _dt(D1, "06:00:00"), _dt(D1, "14:00:00"), 27600.0, D1, "manana", False),
-    ("stop", _dt(D1, "14:30:00"), _dt(D1, "15:30:00"), 3600.0, D1, "tarde", True),
-]
 
 
 @pytest.fixture
@@ -94,7 +76,7 @@ def test_importing_history_for_an_analysed_period_updates_its_stops(runtime, sto
     assert (batch.first_ts, batch.last_ts) == (datetime(2026, 11, 10, 8), datetime(2026, 11, 18, 0, 45))
     assert main(["jobs", "run", "gap-analysis", "--tenant", SLUG], runtime=runtime) == 0
     rows = _readable(runtime)
-    assert ("stop", _dt(date(2026, 11, 10), "08:00:10"), _dt(date(2026, 11, 10), "08:30:00"), 1790.0,
+    assert ("stop", ds.at(date(2026, 11, 10), "08:00:10"), ds.at(date(2026, 11, 10), "08:30:00"), 1790.0,
             date(2026, 11, 10), "manana", False) in rows
     night = [r for r in rows if r[4] == D and r[5] == "noche" and r[0] == "stop"]
     assert [r[3] for r in night] == [900.0, 900.0, 900.0, 10.0]  # 00:30-00:45-01:00 split in two
@@ -109,7 +91,7 @@ def test_a_threshold_change_marks_the_line_for_reanalysis(runtime, stops_tenant)
     runtime.meta.invalidate(SLUG)
     analyse_tenant(runtime, SLUG)
     rows = _readable(runtime)
-    assert ("micro", _dt(D1, "00:30:00"), _dt(D1, "01:00:00"), 0.0, D, "noche", False) in rows
+    assert ("micro", ds.at(D1, "00:30:00"), ds.at(D1, "01:00:00"), 0.0, D, "noche", False) in rows
     assert not any(r[0] == "stop" and r[3] in (600.0, 900.0) for r in rows)
 
 

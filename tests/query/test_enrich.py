@@ -7,37 +7,9 @@ from datetime import time
 import numpy as np
 import pandas as pd
 
-from core.metadata_cache import Area, Line, Product, Shift, TenantMeta
+from core.metadata_cache import Shift
 from query.enrich import enrich
-
-
-def _meta(shifts=None) -> TenantMeta:
-    areas = {1: Area(1, "A", "Área A"), 2: Area(2, "B", "Área B")}
-    lines = {
-        10: Line(10, "L10", "Línea 10", 1, 60.0, 20, 120),
-        20: Line(20, "L20", "Línea 20", 2, 60.0, 20, 120),
-        30: Line(30, "L30", "Línea 10", 2, 60.0, 20, 120),  # same name as L10
-    }
-    products = {5: Product(5, "P5", "Prod 5", 45.0), 7: Product(7, "P7", "Prod 7", 90.0)}
-    if shifts is None:
-        shifts = {
-            1: Shift(1, "m", "Mañana", time(6), time(14)),
-            2: Shift(2, "t", "Tarde", time(14), time(22)),
-            3: Shift(3, "n", "Noche", time(22), time(6)),
-        }
-    return TenantMeta("x", "UTC", 1, areas=areas, lines=lines, products=products, shifts=shifts)
-
-
-def _base(stamps, line_ids, product_ids) -> pd.DataFrame:
-    n = len(stamps)
-    return pd.DataFrame({
-        "ts": np.array(stamps, dtype="datetime64[ms]"),
-        "line_id": np.asarray(line_ids, dtype=np.int16),
-        "product_id": np.asarray(product_ids, dtype=np.int32),
-        "weight_g": np.linspace(40, 50, n).astype(np.float32),
-        "status": np.asarray([i % 2 for i in range(n)], dtype=np.int8),
-    })
-
+from tests.query_support import base_frame, enrich_meta
 
 STAMPS = ["2026-11-01 05:59:59.999", "2026-11-01 06:00:00", "2026-11-01 13:59:59", "2026-11-01 14:00",
           "2026-11-01 21:59", "2026-11-01 22:00", "2026-11-01 23:59:59.500", "2026-11-02 00:00",
@@ -45,8 +17,8 @@ STAMPS = ["2026-11-01 05:59:59.999", "2026-11-01 06:00:00", "2026-11-01 13:59:59
 
 
 def test_shift_and_production_day():
-    base = _base(STAMPS, [10] * len(STAMPS), [5] * len(STAMPS))
-    out = enrich(base, _meta(), {"shift_code", "shift_id", "shift_date", "shift_name"})
+    base = base_frame(STAMPS, [10] * len(STAMPS), [5] * len(STAMPS))
+    out = enrich(base, enrich_meta(), {"shift_code", "shift_id", "shift_date", "shift_name"})
     assert list(out.shift_code) == ["n", "m", "m", "t", "t", "n", "n", "n", "n", "n"]
     assert list(out.shift_id) == [3, 1, 1, 2, 2, 3, 3, 3, 3, 3]
     assert [d.strftime("%Y-%m-%d") for d in out.shift_date] == [
@@ -56,8 +28,8 @@ def test_shift_and_production_day():
 
 
 def test_uncovered_minutes_have_no_shift():
-    meta = _meta({1: Shift(1, "m", "Mañana", time(6), time(14))})
-    out = enrich(_base(STAMPS[:4], [10] * 4, [5] * 4), meta, {"shift_id", "shift_code", "shift_date"})
+    meta = enrich_meta({1: Shift(1, "m", "Mañana", time(6), time(14))})
+    out = enrich(base_frame(STAMPS[:4], [10] * 4, [5] * 4), meta, {"shift_id", "shift_code", "shift_date"})
     assert out.shift_code.isna().tolist() == [True, False, False, True]
     assert out.shift_id.isna().tolist() == [True, False, False, True]
     # No shift applies: the production day the row falls in (days start at 06:00, the first shift).
@@ -66,10 +38,10 @@ def test_uncovered_minutes_have_no_shift():
 
 
 def test_names_codes_areas_and_weights():
-    base = _base(STAMPS[:5], [10, 20, 30, 10, 20], [5, 7, 99, 7, 5])
+    base = base_frame(STAMPS[:5], [10, 20, 30, 10, 20], [5, 7, 99, 7, 5])
     cols = {"line_code", "line_name", "area_id", "area_code", "area_name", "product_code",
             "product_name", "nominal_weight_g", "is_reject", "status", "weight_g", "line_id"}
-    out = enrich(base, _meta(), cols)
+    out = enrich(base, enrich_meta(), cols)
     assert list(out.line_code) == ["L10", "L20", "L30", "L10", "L20"]
     assert list(out.line_name) == ["Línea 10", "Línea 20", "Línea 10", "Línea 10", "Línea 20"]
     assert list(out.area_id) == [1, 2, 2, 1, 2]
@@ -84,15 +56,16 @@ def test_names_codes_areas_and_weights():
 
 
 def test_exact_columns_in_vocabulary_order_and_empty_input():
-    out = enrich(_base(STAMPS[:2], [10, 20], [5, 7]), _meta(), {"product_name", "ts"})
+    out = enrich(base_frame(STAMPS[:2], [10, 20], [5, 7]), enrich_meta(), {"product_name", "ts"})
     assert list(out.columns) == ["ts", "product_name"]
-    empty = enrich(_base([], [], []), _meta(), {"ts", "line_name", "shift_date", "shift_id"})
+    empty = enrich(base_frame([], [], []), enrich_meta(), {"ts", "line_name", "shift_date", "shift_id"})
     assert len(empty) == 0 and list(empty.columns) == ["ts", "line_name", "shift_id", "shift_date"]
 
 
 def test_hour_and_production_day_buckets_match_plain_flooring():
-    meta = _meta({1: Shift(1, "m", "Mañana", time(6, 30), time(14))})  # day starts 06:30
-    out = enrich(_base(STAMPS, [10] * len(STAMPS), [5] * len(STAMPS)), meta, {"hour_start", "production_day"})
+    meta = enrich_meta({1: Shift(1, "m", "Mañana", time(6, 30), time(14))})  # day starts 06:30
+    out = enrich(base_frame(STAMPS, [10] * len(STAMPS), [5] * len(STAMPS)), meta,
+                 {"hour_start", "production_day"})
     ts = pd.Series(pd.to_datetime(STAMPS, format="ISO8601"))
     assert list(out.hour_start) == list(ts.dt.floor("h"))
     assert list(out.production_day) == list((ts - pd.Timedelta(minutes=390)).dt.floor("D"))

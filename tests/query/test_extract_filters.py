@@ -9,7 +9,7 @@ import pandas as pd
 from filters import build_filter_set
 from filters.defaults import DEFAULT_FILTER_ROWS
 from query.master_frame import build_master_frame
-from tests.query.test_extract import assert_matches, expected_frame, load_rows
+from tests.query_support import assert_matches, expected_frame, load_rows
 
 COLUMNS = {"ts", "line_id", "line_name", "product_name", "weight_g", "is_reject", "shift_code",
            "shift_date", "area_name"}

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pandas as pd
 import pytest
 from sqlalchemy import text
 
 from core.clock import parse_instant
-from ingest.bulk_load import insert_detections
 from query.line_status import classify, current_shift, label, line_statuses
+from tests.query_support import write_detections
 
 NOW = datetime(2026, 11, 18, 15, 30)  # plant time, Wednesday, shift "tarde" 14:00-22:00
-
-
-def _write(runtime, slug: str, code: str, stamps: list[datetime], rejects: int = 0) -> None:
-    meta = runtime.meta.get(slug)
-    line = meta.line_by_code(code)
-    product = next(iter(meta.products_by_line[line.id]))
-    frame = pd.DataFrame({"ts": pd.to_datetime(stamps), "seq": 0, "product_id": product,
-                          "weight_g": 50.0, "status": [1 if i < rejects else 0 for i in range(len(stamps))]})
-    with runtime.db.tenant(slug) as conn:
-        insert_detections(conn, line.id, frame, allow_infile=False)
 
 
 def _every(start: datetime, end: datetime, seconds: float) -> list[datetime]:
@@ -36,10 +25,12 @@ def _every(start: datetime, end: datetime, seconds: float) -> list[datetime]:
 def test_statuses_units_target_and_oee(runtime, plant_tenant, clock):
     clock.set(parse_instant(NOW.isoformat(), "America/Argentina/Buenos_Aires"))
     l1_stamps = _every(NOW - timedelta(minutes=100), NOW - timedelta(seconds=5), 2)
-    _write(runtime, plant_tenant, "L1", l1_stamps, rejects=3)
-    _write(runtime, plant_tenant, "L1", [NOW + timedelta(minutes=5)])  # the future does not count
-    _write(runtime, plant_tenant, "L2", _every(NOW - timedelta(minutes=10), NOW - timedelta(minutes=4), 3))
-    _write(runtime, plant_tenant, "L3", _every(NOW - timedelta(minutes=2), NOW - timedelta(seconds=30), 3))
+    write_detections(runtime, plant_tenant, "L1", l1_stamps, rejects=3)
+    write_detections(runtime, plant_tenant, "L1", [NOW + timedelta(minutes=5)])  # the future does not count
+    write_detections(runtime, plant_tenant, "L2",
+                     _every(NOW - timedelta(minutes=10), NOW - timedelta(minutes=4), 3))
+    write_detections(runtime, plant_tenant, "L3",
+                     _every(NOW - timedelta(minutes=2), NOW - timedelta(seconds=30), 3))
     meta = runtime.meta.get(plant_tenant)
     with runtime.db.tenant(plant_tenant) as conn:
         got = {s["code"]: s for s in line_statuses(conn, meta, clock)}

@@ -20,14 +20,14 @@ from query.builder import (
 from query.columns import MASTER_COLUMNS, source_columns_for
 from query.master_frame import build_master_frame, explain_rows
 from query.spec import SqlFragment
-from tests.query.test_extract import load_rows
+from tests.query_support import load_rows
 
 # `clock` marks only the tests whose outcome follows the date (partitions, presets, demo data).
 
 LAYOUT = ["p0", "p202610", "p202611", "p202612", "p202701", "pmax"]
 
 
-def _meta() -> TenantMeta:
+def enrich_meta() -> TenantMeta:
     lines = {i: Line(i, f"L{i}", f"Line {i}", 1, 60.0, 20, 120, active=i != 4) for i in (1, 2, 3, 4)}
     return TenantMeta("t", "UTC", 1, lines=lines)
 
@@ -51,7 +51,7 @@ def test_two_columns_select_two_columns():
 
 
 def test_lines_intersect_and_default_to_active():
-    meta = _meta()
+    meta = enrich_meta()
     assert resolve_line_ids(meta, []) == (1, 2, 3)
     frags = [SqlFragment(line_ids=frozenset({1, 2, 4})), SqlFragment(line_ids=frozenset({2, 4, 9}))]
     assert resolve_line_ids(meta, frags) == (2, 4)

@@ -14,8 +14,7 @@ from core.schema_tenant import detections_table
 from query.readers import available_readers, read_with_fallback
 from query.readers.deadline import statement_deadline
 from query.spec import SqlFragment
-from tests.query.test_extract import END, START, load_rows, slow_predicate
-from tests.query.test_readers import _BrokenDriverReader, _context
+from tests.query_support import END, START, BrokenDriverReader, load_rows, read_context, slow_predicate
 
 
 @pytest.fixture
@@ -29,9 +28,9 @@ def test_two_runtimes_keep_their_own_query_state(runtime, plant_tenant, loaded, 
         assert other.query_state is not runtime.query_state
         fallback = available_readers(backend)[-1]
         frags = [SqlFragment(time_range=(datetime(2026, 11, 1), datetime(2026, 11, 2)))]
-        ctx = _context(runtime, plant_tenant, loaded, frags)
+        ctx = read_context(runtime, plant_tenant, loaded, frags)
         failures = runtime.query_state.failures
-        read_with_fallback([_BrokenDriverReader, fallback], ctx, key="db", failures=failures)
+        read_with_fallback([BrokenDriverReader, fallback], ctx, key="db", failures=failures)
         assert runtime.query_state.failures.usable("db", ["broken"]) == []
         assert other.query_state.failures.usable("db", ["broken"]) == ["broken"]
         runtime.query_state.close()

@@ -7,16 +7,22 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from sqlalchemy.engine import make_url
 
 from core.errors import QueryTimeout, TooManyRows
-from query.builder import build_query
-from query.columns import MASTER_COLUMNS, source_columns_for
+from query.columns import MASTER_COLUMNS
 from query.master_frame import build_master_frame
-from query.readers import ReadContext, available_readers, read_with_fallback, select_reader
-from query.readers.pymysql_reader import PyMySQLReader
+from query.readers import available_readers, read_with_fallback, select_reader
 from query.spec import SqlFragment
-from tests.query.test_extract import END, START, assert_matches, expected_frame, load_rows, slow_predicate
+from tests.query_support import (
+    END,
+    START,
+    BrokenDriverReader,
+    assert_matches,
+    expected_frame,
+    load_rows,
+    read_context,
+    slow_predicate,
+)
 
 
 @pytest.fixture
@@ -74,28 +80,20 @@ def test_all_readers_give_identical_frames(runtime, plant_tenant, loaded, backen
     assert_matches(first, expected)
 
 
-def _context(runtime, slug, ids, frags, **limits) -> ReadContext:
-    query = build_query(sorted(ids.values()), source_columns_for({"ts", "line_id"}), frags, limit=None)
-    values = {"timeout_s": 30.0, "max_rows": 10_000_000, **limits}
-    return ReadContext(query=query, url=make_url(runtime.db.tenant_url(slug)),
-                       connect=lambda: runtime.db.tenant(slug), chunk_rows=500,
-                       engines=runtime.query_state.engines, **values)
-
-
 def test_every_reader_stops_past_max_rows(runtime, plant_tenant, loaded, backend):
     frags = [SqlFragment(time_range=(START, END))]
     for name in reader_names(backend):
-        ctx = _context(runtime, plant_tenant, loaded, frags, max_rows=1000)
+        ctx = read_context(runtime, plant_tenant, loaded, frags, max_rows=1000)
         with pytest.raises(TooManyRows):
             select_reader(backend, name).read(ctx)
-        ctx = _context(runtime, plant_tenant, loaded, frags)
+        ctx = read_context(runtime, plant_tenant, loaded, frags)
         assert select_reader(backend, name).read(ctx).rows > 1000
 
 
 def test_every_reader_cancels_a_slow_query(runtime, plant_tenant, loaded, backend):
     frags = [SqlFragment(time_range=(START, END)), SqlFragment(predicate=slow_predicate(backend))]
     for name in reader_names(backend):
-        ctx = _context(runtime, plant_tenant, loaded, frags, timeout_s=0.3)
+        ctx = read_context(runtime, plant_tenant, loaded, frags, timeout_s=0.3)
         with pytest.raises(QueryTimeout):
             select_reader(backend, name).read(ctx)
 
@@ -110,29 +108,20 @@ def test_budget_check_counts_before_reading(runtime, plant_tenant, loaded, backe
         assert err.value.details["rows"] == total
 
 
-class _BrokenDriverReader(PyMySQLReader):
-    """A reader whose driver cannot talk to the server (as a fast driver may on some hosts)."""
-
-    name = "broken"
-
-    def read(self, ctx):
-        raise RuntimeError("unsupported authentication plugin")
-
-
 def test_failing_reader_falls_back_to_the_next(runtime, plant_tenant, loaded, backend):
     frags = [SqlFragment(time_range=(datetime(2026, 11, 1), datetime(2026, 11, 2)))]
     fallback = available_readers(backend)[-1]
-    ctx = _context(runtime, plant_tenant, loaded, frags)
+    ctx = read_context(runtime, plant_tenant, loaded, frags)
     failures = runtime.query_state.failures
-    result, used = read_with_fallback([_BrokenDriverReader, fallback], ctx, key=f"test-{backend}",
+    result, used = read_with_fallback([BrokenDriverReader, fallback], ctx, key=f"test-{backend}",
                                       failures=failures)
     assert used == fallback.name and result.rows > 0
     # Skipped for a while afterwards, without trying it again.
-    result2, used2 = read_with_fallback([_BrokenDriverReader, fallback], ctx, key=f"test-{backend}",
+    result2, used2 = read_with_fallback([BrokenDriverReader, fallback], ctx, key=f"test-{backend}",
                                         failures=failures)
     assert used2 == fallback.name and result2.rows == result.rows
     with pytest.raises(RuntimeError, match="authentication"):
-        read_with_fallback([_BrokenDriverReader], ctx, key=f"other-{backend}", failures=failures)
+        read_with_fallback([BrokenDriverReader], ctx, key=f"other-{backend}", failures=failures)
 
 
 def test_budget_counts_with_the_predicates(runtime, plant_tenant, loaded, backend):
