@@ -55,7 +55,6 @@ KNOWN_EXCEPTIONS: dict[str, set[str]] = {
     "app_fastapi.routes.admin_widgets": {"widgets"},
     "app_fastapi.routes.external": {"broker"},
     "app_fastapi.routes.ingest": {"ingest"},
-    "app_fastapi.routes.saved_views": {"filters"},
     # the page app builds the in-process engine when no engine URL is set
     "app_flask.engine_client": {"app_fastapi"},
     # the command line seeds default rows and rebuilds rollups by hand
