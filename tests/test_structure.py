@@ -38,7 +38,6 @@ ALLOWED_MODULES = {"filters": {"query.spec"}}
 KNOWN_EXCEPTIONS: dict[str, set[str]] = {
     # FastAPI routes that still do the work themselves instead of calling engine/
     "app_fastapi.main": {"broker", "jobs"},
-    "app_fastapi.routes.admin_classes": {"filters", "widgets"},
     "app_fastapi.routes.admin_operations": {"jobs"},
     "app_fastapi.routes.admin_plant_areas": {"ingest"},
     "app_fastapi.admin.plant_bodies": {"ingest"},
