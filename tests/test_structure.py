@@ -51,7 +51,6 @@ KNOWN_EXCEPTIONS: dict[str, set[str]] = {
     "app_fastapi.routes.admin_plant_shifts": {"ingest"},
     "app_fastapi.routes.admin_plant_targets": {"ingest"},
     "app_fastapi.routes.admin_uploads": {"ingest"},
-    "app_fastapi.routes.external": {"broker"},
     "app_fastapi.routes.ingest": {"ingest"},
     # the page app builds the in-process engine when no engine URL is set
     "app_flask.engine_client": {"app_fastapi"},
