@@ -1,4 +1,5 @@
-"""Small helpers shared by benchmark scripts: machine description, timing, child processes."""
+"""Small helpers shared by benchmark scripts: machine description, timing, child processes and
+the throw-away MariaDB databases they create."""
 
 from __future__ import annotations
 
@@ -6,16 +7,27 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
+from sqlalchemy import text
+
+from core.db import build_engine, parse_db_url
+from core.tenants import ensure_database
+
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
+# What the readers' benchmarks report the versions of.
+READER_PACKAGES = ("pandas", "numpy", "sqlalchemy", "pymysql", "mysqlclient", "connectorx")
 
 
 def machine_info(packages: tuple[str, ...] = ()) -> dict[str, object]:
@@ -92,3 +104,47 @@ def answered_as_child(args: argparse.Namespace, child: Callable[[dict], dict]) -
         return False
     print(json.dumps(child(json.loads(args.child))))
     return True
+
+
+def central_db_url(backend: str, mysql_url: str, prefix: str) -> str:
+    """The central database URL of a throw-away installation: on MariaDB a new database named
+    `prefix` (created here; its tenants get `prefix_<slug>`), on SQLite "" (a file in var_dir)."""
+    if backend != "mysql":
+        return ""
+    central = parse_db_url(mysql_url).set(database=prefix).render_as_string(hide_password=False)
+    ensure_database(central)
+    return central
+
+
+def drop_databases(mysql_url: str, prefix: str) -> None:
+    """Drop the databases a run created: `prefix` itself and every `prefix_…` (its tenants)."""
+    server = build_engine(parse_db_url(mysql_url).set(database="mysql"))
+    try:
+        with server.begin() as conn:
+            for name in conn.execute(text("SHOW DATABASES")).scalars().all():
+                if name == prefix or name.startswith(prefix + "_"):
+                    conn.execute(text(f"DROP DATABASE `{name}`"))
+    finally:
+        server.dispose()
+
+
+def backend_names(text: str) -> list[str]:
+    """The backends of a `--backends mysql,sqlite` option, blanks dropped."""
+    return [b.strip() for b in text.split(",") if b.strip()]
+
+
+@contextmanager
+def scratch_run(backend: str, mysql_url: str, db_stem: str) -> Iterator[tuple[Path, str]]:
+    """A temporary var folder and a fresh database prefix for one backend's run.
+
+    Both go afterwards, also when the run fails: the folder, and on MariaDB every database
+    created under the prefix.
+    """
+    var_dir = Path(tempfile.mkdtemp(prefix="camet_bench_"))
+    prefix = f"{db_stem}_{uuid.uuid4().hex[:8]}"
+    try:
+        yield var_dir, prefix
+    finally:
+        if backend == "mysql":
+            drop_databases(mysql_url, prefix)
+        shutil.rmtree(var_dir, ignore_errors=True)

@@ -29,9 +29,7 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -45,15 +43,18 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 
 from bench._common import (  # noqa: E402
     MB,
+    READER_PACKAGES,
     add_child_arguments,
     answered_as_child,
+    backend_names,
     machine_info,
     mb,
     print_machine,
     run_child,
+    scratch_run,
 )
 from core import migrations, partitions  # noqa: E402
-from core.db import build_engine, parse_db_url  # noqa: E402
+from core.db import parse_db_url  # noqa: E402
 from core.detection_tables import ensure_line_table  # noqa: E402
 from core.memory import peak_rss_bytes, release_memory, reset_peak_rss, rss_bytes  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
@@ -135,17 +136,6 @@ def prepare(backend: str, rows: int, days: int, mysql_url: str, var_dir: Path, p
            "start": START.isoformat(), "end": (START + timedelta(days=days)).isoformat()}
     rt.db.dispose()
     return env
-
-
-def drop_databases(mysql_url: str, prefix: str) -> None:
-    server = build_engine(parse_db_url(mysql_url).set(database="mysql"))
-    try:
-        with server.begin() as conn:
-            for name in conn.execute(text("SHOW DATABASES")).scalars().all():
-                if name == prefix or name.startswith(prefix + "_"):
-                    conn.execute(text(f"DROP DATABASE `{name}`"))
-    finally:
-        server.dispose()
 
 
 def cli_dump(env: dict, columns: list[str], repeat: int) -> dict:
@@ -343,11 +333,9 @@ def main() -> None:
     args = parser.parse_args()
     if answered_as_child(args, child):
         return
-    print_machine(machine_info(("pandas", "numpy", "sqlalchemy", "pymysql", "mysqlclient", "connectorx")))
-    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        var_dir = Path(tempfile.mkdtemp(prefix="camet_bench_"))
-        prefix = f"cbx_{uuid.uuid4().hex[:8]}"
-        try:
+    print_machine(machine_info(READER_PACKAGES))
+    for backend in backend_names(args.backends):
+        with scratch_run(backend, args.mysql_url, "cbx") as (var_dir, prefix):
             env = prepare(backend, args.rows, args.days, args.mysql_url, var_dir, prefix)
             base = {k: env[k] for k in ("central_url", "var_dir", "start", "end", "line_ids")}
             if backend == "mysql" and (args.defects or args.defects_only):
@@ -367,10 +355,6 @@ def main() -> None:
             results["naive baseline"] = run_child(SCRIPT, {
                 **base, "kind": "naive", "repeat": args.slow_repeat})
             report(backend, args.rows, env, results, cli)
-        finally:
-            if backend == "mysql":
-                drop_databases(args.mysql_url, prefix)
-            shutil.rmtree(var_dir, ignore_errors=True)
     print(f"\nRSS units: {MB} bytes = 1 MB; times are medians. The naive baseline reads every column"
           " of the JOINed tables with default dtypes and assigns no shifts; its stages are not split.")
 

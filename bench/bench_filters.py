@@ -33,14 +33,14 @@ import sqlalchemy  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
-from bench._common import machine_info, print_machine  # noqa: E402
+from bench._common import central_db_url, drop_databases, machine_info, print_machine  # noqa: E402
 from core import migrations  # noqa: E402
 from core import schema_tenant as t  # noqa: E402
 from core.db import build_engine, parse_db_url  # noqa: E402
 from core.metadata_cache import MetadataCache, TenantMeta, load_tenant_meta  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from core.tenants import create_tenant, ensure_database  # noqa: E402
+from core.tenants import create_tenant  # noqa: E402
 from filters import build_filter_set  # noqa: E402
 from filters.defaults import DEFAULT_FILTER_ROWS  # noqa: E402
 from ingest.plant_metadata import load_plant_text  # noqa: E402
@@ -102,27 +102,14 @@ def med_ms(samples: list[float]) -> float:
 
 
 def setup(backend: str, var_dir: Path, mysql_url: str) -> tuple[object, str | None]:
-    prefix = None
-    central = ""
-    if backend == "mysql":
-        prefix = f"cb_{uuid.uuid4().hex[:8]}"
-        central = parse_db_url(mysql_url).set(database=prefix).render_as_string(hide_password=False)
-        ensure_database(central)
+    prefix = f"cb_{uuid.uuid4().hex[:8]}" if backend == "mysql" else None
+    central = central_db_url(backend, mysql_url, prefix) if prefix else ""
     settings = load_settings(env="test", var_dir=var_dir, central_db_url=central,
                              secret_key="b" * 40, jwt_secret="c" * 40)
     rt = build_runtime(settings)
     migrations.upgrade_central(rt.db.central_engine)
     create_tenant(rt.db, SLUG, name="Bench", timezone="America/Argentina/Buenos_Aires")
     return rt, prefix
-
-
-def drop(mysql_url: str, prefix: str) -> None:
-    server = build_engine(parse_db_url(mysql_url).set(database="mysql"))
-    with server.begin() as conn:
-        for name in conn.execute(text("SHOW DATABASES")).scalars().all():
-            if name == prefix or name.startswith(prefix + "_"):
-                conn.execute(text(f"DROP DATABASE `{name}`"))
-    server.dispose()
 
 
 def fresh_copy(meta: TenantMeta) -> TenantMeta:
@@ -150,7 +137,7 @@ def run_backend(backend: str, repeat: int, mysql_url: str) -> dict[str, float]:
         finally:
             rt.db.dispose()
             if prefix:
-                drop(mysql_url, prefix)
+                drop_databases(mysql_url, prefix)
 
 
 def measure(rt, backend: str, repeat: int) -> dict[str, float]:

@@ -30,8 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from bench._common import machine_info, mb, print_machine, run_child, timed  # noqa: E402
-from bench.bench_extract import drop_databases  # noqa: E402
+from bench._common import drop_databases, machine_info, mb, print_machine, run_child, timed  # noqa: E402
 from core import migrations  # noqa: E402
 from core.db import is_mysql, parse_db_url  # noqa: E402
 from core.detection_tables import ensure_line_table  # noqa: E402

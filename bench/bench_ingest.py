@@ -30,13 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from bench._common import machine_info, print_machine  # noqa: E402
+from bench._common import central_db_url, drop_databases, machine_info, print_machine  # noqa: E402
 from core import migrations  # noqa: E402
-from core.db import parse_db_url  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.schema_tenant import detections_table  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
-from core.tenants import create_tenant, ensure_database  # noqa: E402
+from core.tenants import create_tenant  # noqa: E402
 from identity.ingest_keys import create_key  # noqa: E402
 from ingest.csv_import import import_detections  # noqa: E402
 from ingest.plant_metadata import load_plant_file, parse_plant  # noqa: E402
@@ -71,10 +70,7 @@ def make_rows(n: int) -> list[dict[str, object]]:
 def installation(backend: str, mysql_url: str, var: Path):  # noqa: ANN201
     """(settings, runtime, cleanup) of a fresh installation with tenant 'bench' and the demo plant."""
     prefix = f"bench_ingest_{uuid.uuid4().hex[:8]}"
-    central = ""
-    if backend == "mysql":
-        central = parse_db_url(mysql_url).set(database=prefix).render_as_string(hide_password=False)
-        ensure_database(central)
+    central = central_db_url(backend, mysql_url, prefix)
     settings = load_settings(var_dir=var / prefix, central_db_url=central, secret_key="b" * 40,
                              jwt_secret="c" * 40, ingest_rate_per_key="1000000 per minute")
     rt = build_runtime(settings, clock=FixedClock(START + timedelta(days=1)))
@@ -84,11 +80,7 @@ def installation(backend: str, mysql_url: str, var: Path):  # noqa: ANN201
 
     def cleanup() -> None:
         if backend == "mysql":
-            server = rt.db.engine_for(parse_db_url(mysql_url).set(database="mysql"))
-            with server.begin() as conn:
-                for name in conn.execute(text("SHOW DATABASES")).scalars().all():
-                    if name.startswith(prefix):
-                        conn.execute(text(f"DROP DATABASE `{name}`"))
+            drop_databases(mysql_url, prefix)
         rt.db.dispose()
 
     return settings, rt, cleanup

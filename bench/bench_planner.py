@@ -20,11 +20,8 @@ before / peak / after. MariaDB databases created here are dropped at the end.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -33,12 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import bench_extract  # noqa: E402
 from bench._common import (  # noqa: E402
     MB,
+    READER_PACKAGES,
     add_child_arguments,
     answered_as_child,
+    backend_names,
     machine_info,
     mb,
     print_machine,
     run_child,
+    scratch_run,
 )
 from core.clock import plant_now  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
@@ -150,11 +150,9 @@ def main() -> None:
     args = parser.parse_args()
     if answered_as_child(args, child):
         return
-    print_machine(machine_info(("pandas", "numpy", "sqlalchemy", "pymysql", "mysqlclient", "connectorx")))
-    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        var_dir = Path(tempfile.mkdtemp(prefix="camet_bench_"))
-        prefix = f"cbp_{uuid.uuid4().hex[:8]}"
-        try:
+    print_machine(machine_info(READER_PACKAGES))
+    for backend in backend_names(args.backends):
+        with scratch_run(backend, args.mysql_url, "cbp") as (var_dir, prefix):
             env = prepare(backend, args.rows, args.days, args.mysql_url, var_dir, prefix)
             base = {k: env[k] for k in ("central_url", "var_dir")}
             results = {}
@@ -163,10 +161,6 @@ def main() -> None:
                     results[(days, path)] = run_child(SCRIPT, {**base, "days": days, "path": path,
                                                                "repeat": args.repeat})
             report(backend, args.rows, env, results)
-        finally:
-            if backend == "mysql":
-                bench_extract.drop_databases(args.mysql_url, prefix)
-            shutil.rmtree(var_dir, ignore_errors=True)
     print(f"\nRSS units: {MB} bytes = 1 MB; times are medians of --repeat runs after a 1-day warm-up run,"
           " each measurement in a fresh process; 'total' covers reading and every default internal widget.")
 

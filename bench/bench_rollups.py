@@ -37,8 +37,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sqlalchemy import delete, func, select  # noqa: E402
 
-from bench._common import ROOT, machine_info, mb, print_machine, run_child  # noqa: E402
-from bench.bench_extract import drop_databases  # noqa: E402
+from bench._common import ROOT, drop_databases, machine_info, mb, print_machine, run_child  # noqa: E402
 from core import migrations  # noqa: E402
 from core import schema_tenant as t  # noqa: E402
 from core.clock import ManualClock, parse_instant  # noqa: E402

@@ -39,7 +39,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import bench_extract  # noqa: E402
-from bench._common import add_child_arguments, answered_as_child, machine_info, print_machine, run_child  # noqa: E402
+from bench._common import (  # noqa: E402
+    add_child_arguments,
+    answered_as_child,
+    drop_databases,
+    machine_info,
+    print_machine,
+    run_child,
+)
 
 SCRIPT = Path(__file__).resolve()
 SLUG = bench_extract.SLUG
@@ -231,7 +238,7 @@ def main() -> None:
             report(env, measure(env, [w for w in windows if w <= days], args.repeat, args.naive_max))
         finally:
             if args.keep is None:
-                bench_extract.drop_databases(args.mysql_url, env["prefix"])
+                drop_databases(args.mysql_url, env["prefix"])
                 shutil.rmtree(env["var_dir"], ignore_errors=True)
     print(f"\nload average at end: {os.getloadavg()}; times are medians; each cell's serving process"
           " is fresh and warmed up on a one-day run first; RSS is that process's.")

@@ -26,17 +26,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
-from bench._common import machine_info, print_machine  # noqa: E402
+from bench._common import central_db_url, drop_databases, machine_info, print_machine  # noqa: E402
 from core import migrations  # noqa: E402
-from core.db import parse_db_url  # noqa: E402
 from core.detection_tables import ensure_line_table  # noqa: E402
 from core.partitions import months_between  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402
 from core.schema_tenant import detections_table_name  # noqa: E402
 from core.settings import PROJECT_ROOT, load_settings  # noqa: E402
-from core.tenants import create_tenant, ensure_database  # noqa: E402
+from core.tenants import create_tenant  # noqa: E402
 from ingest.bulk_load import insert_detections  # noqa: E402
 from ingest.demo_data import DemoPlan, estimate_rows_per_day, generate  # noqa: E402
 from ingest.plant_metadata import load_plant_file  # noqa: E402
@@ -49,10 +47,7 @@ def peak_rss_mb() -> float:
 def fresh_tenant(backend: str, mysql_url: str, var_dir: Path):  # noqa: ANN201
     """A new installation with the demo plant; returns (runtime, slug, cleanup)."""
     prefix = f"bench_seed_{uuid.uuid4().hex[:8]}"
-    central = ""
-    if backend == "mysql":
-        central = parse_db_url(mysql_url).set(database=prefix).render_as_string(hide_password=False)
-        ensure_database(central)
+    central = central_db_url(backend, mysql_url, prefix)
     settings = load_settings(var_dir=var_dir / prefix, central_db_url=central,
                              secret_key="b" * 40, jwt_secret="c" * 40)
     rt = build_runtime(settings)
@@ -64,14 +59,7 @@ def fresh_tenant(backend: str, mysql_url: str, var_dir: Path):  # noqa: ANN201
     def cleanup() -> None:
         rt.db.dispose()
         if backend == "mysql":
-            server = parse_db_url(mysql_url)
-            from core.db import build_engine
-
-            engine = build_engine(server)
-            with engine.begin() as conn:
-                for name in (prefix, f"{prefix}_bench"):
-                    conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-            engine.dispose()
+            drop_databases(mysql_url, prefix)
 
     return rt, "bench", cleanup
 

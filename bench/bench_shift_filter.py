@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from bench._common import machine_info, mb, print_machine  # noqa: E402
-from bench.bench_extract import START, drop_databases, prepare, settings_for  # noqa: E402
+from bench._common import drop_databases, machine_info, mb, print_machine  # noqa: E402
+from bench.bench_extract import START, prepare, settings_for  # noqa: E402
 from core.clock import ManualClock  # noqa: E402
 from core.memory import peak_rss_bytes, release_memory, reset_peak_rss, rss_bytes  # noqa: E402
 from core.runtime import build_runtime  # noqa: E402

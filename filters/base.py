@@ -24,6 +24,7 @@ from core.clock import SYSTEM_CLOCK, Clock
 from core.errors import RegistryError, ValidationFailed
 from core.metadata_cache import TenantMeta
 from core.registry import Registry
+from core.sample_configs import check_sample_configs
 from query.spec import PlantScope, SqlFragment
 
 
@@ -143,14 +144,11 @@ def check_contract(klass: type) -> None:
     who = f"filter class {getattr(klass, '__name__', klass)!r}"
     if not (isinstance(klass, type) and issubclass(klass, BaseFilter)):
         raise RegistryError(f"{who} does not extend BaseFilter")
-    if not klass.sample_configs:
-        raise RegistryError(f"{who}: sample_configs is empty (declare at least one config)")
-    for sample in klass.sample_configs:
-        try:
-            klass.config_model.model_validate(sample)
-        except ValidationError as exc:
-            problem = exc.errors()[0]["msg"]
-            raise RegistryError(f"{who}: sample config {sample!r} is invalid: {problem}") from None
+    check_sample_configs(who, klass.config_model, klass.sample_configs, _first_message)
+
+
+def _first_message(exc: ValidationError) -> str:
+    return str(exc.errors()[0]["msg"])
 
 
 filter_registry: Registry[type[BaseFilter]] = Registry("filter class", check=check_contract,

@@ -6,9 +6,11 @@ The OEE and downtime cards differ only in how they compute their figure; the car
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from widgets._plant import change_pct, trend
+from widgets._plant import Components, change_pct, report_rows, summed, trend
+from widgets.plant_data import PlantData
 
 
 def kpi_card(metric: str, value: float | None, previous: float | None, *, unit: str, decimals: int,
@@ -23,6 +25,20 @@ def kpi_card(metric: str, value: float | None, previous: float | None, *, unit: 
     return {"value": _scaled(value, scale), "unit": unit, "decimals": decimals, "metric": metric,
             "previous": _scaled(previous, scale), "change_pct": change, "trend": trend(change),
             "higher_is_better": higher_is_better}
+
+
+def now_and_before(data: PlantData, figure: Callable[[Components], float | None],
+                   ) -> tuple[list[dict[str, Any]], float | None, float | None] | None:
+    """The period's report rows, its figure and the previous equal period's (None: no row then).
+
+    None when the period has no shift instance at all, so the card shows its empty state.
+    """
+    rows = report_rows(data.report)
+    if not rows:
+        return None
+    before_rows = report_rows(data.previous)
+    previous = figure(summed(before_rows, data)) if before_rows else None
+    return rows, figure(summed(rows, data)), previous
 
 
 def _scaled(figure: float | None, scale: float | None) -> float | None:

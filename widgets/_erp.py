@@ -1,4 +1,4 @@
-"""Small helpers shared by the widgets that read an ERP payload."""
+"""Small helpers shared by the widgets that read an external provider's payload (ERP, FX)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from core.errors import WidgetDataError
+from widgets.base import BaseWidget
 
 API_ID = r"^[a-z][a-z0-9_]{0,63}$"
 
@@ -21,3 +22,13 @@ def invalid_payload(exc: ValidationError) -> WidgetDataError:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "payload"
     return WidgetDataError(f"respuesta inválida del proveedor ({where}: {err['msg']})")
+
+
+class ConfiguredApiWidget(BaseWidget):
+    """An external widget that reads the manifest entry its config names in `api`."""
+
+    source_type = "external"
+
+    @property
+    def required_api_id(self) -> str:  # type: ignore[override]
+        return self.config.api

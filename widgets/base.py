@@ -64,6 +64,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from core.errors import RegistryError
 from core.production_days import window_days
 from core.registry import Registry
+from core.sample_configs import check_sample_configs
 from widgets.plant_data import PLANT_PARTS
 from widgets.shapes import get_shape
 
@@ -201,13 +202,7 @@ def check_contract(klass: type) -> None:
         raise RegistryError(f"{who}: {exc}") from None
     if klass.process_data is BaseWidget.process_data:
         raise RegistryError(f"{who}: process_data is not implemented")
-    if not klass.sample_configs:
-        raise RegistryError(f"{who}: sample_configs is empty (declare at least one config)")
-    for sample in klass.sample_configs:
-        try:
-            klass.config_model.model_validate(sample)
-        except ValidationError as exc:
-            raise RegistryError(f"{who}: sample config {sample!r} is invalid: {_first_error(exc)}") from None
+    check_sample_configs(who, klass.config_model, klass.sample_configs, _first_error)
     width, height = klass.default_size
     if not (1 <= width <= 12 and height >= 1):
         raise RegistryError(f"{who}: default_size {klass.default_size!r} is outside the 12-column grid")

@@ -6,8 +6,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from widgets._cards import kpi_card
-from widgets._plant import Components, ratio, report_rows, summed
+from widgets._cards import kpi_card, now_and_before
+from widgets._plant import Components, ratio
 from widgets.base import BaseWidget, widget_registry
 from widgets.plant_data import PlantData
 
@@ -55,12 +55,10 @@ class DowntimeCardWidget(BaseWidget):
 
     def process_data(self, data: PlantData) -> dict[str, Any]:
         """The metric now and over the previous equal period (None: no stop to divide by)."""
-        rows = report_rows(data.report)
-        if not rows:
-            return self.empty_result()
         compute, unit, decimals, higher_is_better = METRICS[self.config.metric]
-        value = compute(summed(rows, data))
-        before_rows = report_rows(data.previous)
-        previous = compute(summed(before_rows, data)) if before_rows else None
+        figures = now_and_before(data, compute)
+        if figures is None:
+            return self.empty_result()
+        _, value, previous = figures
         return kpi_card(self.config.metric, value, previous, unit=unit, decimals=decimals,
                         higher_is_better=higher_is_better)

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.errors import WidgetDataError
 from widgets._chart import chart_json, dataset
-from widgets.base import BaseWidget, widget_registry
+from widgets._erp import ConfiguredApiWidget, api_id_field, invalid_payload
+from widgets.base import widget_registry
 
 CURRENCY = r"^[A-Z]{3}$"
 
@@ -17,7 +17,7 @@ CURRENCY = r"^[A-Z]{3}$"
 class ExchangeRateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    api: str = Field(default="fx_rates", pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    api: str = api_id_field("fx_rates")
     base: str = Field(default="USD", pattern=CURRENCY)
     quote: str = Field(default="ARS", pattern=CURRENCY)
 
@@ -34,17 +34,12 @@ class _Payload(BaseModel):
 
 
 @widget_registry.register
-class ExchangeRateWidget(BaseWidget):
+class ExchangeRateWidget(ConfiguredApiWidget):
     """A line of one currency pair's daily rate; the provider gives no rate for future days."""
 
-    source_type = "external"
     shape = "chart"
     config_model = ExchangeRateConfig
     default_size = (6, 2)
-
-    @property
-    def required_api_id(self) -> str:  # type: ignore[override]
-        return self.config.api
 
     def api_params(self) -> dict[str, str]:
         """Currency pair and the applied window as inclusive production dates."""
@@ -59,9 +54,7 @@ class ExchangeRateWidget(BaseWidget):
         try:
             payload = _Payload.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "payload"
-            raise WidgetDataError(f"respuesta inválida del proveedor ({where}: {err['msg']})") from None
+            raise invalid_payload(exc) from None
         if not payload.rates:
             return self.empty_result()
         rates = sorted(payload.rates, key=lambda r: r.date)

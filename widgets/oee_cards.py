@@ -6,8 +6,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from widgets._cards import kpi_card
-from widgets._plant import report_rows, summed
+from widgets._cards import kpi_card, now_and_before
 from widgets.base import BaseWidget, widget_registry
 from widgets.plant_data import PlantData
 
@@ -53,12 +52,10 @@ class OeeCardWidget(BaseWidget):
 
     def process_data(self, data: PlantData) -> dict[str, Any]:
         """The metric now and over the previous equal period; the change in % of the previous."""
-        rows = report_rows(data.report)
-        value = summed(rows, data).ratios()[self.config.metric] if rows else None
-        if value is None:
+        figures = now_and_before(data, lambda c: c.ratios()[self.config.metric])
+        if figures is None or figures[1] is None:
             return self.empty_result()
-        before_rows = report_rows(data.previous)
-        previous = summed(before_rows, data).ratios()[self.config.metric] if before_rows else None
+        rows, value, previous = figures
         out = kpi_card(self.config.metric, value, previous, unit="%", decimals=1, higher_is_better=True,
                        scale=100.0)
         if self.config.metric == "oee":

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from widgets._erp import api_id_field, invalid_payload
-from widgets.base import BaseWidget, widget_registry
+from widgets._erp import ConfiguredApiWidget, api_id_field, invalid_payload
+from widgets.base import widget_registry
 
 COLUMNS = [
     {"key": "id", "label": "Orden", "decimals": None},
@@ -42,17 +42,12 @@ class _Orders(BaseModel):
 
 
 @widget_registry.register
-class OpenOrdersWidget(BaseWidget):
+class OpenOrdersWidget(ConfiguredApiWidget):
     """Orders not yet complete, earliest due date first, at most `limit` rows."""
 
-    source_type = "external"
     shape = "table"
     config_model = OpenOrdersConfig
     default_size = (6, 2)
-
-    @property
-    def required_api_id(self) -> str:  # type: ignore[override]
-        return self.config.api
 
     def api_params(self) -> dict[str, str]:
         return {"status": "open"}

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from widgets._erp import api_id_field, invalid_payload
-from widgets.base import BaseWidget, CombinedData, widget_registry
+from widgets._erp import ConfiguredApiWidget, api_id_field, invalid_payload
+from widgets.base import CombinedData, widget_registry
 
 COLUMNS = [
     {"key": "day", "label": "Día", "decimals": None},
@@ -37,18 +37,13 @@ class _Plans(BaseModel):
 
 
 @widget_registry.register
-class PlanVsActualWidget(BaseWidget):
+class PlanVsActualWidget(ConfiguredApiWidget):
     """Rows per (day, line) planned by the ERP; actual units counted from the detections."""
 
-    source_type = "external"
     required_columns = frozenset({"line_code", "line_name", "shift_date"})
     shape = "table"
     config_model = PlanVsActualConfig
     default_size = (6, 2)
-
-    @property
-    def required_api_id(self) -> str:  # type: ignore[override]
-        return self.config.api
 
     def api_params(self) -> dict[str, str]:
         """The applied production days (inclusive), so the plan matches the frame."""

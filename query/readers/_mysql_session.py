@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from query.readers.base import ReadContext, ReadResult, stream_cursor
+from query.readers.base import ReadContext, ReadResult, execute_and_stream
 from query.readers.deadline import statement_deadline
 
 
@@ -26,18 +25,11 @@ def stream_mysql(
     restore it. The rows are then read straight from the DBAPI cursor: SQLAlchemy's default
     result strategy does not prefetch, so nothing is skipped.
     """
-    timings: dict[str, float] = {}
     driver = conn.connection.dbapi_connection
     with statement_deadline(ctx.timeout_s, conn):
         token = before(driver)
         try:
-            t0 = time.perf_counter()
-            result = conn.execute(ctx.query.statement())
-            timings["query"] = time.perf_counter() - t0
-            try:
-                return stream_cursor(result.cursor, ctx, timings)
-            finally:
-                _close_quietly(result)
+            return execute_and_stream(conn, ctx, close=_close_quietly)
         finally:
             after(driver, token)
 

@@ -161,3 +161,19 @@ def stream_cursor(cursor: Any, ctx: ReadContext, timings: dict[str, float]) -> R
     timings["dataframe"] = timings.get("dataframe", 0.0) + build + time.perf_counter() - t2
     return ReadResult(frame, rows, timings)
 
+
+def execute_and_stream(conn: Connection, ctx: ReadContext,
+                       close: Callable[[Any], None] = lambda result: result.close()) -> ReadResult:
+    """Run the read's statement on `conn`, timing how long it takes to start, and stream it.
+
+    `close` ends the result afterwards; a backend whose cancelled stream can leave the cursor
+    unusable passes one that swallows the error.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    result = conn.execute(ctx.query.statement())
+    timings["query"] = time.perf_counter() - t0
+    try:
+        return stream_cursor(result.cursor, ctx, timings)
+    finally:
+        close(result)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from query.readers.base import BaseReader, ReadContext, ReadResult, reader_registry, stream_cursor
+from query.readers.base import BaseReader, ReadContext, ReadResult, execute_and_stream, reader_registry
 from query.readers.deadline import statement_deadline
 
 
@@ -16,12 +14,5 @@ class SQLiteReader(BaseReader):
 
     def read(self, ctx: ReadContext) -> ReadResult:
         """Run on the tenant's SQLite file under the statement deadline (a progress handler)."""
-        timings: dict[str, float] = {}
         with ctx.connect() as conn, statement_deadline(ctx.timeout_s, conn):
-            t0 = time.perf_counter()
-            result = conn.execute(ctx.query.statement())
-            timings["query"] = time.perf_counter() - t0
-            try:
-                return stream_cursor(result.cursor, ctx, timings)
-            finally:
-                result.close()
+            return execute_and_stream(conn, ctx)
