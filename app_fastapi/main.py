@@ -55,10 +55,10 @@ from app_fastapi.routes import (
 from app_fastapi.routes import dashboard as dashboard_routes
 from app_fastapi.routes import filters as filters_routes
 from app_fastapi.version import VERSION
-from broker.state import broker_state
 from core.db_errors import as_unavailable
 from core.errors import CametError, DatabaseUnavailable
 from core.runtime import Runtime, default_runtime
+from engine.external_clients import close_loop_client
 from identity.request_limits import UPLOAD_API_PATH, engine_body_limits
 from jobs.scheduler import ensure_started
 
@@ -79,7 +79,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         """Under uvicorn: close this loop's shared httpx client on shutdown (a2wsgi runs none)."""
         yield
-        await broker_state(app.state.runtime).clients.aclose_current()
+        await close_loop_client(app.state.runtime)
 
     app = FastAPI(
         title="Camet Analytics engine",

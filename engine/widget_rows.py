@@ -18,6 +18,11 @@ from widgets import widget_registry
 from widgets.base import BaseWidget, WidgetContext
 
 
+def widget_class_names() -> list[str]:
+    """The registered names a `Widget_catalog` row may use as its class."""
+    return [n for n in widget_registry.names() if issubclass(widget_registry.get(n), BaseWidget)]
+
+
 def frame_need(widget: BaseWidget) -> FrameNeed:
     """What the widget reads from the detections (its columns may be empty: none)."""
     return FrameNeed(widget.columns(), widget.measure_columns(), widget.raw_rows)

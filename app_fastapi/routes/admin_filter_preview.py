@@ -14,10 +14,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app_fastapi.admin.catalog import NEW_ROW_ID
-from app_fastapi.admin.common import read_rows, refuse
+from app_fastapi.admin.common import read_rows
 from app_fastapi.deps import AdminPrincipal, RuntimeDep
 from core.schema_tenant import filters_table
-from filters import build_filter_set
+from engine.filter_rows import preview_filter
 from identity.request_limits import MAX_DB_INT
 
 router = APIRouter(prefix="/admin/filters", tags=["admin"])
@@ -37,11 +37,6 @@ def preview(body: FilterPreviewIn, principal: AdminPrincipal, rt: RuntimeDep) ->
     row_id = body.id or NEW_ROW_ID
     candidate = {**body.model_dump(), "id": row_id, "label": body.label.strip() or body.param_name}
     with rt.db.tenant(principal.tenant) as conn:
-        others = [r for r in read_rows(conn, filters_table) if r["active"] and r["id"] != row_id
-                  and r["param_name"] != body.param_name]
+        rows = read_rows(conn, filters_table)
         meta = rt.meta.get(principal.tenant, conn=conn)
-    built = build_filter_set([*others, candidate], meta, rt.clock)
-    problem = next((e.message for e in built.errors if e.row_id == row_id), None)
-    if problem is not None:
-        raise refuse("config", problem)
-    return next(f for f in built.filters if f.param == body.param_name).describe()
+    return preview_filter(rows, candidate, meta, rt.clock)

@@ -20,22 +20,17 @@ from app_fastapi.admin.common import clash, parse_config, refuse
 from app_fastapi.schema_hints import one_of_names
 from core import schema_tenant as t
 from core.runtime import Runtime
-from engine.widget_rows import row_problem
-from widgets import widget_registry
-from widgets.base import BaseWidget
+from engine.widget_rows import row_problem, widget_class_names
 
 catalog = t.widget_catalog
-
-
-def _registered() -> list[str]:
-    return [n for n in widget_registry.names() if issubclass(widget_registry.get(n), BaseWidget)]
 
 
 CLASS_DOC = "a registered widget class (GET /admin/classes)"
 
 
 class WidgetRowIn(BaseModel):
-    class_name: str = Field(max_length=64, description=CLASS_DOC, json_schema_extra=one_of_names(_registered))
+    class_name: str = Field(max_length=64, description=CLASS_DOC,
+                            json_schema_extra=one_of_names(widget_class_names))
     title: str = Field(min_length=1, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
     active: StrictBool = True
@@ -43,7 +38,7 @@ class WidgetRowIn(BaseModel):
 
 class WidgetRowPatch(BaseModel):
     class_name: str | None = Field(default=None, max_length=64, description=CLASS_DOC,
-                                   json_schema_extra=one_of_names(_registered, nullable=True))
+                                   json_schema_extra=one_of_names(widget_class_names, nullable=True))
     title: str | None = Field(default=None, min_length=1, max_length=200)
     config: dict[str, Any] | None = None
     active: StrictBool | None = None

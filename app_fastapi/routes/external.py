@@ -5,20 +5,18 @@ Credentials are write-only: the status says whether one is set, never its value.
 
 from __future__ import annotations
 
-import os
-from functools import partial
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app_fastapi.deps import AdminPrincipal, RuntimeDep
-from broker import ExternalAPIService, Manifest
-from broker.credentials import delete_credential, store_credential, stored_credentials
-from broker.external import LOCAL_BASE
-from broker.state import broker_state
-from core.errors import NotFound, ValidationFailed
+from engine.external_sources import (
+    probe_source,
+    remove_source_credential,
+    source_statuses,
+    store_source_credential,
+)
 
 router = APIRouter(prefix="/external", tags=["external data"])
 ApiId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -59,47 +57,20 @@ class TestResult(BaseModel):
 @router.get("/status", response_model=StatusResponse)
 def status(principal: AdminPrincipal, rt: RuntimeDep) -> StatusResponse:
     """Every manifest entry as this tenant sees it, with its breaker state."""
-    manifest = broker_state(rt).manifests.load(rt.settings.external_apis_file)
-    now = rt.clock.now_utc()
-    tenant = principal.tenant
-    sources = []
-    stored = stored_credentials(rt.db, rt.settings, tenant)
-    for api_id, spec in sorted(manifest.apis.items()):
-        env_name = spec.token_env_for(tenant)
-        credential = "no requiere"
-        if stored.get(api_id):
-            credential = "guardada"
-        elif env_name:
-            credential = "configurada" if os.environ.get(env_name, "").strip() else "falta"
-        breaker = broker_state(rt).breakers.peek(api_id, tenant)
-        with broker_state(rt).breakers.lock:
-            state = breaker.snapshot(now) if breaker else {"state": "closed", "consecutive_failures": 0}
-        sources.append(SourceStatus(
-            id=api_id, description=spec.description, enabled=spec.enabled_for(tenant),
-            in_process=spec.is_local, internal=spec.internal, timeout_s=spec.timeout_s,
-            cache_ttl_s=spec.cache_ttl_s, credential=credential, breaker=state,
-        ))
-    return StatusResponse(sources=sources, errors=manifest.messages())
+    return StatusResponse(**source_statuses(rt, principal.tenant))
 
 
 @router.put("/{api_id}/credential", status_code=204)
 def set_credential(principal: AdminPrincipal, rt: RuntimeDep, api_id: ApiId, body: CredentialIn) -> Response:
     """Store this tenant's token for a remote source (encrypted); it replaces the env variable."""
-    manifest = _known(broker_state(rt).manifests.load(rt.settings.external_apis_file), api_id)
-    spec = manifest.apis.get(api_id)
-    if spec is None or spec.is_local or not spec.enabled_for(principal.tenant):
-        raise ValidationFailed(f"source '{api_id}' takes no credential for this tenant",
-                               details=[{"field": "api_id", "message": "fuente sin credencial"}])
-    store_credential(rt.db, rt.settings, tenant=principal.tenant, api_id=api_id,
-                     value=body.value.strip(), username=principal.username, now=rt.clock.now_utc())
+    store_source_credential(rt, principal.tenant, api_id, body.value, principal.username)
     return Response(status_code=204)
 
 
 @router.delete("/{api_id}/credential", status_code=204)
 def remove_credential(principal: AdminPrincipal, rt: RuntimeDep, api_id: ApiId) -> Response:
     """Forget this tenant's stored token for the source."""
-    if not delete_credential(rt.db, tenant=principal.tenant, api_id=api_id):
-        raise NotFound(f"no stored credential for '{api_id}'")
+    remove_source_credential(rt, principal.tenant, api_id)
     return Response(status_code=204)
 
 
@@ -107,17 +78,4 @@ def remove_credential(principal: AdminPrincipal, rt: RuntimeDep, api_id: ApiId) 
 async def test_connection(principal: AdminPrincipal, rt: RuntimeDep, request: Request,
                           api_id: ApiId) -> TestResult:
     """One live call to the source, bypassing cache and breaker; no payload is returned."""
-    manifest = _known(broker_state(rt).manifests.load(rt.settings.external_apis_file), api_id)
-    service = ExternalAPIService(manifest, broker_state(rt), rt.settings, rt.clock,
-                                 tenant=principal.tenant, use_cache=False,
-                                 credentials=partial(stored_credentials, rt.db, rt.settings,
-                                                     principal.tenant))
-    transport = httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url=LOCAL_BASE) as local:
-        return TestResult(**await service.probe(api_id, local))
-
-
-def _known(manifest: Manifest, api_id: str) -> Manifest:
-    if api_id not in manifest.apis and api_id not in manifest.errors:
-        raise NotFound(f"unknown external source '{api_id}'")
-    return manifest
+    return TestResult(**await probe_source(rt, principal.tenant, api_id, request.app))

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
-from filters import FilterRowError, load_filter_set
+from engine.filter_panel import filter_panel
 
 router = APIRouter(tags=["filters"])
 
@@ -35,21 +35,19 @@ class FiltersOut(BaseModel):
     metadata_version: int
 
 
-def _problem(error: FilterRowError, *, admin: bool) -> FilterRowProblem:
+def _problem(skipped: dict[str, Any], *, admin: bool) -> FilterRowProblem:
     if admin:
-        return FilterRowProblem(**error.to_dict())
-    return FilterRowProblem(param=error.param, message=VIEWER_NOTICE)
+        return FilterRowProblem(**skipped)
+    return FilterRowProblem(param=skipped["param"], message=VIEWER_NOTICE)
 
 
 @router.get("/filters", response_model=FiltersOut)
 def list_filters(principal: CurrentPrincipal, rt: RuntimeDep) -> FiltersOut:
     """Filter definitions (options from the metadata cache, defaults) and skipped rows."""
-    with rt.db.tenant(principal.tenant) as conn:
-        meta = rt.meta.get(principal.tenant, conn=conn)
-        filter_set = load_filter_set(conn, meta, rt.clock)
+    panel = filter_panel(rt, principal.tenant)
     return FiltersOut(
-        filters=filter_set.describe(),
-        errors=[_problem(e, admin=principal.is_admin) for e in filter_set.errors],
-        timezone=meta.timezone,
-        metadata_version=meta.version,
+        filters=panel.filters,
+        errors=[_problem(e, admin=principal.is_admin) for e in panel.skipped],
+        timezone=panel.timezone,
+        metadata_version=panel.metadata_version,
     )

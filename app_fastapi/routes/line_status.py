@@ -12,9 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app_fastapi.deps import CurrentPrincipal, RuntimeDep
-from core.clock import plant_now
-from core.timeutil import with_plant_offset
-from query.line_status import RATE_WINDOW_MIN, line_statuses
+from engine.line_status import lines_status_now
 
 router = APIRouter(tags=["live"])
 
@@ -45,13 +43,4 @@ class LinesStatus(BaseModel):
 @router.get("/lines/status", response_model=LinesStatus)
 def lines_status(principal: CurrentPrincipal, rt: RuntimeDep) -> LinesStatus:
     """Plant-local times; OEE = good units ÷ (ideal rate × planned minutes of the shift so far)."""
-    with rt.db.tenant(principal.tenant) as conn:
-        meta = rt.meta.get(principal.tenant, conn)
-        lines = line_statuses(conn, meta, rt.clock)
-    tz = meta.timezone
-    return LinesStatus(
-        now=with_plant_offset(plant_now(rt.clock, tz).replace(microsecond=0), tz), timezone=tz,
-        rate_window_min=RATE_WINDOW_MIN,
-        lines=[LineStatusOut(**{**item, "since": with_plant_offset(item["since"], tz),
-                                "last_detection": with_plant_offset(item["last_detection"], tz)})
-               for item in lines])
+    return LinesStatus(**lines_status_now(rt, principal.tenant))

@@ -21,13 +21,12 @@ from pydantic import BaseModel, Field, StrictBool, field_validator
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
-from app_fastapi.admin.common import audited_change, parse_config, refuse
+from app_fastapi.admin.common import audited_change, parse_config
 from app_fastapi.api_times import UtcTime
 from app_fastapi.deps import CurrentPrincipal, JsonRowId, RowId, RuntimeDep
 from core import schema_tenant as t
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from core.runtime import Runtime
-from filters import load_filter_set
+from engine.saved_views import checked_view_values
 from identity.engine_tokens import Principal
 
 router = APIRouter(prefix="/views", tags=["views"])
@@ -88,19 +87,6 @@ def _read(conn: Connection, principal: Principal, view_id: int) -> Any:  # noqa:
     return row
 
 
-def _check(rt: Runtime, conn: Connection, slug: str, raw: dict[str, Any], layout_id: int | None
-           ) -> dict[str, Any]:
-    """The raw values of the tenant's filters (others dropped), validated like a dashboard run."""
-    filter_set = load_filter_set(conn, rt.meta.get(slug, conn=conn), rt.clock)
-    params = {f.param for f in filter_set.filters}
-    kept = {k: v for k, v in raw.items() if k in params}
-    filter_set.validate(kept)
-    if layout_id is not None and conn.execute(
-            select(t.dashboard_layouts.c.id).where(t.dashboard_layouts.c.id == layout_id)).first() is None:
-        raise refuse("layout_id", f"el tablero {layout_id} no existe")
-    return kept
-
-
 @router.get("", response_model=ViewList)
 def list_views(principal: CurrentPrincipal, rt: RuntimeDep) -> ViewList:
     """The caller's own views and the shared ones, by name; and the caller's start view."""
@@ -118,7 +104,7 @@ def create(body: ViewIn, principal: CurrentPrincipal, rt: RuntimeDep, request: R
     if body.shared and not principal.is_admin:
         raise Forbidden("sólo un administrador puede compartir vistas con toda la empresa")
     with audited_change(rt, principal, request, "saved_view") as (conn, change):
-        kept = _check(rt, conn, principal.tenant, body.filters, body.layout_id)
+        kept = checked_view_values(rt, conn, principal.tenant, body.filters, body.layout_id)
         mine = conn.execute(select(views.c.name).where(views.c.owner_id == principal.user_id)).scalars().all()
         if body.name.casefold() in {n.casefold() for n in mine}:
             raise Conflict(f"ya tiene una vista llamada «{body.name}»",
@@ -140,7 +126,7 @@ def open_view(view_id: RowId, principal: CurrentPrincipal, rt: RuntimeDep) -> Vi
     with rt.db.tenant(principal.tenant) as conn:
         view = _out(_read(conn, principal, view_id), principal)
         try:
-            _check(rt, conn, principal.tenant, view.filters, view.layout_id)
+            checked_view_values(rt, conn, principal.tenant, view.filters, view.layout_id)
             problems: list[dict[str, Any]] = []
         except ValidationFailed as exc:
             details = exc.details if isinstance(exc.details, list) else []

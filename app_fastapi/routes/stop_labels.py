@@ -9,24 +9,18 @@ the wrong stop. Every change is audited with before and after, in the same unit 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.engine import Connection, Row
 
-from app_fastapi.admin.common import audited_change, refuse
+from app_fastapi.admin.common import audited_change
 from app_fastapi.deps import CurrentPrincipal, RowId, RuntimeDep
-from core import schema_tenant as t
 from core.clock import plant_now
-from core.errors import Forbidden, NotFound
-from core.metadata_cache import TenantMeta
+from core.errors import Forbidden
+from engine.stop_labels import MAX_SEGMENTS, SegmentsOf, relabel_stop, split_into, whole_stop
 from identity.engine_tokens import Principal
-from stops.reasons import MAX_SEGMENTS, Segment, describe, replace_segments, segments_of
 
 router = APIRouter(prefix="/stops", tags=["stops"])
 
@@ -103,83 +97,28 @@ def reasons(principal: CurrentPrincipal, rt: RuntimeDep) -> dict[str, Any]:
                         for r in sorted(meta.stop_reasons.values(), key=lambda r: r.name)]}
 
 
-def _stop(conn: Connection, stop_id: int) -> Row:
-    s = t.stops.c
-    row = conn.execute(select(s.id, s.line_id, s.kind, s.start_ts, s.end_ts, s.downtime_s)
-                       .where(s.id == stop_id)).first()
-    if row is None:
-        raise NotFound(f"la parada {stop_id} ya no existe (el análisis la recalculó): recargue la lista")
-    if row.kind != "stop":
-        raise refuse("id", "solo las paradas llevan motivo; las microparadas no")
-    return row
-
-
-def _reason_id(meta: TenantMeta, code: str, field: str) -> int:
-    reason = meta.stop_reasons_by_code.get(code)
-    if reason is None or not reason.active:
-        raise refuse(field, f"motivo desconocido o inactivo: {code!r}")
-    return reason.id
-
-
-def _plant_local(moment: datetime, meta: TenantMeta) -> datetime:
-    """Naive plant-local time at millisecond precision (what DATETIME(3) keeps)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(ZoneInfo(meta.timezone)).replace(tzinfo=None)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def _split(meta: TenantMeta, stop: Row, body: SplitIn) -> list[Segment]:
-    """Consecutive segments from the stop's start; each `until` strictly inside and increasing."""
-    segments, start = [], stop.start_ts
-    last = len(body.segments) - 1
-    for i, seg in enumerate(body.segments):
-        segments.append(Segment(start, _reason_id(meta, seg.reason, f"segments.{i}.reason")))
-        if i == last:
-            if seg.until is not None:
-                raise refuse(f"segments.{i}.until",
-                             "el último tramo llega hasta el fin de la parada: sin 'until'")
-            break
-        if seg.until is None:
-            raise refuse(f"segments.{i}.until", "cada tramo salvo el último necesita su hora de fin")
-        until = _plant_local(seg.until, meta)
-        if not start < until < stop.end_ts:
-            raise refuse(f"segments.{i}.until", "la hora de fin del tramo debe caer dentro de la parada, "
-                                                "después del tramo anterior")
-        start = until
-    return segments
-
-
 def _apply(rt: RuntimeDep, principal: Principal, request: Request, stop_id: int,
-           build: Callable[[TenantMeta, Row], list[Segment]]) -> dict[str, Any]:
-    """Replace one stop's segments with `build(meta, stop)`, audited with before and after."""
+           build: SegmentsOf) -> dict[str, Any]:
+    """Relabel one stop, audited with its segments before and after in the same unit of work."""
     meta = rt.meta.get(principal.tenant)
     with audited_change(rt, principal, request, "stop_label") as (conn, change):
-        stop = _stop(conn, stop_id)
-        segments = build(meta, stop)
-        before = describe(meta, segments_of(conn, stop.line_id, stop.start_ts), stop.end_ts)
-        replace_segments(conn, stop.line_id, stop.start_ts, segments, user=principal.username,
-                         at=plant_now(rt.clock, meta.timezone))
-        after = describe(meta, segments, stop.end_ts)
-        line = meta.lines[stop.line_id]
-        change.done("label", stop.id, before, after)
-        change.extra.update(line=line.code, stop_start=stop.start_ts.isoformat())
-    return {"id": stop.id, "line": line.code, "kind": stop.kind, "start": stop.start_ts.isoformat(),
-            "end": stop.end_ts.isoformat(), "downtime_s": float(stop.downtime_s), "segments": after}
+        done = relabel_stop(conn, meta, stop_id, build, user=principal.username,
+                            at=plant_now(rt.clock, meta.timezone))
+        change.done("label", done.stop["id"], done.before, done.stop["segments"])
+        change.extra.update(line=done.stop["line"], stop_start=done.stop["start"])
+    return done.stop
 
 
 @router.patch("/{stop_id}", response_model=LabelledStop, responses=LABELLER_ERRORS)
 def label(stop_id: RowId, body: ReasonIn, principal: Labeller, rt: RuntimeDep,
           request: Request) -> dict[str, Any]:
     """Give the whole stop one reason, or clear its reasons with null."""
-    def build(meta: TenantMeta, stop: Row) -> list[Segment]:
-        if body.reason is None:
-            return []
-        return [Segment(stop.start_ts, _reason_id(meta, body.reason, "reason"))]
-    return _apply(rt, principal, request, stop_id, build)
+    return _apply(rt, principal, request, stop_id, whole_stop(body.reason))
 
 
 @router.post("/{stop_id}/segments", response_model=LabelledStop, responses=LABELLER_ERRORS)
 def split(stop_id: RowId, body: SplitIn, principal: Labeller, rt: RuntimeDep,
           request: Request) -> dict[str, Any]:
     """Split the stop into consecutive reasons (replaces its previous reasons)."""
-    return _apply(rt, principal, request, stop_id, lambda meta, stop: _split(meta, stop, body))
+    parts = [(seg.reason, seg.until) for seg in body.segments]
+    return _apply(rt, principal, request, stop_id, split_into(parts))
