@@ -219,8 +219,11 @@ def test_pages_without_database_answer_while_frozen_runs_fill_every_thread(mysql
                 answers = [r.result() for r in runs]
         finally:
             mysql_inst.server.thaw()
-    assert login.status_code == 200 and "csrf_token" in login.text and login_s < 5.0, login_s
-    assert static.status_code == 200 and static_s < 5.0, static_s
+    # Neither page waits for a database wait to run out (10 s here; before, 25-43 s behind the
+    # runs): the bound is that wait, not a speed, so a busy machine does not fail the test.
+    wait_s = mysql_inst.runtime.settings.db_timeout_s
+    assert login.status_code == 200 and "csrf_token" in login.text and login_s < wait_s, login_s
+    assert static.status_code == 200 and static_s < wait_s, static_s
     assert health.json() == {"status": "degraded"} and health_s < 2.0, health_s
     for answer in answers:
         assert_spanish_503(answer, mysql_inst)
