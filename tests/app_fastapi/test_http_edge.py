@@ -6,7 +6,6 @@ body fields that take what their OpenAPI `type: integer` says."""
 from __future__ import annotations
 
 import logging
-import re
 
 import httpx
 import pytest
@@ -21,7 +20,7 @@ from cli.defaults import install_tenant_defaults
 from identity.ingest_keys import create_key
 from identity.json_depth import TOO_DEEP, json_too_deep
 from identity.request_limits import MAX_JSON_DEPTH
-from tests.browser_utils import flask_login
+from tests.admin_support import signed_in_admin
 from tests.servers import asgi_server, wsgi_server
 from wsgi import PathDispatcher
 
@@ -183,12 +182,7 @@ def test_the_engine_refuses_deep_json_at_every_entry_point(auth_world, ingest_ke
 @pytest.fixture
 def admin_pages(auth_world, flask_app):
     install_tenant_defaults(auth_world.runtime, "acme", replace=True)
-    flask_app.config["RATELIMIT_ENABLED"] = False
-    client = flask_app.test_client()
-    assert flask_login(client, "acme", "ana", auth_world.password).status_code == 302
-    page = client.get("/admin").get_data(as_text=True)
-    client.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    return client
+    return signed_in_admin(auth_world, flask_app, "/admin")
 
 
 def test_the_admin_forms_refuse_deep_expert_json(admin_pages):

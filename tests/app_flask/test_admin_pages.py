@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import insert, text
 
 from cli.defaults import install_tenant_defaults
 from core import schema_tenant as t
+from tests.admin_support import signed_in_admin
 from tests.app_fastapi.test_admin_api import snapshot, sql_rows
-from tests.browser_utils import flask_login
 
 
 @pytest.fixture
 def admin(auth_world, flask_app):
     install_tenant_defaults(auth_world.runtime, "acme", replace=True)
-    flask_app.config["RATELIMIT_ENABLED"] = False
-    client = flask_app.test_client()
-    assert flask_login(client, "acme", "ana", auth_world.password).status_code == 302
-    page = client.get("/admin").get_data(as_text=True)
-    client.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    return client
+    return signed_in_admin(auth_world, flask_app, "/admin")
 
 
 def post(client, path, data):

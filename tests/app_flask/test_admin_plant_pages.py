@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from tests.admin_support import signed_in_admin
 from tests.app_fastapi.test_admin_plant_api import snapshot, sql
 from tests.app_flask.test_admin_pages import post
-from tests.browser_utils import flask_login
 
 
 @pytest.fixture
 def admin(auth_world, flask_app):
-    flask_app.config["RATELIMIT_ENABLED"] = False
-    client = flask_app.test_client()
-    assert flask_login(client, "acme", "ana", auth_world.password).status_code == 302
-    page = client.get("/admin/planta").get_data(as_text=True)
-    client.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    return client
+    return signed_in_admin(auth_world, flask_app, "/admin/planta")
 
 
 def test_overview_and_shift_form_save_breaks_and_weekdays(auth_world, admin):

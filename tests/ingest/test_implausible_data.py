@@ -10,7 +10,6 @@ independent computation gives.
 from __future__ import annotations
 
 import re
-import time
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -40,6 +39,7 @@ from tests.browser_utils import flask_login
 from tests.helpers import TEST_TZ, frozen_test_clock, reused_password_hashes
 from tests.stops_dataset import EXPECTED_ROWS
 from tests.stops_support import SLUG, build_stops_tenant, stop_rows, token
+from tests.upload_support import finished
 
 pytestmark = pytest.mark.clock  # the window follows the clock
 LO = "2024-11-18 15:30:00"  # NOW − 730 days
@@ -124,13 +124,7 @@ def test_browser_upload_lists_them_in_spanish_and_takes_the_history_field(world)
         res = client.post("/api/v1/admin/uploads", params={"line": "T1", **params}, content=body.encode(),
                           headers={"Content-Type": "text/csv"})
         assert res.status_code == 202, res.text
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            state = client.get(f"/api/v1/admin/uploads/{res.json()['id']}").json()
-            if state["status"] in ("done", "rejected", "error"):
-                return state
-            time.sleep(0.05)
-        raise AssertionError("the upload did not finish")
+        return finished(client, res.json()["id"])
 
     before = _count(rt, line_id)
     refused = upload()

@@ -12,7 +12,6 @@ measured inside planned time written out by hand below), never the job's own cod
 from __future__ import annotations
 
 import json
-import time
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -38,6 +37,7 @@ from stops import job as gap_job
 from stops.job import analyse_tenant
 from tests import stops_dataset as ds
 from tests.stops_support import SLUG, token
+from tests.upload_support import finished
 
 D = date(2026, 11, 16)  # a Monday: every shift works; two days before the clock's
 NOW = datetime(2026, 11, 18, 15, 30)
@@ -171,14 +171,6 @@ def late(gap: int) -> datetime:
     return GAP_STARTS[gap] + timedelta(seconds=LATE_S)
 
 
-def wait_upload(client, upload_id: int) -> dict:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        state = client.get(f"/api/v1/admin/uploads/{upload_id}").json()
-        if state["status"] in ("done", "rejected", "error"):
-            return state
-        time.sleep(0.05)
-    raise AssertionError("the upload did not finish")
 
 
 def test_every_write_path_and_admin_edit_corrects_the_stops_and_the_dashboard(world, tmp_path):
@@ -209,7 +201,7 @@ def test_every_write_path_and_admin_edit_corrects_the_stops_and_the_dashboard(wo
                       content=f"ts,product_code,weight_g,status\n{late(2).isoformat()},P1,100,ok\n".encode(),
                       headers={"Content-Type": "text/csv"})
     assert res.status_code == 202, res.text
-    assert wait_upload(client, res.json()["id"])["status"] == "done"
+    assert finished(client, res.json()["id"])["status"] == "done"
     want = check(rt, client, line_id)
     assert len(want["stops"]) == 8
 
