@@ -90,7 +90,9 @@ def test_a_frozen_runner_past_its_lease_cannot_commit_late(installation, tmp_pat
     url, rt = installation
     outcome = frozen_past_the_lease(url, rt, tmp_path)
     assert outcome.late_commits == 0
-    assert outcome.statuses[0] == "abandoned" and outcome.statuses[-1] == "ok"
+    # Reaped as abandoned, or, when its connection died while frozen (wait_timeout 1 s), failed
+    # on thaw: either way not `ok`, and the take-over's run is.
+    assert outcome.statuses[0] in ("abandoned", "error") and outcome.statuses[-1] == "ok", outcome.statuses
 
 
 @pytest.mark.mariadbd_args("--wait-timeout=1")
