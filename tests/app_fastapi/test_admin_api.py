@@ -7,13 +7,12 @@ and every accepted change against the audit log (who, what, before, after).
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import insert, text
 
-from cli.defaults import install_tenant_defaults
 from core import schema_tenant as t
 from identity.audit import list_events
 from identity.users import find_user
+from tests.admin_support import admin_api_client
 
 TABLES = ("Filters", "Widget_catalog", "dashboard_layouts")
 
@@ -21,10 +20,7 @@ TABLES = ("Filters", "Widget_catalog", "dashboard_layouts")
 @pytest.fixture
 def admin(auth_world, engine_app):
     """A client authenticated as ana (admin of acme, which has the default dashboard)."""
-    install_tenant_defaults(auth_world.runtime, "acme", replace=True)
-    client = TestClient(engine_app)
-    client.headers.update(auth_world.auth("ana"))
-    return client
+    return admin_api_client(auth_world, engine_app)
 
 
 def snapshot(rt, slug="acme") -> dict[str, list[tuple]]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from cli.defaults import install_tenant_defaults
 from core.timeutil import zone
 from filters import filter_registry
+from tests.admin_support import admin_api_client
 from tests.app_fastapi.test_admin_api import admin_events, snapshot, sql_rows
 from tests.query_support import write_detections
 from widgets import widget_registry
@@ -23,10 +22,8 @@ from widgets import widget_registry
 
 @pytest.fixture
 def admin(auth_world, engine_app):
-    install_tenant_defaults(auth_world.runtime, "acme", replace=True)
-    client = TestClient(engine_app)
-    client.headers.update(auth_world.auth("ana"))
-    return client
+    """A client authenticated as ana (admin of acme, which has the default dashboard)."""
+    return admin_api_client(auth_world, engine_app)
 
 
 @pytest.mark.parametrize("kind", ["filters", "widgets"])
